@@ -1,0 +1,275 @@
+//! Configuration layers: built-in defaults, the user's `config.toml`, then `-c KEY=VALUE`
+//! overrides. Session flags are applied by the caller on the result.
+//!
+//! Where things live: `$WARDEN_HOME` when set (config and data together), otherwise the
+//! platform's app dirs (`~/.config/warden`, `~/.local/share/warden` on Linux).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use warden_protocol::{ApprovalPolicy, SandboxMode, WireApi};
+
+use crate::PolicyError;
+
+/// Where Warden keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WardenPaths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl WardenPaths {
+    /// `$WARDEN_HOME` if set, else the platform's app dirs.
+    pub fn discover() -> Result<Self, PolicyError> {
+        if let Some(home) = std::env::var_os("WARDEN_HOME").filter(|h| !h.is_empty()) {
+            let home = PathBuf::from(home);
+            return Ok(Self {
+                config_dir: home.clone(),
+                data_dir: home,
+            });
+        }
+        let dirs = directories::ProjectDirs::from("dev", "warden", "warden").ok_or(PolicyError::NoHome)?;
+        Ok(Self {
+            config_dir: dirs.config_dir().to_path_buf(),
+            data_dir: dirs.data_dir().to_path_buf(),
+        })
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
+    pub fn audit_db(&self) -> PathBuf {
+        self.data_dir.join("audit.sqlite")
+    }
+}
+
+/// The model endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Base URL of an OpenAI-compatible API, including `/v1`.
+    pub base_url: String,
+    pub name: String,
+    pub wire_api: WireApi,
+}
+
+/// Limits for the `shell` tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShellConfig {
+    /// Default timeout per command, in milliseconds.
+    pub timeout_ms: u64,
+    /// Bytes of output kept for the model (head and tail).
+    pub output_cap_bytes: usize,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub model: ModelConfig,
+    pub sandbox: SandboxMode,
+    pub approval: ApprovalPolicy,
+    /// Extra folders the sandbox may write to, beyond the workspace and tmp.
+    pub writable_roots: Vec<PathBuf>,
+    pub shell: ShellConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            model: ModelConfig {
+                base_url: "https://api.openai.com/v1".into(),
+                name: "gpt-5".into(),
+                wire_api: WireApi::Responses,
+            },
+            sandbox: SandboxMode::WorkspaceWrite,
+            approval: ApprovalPolicy::Untrusted,
+            writable_roots: Vec::new(),
+            shell: ShellConfig {
+                timeout_ms: 120_000,
+                output_cap_bytes: 16 * 1024,
+            },
+        }
+    }
+}
+
+/// Load defaults, then the user file at `config_file` (if present), then `overrides`
+/// (`KEY=VALUE` with a dotted key and a TOML value; bare words are strings).
+pub fn load(config_file: &Path, overrides: &[String]) -> Result<Config, PolicyError> {
+    let mut merged = to_table(&Config::default())?;
+    if config_file.exists() {
+        let text = std::fs::read_to_string(config_file).map_err(|source| PolicyError::Read {
+            path: config_file.to_path_buf(),
+            source,
+        })?;
+        let user: toml::Table = toml::from_str(&text).map_err(|e| PolicyError::Parse {
+            path: config_file.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        // Deserialize the file on its own first, so errors name the file's own line.
+        check_partial(&user).map_err(|message| PolicyError::Parse {
+            path: config_file.to_path_buf(),
+            message,
+        })?;
+        merge(&mut merged, user);
+    }
+    for raw in overrides {
+        apply_override(&mut merged, raw)?;
+    }
+    toml::Value::Table(merged)
+        .try_into()
+        .map_err(|e: toml::de::Error| PolicyError::Invalid(e.message().to_string()))
+}
+
+/// Write the model section into the user file, keeping every other setting in it.
+pub fn save_model(config_file: &Path, model: &ModelConfig) -> Result<(), PolicyError> {
+    let mut table: toml::Table = match std::fs::read_to_string(config_file) {
+        Ok(text) => toml::from_str(&text).map_err(|e| PolicyError::Parse {
+            path: config_file.to_path_buf(),
+            message: e.to_string(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+        Err(source) => {
+            return Err(PolicyError::Read {
+                path: config_file.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let model_value = toml::Value::try_from(model).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+    table.insert("model".into(), model_value);
+    let text = toml::to_string_pretty(&table).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+    if let Some(dir) = config_file.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| PolicyError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(config_file, text).map_err(|source| PolicyError::Read {
+        path: config_file.to_path_buf(),
+        source,
+    })
+}
+
+fn to_table(config: &Config) -> Result<toml::Table, PolicyError> {
+    match toml::Value::try_from(config) {
+        Ok(toml::Value::Table(t)) => Ok(t),
+        Ok(_) => Err(PolicyError::Invalid("defaults are not a table".into())),
+        Err(e) => Err(PolicyError::Invalid(e.to_string())),
+    }
+}
+
+/// Check a partial file against the schema: unknown keys and wrong types are errors.
+fn check_partial(user: &toml::Table) -> Result<(), String> {
+    let mut full = to_table(&Config::default()).map_err(|e| e.to_string())?;
+    merge(&mut full, user.clone());
+    toml::Value::Table(full)
+        .try_into::<Config>()
+        .map(|_| ())
+        .map_err(|e| e.message().to_string())
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
+    }
+}
+
+fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), PolicyError> {
+    let err = |message: String| PolicyError::Override {
+        raw: raw.to_string(),
+        message,
+    };
+    let (key, value) = raw
+        .split_once('=')
+        .ok_or_else(|| err("expected KEY=VALUE, e.g. model.base_url=http://127.0.0.1:8080/v1".into()))?;
+    let key = key.trim();
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(err(format!("`{key}` is not a dotted key")));
+    }
+    // A TOML value if it parses as one, else the raw text as a string.
+    let value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().unwrap_or(key);
+    let mut cursor = table;
+    for part in parts {
+        cursor = match cursor.get_mut(part) {
+            Some(toml::Value::Table(t)) => t,
+            _ => return Err(err(format!("unknown key `{key}`"))),
+        };
+    }
+    if !cursor.contains_key(last) {
+        return Err(err(format!("unknown key `{key}`")));
+    }
+    cursor.insert(last.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, "approval = \"on-request\"\n[model]\nname = \"llama3\"\nwire_api = \"chat\"\n").unwrap();
+        let config = load(&file, &["model.base_url=http://127.0.0.1:8080/v1".into(), "shell.timeout_ms=5000".into()]).unwrap();
+        let mut expected = Config::default();
+        expected.approval = ApprovalPolicy::OnRequest;
+        expected.model = ModelConfig {
+            base_url: "http://127.0.0.1:8080/v1".into(),
+            name: "llama3".into(),
+            wire_api: WireApi::Chat,
+        };
+        expected.shell.timeout_ms = 5000;
+        assert_eq!(config, expected);
+    }
+
+    #[test]
+    fn a_bad_file_names_the_file_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, "[model]\nname = \"x\"\ncolour = \"blue\"\n").unwrap();
+        let message = load(&file, &[]).unwrap_err().to_string();
+        assert!(message.contains("config.toml"), "{message}");
+        assert!(message.contains("colour"), "{message}");
+
+        std::fs::write(&file, "[model\nname = \"x\"\n").unwrap();
+        let message = load(&file, &[]).unwrap_err().to_string();
+        assert!(message.contains("line 1"), "{message}");
+    }
+
+    #[test]
+    fn overrides_reject_unknown_keys_and_bad_values() {
+        let missing = Path::new("/nonexistent/config.toml");
+        let e = load(missing, &["model.colour=blue".into()]).unwrap_err();
+        assert_eq!(e.to_string(), "override `-c model.colour=blue`: unknown key `model.colour`");
+        let e = load(missing, &["sandbox=sometimes".into()]).unwrap_err();
+        assert!(e.to_string().contains("sometimes"), "{e}");
+        assert!(load(missing, &["nokey".into()]).is_err());
+    }
+
+    #[test]
+    fn save_model_keeps_other_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sub/config.toml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "approval = \"never\"\n").unwrap();
+        let model = ModelConfig { base_url: "http://x/v1".into(), name: "m".into(), wire_api: WireApi::Chat };
+        save_model(&file, &model).unwrap();
+        let config = load(&file, &[]).unwrap();
+        assert_eq!(config.approval, ApprovalPolicy::Never);
+        assert_eq!(config.model, model);
+    }
+}

@@ -1,0 +1,33 @@
+//! Errors from loading configuration.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("override `-c {raw}`: {message}")]
+    Override { raw: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("cannot find a home directory for Warden's config; set WARDEN_HOME")]
+    NoHome,
+}
+
+impl PolicyError {
+    /// Stable code for the UI and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Read { .. } => "config_read",
+            Self::Parse { .. } => "config_parse",
+            Self::Override { .. } => "config_override",
+            Self::Invalid(_) => "config_invalid",
+            Self::NoHome => "config_no_home",
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The API, declared once: `name(Params) -> Response`. The desktop shell and
+//! `warden serve` both route through [`dispatch`], so a handler cannot be missing
+//! on one adapter, and the TypeScript method map is generated from the same list.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{ApiKeySource, ApprovalPolicy, Event, Op, SandboxMode, WireApi};
+
+/// The single error shape that crosses into the UI. The UI branches on `code`.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StartSessionParams {
+    /// The workspace folder; must exist.
+    pub cwd: String,
+    #[ts(optional)]
+    #[serde(default)]
+    pub sandbox: Option<SandboxMode>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub approval: Option<ApprovalPolicy>,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StartSessionResponse {
+    pub session_id: String,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitOpParams {
+    pub session_id: String,
+    pub op: Op,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Default)]
+pub struct OkResponse {}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ListSessionsParams {
+    /// Opaque cursor from a previous page.
+    #[ts(optional)]
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    pub session_id: String,
+    pub cwd: String,
+    /// The first user prompt, if any.
+    pub title: String,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+    pub event_count: u64,
+    /// True while the session runs in this process.
+    pub live: bool,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ListSessionsResponse {
+    pub sessions: Vec<SessionSummary>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GetTimelineParams {
+    pub session_id: String,
+    /// Return events with `seq` greater than this.
+    #[ts(optional)]
+    #[serde(default)]
+    pub after_seq: Option<u64>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GetTimelineResponse {
+    pub events: Vec<Event>,
+    /// Pass as `afterSeq` for the next page; absent on the last page.
+    pub next_cursor: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Default)]
+pub struct GetSettingsParams {}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsResponse {
+    pub base_url: String,
+    pub model: String,
+    pub wire_api: WireApi,
+    pub api_key_source: ApiKeySource,
+    pub sandbox: SandboxMode,
+    pub approval: ApprovalPolicy,
+    pub config_path: String,
+    pub audit_db_path: String,
+    /// What the OS boundary enforces here, in one line.
+    pub sandbox_status: String,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveSettingsParams {
+    pub base_url: String,
+    pub model: String,
+    pub wire_api: WireApi,
+    /// A new key to store in the OS keyring; absent keeps the current one.
+    #[ts(optional)]
+    #[serde(default)]
+    pub api_key: Option<String>,
+}
+
+/// Lists every API command once. Call it with a macro that takes the list.
+#[macro_export]
+macro_rules! for_each_api_command {
+    ($m:ident) => {
+        $m! {
+            start_session(StartSessionParams) -> StartSessionResponse;
+            submit_op(SubmitOpParams) -> OkResponse;
+            list_sessions(ListSessionsParams) -> ListSessionsResponse;
+            get_timeline(GetTimelineParams) -> GetTimelineResponse;
+            get_settings(GetSettingsParams) -> SettingsResponse;
+            save_settings(SaveSettingsParams) -> SettingsResponse;
+        }
+    };
+}
+
+macro_rules! define_api {
+    ($($name:ident($params:ty) -> $resp:ty;)*) => {
+        /// The core API. Both adapters (Tauri, HTTP) call it through [`dispatch`].
+        pub trait WardenApi: Send + Sync {
+            $(
+                fn $name(&self, params: $params)
+                    -> impl Future<Output = Result<$resp, ApiError>> + Send;
+            )*
+        }
+
+        /// The wire names of every command, in declaration order.
+        pub const API_METHODS: &[&str] = &[$(stringify!($name)),*];
+
+        /// Route one call by its wire name: decode params, call, encode the response.
+        pub async fn dispatch<A: WardenApi>(
+            api: &A,
+            method: &str,
+            params: serde_json::Value,
+        ) -> Result<serde_json::Value, ApiError> {
+            match method {
+                $(stringify!($name) => {
+                    let params: $params = serde_json::from_value(params).map_err(|e| {
+                        ApiError::new("bad_params", format!("invalid parameters for {method}: {e}"))
+                    })?;
+                    let response = api.$name(params).await?;
+                    serde_json::to_value(response)
+                        .map_err(|e| ApiError::new("internal", e.to_string()))
+                })*
+                other => Err(ApiError::new("unknown_method", format!("no API method named {other:?}"))),
+            }
+        }
+
+        /// `(method, params type, response type)` for the TypeScript method map.
+        pub(crate) fn api_signatures(cfg: &ts_rs::Config) -> Vec<(&'static str, String, String)> {
+            vec![$((stringify!($name), <$params as TS>::name(cfg), <$resp as TS>::name(cfg))),*]
+        }
+    };
+}
+
+for_each_api_command!(define_api);

@@ -1,0 +1,213 @@
+//! Events: what comes out of a session. Recorded events are audit records.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{Actor, ApprovalPolicy, Reason, ReviewDecision, SandboxMode, Verdict};
+
+/// One event from a session. `seq` is present for recorded events (those written to the
+/// audit store, in order, starting at 1) and absent for transient streaming deltas.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub session_id: String,
+    pub seq: Option<u64>,
+    pub created_at: i64,
+    pub msg: EventMsg,
+}
+
+/// Which output stream a chunk came from.
+#[derive(Serialize, Deserialize, TS, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+/// What the sandbox blocked.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxDenial {
+    /// `write`, `read`, `network`, …
+    pub operation: String,
+    /// The path or address involved.
+    pub target: String,
+    /// The layer that blocked it, e.g. `landlock` or `seccomp`.
+    pub layer: String,
+    /// A one-line human explanation.
+    pub detail: String,
+}
+
+/// The payload of an event. Tagged with `type`.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum EventMsg {
+    SessionStarted {
+        cwd: String,
+        sandbox: SandboxMode,
+        approval: ApprovalPolicy,
+        model: String,
+        wire_api: String,
+    },
+    UserPrompt {
+        text: String,
+    },
+    /// Transient: a piece of the model's reasoning summary as it streams.
+    ReasoningDelta {
+        delta: String,
+    },
+    /// Transient: a piece of the model's reply as it streams.
+    MessageDelta {
+        delta: String,
+    },
+    /// One completed model response: its text, reasoning and how many tool calls it made.
+    ModelTurn {
+        text: String,
+        reasoning: String,
+        tool_calls: u32,
+    },
+    ToolCallProposed {
+        call_id: String,
+        tool: String,
+        /// The command line for `shell`, a path for file tools, a summary for patches.
+        summary: String,
+        cwd: String,
+        arguments: serde_json::Value,
+    },
+    Decision {
+        call_id: String,
+        verdict: Verdict,
+        actor: Actor,
+        reasons: Vec<Reason>,
+    },
+    ApprovalRequested {
+        call_id: String,
+        tool: String,
+        summary: String,
+        cwd: String,
+        /// Why this needs approval.
+        reason: String,
+    },
+    ApprovalAnswered {
+        call_id: String,
+        decision: ReviewDecision,
+        actor: Actor,
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// Transient: command output as it streams.
+    OutputDelta {
+        call_id: String,
+        stream: OutputStream,
+        chunk: String,
+    },
+    ToolResult {
+        call_id: String,
+        success: bool,
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        duration_ms: u64,
+        /// The output as the model sees it (capped).
+        output: String,
+    },
+    SandboxDenied {
+        call_id: String,
+        denial: SandboxDenial,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
+    TurnComplete {
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_message: Option<String>,
+    },
+    TurnAborted {
+        reason: String,
+    },
+    SessionEnded {
+        reason: String,
+    },
+}
+
+impl EventMsg {
+    /// Transient events stream to live viewers but are not recorded; the recorded
+    /// `modelTurn` and `toolResult` carry their content.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::ReasoningDelta { .. } | Self::MessageDelta { .. } | Self::OutputDelta { .. }
+        )
+    }
+
+    /// The stable kind name used in the audit store and the UI (`toolResult`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::SessionStarted { .. } => "sessionStarted",
+            Self::UserPrompt { .. } => "userPrompt",
+            Self::ReasoningDelta { .. } => "reasoningDelta",
+            Self::MessageDelta { .. } => "messageDelta",
+            Self::ModelTurn { .. } => "modelTurn",
+            Self::ToolCallProposed { .. } => "toolCallProposed",
+            Self::Decision { .. } => "decision",
+            Self::ApprovalRequested { .. } => "approvalRequested",
+            Self::ApprovalAnswered { .. } => "approvalAnswered",
+            Self::OutputDelta { .. } => "outputDelta",
+            Self::ToolResult { .. } => "toolResult",
+            Self::SandboxDenied { .. } => "sandboxDenied",
+            Self::Error { .. } => "error",
+            Self::TurnComplete { .. } => "turnComplete",
+            Self::TurnAborted { .. } => "turnAborted",
+            Self::SessionEnded { .. } => "sessionEnded",
+        }
+    }
+
+    /// Who acted, for the audit store's `actor` column.
+    pub fn actor(&self) -> &'static str {
+        match self {
+            Self::UserPrompt { .. } => "user",
+            Self::ModelTurn { .. } | Self::ToolCallProposed { .. } => "agent",
+            Self::Decision { actor, .. } | Self::ApprovalAnswered { actor, .. } => match actor {
+                Actor::Rule => "rule",
+                Actor::User => "user",
+                Actor::Default => "default",
+                Actor::SessionCache => "session-cache",
+            },
+            Self::SandboxDenied { .. } => "sandbox",
+            _ => "warden",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_camel_case_on_the_wire() {
+        let event = Event {
+            session_id: "s1".into(),
+            seq: Some(3),
+            created_at: 1_700_000_000_000,
+            msg: EventMsg::ToolResult {
+                call_id: "c1".into(),
+                success: true,
+                exit_code: Some(0),
+                duration_ms: 12,
+                output: "ok".into(),
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "sessionId": "s1", "seq": 3, "createdAt": 1_700_000_000_000_i64,
+                "msg": {"type": "toolResult", "callId": "c1", "success": true,
+                        "exitCode": 0, "durationMs": 12, "output": "ok"}
+            })
+        );
+    }
+}

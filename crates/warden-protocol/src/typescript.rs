@@ -1,0 +1,81 @@
+//! Generates `ui/src/generated/protocol.ts` from the wire types.
+//! The committed file is checked by a test; run
+//! `UPDATE_BINDINGS=1 cargo test -p warden-protocol` after changing a type.
+
+use ts_rs::{Config, TS};
+
+use crate::*;
+
+/// The TypeScript module: one declaration per wire type plus the API method map.
+pub fn render() -> String {
+    let cfg = Config::new().with_large_int("number");
+    let decls = [
+        serde_json::Value::decl(&cfg),
+        SandboxMode::decl(&cfg),
+        ApprovalPolicy::decl(&cfg),
+        Verdict::decl(&cfg),
+        PolicySource::decl(&cfg),
+        Reason::decl(&cfg),
+        Actor::decl(&cfg),
+        Op::decl(&cfg),
+        ReviewDecision::decl(&cfg),
+        OutputStream::decl(&cfg),
+        SandboxDenial::decl(&cfg),
+        EventMsg::decl(&cfg),
+        Event::decl(&cfg),
+        WireApi::decl(&cfg),
+        ApiKeySource::decl(&cfg),
+        ApiError::decl(&cfg),
+        StartSessionParams::decl(&cfg),
+        StartSessionResponse::decl(&cfg),
+        SubmitOpParams::decl(&cfg),
+        OkResponse::decl(&cfg),
+        ListSessionsParams::decl(&cfg),
+        SessionSummary::decl(&cfg),
+        ListSessionsResponse::decl(&cfg),
+        GetTimelineParams::decl(&cfg),
+        GetTimelineResponse::decl(&cfg),
+        GetSettingsParams::decl(&cfg),
+        SettingsResponse::decl(&cfg),
+        SaveSettingsParams::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from crates/warden-protocol by `UPDATE_BINDINGS=1 cargo test -p warden-protocol`.\n// Do not edit by hand.\n\n",
+    );
+    for decl in decls {
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.push_str("/** Every API command: its parameters and response. */\nexport type ApiMethods = {\n");
+    for (method, params, response) in api_signatures(&cfg) {
+        out.push_str(&format!(
+            "  {method}: {{ params: {params}; response: {response} }};\n"
+        ));
+    }
+    out.push_str("};\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    #[test]
+    fn committed_typescript_matches_the_rust_types() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/generated/protocol.ts");
+        let rendered = super::render();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).unwrap_or_default();
+            }
+            std::fs::write(&path, &rendered).unwrap_or_default();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == rendered,
+            "{} is out of date with the Rust wire types; run `UPDATE_BINDINGS=1 cargo test -p warden-protocol` and commit the result",
+            path.display()
+        );
+    }
+}

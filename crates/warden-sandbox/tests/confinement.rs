@@ -1,0 +1,71 @@
+//! Real commands run inside the boundary; each case is a fresh process.
+#![cfg(target_os = "linux")]
+
+use std::path::Path;
+use std::process::Command;
+
+use warden_protocol::SandboxMode;
+use warden_sandbox::{SandboxPolicy, prepare};
+
+fn run(mode: SandboxMode, workspace: &Path, script: &str) -> std::process::Output {
+    let mut command = Command::new("/bin/sh");
+    command.arg("-c").arg(script).current_dir(workspace);
+    let policy = SandboxPolicy {
+        mode,
+        writable_roots: vec![workspace.to_path_buf()],
+    };
+    prepare(&mut command, &policy).expect("sandbox builds");
+    command.output().expect("command runs")
+}
+
+#[test]
+fn workspace_write_allows_the_workspace_and_tmp() {
+    let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let out = run(SandboxMode::WorkspaceWrite, ws.path(), "echo hi > inside.txt && echo t > /tmp/warden-sandbox-test-$$ && rm /tmp/warden-sandbox-test-$$ && echo hi > /dev/null");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(ws.path().join("inside.txt")).unwrap(), "hi\n");
+}
+
+#[test]
+fn workspace_write_blocks_writes_outside() {
+    let parent = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let ws = parent.path().join("ws");
+    std::fs::create_dir(&ws).unwrap();
+    let out = run(SandboxMode::WorkspaceWrite, &ws, "echo x > ../outside.txt");
+    assert!(!out.status.success());
+    assert!(!parent.path().join("outside.txt").exists());
+}
+
+#[test]
+fn read_only_blocks_every_write() {
+    let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let out = run(SandboxMode::ReadOnly, ws.path(), "echo x > inside.txt");
+    assert!(!out.status.success());
+    assert!(!ws.path().join("inside.txt").exists());
+}
+
+#[test]
+fn direct_network_is_blocked() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let script = format!(
+        "python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)\""
+    );
+    let out = run(SandboxMode::WorkspaceWrite, ws.path(), &script);
+    assert!(!out.status.success(), "connect to the host's loopback listener must fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PermissionError") || stderr.contains("not permitted"), "{stderr}");
+}
+
+#[test]
+fn secrets_in_the_environment_do_not_reach_the_command() {
+    let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mut command = Command::new("/usr/bin/env");
+    command.env("OPENAI_API_KEY", "sk-test").env("VISIBLE", "1").current_dir(ws.path());
+    let policy = SandboxPolicy { mode: SandboxMode::WorkspaceWrite, writable_roots: vec![ws.path().into()] };
+    prepare(&mut command, &policy).unwrap();
+    let out = String::from_utf8(command.output().unwrap().stdout).unwrap();
+    assert!(out.contains("VISIBLE=1"));
+    assert!(!out.contains("OPENAI_API_KEY"), "{out}");
+}

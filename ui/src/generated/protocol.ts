@@ -1,0 +1,132 @@
+// Generated from crates/warden-protocol by `UPDATE_BINDINGS=1 cargo test -p warden-protocol`.
+// Do not edit by hand.
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
+export type SandboxMode = "read-only" | "workspace-write" | "full-access";
+
+export type ApprovalPolicy = "untrusted" | "on-request" | "never";
+
+export type Verdict = "allow" | "prompt" | "forbidden";
+
+export type PolicySource = { "type": "builtIn" } | { "type": "userConfig", path: string, } | { "type": "projectConfig", path: string, } | { "type": "sessionFlag" } | { "type": "sessionApproval" };
+
+export type Reason = { rule: string, source: PolicySource, justification: string, };
+
+export type Actor = "rule" | "user" | "default" | "session-cache";
+
+export type Op = { "type": "userTurn", text: string, } | { "type": "approval", callId: string, decision: ReviewDecision, 
+/**
+ * Sent back to the model with a denial.
+ */
+message?: string, } | { "type": "interrupt" } | { "type": "shutdown" };
+
+export type ReviewDecision = "approve-once" | "approve-for-session" | "deny" | "abort";
+
+export type OutputStream = "stdout" | "stderr";
+
+export type SandboxDenial = { 
+/**
+ * `write`, `read`, `network`, …
+ */
+operation: string, 
+/**
+ * The path or address involved.
+ */
+target: string, 
+/**
+ * The layer that blocked it, e.g. `landlock` or `seccomp`.
+ */
+layer: string, 
+/**
+ * A one-line human explanation.
+ */
+detail: string, };
+
+export type EventMsg = { "type": "sessionStarted", cwd: string, sandbox: SandboxMode, approval: ApprovalPolicy, model: string, wireApi: string, } | { "type": "userPrompt", text: string, } | { "type": "reasoningDelta", delta: string, } | { "type": "messageDelta", delta: string, } | { "type": "modelTurn", text: string, reasoning: string, toolCalls: number, } | { "type": "toolCallProposed", callId: string, tool: string, 
+/**
+ * The command line for `shell`, a path for file tools, a summary for patches.
+ */
+summary: string, cwd: string, arguments: JsonValue, } | { "type": "decision", callId: string, verdict: Verdict, actor: Actor, reasons: Array<Reason>, } | { "type": "approvalRequested", callId: string, tool: string, summary: string, cwd: string, 
+/**
+ * Why this needs approval.
+ */
+reason: string, } | { "type": "approvalAnswered", callId: string, decision: ReviewDecision, actor: Actor, message?: string, } | { "type": "outputDelta", callId: string, stream: OutputStream, chunk: string, } | { "type": "toolResult", callId: string, success: boolean, exitCode?: number, durationMs: number, 
+/**
+ * The output as the model sees it (capped).
+ */
+output: string, } | { "type": "sandboxDenied", callId: string, denial: SandboxDenial, } | { "type": "error", code: string, message: string, } | { "type": "turnComplete", lastMessage?: string, } | { "type": "turnAborted", reason: string, } | { "type": "sessionEnded", reason: string, };
+
+export type Event = { sessionId: string, seq: number | null, createdAt: number, msg: EventMsg, };
+
+export type WireApi = "responses" | "chat";
+
+export type ApiKeySource = "keyring" | "environment" | "none";
+
+export type ApiError = { code: string, message: string, };
+
+export type StartSessionParams = { 
+/**
+ * The workspace folder; must exist.
+ */
+cwd: string, sandbox?: SandboxMode, approval?: ApprovalPolicy, };
+
+export type StartSessionResponse = { sessionId: string, };
+
+export type SubmitOpParams = { sessionId: string, op: Op, };
+
+export type OkResponse = Record<symbol, never>;
+
+export type ListSessionsParams = { 
+/**
+ * Opaque cursor from a previous page.
+ */
+cursor?: string, limit?: number, };
+
+export type SessionSummary = { sessionId: string, cwd: string, 
+/**
+ * The first user prompt, if any.
+ */
+title: string, createdAt: number, endedAt: number | null, eventCount: number, 
+/**
+ * True while the session runs in this process.
+ */
+live: boolean, };
+
+export type ListSessionsResponse = { sessions: Array<SessionSummary>, nextCursor: string | null, };
+
+export type GetTimelineParams = { sessionId: string, 
+/**
+ * Return events with `seq` greater than this.
+ */
+afterSeq?: number, limit?: number, };
+
+export type GetTimelineResponse = { events: Array<Event>, 
+/**
+ * Pass as `afterSeq` for the next page; absent on the last page.
+ */
+nextCursor: number | null, };
+
+export type GetSettingsParams = Record<symbol, never>;
+
+export type SettingsResponse = { baseUrl: string, model: string, wireApi: WireApi, apiKeySource: ApiKeySource, sandbox: SandboxMode, approval: ApprovalPolicy, configPath: string, auditDbPath: string, 
+/**
+ * What the OS boundary enforces here, in one line.
+ */
+sandboxStatus: string, };
+
+export type SaveSettingsParams = { baseUrl: string, model: string, wireApi: WireApi, 
+/**
+ * A new key to store in the OS keyring; absent keeps the current one.
+ */
+apiKey?: string, };
+
+/** Every API command: its parameters and response. */
+export type ApiMethods = {
+  start_session: { params: StartSessionParams; response: StartSessionResponse };
+  submit_op: { params: SubmitOpParams; response: OkResponse };
+  list_sessions: { params: ListSessionsParams; response: ListSessionsResponse };
+  get_timeline: { params: GetTimelineParams; response: GetTimelineResponse };
+  get_settings: { params: GetSettingsParams; response: SettingsResponse };
+  save_settings: { params: SaveSettingsParams; response: SettingsResponse };
+};
