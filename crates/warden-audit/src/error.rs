@@ -1,0 +1,37 @@
+//! Errors from the audit store.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("cannot open the audit database {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error(
+        "the audit database {path} is not a readable SQLite database ({message}); it was left untouched: move it aside to start a new one"
+    )]
+    Corrupt { path: PathBuf, message: String },
+    #[error("audit database error: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("audit record is not valid: {0}")]
+    Decode(String),
+    #[error("no session {0} in the audit store")]
+    UnknownSession(String),
+    #[error("audit write failed: {0}")]
+    Write(String),
+    #[error("the audit writer has stopped")]
+    WriterStopped,
+}
+
+impl AuditError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Open { .. } => "audit_open",
+            Self::Corrupt { .. } => "audit_corrupt",
+            Self::Query(_) => "audit_query",
+            Self::Decode(_) => "audit_decode",
+            Self::UnknownSession(_) => "audit_unknown_session",
+            Self::Write(_) => "audit_write",
+            Self::WriterStopped => "audit_writer_stopped",
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Opening the store and its public operations.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::{mpsc, oneshot};
+use warden_protocol::Event;
+
+use crate::AuditError;
+use crate::writer::{WriteRequest, run_writer};
+
+/// Handle to one audit database. Cheap to clone.
+#[derive(Clone)]
+pub struct AuditStore {
+    pub(crate) pool: SqlitePool,
+    writer: mpsc::Sender<WriteRequest>,
+    path: PathBuf,
+}
+
+impl AuditStore {
+    /// Open (creating if needed) and migrate the database at `path`.
+    /// A file that is not a SQLite database is reported and never modified.
+    pub async fn open(path: &Path) -> Result<Self, AuditError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| AuditError::Open {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(|e| AuditError::Open {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let corrupt = |e: &dyn std::fmt::Display| AuditError::Corrupt {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        // Check the file before anything writes to it (WAL mode, migrations).
+        if path.exists() && !has_sqlite_header(path).map_err(|e| corrupt(&e))? {
+            return Err(corrupt(&"the file does not start with the SQLite header"));
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| corrupt(&e))?;
+        sqlx::query("PRAGMA quick_check")
+            .execute(&pool)
+            .await
+            .map_err(|e| corrupt(&e))?;
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| AuditError::Open {
+            path: path.to_path_buf(),
+            message: format!("migration failed: {e}"),
+        })?;
+        let (tx, rx) = mpsc::channel(1024);
+        tokio::spawn(run_writer(pool.clone(), rx));
+        Ok(Self {
+            pool,
+            writer: tx,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Record a new session.
+    pub async fn create_session(&self, session_id: &str, cwd: &str, created_at: i64) -> Result<(), AuditError> {
+        sqlx::query("INSERT INTO sessions (session_id, cwd, created_at) VALUES (?, ?, ?)")
+            .bind(session_id)
+            .bind(cwd)
+            .bind(created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Append recorded events (each with a `seq`). Returns once they are committed.
+    pub async fn append(&self, events: Vec<Event>) -> Result<(), AuditError> {
+        let (ack, done) = oneshot::channel();
+        self.writer
+            .send(WriteRequest { events, ack })
+            .await
+            .map_err(|_| AuditError::WriterStopped)?;
+        done.await.map_err(|_| AuditError::WriterStopped)?
+    }
+}
+
+fn has_sqlite_header(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    let mut file = std::fs::File::open(path)?;
+    let read = file.read(&mut header)?;
+    // An empty file is a fresh database.
+    Ok(read == 0 || (read == 16 && &header == b"SQLite format 3\0"))
+}
