@@ -1,1 +1,20 @@
-//! placeholder
+//! The agent side of Warden: the session actor (model turns, tools, approvals), the
+//! model client, and the [`Host`] that owns sessions, settings and the audit store and
+//! implements the API both adapters serve.
+
+mod host;
+pub mod model;
+mod secrets;
+pub mod session;
+pub mod tools;
+
+pub use host::{Host, HostError};
+pub use secrets::{SecretError, load_api_key, store_api_key};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

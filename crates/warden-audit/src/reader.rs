@@ -43,7 +43,8 @@ impl AuditStore {
         let limit = limit as usize;
         let sessions = rows.iter().take(limit).map(session_row).collect();
         let next = if rows.len() > limit {
-            rows.get(limit - 1).map(|r| r.get::<i64, _>("cursor").to_string())
+            rows.get(limit - 1)
+                .map(|r| r.get::<i64, _>("cursor").to_string())
         } else {
             None
         };
@@ -52,11 +53,13 @@ impl AuditStore {
 
     /// One session's summary.
     pub async fn session(&self, session_id: &str) -> Result<SessionRow, AuditError> {
-        let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.session_id = ?"))
-            .bind(session_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| AuditError::UnknownSession(session_id.to_string()))?;
+        let row = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.session_id = ?"
+        ))
+        .bind(session_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| AuditError::UnknownSession(session_id.to_string()))?;
         Ok(session_row(&row))
     }
 
@@ -82,8 +85,9 @@ impl AuditStore {
         for row in rows.iter().take(limit as usize) {
             let seq: i64 = row.get("seq");
             let payload: String = row.get("payload");
-            let msg: EventMsg = serde_json::from_str(&payload)
-                .map_err(|e| AuditError::Decode(format!("session {session_id} event {seq}: {e}")))?;
+            let msg: EventMsg = serde_json::from_str(&payload).map_err(|e| {
+                AuditError::Decode(format!("session {session_id} event {seq}: {e}"))
+            })?;
             events.push(Event {
                 session_id: session_id.to_string(),
                 seq: Some(seq as u64),
@@ -91,7 +95,11 @@ impl AuditStore {
                 msg,
             });
         }
-        let next = if more { events.last().and_then(|e| e.seq) } else { None };
+        let next = if more {
+            events.last().and_then(|e| e.seq)
+        } else {
+            None
+        };
         Ok((events, next))
     }
 }

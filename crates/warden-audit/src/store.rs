@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use tokio::sync::{mpsc, oneshot};
 use warden_protocol::Event;
 
@@ -56,10 +58,13 @@ impl AuditStore {
             .execute(&pool)
             .await
             .map_err(|e| corrupt(&e))?;
-        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| AuditError::Open {
-            path: path.to_path_buf(),
-            message: format!("migration failed: {e}"),
-        })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| AuditError::Open {
+                path: path.to_path_buf(),
+                message: format!("migration failed: {e}"),
+            })?;
         let (tx, rx) = mpsc::channel(1024);
         tokio::spawn(run_writer(pool.clone(), rx));
         Ok(Self {
@@ -74,7 +79,12 @@ impl AuditStore {
     }
 
     /// Record a new session.
-    pub async fn create_session(&self, session_id: &str, cwd: &str, created_at: i64) -> Result<(), AuditError> {
+    pub async fn create_session(
+        &self,
+        session_id: &str,
+        cwd: &str,
+        created_at: i64,
+    ) -> Result<(), AuditError> {
         sqlx::query("INSERT INTO sessions (session_id, cwd, created_at) VALUES (?, ?, ?)")
             .bind(session_id)
             .bind(cwd)

@@ -48,12 +48,14 @@ async fn write_batch(pool: &SqlitePool, events: &[&Event]) -> Result<(), AuditEr
         let seq = event
             .seq
             .ok_or_else(|| AuditError::Decode(format!("{} event has no seq", event.msg.kind())))?;
-        let payload = serde_json::to_string(&event.msg).map_err(|e| AuditError::Decode(e.to_string()))?;
+        let payload =
+            serde_json::to_string(&event.msg).map_err(|e| AuditError::Decode(e.to_string()))?;
         rows.push((event, seq as i64, payload));
     }
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut insert: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO events (session_id, seq, created_at, kind, actor, payload) ");
+        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO events (session_id, seq, created_at, kind, actor, payload) ",
+        );
         insert.push_values(chunk, |mut row, (event, seq, payload)| {
             row.push_bind(&event.session_id)
                 .push_bind(*seq)

@@ -17,9 +17,29 @@ async fn events_survive_reopening_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.sqlite");
     let events = vec![
-        event("s1", 1, EventMsg::UserPrompt { text: "list the files".into() }),
-        event("s1", 2, EventMsg::ModelTurn { text: "ok".into(), reasoning: String::new(), tool_calls: 1 }),
-        event("s1", 3, EventMsg::SessionEnded { reason: "done".into() }),
+        event(
+            "s1",
+            1,
+            EventMsg::UserPrompt {
+                text: "list the files".into(),
+            },
+        ),
+        event(
+            "s1",
+            2,
+            EventMsg::ModelTurn {
+                text: "ok".into(),
+                reasoning: String::new(),
+                tool_calls: 1,
+            },
+        ),
+        event(
+            "s1",
+            3,
+            EventMsg::SessionEnded {
+                reason: "done".into(),
+            },
+        ),
     ];
     {
         let store = AuditStore::open(&path).await.unwrap();
@@ -40,19 +60,52 @@ async fn events_survive_reopening_in_order() {
 #[tokio::test]
 async fn pages_follow_the_cursor() {
     let dir = tempfile::tempdir().unwrap();
-    let store = AuditStore::open(&dir.path().join("a.sqlite")).await.unwrap();
+    let store = AuditStore::open(&dir.path().join("a.sqlite"))
+        .await
+        .unwrap();
     for i in 0..5 {
-        store.create_session(&format!("s{i}"), "/w", i).await.unwrap();
+        store
+            .create_session(&format!("s{i}"), "/w", i)
+            .await
+            .unwrap();
     }
     let (first, cursor) = store.list_sessions(None, 2).await.unwrap();
-    assert_eq!(first.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(), ["s4", "s3"]);
+    assert_eq!(
+        first
+            .iter()
+            .map(|s| s.session_id.as_str())
+            .collect::<Vec<_>>(),
+        ["s4", "s3"]
+    );
     let (second, cursor) = store.list_sessions(cursor.as_deref(), 2).await.unwrap();
-    assert_eq!(second.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(), ["s2", "s1"]);
+    assert_eq!(
+        second
+            .iter()
+            .map(|s| s.session_id.as_str())
+            .collect::<Vec<_>>(),
+        ["s2", "s1"]
+    );
     let (third, cursor) = store.list_sessions(cursor.as_deref(), 2).await.unwrap();
-    assert_eq!(third.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(), ["s0"]);
+    assert_eq!(
+        third
+            .iter()
+            .map(|s| s.session_id.as_str())
+            .collect::<Vec<_>>(),
+        ["s0"]
+    );
     assert_eq!(cursor, None);
 
-    let events: Vec<Event> = (1..=7).map(|s| event("s0", s, EventMsg::UserPrompt { text: s.to_string() })).collect();
+    let events: Vec<Event> = (1..=7)
+        .map(|s| {
+            event(
+                "s0",
+                s,
+                EventMsg::UserPrompt {
+                    text: s.to_string(),
+                },
+            )
+        })
+        .collect();
     store.append(events.clone()).await.unwrap();
     let (page, next) = store.timeline("s0", 0, 3).await.unwrap();
     assert_eq!(page, events[..3].to_vec());
@@ -67,7 +120,14 @@ async fn recorded_events_cannot_be_changed_or_removed() {
     let path = dir.path().join("a.sqlite");
     let store = AuditStore::open(&path).await.unwrap();
     store.create_session("s", "/w", 0).await.unwrap();
-    store.append(vec![event("s", 1, EventMsg::UserPrompt { text: "x".into() })]).await.unwrap();
+    store
+        .append(vec![event(
+            "s",
+            1,
+            EventMsg::UserPrompt { text: "x".into() },
+        )])
+        .await
+        .unwrap();
     drop(store);
     let status = std::process::Command::new("sqlite3")
         .arg(&path)
@@ -93,7 +153,9 @@ async fn a_corrupt_file_is_reported_and_left_untouched() {
 #[tokio::test]
 async fn an_event_without_seq_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let store = AuditStore::open(&dir.path().join("a.sqlite")).await.unwrap();
+    let store = AuditStore::open(&dir.path().join("a.sqlite"))
+        .await
+        .unwrap();
     store.create_session("s", "/w", 0).await.unwrap();
     let mut e = event("s", 1, EventMsg::UserPrompt { text: "x".into() });
     e.seq = None;

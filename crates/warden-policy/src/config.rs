@@ -28,7 +28,8 @@ impl WardenPaths {
                 data_dir: home,
             });
         }
-        let dirs = directories::ProjectDirs::from("dev", "warden", "warden").ok_or(PolicyError::NoHome)?;
+        let dirs =
+            directories::ProjectDirs::from("dev", "warden", "warden").ok_or(PolicyError::NoHome)?;
         Ok(Self {
             config_dir: dirs.config_dir().to_path_buf(),
             data_dir: dirs.data_dir().to_path_buf(),
@@ -138,7 +139,8 @@ pub fn save_model(config_file: &Path, model: &ModelConfig) -> Result<(), PolicyE
             });
         }
     };
-    let model_value = toml::Value::try_from(model).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+    let model_value =
+        toml::Value::try_from(model).map_err(|e| PolicyError::Invalid(e.to_string()))?;
     table.insert("model".into(), model_value);
     let text = toml::to_string_pretty(&table).map_err(|e| PolicyError::Invalid(e.to_string()))?;
     if let Some(dir) = config_file.parent() {
@@ -187,9 +189,9 @@ fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), PolicyError>
         raw: raw.to_string(),
         message,
     };
-    let (key, value) = raw
-        .split_once('=')
-        .ok_or_else(|| err("expected KEY=VALUE, e.g. model.base_url=http://127.0.0.1:8080/v1".into()))?;
+    let (key, value) = raw.split_once('=').ok_or_else(|| {
+        err("expected KEY=VALUE, e.g. model.base_url=http://127.0.0.1:8080/v1".into())
+    })?;
     let key = key.trim();
     if key.is_empty() || key.split('.').any(str::is_empty) {
         return Err(err(format!("`{key}` is not a dotted key")));
@@ -223,8 +225,19 @@ mod tests {
     fn defaults_then_file_then_overrides() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.toml");
-        std::fs::write(&file, "approval = \"on-request\"\n[model]\nname = \"llama3\"\nwire_api = \"chat\"\n").unwrap();
-        let config = load(&file, &["model.base_url=http://127.0.0.1:8080/v1".into(), "shell.timeout_ms=5000".into()]).unwrap();
+        std::fs::write(
+            &file,
+            "approval = \"on-request\"\n[model]\nname = \"llama3\"\nwire_api = \"chat\"\n",
+        )
+        .unwrap();
+        let config = load(
+            &file,
+            &[
+                "model.base_url=http://127.0.0.1:8080/v1".into(),
+                "shell.timeout_ms=5000".into(),
+            ],
+        )
+        .unwrap();
         let mut expected = Config::default();
         expected.approval = ApprovalPolicy::OnRequest;
         expected.model = ModelConfig {
@@ -254,7 +267,10 @@ mod tests {
     fn overrides_reject_unknown_keys_and_bad_values() {
         let missing = Path::new("/nonexistent/config.toml");
         let e = load(missing, &["model.colour=blue".into()]).unwrap_err();
-        assert_eq!(e.to_string(), "override `-c model.colour=blue`: unknown key `model.colour`");
+        assert_eq!(
+            e.to_string(),
+            "override `-c model.colour=blue`: unknown key `model.colour`"
+        );
         let e = load(missing, &["sandbox=sometimes".into()]).unwrap_err();
         assert!(e.to_string().contains("sometimes"), "{e}");
         assert!(load(missing, &["nokey".into()]).is_err());
@@ -266,7 +282,11 @@ mod tests {
         let file = dir.path().join("sub/config.toml");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, "approval = \"never\"\n").unwrap();
-        let model = ModelConfig { base_url: "http://x/v1".into(), name: "m".into(), wire_api: WireApi::Chat };
+        let model = ModelConfig {
+            base_url: "http://x/v1".into(),
+            name: "m".into(),
+            wire_api: WireApi::Chat,
+        };
         save_model(&file, &model).unwrap();
         let config = load(&file, &[]).unwrap();
         assert_eq!(config.approval, ApprovalPolicy::Never);

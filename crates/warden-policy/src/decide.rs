@@ -66,7 +66,11 @@ pub fn decide(request: ActionRequest<'_>, cx: &DecisionContext<'_>) -> Decision 
         ActionRequest::Shell { argv, .. } => decide_shell(argv, cx),
         ActionRequest::Read { path } => {
             if path.starts_with(cx.workspace) {
-                Decision::built_in(Verdict::Allow, "read-in-workspace", "reads inside the workspace are allowed")
+                Decision::built_in(
+                    Verdict::Allow,
+                    "read-in-workspace",
+                    "reads inside the workspace are allowed",
+                )
             } else {
                 Decision::built_in(
                     Verdict::Prompt,
@@ -109,10 +113,18 @@ fn decide_shell(argv: &[String], cx: &DecisionContext<'_>) -> Decision {
 
 fn decide_write(paths: &[PathBuf], cx: &DecisionContext<'_>) -> Decision {
     if cx.sandbox == SandboxMode::ReadOnly {
-        return Decision::built_in(Verdict::Prompt, "read-only-sandbox", "the sandbox is read-only");
+        return Decision::built_in(
+            Verdict::Prompt,
+            "read-only-sandbox",
+            "the sandbox is read-only",
+        );
     }
     if cx.sandbox == SandboxMode::FullAccess {
-        return Decision::built_in(Verdict::Allow, "full-access", "the sandbox mode is full-access");
+        return Decision::built_in(
+            Verdict::Allow,
+            "full-access",
+            "the sandbox mode is full-access",
+        );
     }
     let outside: Vec<String> = paths
         .iter()
@@ -120,7 +132,11 @@ fn decide_write(paths: &[PathBuf], cx: &DecisionContext<'_>) -> Decision {
         .map(|p| p.display().to_string())
         .collect();
     if outside.is_empty() {
-        Decision::built_in(Verdict::Allow, "write-in-workspace", "writes inside writable roots")
+        Decision::built_in(
+            Verdict::Allow,
+            "write-in-workspace",
+            "writes inside writable roots",
+        )
     } else {
         Decision::built_in(
             Verdict::Prompt,
@@ -160,7 +176,11 @@ impl SessionApprovals {
 mod tests {
     use super::*;
 
-    fn cx<'a>(policy: ApprovalPolicy, workspace: &'a Path, roots: &'a [PathBuf]) -> DecisionContext<'a> {
+    fn cx<'a>(
+        policy: ApprovalPolicy,
+        workspace: &'a Path,
+        roots: &'a [PathBuf],
+    ) -> DecisionContext<'a> {
         DecisionContext {
             policy,
             sandbox: SandboxMode::WorkspaceWrite,
@@ -181,8 +201,24 @@ mod tests {
         let cx = cx(ApprovalPolicy::Untrusted, &ws, &roots);
         let safe = argv("ls -la");
         let risky = argv("touch x");
-        assert_eq!(decide(ActionRequest::Shell { argv: &safe, cwd: &ws }, &cx).verdict, Verdict::Allow);
-        let d = decide(ActionRequest::Shell { argv: &risky, cwd: &ws }, &cx);
+        assert_eq!(
+            decide(
+                ActionRequest::Shell {
+                    argv: &safe,
+                    cwd: &ws
+                },
+                &cx
+            )
+            .verdict,
+            Verdict::Allow
+        );
+        let d = decide(
+            ActionRequest::Shell {
+                argv: &risky,
+                cwd: &ws,
+            },
+            &cx,
+        );
         assert_eq!(
             d,
             Decision {
@@ -190,7 +226,8 @@ mod tests {
                 reasons: vec![Reason {
                     rule: "untrusted-policy".into(),
                     source: PolicySource::BuiltIn,
-                    justification: "not on the known-safe list, and the approval policy is untrusted".into(),
+                    justification:
+                        "not on the known-safe list, and the approval policy is untrusted".into(),
                 }]
             }
         );
@@ -201,7 +238,13 @@ mod tests {
         let ws = PathBuf::from("/w");
         let roots = [ws.clone()];
         let risky = argv("touch x");
-        let d = decide(ActionRequest::Shell { argv: &risky, cwd: &ws }, &cx(ApprovalPolicy::OnRequest, &ws, &roots));
+        let d = decide(
+            ActionRequest::Shell {
+                argv: &risky,
+                cwd: &ws,
+            },
+            &cx(ApprovalPolicy::OnRequest, &ws, &roots),
+        );
         assert_eq!(d.verdict, Verdict::Allow);
         assert_eq!(d.reasons[0].rule, "sandboxed");
     }
@@ -213,7 +256,17 @@ mod tests {
         let mut cx = cx(ApprovalPolicy::Never, &ws, &roots);
         cx.sandbox_enforced = false;
         let safe = argv("ls");
-        assert_eq!(decide(ActionRequest::Shell { argv: &safe, cwd: &ws }, &cx).verdict, Verdict::Prompt);
+        assert_eq!(
+            decide(
+                ActionRequest::Shell {
+                    argv: &safe,
+                    cwd: &ws
+                },
+                &cx
+            )
+            .verdict,
+            Verdict::Prompt
+        );
     }
 
     #[test]
@@ -223,9 +276,18 @@ mod tests {
         let cx = cx(ApprovalPolicy::OnRequest, &ws, &roots);
         let inside = [PathBuf::from("/w/a.txt")];
         let outside = [PathBuf::from("/etc/passwd")];
-        assert_eq!(decide(ActionRequest::Write { paths: &inside }, &cx).verdict, Verdict::Allow);
-        assert_eq!(decide(ActionRequest::Write { paths: &outside }, &cx).verdict, Verdict::Prompt);
-        assert_eq!(decide(ActionRequest::Read { path: &outside[0] }, &cx).verdict, Verdict::Prompt);
+        assert_eq!(
+            decide(ActionRequest::Write { paths: &inside }, &cx).verdict,
+            Verdict::Allow
+        );
+        assert_eq!(
+            decide(ActionRequest::Write { paths: &outside }, &cx).verdict,
+            Verdict::Prompt
+        );
+        assert_eq!(
+            decide(ActionRequest::Read { path: &outside[0] }, &cx).verdict,
+            Verdict::Prompt
+        );
     }
 
     #[test]

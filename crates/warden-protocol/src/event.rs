@@ -40,7 +40,11 @@ pub struct SandboxDenial {
 
 /// The payload of an event. Tagged with `type`.
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum EventMsg {
     SessionStarted {
         cwd: String,

@@ -5,7 +5,11 @@ use ts_rs::TS;
 
 /// An input to a running session.
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Op {
     /// The user's next message.
     UserTurn { text: String },

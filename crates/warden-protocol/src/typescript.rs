@@ -47,7 +47,9 @@ pub fn render() -> String {
         out.push_str(&decl);
         out.push_str("\n\n");
     }
-    out.push_str("/** Every API command: its parameters and response. */\nexport type ApiMethods = {\n");
+    out.push_str(
+        "/** Every API command: its parameters and response. */\nexport type ApiMethods = {\n",
+    );
     for (method, params, response) in api_signatures(&cfg) {
         out.push_str(&format!(
             "  {method}: {{ params: {params}; response: {response} }};\n"
@@ -63,7 +65,8 @@ mod tests {
 
     #[test]
     fn committed_typescript_matches_the_rust_types() {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/generated/protocol.ts");
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/generated/protocol.ts");
         let rendered = super::render();
         if std::env::var_os("UPDATE_BINDINGS").is_some() {
             if let Some(dir) = path.parent() {

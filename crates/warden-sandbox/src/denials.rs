@@ -11,13 +11,20 @@ use warden_protocol::SandboxDenial;
 
 use crate::SandboxPolicy;
 
-const REFUSALS: &[&str] = &["Permission denied", "Read-only file system", "Operation not permitted"];
+const REFUSALS: &[&str] = &[
+    "Permission denied",
+    "Read-only file system",
+    "Operation not permitted",
+];
 
 /// Denials explaining why a command that failed was blocked, if it was.
 pub fn explain_failure(output: &str, cwd: &Path, policy: &SandboxPolicy) -> Vec<SandboxDenial> {
     let writable = policy.effective_writable_roots();
     let mut denials: Vec<SandboxDenial> = Vec::new();
-    for line in output.lines().filter(|l| REFUSALS.iter().any(|r| l.contains(r))) {
+    for line in output
+        .lines()
+        .filter(|l| REFUSALS.iter().any(|r| l.contains(r)))
+    {
         let Some(raw) = path_in(line) else { continue };
         let path = if Path::new(&raw).is_absolute() {
             PathBuf::from(&raw)
@@ -56,7 +63,11 @@ fn path_in(line: &str) -> Option<String> {
             }
         }
     }
-    let before = REFUSALS.iter().filter_map(|r| line.find(r)).min().map(|i| &line[..i])?;
+    let before = REFUSALS
+        .iter()
+        .filter_map(|r| line.find(r))
+        .min()
+        .map(|i| &line[..i])?;
     before
         .split([' ', ':'])
         .filter(|t| t.starts_with('/') || t.starts_with("./") || t.starts_with("../"))
@@ -97,8 +108,14 @@ mod tests {
         let cases = [
             ("touch: cannot touch '/etc/x': Permission denied", "/etc/x"),
             ("sh: 1: cannot create /etc/x: Permission denied", "/etc/x"),
-            ("mkdir: cannot create directory ‘/opt/y’: Permission denied", "/opt/y"),
-            ("PermissionError: [Errno 13] Permission denied: '/usr/z'", "/usr/z"),
+            (
+                "mkdir: cannot create directory ‘/opt/y’: Permission denied",
+                "/opt/y",
+            ),
+            (
+                "PermissionError: [Errno 13] Permission denied: '/usr/z'",
+                "/usr/z",
+            ),
             ("bash: ../outside.txt: Permission denied", "/w/outside.txt"),
         ];
         for (line, target) in cases {

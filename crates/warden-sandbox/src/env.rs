@@ -2,12 +2,30 @@
 //! sandboxed process.
 
 /// Names (upper-cased) containing one of these are removed.
-const SECRET_MARKERS: &[&str] = &["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH"];
+const SECRET_MARKERS: &[&str] = &[
+    "KEY",
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "CREDENTIAL",
+    "AUTH",
+];
 
 /// Variables that make a program load code chosen by whoever set them.
 const INJECTION: &[&str] = &[
-    "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH",
-    "BASH_ENV", "ENV", "PROMPT_COMMAND", "PYTHONSTARTUP", "NODE_OPTIONS", "PERL5OPT", "RUBYOPT",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "DYLD_INSERT_LIBRARIES",
+    "DYLD_LIBRARY_PATH",
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "PYTHONSTARTUP",
+    "NODE_OPTIONS",
+    "PERL5OPT",
+    "RUBYOPT",
 ];
 
 /// True when a variable of this name must not reach a sandboxed process.
@@ -33,7 +51,14 @@ mod tests {
 
     #[test]
     fn secrets_and_injection_variables_are_sensitive() {
-        for name in ["OPENAI_API_KEY", "GITHUB_TOKEN", "aws_secret_access_key", "LD_PRELOAD", "BASH_ENV", "DB_PASSWORD"] {
+        for name in [
+            "OPENAI_API_KEY",
+            "GITHUB_TOKEN",
+            "aws_secret_access_key",
+            "LD_PRELOAD",
+            "BASH_ENV",
+            "DB_PASSWORD",
+        ] {
             assert!(is_sensitive(name), "{name}");
         }
         for name in ["PATH", "HOME", "LANG", "TERM", "CARGO_HOME"] {

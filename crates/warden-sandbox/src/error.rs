@@ -2,7 +2,9 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error("the sandbox is not available on {0}; choose --sandbox full-access explicitly to run without it")]
+    #[error(
+        "the sandbox is not available on {0}; choose --sandbox full-access explicitly to run without it"
+    )]
     Unsupported(String),
     #[error("Landlock is not available ({0}); refusing to run without a file-system boundary")]
     Landlock(String),

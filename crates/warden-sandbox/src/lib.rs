@@ -70,7 +70,10 @@ pub fn support() -> SandboxSupport {
 
 /// Make `command` run inside `policy`'s boundary, with a scrubbed environment.
 /// Fails closed: if the boundary cannot be built, the command must not run.
-pub fn prepare(command: &mut std::process::Command, policy: &SandboxPolicy) -> Result<(), SandboxError> {
+pub fn prepare(
+    command: &mut std::process::Command,
+    policy: &SandboxPolicy,
+) -> Result<(), SandboxError> {
     scrub_environment(command);
     if policy.mode == SandboxMode::FullAccess {
         return Ok(());

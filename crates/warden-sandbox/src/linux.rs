@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 
 use landlock::{
-    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreated,
-    RulesetCreatedAttr, Scope, path_beneath_rules,
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, Ruleset, RulesetAttr,
+    RulesetCreated, RulesetCreatedAttr, Scope, path_beneath_rules,
 };
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
-    TargetArch,
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
 };
 use warden_protocol::SandboxMode;
 
@@ -54,7 +54,10 @@ pub(crate) fn support() -> SandboxSupport {
     }
 }
 
-pub(crate) fn confine(command: &mut std::process::Command, policy: &SandboxPolicy) -> Result<(), SandboxError> {
+pub(crate) fn confine(
+    command: &mut std::process::Command,
+    policy: &SandboxPolicy,
+) -> Result<(), SandboxError> {
     let mut ruleset = Some(build_ruleset(policy)?);
     let filter = build_seccomp()?;
     // SAFETY: the closure runs between fork and exec. It only calls async-signal-safe
@@ -67,7 +70,8 @@ pub(crate) fn confine(command: &mut std::process::Command, policy: &SandboxPolic
                     .restrict_self()
                     .map_err(|_| std::io::Error::from_raw_os_error(libc::EPERM))?;
             }
-            seccompiler::apply_filter(&filter).map_err(|_| std::io::Error::from_raw_os_error(libc::EPERM))?;
+            seccompiler::apply_filter(&filter)
+                .map_err(|_| std::io::Error::from_raw_os_error(libc::EPERM))?;
             Ok(())
         });
     }
@@ -109,8 +113,13 @@ fn build_ruleset(policy: &SandboxPolicy) -> Result<RulesetCreated, SandboxError>
 fn build_seccomp() -> Result<BpfProgram, SandboxError> {
     let err = |e: &dyn std::fmt::Display| SandboxError::Seccomp(e.to_string());
     let not_unix = || -> Result<Vec<SeccompRule>, SandboxError> {
-        let cond = SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, libc::AF_UNIX as u64)
-            .map_err(|e| err(&e))?;
+        let cond = SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::Ne,
+            libc::AF_UNIX as u64,
+        )
+        .map_err(|e| err(&e))?;
         Ok(vec![SeccompRule::new(vec![cond]).map_err(|e| err(&e))?])
     };
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
@@ -125,7 +134,14 @@ fn build_seccomp() -> Result<BpfProgram, SandboxError> {
         rules.insert(always, Vec::new());
     }
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| err(&e))?;
-    let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
-        .map_err(|e| err(&e))?;
-    filter.try_into().map_err(|e: seccompiler::BackendError| err(&e))
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(|e| err(&e))?;
+    filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| err(&e))
 }

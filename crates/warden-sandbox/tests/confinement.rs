@@ -21,9 +21,20 @@ fn run(mode: SandboxMode, workspace: &Path, script: &str) -> std::process::Outpu
 #[test]
 fn workspace_write_allows_the_workspace_and_tmp() {
     let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let out = run(SandboxMode::WorkspaceWrite, ws.path(), "echo hi > inside.txt && echo t > /tmp/warden-sandbox-test-$$ && rm /tmp/warden-sandbox-test-$$ && echo hi > /dev/null");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(std::fs::read_to_string(ws.path().join("inside.txt")).unwrap(), "hi\n");
+    let out = run(
+        SandboxMode::WorkspaceWrite,
+        ws.path(),
+        "echo hi > inside.txt && echo t > /tmp/warden-sandbox-test-$$ && rm /tmp/warden-sandbox-test-$$ && echo hi > /dev/null",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("inside.txt")).unwrap(),
+        "hi\n"
+    );
 }
 
 #[test]
@@ -53,17 +64,29 @@ fn direct_network_is_blocked() {
         "python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)\""
     );
     let out = run(SandboxMode::WorkspaceWrite, ws.path(), &script);
-    assert!(!out.status.success(), "connect to the host's loopback listener must fail");
+    assert!(
+        !out.status.success(),
+        "connect to the host's loopback listener must fail"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("PermissionError") || stderr.contains("not permitted"), "{stderr}");
+    assert!(
+        stderr.contains("PermissionError") || stderr.contains("not permitted"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn secrets_in_the_environment_do_not_reach_the_command() {
     let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let mut command = Command::new("/usr/bin/env");
-    command.env("OPENAI_API_KEY", "sk-test").env("VISIBLE", "1").current_dir(ws.path());
-    let policy = SandboxPolicy { mode: SandboxMode::WorkspaceWrite, writable_roots: vec![ws.path().into()] };
+    command
+        .env("OPENAI_API_KEY", "sk-test")
+        .env("VISIBLE", "1")
+        .current_dir(ws.path());
+    let policy = SandboxPolicy {
+        mode: SandboxMode::WorkspaceWrite,
+        writable_roots: vec![ws.path().into()],
+    };
     prepare(&mut command, &policy).unwrap();
     let out = String::from_utf8(command.output().unwrap().stdout).unwrap();
     assert!(out.contains("VISIBLE=1"));

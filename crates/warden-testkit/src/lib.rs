@@ -1,1 +1,337 @@
-//! placeholder
+//! A scripted OpenAI-compatible model server for tests: `/v1/responses` and
+//! `/v1/chat/completions`, streamed as server-sent events, with tool calls.
+//!
+//! A script is a list of scenarios. The last user message picks the first scenario
+//! whose `when` it contains; the number of tool results since that message picks the
+//! step. `{last_output}` in a `say` step is replaced by the latest tool result, so a
+//! test can see exactly what reached the model.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Script {
+    pub scenarios: Vec<Scenario>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Scenario {
+    pub when: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Call the `shell` tool with this argv.
+    Shell(Vec<String>),
+    /// Call any tool with these arguments.
+    Call { name: String, arguments: Value },
+    /// Answer with text (ends the turn).
+    Say(String),
+    /// Answer with this HTTP status and body.
+    Status { code: u16, body: String },
+    /// Stream an event that is not JSON.
+    Garbage,
+}
+
+#[derive(Clone)]
+struct AppState {
+    script: Arc<Script>,
+    api_key: Option<String>,
+    requests: Arc<Mutex<Vec<Value>>>,
+}
+
+/// A running server.
+pub struct ScriptedModel {
+    /// Base URL including `/v1`.
+    pub base_url: String,
+    requests: Arc<Mutex<Vec<Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ScriptedModel {
+    /// Start on a free loopback port. With `api_key`, other keys get HTTP 401.
+    pub async fn start(script: Script, api_key: Option<String>) -> anyhow::Result<Self> {
+        Self::start_on("127.0.0.1:0", script, api_key).await
+    }
+
+    pub async fn start_on(
+        addr: &str,
+        script: Script,
+        api_key: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let state = AppState {
+            script: Arc::new(script),
+            api_key,
+            requests: requests.clone(),
+        };
+        let app = Router::new()
+            .route("/v1/responses", post(responses))
+            .route("/v1/chat/completions", post(chat))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let base_url = format!("http://{}/v1", listener.local_addr()?);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            base_url,
+            requests,
+            task,
+        })
+    }
+
+    /// Every request body received so far.
+    pub fn requests(&self) -> Vec<Value> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Serve until the process ends.
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for ScriptedModel {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What the conversation so far tells the server.
+struct Conversation {
+    last_user: String,
+    outputs_since_user: usize,
+    last_output: String,
+}
+
+fn check_key(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    let expected = state.api_key.as_ref()?;
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if given == format!("Bearer {expected}") {
+        None
+    } else {
+        Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                r#"{"error":{"message":"Incorrect API key provided"}}"#,
+            )
+                .into_response(),
+        )
+    }
+}
+
+fn next_step(state: &AppState, conversation: &Conversation) -> Step {
+    let scenario = state
+        .script
+        .scenarios
+        .iter()
+        .find(|s| conversation.last_user.contains(&s.when));
+    match scenario.and_then(|s| s.steps.get(conversation.outputs_since_user)) {
+        Some(Step::Say(text)) => {
+            Step::Say(text.replace("{last_output}", &conversation.last_output))
+        }
+        Some(step) => step.clone(),
+        None if scenario.is_some() => Step::Say("Script finished.".into()),
+        None => Step::Say(format!("No script for: {}", conversation.last_user)),
+    }
+}
+
+fn sse(events: Vec<(Option<&str>, String)>) -> Response {
+    let mut body = String::new();
+    for (name, data) in events {
+        if let Some(name) = name {
+            body.push_str(&format!("event: {name}\n"));
+        }
+        body.push_str(&format!("data: {data}\n\n"));
+    }
+    ([("content-type", "text/event-stream")], body).into_response()
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split_inclusive(' ').map(str::to_string).collect()
+}
+
+async fn responses(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
+    if let Some(denied) = check_key(&state, &headers) {
+        return denied;
+    }
+    let body = body.0;
+    if let Ok(mut r) = state.requests.lock() {
+        r.push(body.clone());
+    }
+    let mut conversation = Conversation {
+        last_user: String::new(),
+        outputs_since_user: 0,
+        last_output: String::new(),
+    };
+    for item in body["input"].as_array().into_iter().flatten() {
+        match (item["type"].as_str(), item["role"].as_str()) {
+            (Some("message"), Some("user")) => {
+                conversation.last_user = item["content"][0]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                conversation.outputs_since_user = 0;
+            }
+            (Some("function_call_output"), _) => {
+                conversation.outputs_since_user += 1;
+                conversation.last_output = item["output"].as_str().unwrap_or_default().to_string();
+            }
+            _ => {}
+        }
+    }
+    let step = next_step(&state, &conversation);
+    let n = conversation.outputs_since_user;
+    let mut events = vec![
+        (Some("response.created"), json!({"type": "response.created", "response": {"id": format!("resp_{n}")}}).to_string()),
+        (
+            Some("response.reasoning_summary_text.delta"),
+            json!({"type": "response.reasoning_summary_text.delta", "delta": "Working through the script."}).to_string(),
+        ),
+    ];
+    match step {
+        Step::Status { code, body } => {
+            return (
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                body,
+            )
+                .into_response();
+        }
+        Step::Garbage => events.push((Some("response.output_text.delta"), "{not json".into())),
+        Step::Say(text) => {
+            for w in words(&text) {
+                events.push((
+                    Some("response.output_text.delta"),
+                    json!({"type": "response.output_text.delta", "delta": w}).to_string(),
+                ));
+            }
+        }
+        Step::Shell(argv) => events.push(function_call_done(n, "shell", &json!({"command": argv}))),
+        Step::Call { name, arguments } => events.push(function_call_done(n, &name, &arguments)),
+    }
+    events.push((
+        Some("response.completed"),
+        json!({"type": "response.completed", "response": {"id": format!("resp_{n}")}}).to_string(),
+    ));
+    sse(events)
+}
+
+fn function_call_done(n: usize, name: &str, arguments: &Value) -> (Option<&'static str>, String) {
+    (
+        Some("response.output_item.done"),
+        json!({"type": "response.output_item.done", "item": {
+            "type": "function_call", "id": format!("fc_{n}"), "call_id": format!("call_{n}"),
+            "name": name, "arguments": arguments.to_string(), "status": "completed"
+        }})
+        .to_string(),
+    )
+}
+
+async fn chat(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
+    if let Some(denied) = check_key(&state, &headers) {
+        return denied;
+    }
+    let body = body.0;
+    if let Ok(mut r) = state.requests.lock() {
+        r.push(body.clone());
+    }
+    let mut conversation = Conversation {
+        last_user: String::new(),
+        outputs_since_user: 0,
+        last_output: String::new(),
+    };
+    for message in body["messages"].as_array().into_iter().flatten() {
+        match message["role"].as_str() {
+            Some("user") => {
+                conversation.last_user =
+                    message["content"].as_str().unwrap_or_default().to_string();
+                conversation.outputs_since_user = 0;
+            }
+            Some("tool") => {
+                conversation.outputs_since_user += 1;
+                conversation.last_output =
+                    message["content"].as_str().unwrap_or_default().to_string();
+            }
+            _ => {}
+        }
+    }
+    let step = next_step(&state, &conversation);
+    let n = conversation.outputs_since_user;
+    let chunk = |delta: Value, finish: Option<&str>| {
+        (None, json!({"id": "chatcmpl", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}).to_string())
+    };
+    let mut events = vec![chunk(
+        json!({"role": "assistant", "reasoning_content": "Working through the script."}),
+        None,
+    )];
+    match step {
+        Step::Status { code, body } => {
+            return (
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                body,
+            )
+                .into_response();
+        }
+        Step::Garbage => events.push((None, "{not json".into())),
+        Step::Say(text) => {
+            for w in words(&text) {
+                events.push(chunk(json!({"content": w}), None));
+            }
+            events.push(chunk(json!({}), Some("stop")));
+        }
+        Step::Shell(argv) => events.extend(tool_call_chunks(
+            n,
+            "shell",
+            &json!({"command": argv}),
+            chunk,
+        )),
+        Step::Call { name, arguments } => {
+            events.extend(tool_call_chunks(n, &name, &arguments, chunk))
+        }
+    }
+    events.push((None, "[DONE]".into()));
+    sse(events)
+}
+
+/// A tool call split over two chunks, as real servers send it.
+fn tool_call_chunks(
+    n: usize,
+    name: &str,
+    arguments: &Value,
+    chunk: impl Fn(Value, Option<&str>) -> (Option<&'static str>, String),
+) -> Vec<(Option<&'static str>, String)> {
+    let args = arguments.to_string();
+    let (a, b) = args.split_at(args.len() / 2);
+    vec![
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": format!("call_{n}"), "type": "function", "function": {"name": name, "arguments": a}}]}),
+            None,
+        ),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": b}}]}),
+            None,
+        ),
+        chunk(json!({}), Some("tool_calls")),
+    ]
+}

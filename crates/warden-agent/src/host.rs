@@ -1,0 +1,299 @@
+//! The host: owns the audit store, the settings and the running sessions, and
+//! implements the API that the desktop shell and `warden serve` adapt.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast, mpsc};
+use warden_audit::{AuditError, AuditStore, SessionRow};
+use warden_policy::PolicyError;
+use warden_policy::config::{self, Config, ModelConfig, WardenPaths};
+use warden_protocol::*;
+
+use crate::model::ModelClient;
+use crate::session::{self, SessionSetup};
+use crate::{load_api_key, now_ms, store_api_key};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Config(#[from] PolicyError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+}
+
+impl HostError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Config(e) => e.code(),
+            Self::Audit(e) => e.code(),
+        }
+    }
+}
+
+fn api_error(code: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(code, e.to_string())
+}
+
+fn audit_error(e: AuditError) -> ApiError {
+    api_error(e.code(), e)
+}
+
+/// Owns everything a running Warden has. Cheap to share behind an `Arc`.
+pub struct Host {
+    paths: WardenPaths,
+    overrides: Vec<String>,
+    store: AuditStore,
+    events: broadcast::Sender<Event>,
+    sessions: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Op>>>>,
+}
+
+impl Host {
+    /// Open the audit store and check the configuration (so a bad file is reported at
+    /// start). `overrides` are `-c KEY=VALUE` strings applied on every load.
+    pub async fn open(paths: WardenPaths, overrides: Vec<String>) -> Result<Self, HostError> {
+        config::load(&paths.config_file(), &overrides)?;
+        let store = AuditStore::open(&paths.audit_db()).await?;
+        let (events, _) = broadcast::channel(4096);
+        Ok(Self {
+            paths,
+            overrides,
+            store,
+            events,
+            sessions: Default::default(),
+        })
+    }
+
+    pub fn paths(&self) -> &WardenPaths {
+        &self.paths
+    }
+
+    pub fn store(&self) -> &AuditStore {
+        &self.store
+    }
+
+    /// Every session's events, live. Subscribe before starting a session.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// The effective configuration, read fresh so saved settings apply to new sessions.
+    pub fn config(&self) -> Result<Config, ApiError> {
+        config::load(&self.paths.config_file(), &self.overrides).map_err(|e| api_error(e.code(), e))
+    }
+
+    /// Start a session. `interactive` says whether anyone can answer approvals.
+    pub async fn start(
+        &self,
+        params: StartSessionParams,
+        interactive: bool,
+    ) -> Result<String, ApiError> {
+        let config = self.config()?;
+        let cwd = PathBuf::from(&params.cwd);
+        if params.cwd.trim().is_empty() {
+            return Err(ApiError::new(
+                "workspace_missing",
+                "choose a workspace folder first",
+            ));
+        }
+        let cwd = cwd
+            .canonicalize()
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| {
+                ApiError::new(
+                    "workspace_missing",
+                    format!("the workspace folder {} does not exist", params.cwd),
+                )
+            })?;
+        let (api_key, _) = tokio::task::spawn_blocking(load_api_key)
+            .await
+            .map_err(|e| api_error("internal", e))?;
+        let client = ModelClient::new(
+            &config.model.base_url,
+            &config.model.name,
+            config.model.wire_api,
+            api_key,
+        )
+        .map_err(|e| api_error(e.code(), e))?;
+        let session_id = uuid::Uuid::now_v7().to_string();
+        self.store
+            .create_session(&session_id, &cwd.display().to_string(), now_ms())
+            .await
+            .map_err(audit_error)?;
+        let setup = SessionSetup {
+            session_id: session_id.clone(),
+            cwd,
+            sandbox: params.sandbox.unwrap_or(config.sandbox),
+            approval: params.approval.unwrap_or(config.approval),
+            interactive,
+            config,
+            client,
+            store: self.store.clone(),
+            events: self.events.clone(),
+            support: warden_sandbox::support(),
+        };
+        let (ops, actor) = session::spawn(setup);
+        self.lock_sessions().insert(session_id.clone(), ops);
+        let sessions = self.sessions.clone();
+        let id = session_id.clone();
+        tokio::spawn(async move {
+            actor.await;
+            if let Ok(mut map) = sessions.lock() {
+                map.remove(&id);
+            }
+        });
+        Ok(session_id)
+    }
+
+    /// Send an op to a running session.
+    pub fn submit(&self, session_id: &str, op: Op) -> Result<(), ApiError> {
+        let sessions = self.lock_sessions();
+        let sender = sessions.get(session_id).ok_or_else(|| {
+            ApiError::new(
+                "session_not_running",
+                format!("session {session_id} is not running"),
+            )
+        })?;
+        sender.send(op).map_err(|_| {
+            ApiError::new(
+                "session_not_running",
+                format!("session {session_id} has ended"),
+            )
+        })
+    }
+
+    /// Ask every running session to end.
+    pub fn shutdown_all(&self) {
+        for sender in self.lock_sessions().values() {
+            let _ = sender.send(Op::Shutdown);
+        }
+    }
+
+    pub fn is_live(&self, session_id: &str) -> bool {
+        self.lock_sessions().contains_key(session_id)
+    }
+
+    fn lock_sessions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Op>>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn summary(&self, row: SessionRow) -> SessionSummary {
+        SessionSummary {
+            live: self.is_live(&row.session_id),
+            session_id: row.session_id,
+            cwd: row.cwd,
+            title: row.title,
+            created_at: row.created_at,
+            ended_at: row.ended_at,
+            event_count: row.event_count,
+        }
+    }
+
+    async fn settings(&self) -> Result<SettingsResponse, ApiError> {
+        let config = self.config()?;
+        let (_, api_key_source) = tokio::task::spawn_blocking(load_api_key)
+            .await
+            .map_err(|e| api_error("internal", e))?;
+        Ok(SettingsResponse {
+            base_url: config.model.base_url,
+            model: config.model.name,
+            wire_api: config.model.wire_api,
+            api_key_source,
+            sandbox: config.sandbox,
+            approval: config.approval,
+            config_path: self.paths.config_file().display().to_string(),
+            audit_db_path: self.store.path().display().to_string(),
+            sandbox_status: warden_sandbox::support().summary,
+        })
+    }
+}
+
+impl WardenApi for Host {
+    async fn start_session(
+        &self,
+        params: StartSessionParams,
+    ) -> Result<StartSessionResponse, ApiError> {
+        let session_id = self.start(params, true).await?;
+        Ok(StartSessionResponse { session_id })
+    }
+
+    async fn submit_op(&self, params: SubmitOpParams) -> Result<OkResponse, ApiError> {
+        self.submit(&params.session_id, params.op)?;
+        Ok(OkResponse {})
+    }
+
+    async fn list_sessions(
+        &self,
+        params: ListSessionsParams,
+    ) -> Result<ListSessionsResponse, ApiError> {
+        let (rows, next_cursor) = self
+            .store
+            .list_sessions(params.cursor.as_deref(), params.limit.unwrap_or(50))
+            .await
+            .map_err(audit_error)?;
+        let sessions = rows.into_iter().map(|row| self.summary(row)).collect();
+        Ok(ListSessionsResponse {
+            sessions,
+            next_cursor,
+        })
+    }
+
+    async fn get_timeline(
+        &self,
+        params: GetTimelineParams,
+    ) -> Result<GetTimelineResponse, ApiError> {
+        let (events, next_cursor) = self
+            .store
+            .timeline(
+                &params.session_id,
+                params.after_seq.unwrap_or(0),
+                params.limit.unwrap_or(500),
+            )
+            .await
+            .map_err(audit_error)?;
+        Ok(GetTimelineResponse {
+            events,
+            next_cursor,
+        })
+    }
+
+    async fn get_settings(&self, _params: GetSettingsParams) -> Result<SettingsResponse, ApiError> {
+        self.settings().await
+    }
+
+    async fn save_settings(
+        &self,
+        params: SaveSettingsParams,
+    ) -> Result<SettingsResponse, ApiError> {
+        let base_url = params.base_url.trim().to_string();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(ApiError::new(
+                "settings_invalid",
+                format!("the endpoint {base_url:?} must start with http:// or https://"),
+            ));
+        }
+        if params.model.trim().is_empty() {
+            return Err(ApiError::new("settings_invalid", "the model name is empty"));
+        }
+        let model = ModelConfig {
+            base_url,
+            name: params.model.trim().to_string(),
+            wire_api: params.wire_api,
+        };
+        config::save_model(&self.paths.config_file(), &model)
+            .map_err(|e| api_error(e.code(), e))?;
+        if let Some(key) = params.api_key.filter(|k| !k.trim().is_empty()) {
+            tokio::task::spawn_blocking(move || store_api_key(key.trim()))
+                .await
+                .map_err(|e| api_error("internal", e))?
+                .map_err(|e| api_error(e.code(), e))?;
+        }
+        self.settings().await
+    }
+}

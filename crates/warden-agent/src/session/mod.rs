@@ -1,0 +1,271 @@
+//! The session actor: `Op`s in, `Event`s out, one ordered stream.
+//!
+//! A user turn loops: ask the model, then for each tool call decide (policy), maybe ask
+//! the user (approval events answered by approval ops), run it (sandbox), and feed the
+//! result back, until the model answers without calling a tool.
+
+mod recorder;
+mod tool_call;
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::path::PathBuf;
+
+use tokio::sync::{broadcast, mpsc};
+use warden_audit::{AuditError, AuditStore};
+use warden_policy::SessionApprovals;
+use warden_policy::config::Config;
+use warden_protocol::{ApprovalPolicy, Event, EventMsg, Op, SandboxMode};
+use warden_sandbox::{SandboxPolicy, SandboxSupport};
+
+use crate::model::{Item, ModelClient, StreamDelta, TurnRequest};
+use crate::tools;
+use recorder::{Recorder, Streamer};
+
+const INSTRUCTIONS: &str = include_str!("instructions.md");
+/// Model requests per user turn before the turn is stopped.
+const MAX_MODEL_CALLS_PER_TURN: usize = 64;
+
+/// Everything a session needs to start.
+pub struct SessionSetup {
+    pub session_id: String,
+    /// The workspace, canonical.
+    pub cwd: PathBuf,
+    pub sandbox: SandboxMode,
+    pub approval: ApprovalPolicy,
+    /// False when nobody can answer approvals (no TTY): they are denied, fail closed.
+    pub interactive: bool,
+    pub config: Config,
+    pub client: ModelClient,
+    pub store: AuditStore,
+    pub events: broadcast::Sender<Event>,
+    pub support: SandboxSupport,
+}
+
+/// Why a turn stopped early.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    Interrupted,
+    Aborted,
+    Shutdown,
+    Audit(AuditError),
+}
+
+impl From<AuditError> for Stop {
+    fn from(e: AuditError) -> Self {
+        Self::Audit(e)
+    }
+}
+
+pub(crate) struct Session {
+    cwd: PathBuf,
+    sandbox: SandboxMode,
+    approval: ApprovalPolicy,
+    interactive: bool,
+    config: Config,
+    client: ModelClient,
+    support: SandboxSupport,
+    sandbox_policy: SandboxPolicy,
+    recorder: Recorder,
+    streamer: Streamer,
+    history: Vec<Item>,
+    approvals: SessionApprovals,
+    ops: mpsc::UnboundedReceiver<Op>,
+    queued: VecDeque<Op>,
+}
+
+/// Start the actor; returns the op sender and a future that runs it to completion.
+pub fn spawn(setup: SessionSetup) -> (mpsc::UnboundedSender<Op>, impl Future<Output = ()> + Send) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let recorder = Recorder::new(setup.session_id.clone(), setup.store, setup.events);
+    let mut writable_roots = vec![setup.cwd.clone()];
+    writable_roots.extend(setup.config.writable_roots.iter().cloned());
+    let session = Session {
+        sandbox_policy: SandboxPolicy {
+            mode: setup.sandbox,
+            writable_roots,
+        },
+        cwd: setup.cwd,
+        sandbox: setup.sandbox,
+        approval: setup.approval,
+        interactive: setup.interactive,
+        config: setup.config,
+        client: setup.client,
+        support: setup.support,
+        streamer: recorder.streamer(),
+        recorder,
+        history: Vec::new(),
+        approvals: SessionApprovals::default(),
+        ops: rx,
+        queued: VecDeque::new(),
+    };
+    (tx, session.run())
+}
+
+impl Session {
+    async fn record(&mut self, msg: EventMsg) -> Result<(), Stop> {
+        self.recorder.record(msg).await.map_err(Stop::Audit)
+    }
+
+    async fn run(mut self) {
+        let started = EventMsg::SessionStarted {
+            cwd: self.cwd.display().to_string(),
+            sandbox: self.sandbox,
+            approval: self.approval,
+            model: self.client.model().to_string(),
+            wire_api: self.client.wire_api().as_str().to_string(),
+        };
+        if let Err(e) = self.record(started).await {
+            tracing::error!(?e, "cannot record session start");
+            return;
+        }
+        let reason = loop {
+            let op = match self.queued.pop_front() {
+                Some(op) => op,
+                None => match self.ops.recv().await {
+                    Some(op) => op,
+                    None => break "closed",
+                },
+            };
+            let result = match op {
+                Op::UserTurn { text } => self.run_turn(text).await,
+                Op::Shutdown => break "shutdown",
+                Op::Approval { call_id, .. } => {
+                    tracing::debug!(call_id, "approval for no pending request ignored");
+                    Ok(())
+                }
+                Op::Interrupt => Ok(()),
+            };
+            let aborted = match result {
+                Ok(()) => continue,
+                Err(Stop::Shutdown) => break "shutdown",
+                Err(Stop::Audit(e)) => {
+                    // Without the audit store nothing more may run; say so live.
+                    tracing::error!(error = %e, "audit store failed; stopping the session");
+                    self.streamer.send(EventMsg::Error {
+                        code: e.code().into(),
+                        message: e.to_string(),
+                    });
+                    return;
+                }
+                Err(Stop::Interrupted) => "interrupted by the user",
+                Err(Stop::Aborted) => "aborted by the user",
+            };
+            if self
+                .record(EventMsg::TurnAborted {
+                    reason: aborted.into(),
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        };
+        let _ = self
+            .record(EventMsg::SessionEnded {
+                reason: reason.into(),
+            })
+            .await;
+    }
+
+    async fn run_turn(&mut self, text: String) -> Result<(), Stop> {
+        self.record(EventMsg::UserPrompt { text: text.clone() })
+            .await?;
+        self.history.push(Item::User(text));
+        for _ in 0..MAX_MODEL_CALLS_PER_TURN {
+            let output = match self.ask_model().await? {
+                Ok(output) => output,
+                Err(e) => {
+                    self.record(EventMsg::Error {
+                        code: e.code().into(),
+                        message: e.to_string(),
+                    })
+                    .await?;
+                    self.record(EventMsg::TurnAborted {
+                        reason: format!("model request failed: {e}"),
+                    })
+                    .await?;
+                    return Ok(());
+                }
+            };
+            self.record(EventMsg::ModelTurn {
+                text: output.text.clone(),
+                reasoning: output.reasoning.clone(),
+                tool_calls: output.tool_calls.len() as u32,
+            })
+            .await?;
+            if !output.text.is_empty() {
+                self.history.push(Item::Assistant(output.text.clone()));
+            }
+            if output.tool_calls.is_empty() {
+                let last_message = Some(output.text).filter(|t| !t.is_empty());
+                return self.record(EventMsg::TurnComplete { last_message }).await;
+            }
+            for call in output.tool_calls {
+                self.history.push(Item::ToolCall(call.clone()));
+                match self.handle_tool_call(&call).await {
+                    Ok(result) => self.history.push(Item::ToolOutput {
+                        call_id: call.call_id,
+                        output: result,
+                    }),
+                    Err(stop) => {
+                        // Keep the history valid for the next turn: every call gets an output.
+                        self.history.push(Item::ToolOutput {
+                            call_id: call.call_id,
+                            output: "the user stopped this turn before the tool ran".into(),
+                        });
+                        return Err(stop);
+                    }
+                }
+            }
+        }
+        self.record(EventMsg::TurnAborted {
+            reason: format!("stopped after {MAX_MODEL_CALLS_PER_TURN} model requests in one turn"),
+        })
+        .await
+    }
+
+    async fn ask_model(
+        &mut self,
+    ) -> Result<Result<crate::model::TurnOutput, crate::model::ModelError>, Stop> {
+        let client = self.client.clone();
+        let items = self.history.clone();
+        let streamer = self.streamer.clone();
+        let request = async move {
+            let specs = tools::specs();
+            let request = TurnRequest {
+                instructions: INSTRUCTIONS,
+                items: &items,
+                tools: &specs,
+            };
+            client
+                .stream_turn(&request, |delta| match delta {
+                    StreamDelta::Text(delta) => streamer.send(EventMsg::MessageDelta { delta }),
+                    StreamDelta::Reasoning(delta) => {
+                        streamer.send(EventMsg::ReasoningDelta { delta })
+                    }
+                })
+                .await
+        };
+        self.interruptible(request).await
+    }
+
+    /// Run `work` while still answering control ops: an interrupt or shutdown stops it,
+    /// anything else waits its turn.
+    pub(crate) async fn interruptible<T>(
+        &mut self,
+        work: impl Future<Output = T>,
+    ) -> Result<T, Stop> {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                output = &mut work => return Ok(output),
+                op = self.ops.recv() => match op {
+                    Some(Op::Interrupt) => return Err(Stop::Interrupted),
+                    Some(Op::Shutdown) | None => return Err(Stop::Shutdown),
+                    Some(other) => self.queued.push_back(other),
+                },
+            }
+        }
+    }
+}

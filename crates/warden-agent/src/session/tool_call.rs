@@ -1,0 +1,342 @@
+//! One tool call: propose, decide, maybe ask, run, report.
+
+use std::path::Path;
+use std::time::Duration;
+
+use warden_policy::{ActionRequest, Decision, DecisionContext, canonical_command_key, decide};
+use warden_protocol::{
+    Actor, ApprovalPolicy, EventMsg, Op, PolicySource, Reason, ReviewDecision, SandboxMode, Verdict,
+};
+
+use super::{Session, Stop};
+use crate::model::ToolCall;
+use crate::tools::{self, ToolInvocation, shell};
+
+/// What the approval step concluded.
+enum Approval {
+    Run,
+    Denied(String),
+}
+
+impl Session {
+    /// Handle one call; the returned text is what the model sees.
+    pub(super) async fn handle_tool_call(&mut self, call: &ToolCall) -> Result<String, Stop> {
+        let arguments = serde_json::from_str(&call.arguments)
+            .unwrap_or_else(|_| serde_json::Value::String(call.arguments.clone()));
+        let invocation = match tools::parse(&call.name, &call.arguments, &self.cwd) {
+            Ok(invocation) => invocation,
+            Err(message) => {
+                self.record(EventMsg::ToolCallProposed {
+                    call_id: call.call_id.clone(),
+                    tool: call.name.clone(),
+                    summary: "(invalid call)".into(),
+                    cwd: self.cwd.display().to_string(),
+                    arguments,
+                })
+                .await?;
+                return self.finish(&call.call_id, false, None, 0, message).await;
+            }
+        };
+        let workdir = match &invocation {
+            ToolInvocation::Shell { workdir, .. } => workdir.clone(),
+            _ => self.cwd.clone(),
+        };
+        self.record(EventMsg::ToolCallProposed {
+            call_id: call.call_id.clone(),
+            tool: call.name.clone(),
+            summary: invocation.summary(),
+            cwd: workdir.display().to_string(),
+            arguments,
+        })
+        .await?;
+
+        let decision = self.decide(&invocation);
+        let approval = match decision.verdict {
+            Verdict::Allow => {
+                self.record_decision(&call.call_id, &decision, Actor::Rule)
+                    .await?;
+                Approval::Run
+            }
+            Verdict::Forbidden => {
+                self.record_decision(&call.call_id, &decision, Actor::Rule)
+                    .await?;
+                Approval::Denied(format!("forbidden by policy: {}", decision.summary()))
+            }
+            Verdict::Prompt => {
+                self.ask(&call.call_id, &call.name, &invocation, &workdir, decision)
+                    .await?
+            }
+        };
+        match approval {
+            Approval::Run => self.execute(&call.call_id, invocation, &workdir).await,
+            Approval::Denied(why) => {
+                let message = format!(
+                    "This action was not run: {why}. Do not retry it; choose another approach or ask the user."
+                );
+                self.finish(&call.call_id, false, None, 0, message).await
+            }
+        }
+    }
+
+    fn decide(&self, invocation: &ToolInvocation) -> Decision {
+        let writable_roots = self.sandbox_policy.effective_writable_roots();
+        let cx = DecisionContext {
+            policy: self.approval,
+            sandbox: self.sandbox,
+            sandbox_enforced: self.support.enforced || self.sandbox == SandboxMode::FullAccess,
+            workspace: &self.cwd,
+            writable_roots: &writable_roots,
+        };
+        let paths;
+        let request = match invocation {
+            ToolInvocation::Shell { argv, workdir, .. } => {
+                ActionRequest::Shell { argv, cwd: workdir }
+            }
+            ToolInvocation::ApplyPatch { patch } => {
+                paths = patch.paths();
+                ActionRequest::Write { paths: &paths }
+            }
+            ToolInvocation::ReadFile { path, .. } | ToolInvocation::ListDir { path } => {
+                ActionRequest::Read { path }
+            }
+        };
+        decide(request, &cx)
+    }
+
+    async fn record_decision(
+        &mut self,
+        call_id: &str,
+        decision: &Decision,
+        actor: Actor,
+    ) -> Result<(), Stop> {
+        self.record(EventMsg::Decision {
+            call_id: call_id.into(),
+            verdict: decision.verdict,
+            actor,
+            reasons: decision.reasons.clone(),
+        })
+        .await
+    }
+
+    async fn ask(
+        &mut self,
+        call_id: &str,
+        tool: &str,
+        invocation: &ToolInvocation,
+        workdir: &Path,
+        decision: Decision,
+    ) -> Result<Approval, Stop> {
+        let key = match invocation {
+            ToolInvocation::Shell { argv, workdir, .. } => canonical_command_key(argv, workdir),
+            other => format!("{tool}:{}", other.summary()),
+        };
+        if self.approvals.contains(&key) {
+            let cached = Decision {
+                verdict: Verdict::Allow,
+                reasons: vec![Reason {
+                    rule: "approved-for-session".into(),
+                    source: PolicySource::SessionApproval,
+                    justification: "the user approved this action for the session".into(),
+                }],
+            };
+            self.record_decision(call_id, &cached, Actor::SessionCache)
+                .await?;
+            return Ok(Approval::Run);
+        }
+        self.record_decision(call_id, &decision, Actor::Rule)
+            .await?;
+        let nobody = match (self.approval, self.interactive) {
+            (ApprovalPolicy::Never, _) => {
+                Some("the approval policy is `never`, so actions needing approval are denied")
+            }
+            (_, false) => {
+                Some("nobody can be asked for approval here (no terminal), so it is denied")
+            }
+            _ => None,
+        };
+        if let Some(why) = nobody {
+            self.record(EventMsg::ApprovalAnswered {
+                call_id: call_id.into(),
+                decision: ReviewDecision::Deny,
+                actor: Actor::Default,
+                message: Some(why.into()),
+            })
+            .await?;
+            return Ok(Approval::Denied(why.into()));
+        }
+        self.record(EventMsg::ApprovalRequested {
+            call_id: call_id.into(),
+            tool: tool.into(),
+            summary: invocation.summary(),
+            cwd: workdir.display().to_string(),
+            reason: decision.summary(),
+        })
+        .await?;
+        let (answer, message) = self.wait_for_approval(call_id).await?;
+        self.record(EventMsg::ApprovalAnswered {
+            call_id: call_id.into(),
+            decision: answer,
+            actor: Actor::User,
+            message: message.clone(),
+        })
+        .await?;
+        match answer {
+            ReviewDecision::ApproveOnce => Ok(Approval::Run),
+            ReviewDecision::ApproveForSession => {
+                self.approvals.insert(key);
+                Ok(Approval::Run)
+            }
+            ReviewDecision::Deny => Ok(Approval::Denied(match message {
+                Some(m) if !m.trim().is_empty() => format!("the user denied it: {m}"),
+                _ => "the user denied it".into(),
+            })),
+            ReviewDecision::Abort => Err(Stop::Aborted),
+        }
+    }
+
+    async fn wait_for_approval(
+        &mut self,
+        call_id: &str,
+    ) -> Result<(ReviewDecision, Option<String>), Stop> {
+        loop {
+            match self.ops.recv().await {
+                Some(Op::Approval {
+                    call_id: id,
+                    decision,
+                    message,
+                }) if id == call_id => return Ok((decision, message)),
+                Some(Op::Approval { call_id: other, .. }) => {
+                    tracing::debug!(other, "approval for another call ignored")
+                }
+                Some(Op::Interrupt) => return Err(Stop::Interrupted),
+                Some(Op::Shutdown) | None => return Err(Stop::Shutdown),
+                Some(op @ Op::UserTurn { .. }) => self.queued.push_back(op),
+            }
+        }
+    }
+
+    async fn execute(
+        &mut self,
+        call_id: &str,
+        invocation: ToolInvocation,
+        workdir: &Path,
+    ) -> Result<String, Stop> {
+        let started = std::time::Instant::now();
+        let (success, output) = match invocation {
+            ToolInvocation::Shell {
+                argv, timeout_ms, ..
+            } => return self.run_shell(call_id, &argv, workdir, timeout_ms).await,
+            ToolInvocation::ApplyPatch { patch } => match patch.apply() {
+                Ok(summary) => (true, summary),
+                Err(e) => (false, format!("patch not applied: {e}")),
+            },
+            ToolInvocation::ReadFile {
+                path,
+                offset,
+                limit,
+            } => split(tools::read_file(
+                &path,
+                offset,
+                limit,
+                self.config.shell.output_cap_bytes,
+            )),
+            ToolInvocation::ListDir { path } => split(tools::list_dir(&path)),
+        };
+        let duration = started.elapsed().as_millis() as u64;
+        self.finish(call_id, success, None, duration, output).await
+    }
+
+    async fn run_shell(
+        &mut self,
+        call_id: &str,
+        argv: &[String],
+        workdir: &Path,
+        timeout_ms: Option<u64>,
+    ) -> Result<String, Stop> {
+        let max = self.config.shell.timeout_ms;
+        let timeout = Duration::from_millis(timeout_ms.map_or(max, |t| t.min(max)));
+        let streamer = self.streamer.clone();
+        let policy = self.sandbox_policy.clone();
+        let cap = self.config.shell.output_cap_bytes;
+        let id = call_id.to_string();
+        let work = async move {
+            shell::run(argv, workdir, timeout, cap, &policy, |stream, chunk| {
+                streamer.send(EventMsg::OutputDelta {
+                    call_id: id.clone(),
+                    stream,
+                    chunk,
+                })
+            })
+            .await
+        };
+        let outcome = match self.interruptible(work).await? {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                return self
+                    .finish(
+                        call_id,
+                        false,
+                        None,
+                        0,
+                        format!("could not run the command: {e}"),
+                    )
+                    .await;
+            }
+        };
+        let success = outcome.success();
+        let mut for_model = match outcome.exit_code {
+            Some(code) => format!("exit code: {code}\n{}", outcome.output),
+            None => format!("killed by a signal\n{}", outcome.output),
+        };
+        let denials = if success {
+            Vec::new()
+        } else {
+            warden_sandbox::explain_failure(&outcome.output, workdir, &self.sandbox_policy)
+        };
+        for denial in &denials {
+            for_model.push_str(&format!("\n[sandbox] {}", denial.detail));
+        }
+        self.record(EventMsg::ToolResult {
+            call_id: call_id.into(),
+            success,
+            exit_code: outcome.exit_code,
+            duration_ms: outcome.duration.as_millis() as u64,
+            output: outcome.output,
+        })
+        .await?;
+        for denial in denials {
+            self.record(EventMsg::SandboxDenied {
+                call_id: call_id.into(),
+                denial,
+            })
+            .await?;
+        }
+        Ok(for_model)
+    }
+
+    async fn finish(
+        &mut self,
+        call_id: &str,
+        success: bool,
+        exit_code: Option<i32>,
+        duration_ms: u64,
+        output: String,
+    ) -> Result<String, Stop> {
+        self.record(EventMsg::ToolResult {
+            call_id: call_id.into(),
+            success,
+            exit_code,
+            duration_ms,
+            output: output.clone(),
+        })
+        .await?;
+        Ok(output)
+    }
+}
+
+fn split(result: Result<String, String>) -> (bool, String) {
+    match result {
+        Ok(text) => (true, text),
+        Err(text) => (false, text),
+    }
+}

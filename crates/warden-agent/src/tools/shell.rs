@@ -1,0 +1,190 @@
+//! The `shell` tool: one command inside the sandbox, output streamed and capped.
+//! The same `warden_sandbox::prepare` path as `warden exec`.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+use warden_protocol::OutputStream;
+use warden_sandbox::{SandboxError, SandboxPolicy};
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShellOutcome {
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub duration: Duration,
+    /// Combined stdout and stderr, head and tail kept when over the cap.
+    pub output: String,
+}
+
+impl ShellOutcome {
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out
+    }
+}
+
+/// Keeps the first and last `cap / 2` bytes of a stream.
+struct CappedBuffer {
+    cap: usize,
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    dropped: usize,
+}
+
+impl CappedBuffer {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap: cap.max(2),
+            head: Vec::new(),
+            tail: Default::default(),
+            dropped: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let half = self.cap / 2;
+        for &b in bytes {
+            if self.head.len() < half {
+                self.head.push(b);
+            } else {
+                self.tail.push_back(b);
+                if self.tail.len() > half {
+                    self.tail.pop_front();
+                    self.dropped += 1;
+                }
+            }
+        }
+    }
+
+    fn into_string(self) -> String {
+        let mut out = String::from_utf8_lossy(&self.head).into_owned();
+        if self.dropped > 0 {
+            out.push_str(&format!("\n[… {} bytes omitted …]\n", self.dropped));
+        }
+        let tail: Vec<u8> = self.tail.into_iter().collect();
+        out.push_str(&String::from_utf8_lossy(&tail));
+        out
+    }
+}
+
+/// Run `argv` in `cwd` inside `policy`, streaming output chunks to `on_output`.
+pub async fn run(
+    argv: &[String],
+    cwd: &Path,
+    timeout: Duration,
+    output_cap: usize,
+    policy: &SandboxPolicy,
+    mut on_output: impl FnMut(OutputStream, String),
+) -> Result<ShellOutcome, ShellError> {
+    let (program, args) = argv.split_first().ok_or(ShellError::Empty)?;
+    if !cwd.is_dir() {
+        return Err(ShellError::NoWorkdir(cwd.display().to_string()));
+    }
+    let mut command = std::process::Command::new(program);
+    command
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    warden_sandbox::prepare(&mut command, policy)?;
+    let mut command = tokio::process::Command::from(command);
+    command.kill_on_drop(true);
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .map_err(|e| ShellError::Spawn(program.clone(), e.to_string()))?;
+    let pid = child.id();
+    let mut stdout = child.stdout.take().ok_or(ShellError::Pipes)?;
+    let mut stderr = child.stderr.take().ok_or(ShellError::Pipes)?;
+    let mut buffer = CappedBuffer::new(output_cap);
+    let mut out_buf = [0u8; 8192];
+    let mut err_buf = [0u8; 8192];
+    let (mut out_open, mut err_open) = (true, true);
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let mut timed_out = false;
+    while out_open || err_open {
+        tokio::select! {
+            n = stdout.read(&mut out_buf), if out_open => match n {
+                Ok(0) | Err(_) => out_open = false,
+                Ok(n) => {
+                    buffer.push(&out_buf[..n]);
+                    on_output(OutputStream::Stdout, String::from_utf8_lossy(&out_buf[..n]).into_owned());
+                }
+            },
+            n = stderr.read(&mut err_buf), if err_open => match n {
+                Ok(0) | Err(_) => err_open = false,
+                Ok(n) => {
+                    buffer.push(&err_buf[..n]);
+                    on_output(OutputStream::Stderr, String::from_utf8_lossy(&err_buf[..n]).into_owned());
+                }
+            },
+            _ = &mut deadline => {
+                timed_out = true;
+                break;
+            }
+        }
+    }
+    if timed_out {
+        kill_group(pid);
+        let _ = child.kill().await;
+    }
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| ShellError::Spawn(program.clone(), e.to_string()))?;
+    // Anything the command left running in its group ends with it.
+    kill_group(pid);
+    let mut output = buffer.into_string();
+    if timed_out {
+        output.push_str(&format!(
+            "\n[command timed out after {} ms and was killed]",
+            timeout.as_millis()
+        ));
+    }
+    Ok(ShellOutcome {
+        exit_code: status.code(),
+        timed_out,
+        duration: started.elapsed(),
+        output,
+    })
+}
+
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) with a negative pid signals the process group we created.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    #[error("the command is empty")]
+    Empty,
+    #[error("working directory {0} does not exist")]
+    NoWorkdir(String),
+    #[error("cannot start {0}: {1}")]
+    Spawn(String, String),
+    #[error("cannot capture the command's output")]
+    Pipes,
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_over_the_cap_keeps_head_and_tail() {
+        let mut b = CappedBuffer::new(10);
+        b.push(b"0123456789abcdefghij");
+        assert_eq!(b.into_string(), "01234\n[… 10 bytes omitted …]\nfghij");
+    }
+}

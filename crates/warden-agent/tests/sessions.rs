@@ -1,0 +1,497 @@
+//! Full sessions against the scripted model server, the real sandbox and a real SQLite
+//! audit file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::broadcast;
+use warden_agent::Host;
+use warden_audit::AuditStore;
+use warden_policy::config::WardenPaths;
+use warden_protocol::*;
+use warden_testkit::{Scenario, Script, ScriptedModel, Step};
+
+fn script() -> Script {
+    let shell = |argv: &[&str]| Step::Shell(argv.iter().map(|s| s.to_string()).collect());
+    Script {
+        scenarios: vec![
+            Scenario {
+                when: "list files".into(),
+                steps: vec![shell(&["ls"]), Step::Say("Listed: {last_output}".into())],
+            },
+            Scenario {
+                when: "create a file".into(),
+                steps: vec![
+                    shell(&["touch", "created.txt"]),
+                    Step::Say("Result: {last_output}".into()),
+                ],
+            },
+            Scenario {
+                when: "escape".into(),
+                steps: vec![
+                    shell(&["/bin/sh", "-c", "echo x > ../outside.txt"]),
+                    Step::Say("Result: {last_output}".into()),
+                ],
+            },
+            Scenario {
+                when: "patch".into(),
+                steps: vec![
+                    Step::Call {
+                        name: "apply_patch".into(),
+                        arguments: json!({"patch": "*** Begin Patch\n*** Add File: notes.md\n+hello\n*** End Patch"}),
+                    },
+                    Step::Say("Result: {last_output}".into()),
+                ],
+            },
+            Scenario {
+                when: "garbage".into(),
+                steps: vec![Step::Garbage],
+            },
+        ],
+    }
+}
+
+struct Harness {
+    host: Host,
+    events: broadcast::Receiver<Event>,
+    workspace: PathBuf,
+    home: tempfile::TempDir,
+    _model: ScriptedModel,
+}
+
+async fn harness(wire_api: &str, approval: &str, api_key: Option<&str>) -> Harness {
+    let model = ScriptedModel::start(script(), api_key.map(String::from))
+        .await
+        .unwrap();
+    harness_with_url(&model.base_url.clone(), wire_api, approval, model).await
+}
+
+async fn harness_with_url(
+    base_url: &str,
+    wire_api: &str,
+    approval: &str,
+    model: ScriptedModel,
+) -> Harness {
+    let home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let workspace = home.path().join("workspace");
+    std::fs::create_dir(&workspace).unwrap();
+    std::fs::write(workspace.join("README.md"), "hi\n").unwrap();
+    let paths = WardenPaths {
+        config_dir: home.path().join("config"),
+        data_dir: home.path().join("data"),
+    };
+    let overrides = vec![
+        format!("model.base_url={base_url}"),
+        format!("model.wire_api={wire_api}"),
+        format!("approval={approval}"),
+    ];
+    let host = Host::open(paths, overrides).await.unwrap();
+    let events = host.subscribe();
+    Harness {
+        host,
+        events,
+        workspace: workspace.canonicalize().unwrap(),
+        home,
+        _model: model,
+    }
+}
+
+impl Harness {
+    async fn start(&self, task: &str) -> String {
+        let id = self
+            .host
+            .start(
+                StartSessionParams {
+                    cwd: self.workspace.display().to_string(),
+                    sandbox: None,
+                    approval: None,
+                },
+                true,
+            )
+            .await
+            .unwrap();
+        self.host
+            .submit(&id, Op::UserTurn { text: task.into() })
+            .unwrap();
+        id
+    }
+
+    /// Recorded events until one matches `stop` (inclusive).
+    async fn until(&mut self, stop: impl Fn(&EventMsg) -> bool) -> Vec<EventMsg> {
+        let mut seen = Vec::new();
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(30), self.events.recv())
+                .await
+                .expect("an event within 30 s")
+                .expect("event stream open");
+            if event.seq.is_none() {
+                continue;
+            }
+            let done = stop(&event.msg);
+            seen.push(event.msg);
+            if done {
+                return seen;
+            }
+        }
+    }
+
+    async fn timeline(&self, id: &str) -> Vec<Event> {
+        AuditStore::open(&self.home.path().join("data/audit.sqlite"))
+            .await
+            .unwrap()
+            .timeline(id, 0, 1000)
+            .await
+            .unwrap()
+            .0
+    }
+}
+
+fn kinds(events: &[EventMsg]) -> Vec<&'static str> {
+    events.iter().map(EventMsg::kind).collect()
+}
+
+fn turn_over(m: &EventMsg) -> bool {
+    matches!(
+        m,
+        EventMsg::TurnComplete { .. } | EventMsg::TurnAborted { .. }
+    )
+}
+
+#[tokio::test]
+async fn a_safe_command_runs_without_asking_on_both_wire_apis() {
+    for wire in ["responses", "chat"] {
+        let mut h = harness(wire, "untrusted", None).await;
+        h.start("list files").await;
+        let events = h.until(turn_over).await;
+        assert_eq!(
+            kinds(&events),
+            [
+                "sessionStarted",
+                "userPrompt",
+                "modelTurn",
+                "toolCallProposed",
+                "decision",
+                "toolResult",
+                "modelTurn",
+                "turnComplete"
+            ],
+            "{wire}"
+        );
+        assert!(matches!(
+            &events[4],
+            EventMsg::Decision {
+                verdict: Verdict::Allow,
+                actor: Actor::Rule,
+                ..
+            }
+        ));
+        assert!(
+            matches!(&events[2], EventMsg::ModelTurn { reasoning, tool_calls: 1, .. } if reasoning == "Working through the script.")
+        );
+        let EventMsg::TurnComplete {
+            last_message: Some(last),
+        } = &events[7]
+        else {
+            panic!("{:?}", events[7])
+        };
+        assert!(
+            last.starts_with("Listed: exit code: 0\nREADME.md"),
+            "{wire}: {last}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_command_needing_approval_waits_then_runs_once_approved() {
+    let mut h = harness("responses", "untrusted", None).await;
+    let id = h.start("create a file").await;
+    let events = h
+        .until(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+        .await;
+    let Some(EventMsg::ApprovalRequested {
+        call_id,
+        summary,
+        cwd,
+        reason,
+        ..
+    }) = events.last()
+    else {
+        panic!()
+    };
+    assert_eq!(summary, "touch created.txt");
+    assert_eq!(cwd, &h.workspace.display().to_string());
+    assert!(reason.contains("untrusted"), "{reason}");
+    assert!(
+        !h.workspace.join("created.txt").exists(),
+        "nothing runs before approval"
+    );
+    h.host
+        .submit(
+            &id,
+            Op::Approval {
+                call_id: call_id.clone(),
+                decision: ReviewDecision::ApproveOnce,
+                message: None,
+            },
+        )
+        .unwrap();
+    let rest = h.until(turn_over).await;
+    assert_eq!(
+        kinds(&rest),
+        [
+            "approvalAnswered",
+            "toolResult",
+            "modelTurn",
+            "turnComplete"
+        ]
+    );
+    assert!(matches!(
+        &rest[0],
+        EventMsg::ApprovalAnswered {
+            actor: Actor::User,
+            decision: ReviewDecision::ApproveOnce,
+            ..
+        }
+    ));
+    assert!(h.workspace.join("created.txt").exists());
+}
+
+#[tokio::test]
+async fn a_denial_returns_the_reason_to_the_model() {
+    let mut h = harness("chat", "untrusted", None).await;
+    let id = h.start("create a file").await;
+    let events = h
+        .until(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+        .await;
+    let Some(EventMsg::ApprovalRequested { call_id, .. }) = events.last() else {
+        panic!()
+    };
+    h.host
+        .submit(
+            &id,
+            Op::Approval {
+                call_id: call_id.clone(),
+                decision: ReviewDecision::Deny,
+                message: Some("not in this repo".into()),
+            },
+        )
+        .unwrap();
+    let rest = h.until(turn_over).await;
+    let Some(EventMsg::TurnComplete {
+        last_message: Some(last),
+    }) = rest.last()
+    else {
+        panic!("{rest:?}")
+    };
+    assert!(
+        last.contains("the user denied it: not in this repo"),
+        "{last}"
+    );
+    assert!(!h.workspace.join("created.txt").exists());
+}
+
+#[tokio::test]
+async fn a_write_outside_the_workspace_is_blocked_by_the_sandbox_and_recorded() {
+    let mut h = harness("responses", "on-request", None).await;
+    let id = h.start("escape the workspace").await;
+    let events = h.until(turn_over).await;
+    let outside = h.workspace.parent().unwrap().join("outside.txt");
+    assert!(!outside.exists(), "the sandbox must stop the write");
+    let denial = events.iter().find_map(|m| match m {
+        EventMsg::SandboxDenied { denial, .. } => Some(denial.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        denial,
+        Some(SandboxDenial {
+            operation: "write".into(),
+            target: outside.display().to_string(),
+            layer: "landlock".into(),
+            detail: format!(
+                "blocked: write to {} (outside the writable roots)",
+                outside.display()
+            ),
+        })
+    );
+    let recorded: Vec<EventMsg> = h.timeline(&id).await.into_iter().map(|e| e.msg).collect();
+    assert!(
+        recorded
+            .iter()
+            .any(|m| matches!(m, EventMsg::SandboxDenied { .. }))
+    );
+}
+
+#[tokio::test]
+async fn apply_patch_writes_inside_the_workspace() {
+    let mut h = harness("chat", "untrusted", None).await;
+    h.start("patch the notes").await;
+    let events = h.until(turn_over).await;
+    assert!(
+        events
+            .iter()
+            .any(|m| matches!(m, EventMsg::ToolResult { success: true, .. })),
+        "{events:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.workspace.join("notes.md")).unwrap(),
+        "hello\n"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_store_holds_every_step_in_order_after_restart() {
+    let mut h = harness("responses", "untrusted", None).await;
+    let id = h.start("create a file").await;
+    let mut live = h
+        .until(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+        .await;
+    let Some(EventMsg::ApprovalRequested { call_id, .. }) = live.last() else {
+        panic!()
+    };
+    h.host
+        .submit(
+            &id,
+            Op::Approval {
+                call_id: call_id.clone(),
+                decision: ReviewDecision::ApproveForSession,
+                message: None,
+            },
+        )
+        .unwrap();
+    live.extend(h.until(turn_over).await);
+    h.host.submit(&id, Op::Shutdown).unwrap();
+    live.extend(
+        h.until(|m| matches!(m, EventMsg::SessionEnded { .. }))
+            .await,
+    );
+    let Harness { host, home, .. } = h;
+    drop(host);
+
+    let store = AuditStore::open(&home.path().join("data/audit.sqlite"))
+        .await
+        .unwrap();
+    let (recorded, _) = store.timeline(&id, 0, 1000).await.unwrap();
+    assert_eq!(
+        recorded.iter().map(|e| e.seq.unwrap()).collect::<Vec<_>>(),
+        (1..=recorded.len() as u64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        recorded.into_iter().map(|e| e.msg).collect::<Vec<_>>(),
+        live
+    );
+    let session = store.session(&id).await.unwrap();
+    assert_eq!(session.title, "create a file");
+    assert!(session.ended_at.is_some());
+}
+
+#[tokio::test]
+async fn without_anyone_to_ask_approval_is_denied_fail_closed() {
+    let mut h = harness("responses", "untrusted", None).await;
+    let id = h
+        .host
+        .start(
+            StartSessionParams {
+                cwd: h.workspace.display().to_string(),
+                sandbox: None,
+                approval: None,
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    h.host
+        .submit(
+            &id,
+            Op::UserTurn {
+                text: "create a file".into(),
+            },
+        )
+        .unwrap();
+    let events = h.until(turn_over).await;
+    assert!(events.iter().any(|m| matches!(
+        m,
+        EventMsg::ApprovalAnswered {
+            actor: Actor::Default,
+            decision: ReviewDecision::Deny,
+            ..
+        }
+    )));
+    assert!(
+        !events
+            .iter()
+            .any(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+    );
+    assert!(!h.workspace.join("created.txt").exists());
+}
+
+async fn first_error(h: &mut Harness, task: &str) -> (String, String) {
+    h.start(task).await;
+    let events = h.until(turn_over).await;
+    events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::Error { code, message } => Some((code.clone(), message.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no error in {events:?}"))
+}
+
+#[tokio::test]
+async fn bad_model_endpoints_give_clear_errors_and_keep_the_record() {
+    // Wrong (missing) key.
+    let mut h = harness("responses", "untrusted", Some("the-right-key")).await;
+    let (code, message) = first_error(&mut h, "list files").await;
+    assert_eq!(code, "model_unauthorized");
+    assert!(
+        message.contains("rejected the API key (HTTP 401)"),
+        "{message}"
+    );
+
+    // Malformed model output.
+    let mut h = harness("chat", "untrusted", None).await;
+    let (code, message) = first_error(&mut h, "garbage").await;
+    assert_eq!(code, "model_bad_response");
+    assert!(message.contains("not JSON"), "{message}");
+
+    // Unreachable endpoint (a port nobody listens on).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let model = ScriptedModel::start(script(), None).await.unwrap();
+    let mut h = harness_with_url(
+        &format!("http://127.0.0.1:{port}/v1"),
+        "responses",
+        "untrusted",
+        model,
+    )
+    .await;
+    let (code, message) = first_error(&mut h, "list files").await;
+    assert_eq!(code, "model_unreachable");
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+}
+
+#[tokio::test]
+async fn a_missing_workspace_is_refused_with_a_clear_message() {
+    let h = harness("responses", "untrusted", None).await;
+    let err = h
+        .host
+        .start(
+            StartSessionParams {
+                cwd: "/no/such/folder".into(),
+                sandbox: None,
+                approval: None,
+            },
+            true,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ApiError::new(
+            "workspace_missing",
+            "the workspace folder /no/such/folder does not exist"
+        )
+    );
+    let _ = Path::new("/");
+}
