@@ -1,6 +1,8 @@
 //! Full sessions against the scripted model server, the real sandbox and a real SQLite
 //! audit file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -1,5 +1,7 @@
 //! The audit store against real SQLite files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use warden_audit::{AuditError, AuditStore};
 use warden_protocol::{Event, EventMsg};
 

@@ -1,1 +1,121 @@
-fn main() {}
+//! `warden`: run governed agent sessions headless, run one command in the sandbox,
+//! read the audit history, or serve the UI's API over HTTP.
+
+mod audit_cmd;
+mod exec;
+mod run;
+mod serve;
+mod transcript;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use warden_protocol::{ApprovalPolicy, SandboxMode};
+
+#[derive(Parser)]
+#[command(name = "warden", version, about = "Govern and audit coding agents")]
+struct Cli {
+    /// Override a config value: `-c model.base_url=http://127.0.0.1:8080/v1`.
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE", global = true)]
+    overrides: Vec<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one agent task in a workspace, streaming the transcript; approvals are asked
+    /// on the terminal (without one, anything needing approval is denied).
+    Run {
+        /// The workspace folder.
+        #[arg(long, default_value = ".")]
+        cwd: PathBuf,
+        #[arg(long, value_parser = parse_sandbox)]
+        sandbox: Option<SandboxMode>,
+        #[arg(long, value_parser = parse_approval)]
+        approval: Option<ApprovalPolicy>,
+        /// The task for the agent.
+        task: String,
+    },
+    /// Run one command inside the sandbox and exit with its status.
+    Exec(exec::ExecArgs),
+    /// Read the audit history.
+    Audit {
+        /// The audit database (default: the app's).
+        #[arg(long, global = true)]
+        db: Option<PathBuf>,
+        #[command(subcommand)]
+        command: audit_cmd::AuditCommand,
+    },
+    /// Serve the API and the web UI on 127.0.0.1 with a bearer token.
+    Serve(serve::ServeArgs),
+}
+
+pub(crate) fn parse_sandbox(s: &str) -> Result<SandboxMode, String> {
+    SandboxMode::ALL
+        .into_iter()
+        .find(|m| m.as_str() == s)
+        .ok_or_else(|| {
+            format!(
+                "unknown sandbox mode {s:?}; expected read-only, workspace-write or full-access"
+            )
+        })
+}
+
+fn parse_approval(s: &str) -> Result<ApprovalPolicy, String> {
+    ApprovalPolicy::ALL
+        .into_iter()
+        .find(|m| m.as_str() == s)
+        .ok_or_else(|| {
+            format!("unknown approval policy {s:?}; expected untrusted, on-request or never")
+        })
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        // `exec` needs no async runtime: keep it a plain fork/exec.
+        Command::Exec(args) => exec::run(args),
+        command => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(dispatch(command, cli.overrides)),
+            Err(e) => Err(anyhow::anyhow!("cannot start the async runtime: {e}")),
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("warden: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(
+    command: Command,
+    overrides: Vec<String>,
+) -> anyhow::Result<std::process::ExitCode> {
+    match command {
+        Command::Run {
+            cwd,
+            sandbox,
+            approval,
+            task,
+        } => run::run(overrides, cwd, sandbox, approval, task).await,
+        Command::Audit { db, command } => audit_cmd::run(db, command).await,
+        Command::Serve(args) => serve::run(overrides, args).await,
+        Command::Exec(args) => exec::run(args),
+    }
+}
+
+/// Open the host for this profile (`$WARDEN_HOME` or the platform dirs).
+pub(crate) async fn open_host(overrides: Vec<String>) -> anyhow::Result<warden_agent::Host> {
+    let paths = warden_policy::config::WardenPaths::discover()?;
+    Ok(warden_agent::Host::open(paths, overrides).await?)
+}

@@ -238,14 +238,20 @@ mod tests {
             ],
         )
         .unwrap();
-        let mut expected = Config::default();
-        expected.approval = ApprovalPolicy::OnRequest;
-        expected.model = ModelConfig {
-            base_url: "http://127.0.0.1:8080/v1".into(),
-            name: "llama3".into(),
-            wire_api: WireApi::Chat,
+        let defaults = Config::default();
+        let expected = Config {
+            approval: ApprovalPolicy::OnRequest,
+            model: ModelConfig {
+                base_url: "http://127.0.0.1:8080/v1".into(),
+                name: "llama3".into(),
+                wire_api: WireApi::Chat,
+            },
+            shell: ShellConfig {
+                timeout_ms: 5000,
+                ..defaults.shell.clone()
+            },
+            ..defaults
         };
-        expected.shell.timeout_ms = 5000;
         assert_eq!(config, expected);
     }
 

@@ -70,8 +70,7 @@ fn path_in(line: &str) -> Option<String> {
         .map(|i| &line[..i])?;
     before
         .split([' ', ':'])
-        .filter(|t| t.starts_with('/') || t.starts_with("./") || t.starts_with("../"))
-        .next_back()
+        .rfind(|t| t.starts_with('/') || t.starts_with("./") || t.starts_with("../"))
         .map(str::to_string)
 }
 

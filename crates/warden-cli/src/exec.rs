@@ -1,0 +1,88 @@
+//! `warden exec`: one command inside the boundary, the same path the agent's shell tool
+//! uses. Stderr passes through and is kept, so blocked operations can be reported in one
+//! clear line each after the command ends.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{ExitCode, Stdio};
+
+use anyhow::Context;
+use clap::Args;
+use warden_protocol::SandboxMode;
+use warden_sandbox::{SandboxPolicy, explain_failure, prepare};
+
+#[derive(Args)]
+pub struct ExecArgs {
+    #[arg(long, value_parser = crate::parse_sandbox, default_value = "workspace-write")]
+    sandbox: SandboxMode,
+    /// Working directory (and first writable root); default: the current directory.
+    #[arg(long)]
+    cwd: Option<PathBuf>,
+    /// Another folder the command may write to.
+    #[arg(long = "writable", value_name = "DIR")]
+    writable: Vec<PathBuf>,
+    /// Network access: only `deny` until the egress proxy lands.
+    #[arg(long, default_value = "deny", value_parser = ["deny"])]
+    network: String,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
+pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
+    let cwd = match args.cwd {
+        Some(dir) => dir,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let cwd = cwd
+        .canonicalize()
+        .with_context(|| format!("working directory {} does not exist", cwd.display()))?;
+    let mut writable_roots = vec![cwd.clone()];
+    for dir in args.writable {
+        writable_roots.push(
+            dir.canonicalize()
+                .with_context(|| format!("--writable {} does not exist", dir.display()))?,
+        );
+    }
+    let policy = SandboxPolicy {
+        mode: args.sandbox,
+        writable_roots,
+    };
+    let (program, rest) = args.command.split_first().context("no command given")?;
+    let mut command = std::process::Command::new(program);
+    command.args(rest).current_dir(&cwd).stderr(Stdio::piped());
+    prepare(&mut command, &policy)?;
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start {program}"))?;
+    let mut kept = Vec::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let mut buf = [0u8; 8192];
+        let mut out = std::io::stderr();
+        loop {
+            match stderr.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let _ = out.write_all(&buf[..n]);
+                    if kept.len() < 1 << 20 {
+                        kept.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        }
+    }
+    let status = child.wait().context("waiting for the command")?;
+    if !status.success() {
+        for denial in explain_failure(&String::from_utf8_lossy(&kept), &cwd, &policy) {
+            eprintln!("warden: {} [{}]", denial.detail, denial.layer);
+        }
+    }
+    let code = match status.code() {
+        Some(code) => code,
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            128 + status.signal().unwrap_or(0)
+        }
+    };
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}

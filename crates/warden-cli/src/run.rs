@@ -1,0 +1,127 @@
+//! `warden run`: one headless session. The transcript streams to stdout; approvals are
+//! asked on the terminal. Without a terminal, anything needing approval is denied.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tokio::sync::broadcast::error::RecvError;
+use warden_protocol::{
+    ApprovalPolicy, EventMsg, Op, ReviewDecision, SandboxMode, StartSessionParams,
+};
+
+use crate::transcript;
+
+pub async fn run(
+    overrides: Vec<String>,
+    cwd: PathBuf,
+    sandbox: Option<SandboxMode>,
+    approval: Option<ApprovalPolicy>,
+    task: String,
+) -> anyhow::Result<ExitCode> {
+    let host = crate::open_host(overrides).await?;
+    let mut events = host.subscribe();
+    let interactive = std::io::stdin().is_terminal();
+    let params = StartSessionParams {
+        cwd: cwd.display().to_string(),
+        sandbox,
+        approval,
+    };
+    let session_id = host
+        .start(params, interactive)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    eprintln!("session {session_id}");
+    host.submit(&session_id, Op::UserTurn { text: task })?;
+    let mut outcome = ExitCode::FAILURE;
+    let mut streaming = false;
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(RecvError::Lagged(n)) => {
+                eprintln!(
+                    "warden: {n} live events skipped; `warden audit show {session_id}` has them all"
+                );
+                continue;
+            }
+            Err(RecvError::Closed) => break,
+        };
+        if event.session_id != session_id {
+            continue;
+        }
+        let mut out = std::io::stdout().lock();
+        match &event.msg {
+            EventMsg::MessageDelta { delta } | EventMsg::OutputDelta { chunk: delta, .. } => {
+                let _ = write!(out, "{delta}");
+                let _ = out.flush();
+                streaming = true;
+                continue;
+            }
+            EventMsg::ReasoningDelta { .. } => continue,
+            _ => {}
+        }
+        if streaming {
+            let _ = writeln!(out);
+            streaming = false;
+        }
+        let line = transcript::line(&event.msg);
+        if matches!(event.msg, EventMsg::Error { .. }) {
+            eprintln!("{line}");
+        } else {
+            let _ = writeln!(out, "{line}");
+        }
+        drop(out);
+        match &event.msg {
+            EventMsg::ApprovalRequested { call_id, .. } => {
+                let (decision, message) = ask_on_terminal().await?;
+                host.submit(
+                    &session_id,
+                    Op::Approval {
+                        call_id: call_id.clone(),
+                        decision,
+                        message,
+                    },
+                )?;
+            }
+            EventMsg::TurnComplete { .. } => {
+                outcome = ExitCode::SUCCESS;
+                host.submit(&session_id, Op::Shutdown)?;
+            }
+            EventMsg::TurnAborted { .. } => host.submit(&session_id, Op::Shutdown)?,
+            EventMsg::SessionEnded { .. } => break,
+            _ => {}
+        }
+    }
+    Ok(outcome)
+}
+
+async fn ask_on_terminal() -> anyhow::Result<(ReviewDecision, Option<String>)> {
+    tokio::task::spawn_blocking(|| {
+        let stdin = std::io::stdin();
+        loop {
+            eprint!("  approve? [y] once  [s] for this session  [n] deny  [a] abort turn: ");
+            let mut answer = String::new();
+            if stdin.lock().read_line(&mut answer)? == 0 {
+                return Ok((ReviewDecision::Deny, Some("the terminal closed".into())));
+            }
+            let decision = match answer.trim() {
+                "y" | "Y" | "yes" => ReviewDecision::ApproveOnce,
+                "s" | "S" => ReviewDecision::ApproveForSession,
+                "n" | "N" | "no" => ReviewDecision::Deny,
+                "a" | "A" => ReviewDecision::Abort,
+                _ => continue,
+            };
+            let mut message = None;
+            if decision == ReviewDecision::Deny {
+                eprint!("  reason for the agent (optional): ");
+                let mut reason = String::new();
+                stdin.lock().read_line(&mut reason)?;
+                message = Some(reason.trim().to_string()).filter(|r| !r.is_empty());
+            }
+            return Ok((decision, message));
+        }
+    })
+    .await
+    .context("the approval prompt failed")?
+}

@@ -1,0 +1,130 @@
+//! Rendering events as terminal lines, shared by `warden run` (live) and
+//! `warden audit show` (recorded).
+
+use warden_protocol::{Actor, EventMsg, Reason, ReviewDecision, Verdict};
+
+/// One line for a recorded event (no trailing newline).
+pub fn line(msg: &EventMsg) -> String {
+    match msg {
+        EventMsg::SessionStarted {
+            cwd,
+            sandbox,
+            approval,
+            model,
+            wire_api,
+        } => format!(
+            "session started in {cwd} (sandbox {}, approval {}, model {model} via {wire_api})",
+            sandbox.as_str(),
+            approval.as_str()
+        ),
+        EventMsg::UserPrompt { text } => format!("user: {text}"),
+        EventMsg::ModelTurn {
+            text, tool_calls, ..
+        } => {
+            let calls = if *tool_calls > 0 {
+                format!(" [{tool_calls} tool call(s)]")
+            } else {
+                String::new()
+            };
+            format!("agent: {}{calls}", one_line(text))
+        }
+        EventMsg::ToolCallProposed {
+            tool, summary, cwd, ..
+        } => format!("▶ {tool}: {summary}  (in {cwd})"),
+        EventMsg::Decision {
+            verdict,
+            actor,
+            reasons,
+            ..
+        } => {
+            format!(
+                "  {} by {}: {}",
+                verdict_word(*verdict),
+                actor_word(*actor),
+                reasons_text(reasons)
+            )
+        }
+        EventMsg::ApprovalRequested {
+            summary, reason, ..
+        } => format!("  ? approval needed for `{summary}`: {reason}"),
+        EventMsg::ApprovalAnswered {
+            decision,
+            actor,
+            message,
+            ..
+        } => {
+            let note = message
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            format!(
+                "  {} by {}{note}",
+                decision_word(*decision),
+                actor_word(*actor)
+            )
+        }
+        EventMsg::ToolResult {
+            success,
+            exit_code,
+            duration_ms,
+            output,
+            ..
+        } => {
+            let mark = if *success { "✓" } else { "✗" };
+            let code = exit_code.map(|c| format!("exit {c}, ")).unwrap_or_default();
+            format!("  {mark} {code}{duration_ms} ms: {}", one_line(output))
+        }
+        EventMsg::SandboxDenied { denial, .. } => {
+            format!("  ⛔ sandbox ({}): {}", denial.layer, denial.detail)
+        }
+        EventMsg::Error { code, message } => format!("error [{code}]: {message}"),
+        EventMsg::TurnComplete { .. } => "turn complete".into(),
+        EventMsg::TurnAborted { reason } => format!("turn aborted: {reason}"),
+        EventMsg::SessionEnded { reason } => format!("session ended ({reason})"),
+        EventMsg::ReasoningDelta { delta } | EventMsg::MessageDelta { delta } => delta.clone(),
+        EventMsg::OutputDelta { chunk, .. } => chunk.clone(),
+    }
+}
+
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 160 {
+        format!("{}…", flat.chars().take(160).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Allow => "allowed",
+        Verdict::Prompt => "needs approval",
+        Verdict::Forbidden => "forbidden",
+    }
+}
+
+fn decision_word(decision: ReviewDecision) -> &'static str {
+    match decision {
+        ReviewDecision::ApproveOnce => "approved once",
+        ReviewDecision::ApproveForSession => "approved for the session",
+        ReviewDecision::Deny => "denied",
+        ReviewDecision::Abort => "aborted",
+    }
+}
+
+pub fn actor_word(actor: Actor) -> &'static str {
+    match actor {
+        Actor::Rule => "rule",
+        Actor::User => "user",
+        Actor::Default => "default (fail closed)",
+        Actor::SessionCache => "earlier session approval",
+    }
+}
+
+fn reasons_text(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .map(|r| format!("{} ({})", r.justification, r.rule))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

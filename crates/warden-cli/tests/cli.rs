@@ -1,0 +1,416 @@
+//! The `warden` binary as a user runs it: real processes, a real SQLite file, the real
+//! sandbox and the scripted model server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use warden_testkit::{Scenario, Script, ScriptedModel, Step};
+
+const WARDEN: &str = env!("CARGO_BIN_EXE_warden");
+
+fn script() -> Script {
+    let shell = |argv: &[&str]| Step::Shell(argv.iter().map(|s| s.to_string()).collect());
+    Script {
+        scenarios: vec![
+            Scenario {
+                when: "list files".into(),
+                steps: vec![shell(&["ls"]), Step::Say("Listed: {last_output}".into())],
+            },
+            Scenario {
+                when: "create a file".into(),
+                steps: vec![
+                    shell(&["touch", "created.txt"]),
+                    Step::Say("Result: {last_output}".into()),
+                ],
+            },
+        ],
+    }
+}
+
+struct Env {
+    home: tempfile::TempDir,
+    workspace: PathBuf,
+    model: ScriptedModel,
+}
+
+async fn env() -> Env {
+    let home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let workspace = home.path().join("ws");
+    std::fs::create_dir(&workspace).unwrap();
+    std::fs::write(workspace.join("README.md"), "hi\n").unwrap();
+    let model = ScriptedModel::start(script(), None).await.unwrap();
+    Env {
+        home,
+        workspace,
+        model,
+    }
+}
+
+impl Env {
+    fn warden(&self) -> Command {
+        let mut cmd = Command::new(WARDEN);
+        cmd.env("WARDEN_HOME", self.home.path())
+            .env_remove("OPENAI_API_KEY")
+            .arg("-c")
+            .arg(format!("model.base_url={}", self.model.base_url))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    async fn output(&self, args: &[&str]) -> Output {
+        let mut cmd = self.warden();
+        cmd.args(args);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn run_streams_the_transcript_and_audit_shows_it() {
+    let env = env().await;
+    let ws = env.workspace.display().to_string();
+    let out = env.output(&["run", "--cwd", &ws, "list files"]).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("▶ shell: ls"), "{stdout}");
+    assert!(
+        stdout.contains("allowed by rule: a known read-only command (known-safe)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Listed: exit code: 0"), "{stdout}");
+
+    let list = env.output(&["audit", "list"]).await;
+    let listing = text(&list.stdout);
+    assert!(
+        listing.contains("list files") && listing.contains("ended"),
+        "{listing}"
+    );
+    let session = listing.split_whitespace().next().unwrap().to_string();
+    let show = env.output(&["audit", "show", &session]).await;
+    let shown = text(&show.stdout);
+    for kind in [
+        "sessionStarted",
+        "userPrompt",
+        "modelTurn",
+        "toolCallProposed",
+        "decision",
+        "toolResult",
+        "turnComplete",
+        "sessionEnded",
+    ] {
+        assert!(shown.contains(kind), "{kind} missing from:\n{shown}");
+    }
+    let json = env.output(&["audit", "show", &session, "--json"]).await;
+    let lines: Vec<Value> = text(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["msg"]["type"], "sessionStarted");
+    assert_eq!(lines.last().unwrap()["msg"]["type"], "sessionEnded");
+}
+
+#[tokio::test]
+async fn without_a_terminal_approvals_are_denied() {
+    let env = env().await;
+    let ws = env.workspace.display().to_string();
+    let out = env.output(&["run", "--cwd", &ws, "create a file"]).await;
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("denied by default (fail closed)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("no terminal"), "{stdout}");
+    assert!(!env.workspace.join("created.txt").exists());
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_message() {
+    let env = env().await;
+    let out = env
+        .output(&["run", "--cwd", "/no/such/dir", "list files"])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("the workspace folder /no/such/dir does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = env.output(&["-c", "model.colour=blue", "run", "x"]).await;
+    assert!(
+        text(&out.stderr).contains("override `-c model.colour=blue`: unknown key `model.colour`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        "[model]\nwire_api = \"smoke-signals\"\n",
+    )
+    .unwrap();
+    let out = env.output(&["run", "x"]).await;
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("config.toml") && stderr.contains("smoke-signals"),
+        "{stderr}"
+    );
+    std::fs::remove_file(env.home.path().join("config.toml")).unwrap();
+
+    let corrupt = env.home.path().join("corrupt.sqlite");
+    std::fs::write(&corrupt, b"definitely not sqlite".repeat(50)).unwrap();
+    let out = env
+        .output(&["audit", "list", "--db", corrupt.to_str().unwrap()])
+        .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not a readable SQLite database"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&corrupt).unwrap(),
+        b"definitely not sqlite".repeat(50)
+    );
+}
+
+#[test]
+fn exec_runs_in_the_sandbox_and_reports_denials() {
+    let root = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let ws = root.path().join("ws");
+    std::fs::create_dir(&ws).unwrap();
+    let out = Command::new(WARDEN)
+        .args([
+            "exec",
+            "--sandbox",
+            "workspace-write",
+            "--cwd",
+            ws.to_str().unwrap(),
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo in > inside && echo out > ../outside",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(ws.join("inside").exists());
+    assert!(!root.path().join("outside").exists());
+    let stderr = text(&out.stderr);
+    let expected = format!(
+        "warden: blocked: write to {} (outside the writable roots) [landlock]",
+        root.path()
+            .canonicalize()
+            .unwrap()
+            .join("outside")
+            .display()
+    );
+    assert!(stderr.lines().any(|l| l == expected), "{stderr}");
+
+    let ok = Command::new(WARDEN)
+        .args(["exec", "--cwd", ws.to_str().unwrap(), "--", "/bin/true"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// A running `warden serve` with its URL and token.
+struct Served {
+    child: std::process::Child,
+    base: String,
+    token: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(env: &Env) -> Served {
+    let mut cmd = env.warden();
+    let mut child = cmd
+        .args(["serve", "--ui-dir", "/nonexistent"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.strip_prefix("Warden is serving on ").unwrap();
+    let (base, token) = url.split_once("/#token=").unwrap();
+    Served {
+        child,
+        base: base.to_string(),
+        token: token.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn serve_refuses_without_token_or_from_another_origin() {
+    let env = env().await;
+    let served = serve(&env);
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/list_sessions", served.base);
+    let none = http.post(&url).json(&json!({})).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    let wrong = http
+        .post(&url)
+        .bearer_auth("0".repeat(64))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let evil = http
+        .post(&url)
+        .bearer_auth(&served.token)
+        .header("origin", "http://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), 403);
+    let rebound = http
+        .post(&url)
+        .bearer_auth(&served.token)
+        .header("host", "evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+    let ok = http
+        .post(&url)
+        .bearer_auth(&served.token)
+        .header("origin", &served.base)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.json::<Value>().await.unwrap(),
+        json!({"sessions": [], "nextCursor": null})
+    );
+    let unknown = http
+        .post(format!("{}/api/format_disk", served.base))
+        .bearer_auth(&served.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn serve_runs_a_session_with_an_approval_over_http() {
+    let env = env().await;
+    let served = serve(&env);
+    let http = reqwest::Client::new();
+    let api = |method: &str| format!("{}/api/{method}", served.base);
+    // Subscribe before invoking.
+    let events = http
+        .get(api("events"))
+        .bearer_auth(&served.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    let mut stream = events.bytes_stream();
+    let started: Value = http
+        .post(api("start_session"))
+        .bearer_auth(&served.token)
+        .json(&json!({"cwd": env.workspace}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = started["sessionId"].as_str().unwrap().to_string();
+    let submit = |op: Value| {
+        let http = http.clone();
+        let url = api("submit_op");
+        let token = served.token.clone();
+        let session = session.clone();
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"sessionId": session, "op": op}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        }
+    };
+    submit(json!({"type": "userTurn", "text": "create a file"})).await;
+    let mut buffer = String::new();
+    let mut approved = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    'read: while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline, stream.next()).await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = buffer.find("\n\n") {
+            let record: String = buffer.drain(..end + 2).collect();
+            let Some(data) = record.lines().find_map(|l| l.strip_prefix("data: ")) else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<Value>(data) else {
+                continue;
+            };
+            match event["msg"]["type"].as_str() {
+                Some("approvalRequested") => {
+                    approved = true;
+                    submit(json!({"type": "approval", "callId": event["msg"]["callId"], "decision": "approve-once"})).await;
+                }
+                Some("turnComplete") => break 'read,
+                _ => {}
+            }
+        }
+    }
+    assert!(approved, "an approval was requested");
+    assert!(env.workspace.join("created.txt").exists());
+    let timeline: Value = http
+        .post(api("get_timeline"))
+        .bearer_auth(&served.token)
+        .json(&json!({"sessionId": session}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["msg"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "sessionStarted",
+            "userPrompt",
+            "modelTurn",
+            "toolCallProposed",
+            "decision",
+            "approvalRequested",
+            "approvalAnswered",
+            "toolResult",
+            "modelTurn",
+            "turnComplete"
+        ]
+    );
+    let _ = Path::new("/");
+}
