@@ -1,0 +1,121 @@
+// The UI in a real browser (Debian's Chromium via playwright-core) against `warden serve`.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { bin, freshProfile, root, screenshots, scriptedModel, startWithFirstLine } from "./support.mjs";
+
+let model, serve, browser, page, profile, url;
+
+before(async () => {
+  model = await scriptedModel();
+  profile = freshProfile("browser");
+  const started = await startWithFirstLine(
+    bin("warden"),
+    ["-c", `model.base_url=${model.baseUrl}`, "serve", "--ui-dir", join(root, "ui/dist")],
+    { env: { ...process.env, WARDEN_HOME: profile.home, OPENAI_API_KEY: "" } },
+  );
+  serve = started.child;
+  url = started.line.replace("Warden is serving on ", "").trim();
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
+});
+
+after(async () => {
+  await browser?.close();
+  serve?.kill();
+  model?.stop();
+});
+
+test("without the token the API refuses the page", async () => {
+  const bare = await browser.newPage();
+  await bare.goto(url.split("#")[0]);
+  await bare.getByTestId("startup-error").waitFor();
+  assert.match(await bare.getByTestId("startup-error").innerText(), /missing or wrong bearer token \(unauthorized\)/);
+  await bare.close();
+});
+
+test("a session with an approval, then its timeline and history", async () => {
+  await page.goto(url);
+  await page.getByTestId("workspace").fill(profile.workspace);
+  await page.getByTestId("task").fill("Please create a file for me");
+  await page.getByTestId("start").click();
+
+  const card = page.getByTestId("approval-card");
+  await card.waitFor();
+  assert.equal(await page.getByTestId("approval-command").innerText(), "touch created-by-agent.txt");
+  assert.equal(await page.getByTestId("approval-cwd").innerText(), profile.workspace);
+  assert.match(await page.getByTestId("approval-reason").innerText(), /untrusted/);
+  assert.ok(!existsSync(join(profile.workspace, "created-by-agent.txt")), "nothing ran before approval");
+  await page.screenshot({ path: join(screenshots, "browser-approval.png") });
+
+  await page.getByTestId("approve-once").click();
+  await page.getByText("Done. The command said: exit code: 0").waitFor();
+  assert.ok(existsSync(join(profile.workspace, "created-by-agent.txt")));
+  await page.screenshot({ path: join(screenshots, "browser-session.png") });
+
+  await page.getByTestId("open-timeline").click();
+  await page.locator('[data-kind="turnComplete"]').waitFor();
+  const kinds = await page.getByTestId("timeline-row").evaluateAll((rows) => rows.map((r) => r.dataset.kind));
+  assert.deepEqual(kinds, [
+    "sessionStarted",
+    "userPrompt",
+    "modelTurn",
+    "toolCallProposed",
+    "decision",
+    "approvalRequested",
+    "approvalAnswered",
+    "toolResult",
+    "modelTurn",
+    "turnComplete",
+  ]);
+  assert.match(await page.locator('[data-kind="approvalAnswered"]').innerText(), /approve-once[\s\S]*user/);
+  await page.screenshot({ path: join(screenshots, "browser-timeline.png") });
+
+  await page.getByTestId("nav-history").click();
+  await page.getByTestId("history-row").first().waitFor();
+  assert.match(await page.getByTestId("history-row").first().innerText(), /Please create a file for me/);
+});
+
+test("keyboard: N denies, and the sandbox blocks a write outside the workspace", async () => {
+  await page.getByTestId("nav-session").click();
+  await page.getByTestId("new-session").click();
+  await page.getByTestId("workspace").fill(profile.workspace);
+  await page.getByTestId("approval").selectOption("on-request");
+  await page.getByTestId("task").fill("escape the workspace");
+  await page.getByTestId("start").click();
+  await page.getByTestId("sandbox-denial").waitFor();
+  assert.match(await page.getByTestId("sandbox-denial").innerText(), /blocked: write to .*outside\.txt \(outside the writable roots\)/);
+  assert.ok(!existsSync(join(profile.dir, "outside.txt")));
+  await page.screenshot({ path: join(screenshots, "browser-sandbox-denial.png") });
+
+  await page.getByTestId("new-session").click();
+  await page.getByTestId("workspace").fill(profile.workspace);
+  await page.getByTestId("approval").selectOption("untrusted");
+  await page.getByTestId("task").fill("create a file again");
+  await page.getByTestId("start").click();
+  await page.getByTestId("approval-card").waitFor();
+  await page.locator("body").click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press("n");
+  await page.getByText("Done. The command said: This action was not run: the user denied it").waitFor();
+});
+
+test("a workspace that does not exist gets a clear message", async () => {
+  await page.getByTestId("new-session").click();
+  await page.getByTestId("workspace").fill("/no/such/workspace");
+  await page.getByTestId("task").fill("list files");
+  await page.getByTestId("start").click();
+  await page.getByTestId("error").waitFor();
+  assert.match(await page.getByTestId("error").innerText(), /the workspace folder \/no\/such\/workspace does not exist/);
+});

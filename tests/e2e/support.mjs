@@ -1,0 +1,40 @@
+// Shared set-up for the end-to-end tests: the scripted model server, a workspace, and
+// paths to the built binaries. Each helper returns something to clean up.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
+export const bin = (name) => join(targetDir, "debug", name);
+export const screenshots = join(root, "docs/screenshots");
+
+/** Start a process and resolve with its first stdout line. */
+export function startWithFirstLine(command, args, options = {}) {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"], ...options });
+  return new Promise((resolvePromise, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once("line", (line) => resolvePromise({ child, line }));
+    child.once("exit", (code) => reject(new Error(`${command} exited with ${code} before printing`)));
+  });
+}
+
+export async function scriptedModel(apiKey) {
+  const args = ["--script", join(root, "tests/e2e/script.json")];
+  if (apiKey) args.push("--api-key", apiKey);
+  const { child, line } = await startWithFirstLine(bin("scripted-model"), args);
+  return { baseUrl: line.trim(), stop: () => child.kill() };
+}
+
+/** A fresh WARDEN_HOME and a workspace outside /tmp (tmp is writable in the sandbox). */
+export function freshProfile(label) {
+  const base = join(targetDir, "e2e");
+  mkdirSync(base, { recursive: true });
+  const dir = mkdtempSync(join(base, `${label}-`));
+  const workspace = join(dir, "workspace");
+  mkdirSync(workspace);
+  writeFileSync(join(workspace, "README.md"), "# demo project\n");
+  return { home: join(dir, "home"), workspace, dir };
+}

@@ -1,0 +1,32 @@
+// The one interface the UI uses to reach Warden, whichever adapter is underneath.
+import type { ApiError as WireError, ApiMethods, Event } from "../generated/protocol";
+
+export type Method = keyof ApiMethods;
+export type Params<M extends Method> = ApiMethods[M]["params"];
+export type Response<M extends Method> = ApiMethods[M]["response"];
+
+/** An error from the core, with the stable code the UI branches on. */
+export class ApiError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+
+  static from(value: unknown): ApiError {
+    if (value instanceof ApiError) return value;
+    const wire = value as Partial<WireError> | undefined;
+    if (wire && typeof wire.code === "string" && typeof wire.message === "string") {
+      return new ApiError(wire.code, wire.message);
+    }
+    return new ApiError("transport", value instanceof Error ? value.message : String(value));
+  }
+}
+
+export interface Platform {
+  /** Which adapter this is, for the status line. */
+  readonly name: "desktop" | "browser";
+  call<M extends Method>(method: M, params: Params<M>): Promise<Response<M>>;
+  /** Live events from every session. `onLagged` means some were missed: reload from the store. */
+  subscribe(onEvent: (event: Event) => void, onLagged: () => void): Promise<() => void>;
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import type { Event, EventMsg } from "../generated/protocol";
+import { applyEvent, emptyTranscript } from "./transcript";
+
+let seq = 0;
+const recorded = (msg: EventMsg): Event => ({ sessionId: "s", seq: ++seq, createdAt: 0, msg });
+const live = (msg: EventMsg): Event => ({ sessionId: "s", seq: null, createdAt: 0, msg });
+
+describe("transcript", () => {
+  it("streams text, then settles on the recorded model turn", () => {
+    const t = emptyTranscript();
+    applyEvent(t, recorded({ type: "userPrompt", text: "hi" }));
+    applyEvent(t, live({ type: "messageDelta", delta: "Hel" }));
+    applyEvent(t, live({ type: "messageDelta", delta: "lo" }));
+    expect(t.entries[1]).toMatchObject({ kind: "agent", text: "Hello", streaming: true });
+    applyEvent(t, recorded({ type: "modelTurn", text: "Hello!", reasoning: "r", toolCalls: 0 }));
+    expect(t.entries[1]).toEqual({
+      kind: "agent",
+      key: "agent-1",
+      text: "Hello!",
+      reasoning: "r",
+      streaming: false,
+    });
+  });
+
+  it("tracks a tool call through approval, result and sandbox denial", () => {
+    const t = emptyTranscript();
+    const callId = "c1";
+    applyEvent(
+      t,
+      recorded({
+        type: "toolCallProposed",
+        callId,
+        tool: "shell",
+        summary: "touch x",
+        cwd: "/w",
+        arguments: {},
+      }),
+    );
+    applyEvent(
+      t,
+      recorded({ type: "decision", callId, verdict: "prompt", actor: "rule", reasons: [] }),
+    );
+    applyEvent(
+      t,
+      recorded({
+        type: "approvalRequested",
+        callId,
+        tool: "shell",
+        summary: "touch x",
+        cwd: "/w",
+        reason: "why",
+      }),
+    );
+    expect(t.pending).toHaveLength(1);
+    applyEvent(
+      t,
+      recorded({ type: "approvalAnswered", callId, decision: "approve-once", actor: "user" }),
+    );
+    expect(t.pending).toHaveLength(0);
+    applyEvent(t, live({ type: "outputDelta", callId, stream: "stderr", chunk: "denied" }));
+    applyEvent(
+      t,
+      recorded({
+        type: "toolResult",
+        callId,
+        success: false,
+        exitCode: 1,
+        durationMs: 3,
+        output: "x",
+      }),
+    );
+    const denial = { operation: "write", target: "/x", layer: "landlock", detail: "blocked" };
+    applyEvent(t, recorded({ type: "sandboxDenied", callId, denial }));
+    expect(t.entries[0]).toMatchObject({
+      kind: "tool",
+      verdict: "prompt",
+      decidedBy: "user: approve-once",
+      output: "x",
+      result: { success: false, exitCode: 1, durationMs: 3 },
+      denials: [denial],
+    });
+  });
+
+  it("ignores recorded events it has already applied", () => {
+    const t = emptyTranscript();
+    const e = recorded({ type: "userPrompt", text: "once" });
+    expect(applyEvent(t, e)).toBe(true);
+    expect(applyEvent(t, e)).toBe(false);
+    expect(t.entries).toHaveLength(1);
+  });
+});

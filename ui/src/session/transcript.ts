@@ -1,0 +1,193 @@
+// Builds the live transcript of one session from its event stream. Recorded events are
+// authoritative; transient deltas only fill in text while it streams.
+import type { Event, EventMsg, Reason, SandboxDenial, Verdict } from "../generated/protocol";
+
+export type Entry =
+  | { kind: "user"; key: string; text: string }
+  | { kind: "agent"; key: string; text: string; reasoning: string; streaming: boolean }
+  | {
+      kind: "tool";
+      key: string;
+      callId: string;
+      tool: string;
+      summary: string;
+      cwd: string;
+      verdict?: Verdict;
+      decidedBy?: string;
+      reasons: Reason[];
+      output: string;
+      result?: { success: boolean; exitCode?: number; durationMs: number };
+      denials: SandboxDenial[];
+    }
+  | { kind: "notice"; key: string; tone: "info" | "error"; text: string };
+
+export interface PendingApproval {
+  callId: string;
+  tool: string;
+  summary: string;
+  cwd: string;
+  reason: string;
+}
+
+export interface Transcript {
+  entries: Entry[];
+  pending: PendingApproval[];
+  /** Highest recorded seq applied, to skip duplicates after a reload. */
+  lastSeq: number;
+  running: boolean;
+}
+
+export function emptyTranscript(): Transcript {
+  return { entries: [], pending: [], lastSeq: 0, running: false };
+}
+
+function streamingAgent(t: Transcript): Extract<Entry, { kind: "agent" }> {
+  const last = t.entries[t.entries.length - 1];
+  if (last?.kind === "agent" && last.streaming) return last;
+  const entry: Entry = {
+    kind: "agent",
+    key: `agent-${t.entries.length}`,
+    text: "",
+    reasoning: "",
+    streaming: true,
+  };
+  t.entries.push(entry);
+  return entry;
+}
+
+function tool(t: Transcript, callId: string): Extract<Entry, { kind: "tool" }> | undefined {
+  for (let i = t.entries.length - 1; i >= 0; i--) {
+    const e = t.entries[i];
+    if (e.kind === "tool" && e.callId === callId) return e;
+  }
+  return undefined;
+}
+
+/** Apply one event in place. Returns false if it was already applied. */
+export function applyEvent(t: Transcript, event: Event): boolean {
+  if (event.seq !== null) {
+    if (event.seq <= t.lastSeq) return false;
+    t.lastSeq = event.seq;
+  }
+  apply(t, event.msg);
+  return true;
+}
+
+function apply(t: Transcript, msg: EventMsg) {
+  switch (msg.type) {
+    case "sessionStarted":
+      t.entries.push({
+        kind: "notice",
+        key: `n-${t.entries.length}`,
+        tone: "info",
+        text: `Session started in ${msg.cwd} · sandbox ${msg.sandbox} · approval ${msg.approval} · ${msg.model}`,
+      });
+      break;
+    case "userPrompt":
+      t.running = true;
+      t.entries.push({ kind: "user", key: `u-${t.entries.length}`, text: msg.text });
+      break;
+    case "reasoningDelta":
+      streamingAgent(t).reasoning += msg.delta;
+      break;
+    case "messageDelta":
+      streamingAgent(t).text += msg.delta;
+      break;
+    case "modelTurn": {
+      const agent = streamingAgent(t);
+      agent.text = msg.text;
+      agent.reasoning = msg.reasoning;
+      agent.streaming = false;
+      if (!msg.text && !msg.reasoning) t.entries.pop();
+      break;
+    }
+    case "toolCallProposed":
+      t.entries.push({
+        kind: "tool",
+        key: `t-${msg.callId}-${t.entries.length}`,
+        callId: msg.callId,
+        tool: msg.tool,
+        summary: msg.summary,
+        cwd: msg.cwd,
+        reasons: [],
+        output: "",
+        denials: [],
+      });
+      break;
+    case "decision": {
+      const entry = tool(t, msg.callId);
+      if (entry) {
+        entry.verdict = msg.verdict;
+        entry.decidedBy = msg.actor;
+        entry.reasons = msg.reasons;
+      }
+      break;
+    }
+    case "approvalRequested":
+      t.pending.push({
+        callId: msg.callId,
+        tool: msg.tool,
+        summary: msg.summary,
+        cwd: msg.cwd,
+        reason: msg.reason,
+      });
+      break;
+    case "approvalAnswered": {
+      t.pending = t.pending.filter((p) => p.callId !== msg.callId);
+      const entry = tool(t, msg.callId);
+      if (entry) entry.decidedBy = `${msg.actor}: ${msg.decision}`;
+      break;
+    }
+    case "outputDelta": {
+      const entry = tool(t, msg.callId);
+      if (entry) entry.output += msg.chunk;
+      break;
+    }
+    case "toolResult": {
+      const entry = tool(t, msg.callId);
+      if (entry) {
+        entry.output = msg.output;
+        entry.result = {
+          success: msg.success,
+          exitCode: msg.exitCode,
+          durationMs: msg.durationMs,
+        };
+      }
+      break;
+    }
+    case "sandboxDenied":
+      tool(t, msg.callId)?.denials.push(msg.denial);
+      break;
+    case "error":
+      t.entries.push({
+        kind: "notice",
+        key: `n-${t.entries.length}`,
+        tone: "error",
+        text: `${msg.message} (${msg.code})`,
+      });
+      break;
+    case "turnComplete":
+      t.running = false;
+      break;
+    case "turnAborted":
+      t.running = false;
+      t.pending = [];
+      t.entries.push({
+        kind: "notice",
+        key: `n-${t.entries.length}`,
+        tone: "error",
+        text: `Turn stopped: ${msg.reason}`,
+      });
+      break;
+    case "sessionEnded":
+      t.running = false;
+      t.pending = [];
+      t.entries.push({
+        kind: "notice",
+        key: `n-${t.entries.length}`,
+        tone: "info",
+        text: `Session ended (${msg.reason})`,
+      });
+      break;
+  }
+}

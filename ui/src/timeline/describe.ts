@@ -1,0 +1,84 @@
+// One line per recorded event for the Timeline.
+import type { EventMsg } from "../generated/protocol";
+
+export interface Line {
+  label: string;
+  who: string;
+  text: string;
+  tone: "plain" | "good" | "warn" | "bad";
+}
+
+export function describe(msg: EventMsg): Line {
+  switch (msg.type) {
+    case "sessionStarted":
+      return {
+        label: "session started",
+        who: "warden",
+        text: `${msg.cwd} · sandbox ${msg.sandbox} · approval ${msg.approval} · ${msg.model} (${msg.wireApi})`,
+        tone: "plain",
+      };
+    case "userPrompt":
+      return { label: "prompt", who: "user", text: msg.text, tone: "plain" };
+    case "modelTurn":
+      return {
+        label: "model turn",
+        who: "agent",
+        text: msg.text || `${msg.toolCalls} tool call(s)`,
+        tone: "plain",
+      };
+    case "toolCallProposed":
+      return { label: `tool call: ${msg.tool}`, who: "agent", text: msg.summary, tone: "plain" };
+    case "decision":
+      return {
+        label: `decision: ${msg.verdict}`,
+        who: msg.actor,
+        text: msg.reasons.map((r) => `${r.justification} [${r.rule}]`).join("; "),
+        tone: msg.verdict === "allow" ? "good" : msg.verdict === "prompt" ? "warn" : "bad",
+      };
+    case "approvalRequested":
+      return {
+        label: "approval requested",
+        who: "warden",
+        text: `${msg.summary} — ${msg.reason}`,
+        tone: "warn",
+      };
+    case "approvalAnswered":
+      return {
+        label: `approval: ${msg.decision}`,
+        who: msg.actor,
+        text: msg.message ?? "",
+        tone: msg.decision.startsWith("approve") ? "good" : "bad",
+      };
+    case "toolResult":
+      return {
+        label: msg.success ? "result: ok" : "result: failed",
+        who: "warden",
+        text: `${msg.exitCode !== undefined ? `exit ${msg.exitCode} · ` : ""}${msg.durationMs} ms · ${msg.output.slice(0, 300)}`,
+        tone: msg.success ? "good" : "bad",
+      };
+    case "sandboxDenied":
+      return {
+        label: "sandbox denial",
+        who: "sandbox",
+        text: `${msg.denial.detail} [${msg.denial.layer}]`,
+        tone: "bad",
+      };
+    case "error":
+      return { label: "error", who: "warden", text: `${msg.message} (${msg.code})`, tone: "bad" };
+    case "turnComplete":
+      return { label: "turn complete", who: "warden", text: msg.lastMessage ?? "", tone: "plain" };
+    case "turnAborted":
+      return { label: "turn aborted", who: "warden", text: msg.reason, tone: "bad" };
+    case "sessionEnded":
+      return { label: "session ended", who: "warden", text: msg.reason, tone: "plain" };
+    case "reasoningDelta":
+    case "messageDelta":
+      return { label: msg.type, who: "agent", text: msg.delta, tone: "plain" };
+    case "outputDelta":
+      return { label: "output", who: "warden", text: msg.chunk, tone: "plain" };
+  }
+}
+
+export function formatTime(ms: number): string {
+  return new Date(ms).toLocaleString();
+}
