@@ -30,7 +30,8 @@ async fn api(
 }
 
 async fn open_host() -> Result<Arc<Host>, ApiError> {
-    let paths = warden_policy::config::WardenPaths::discover().map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+    let paths = warden_policy::config::WardenPaths::discover()
+        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
     Host::open(paths, Vec::new())
         .await
         .map(Arc::new)
@@ -68,7 +69,10 @@ async fn forward_events(app: tauri::AppHandle, host: Arc<Host>) {
 
 fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .init();
     let result = tauri::Builder::default()
         .setup(|app| {

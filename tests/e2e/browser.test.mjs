@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { bin, freshProfile, root, screenshots, scriptedModel, startWithFirstLine } from "./support.mjs";
+import { APPROVED_SESSION_KINDS, bin, freshProfile, root, screenshots, scriptedModel, startWithFirstLine } from "./support.mjs";
 
 let model, serve, browser, page, profile, url;
 
@@ -13,7 +13,7 @@ before(async () => {
   profile = freshProfile("browser");
   const started = await startWithFirstLine(
     bin("warden"),
-    ["-c", `model.base_url=${model.baseUrl}`, "serve", "--ui-dir", join(root, "ui/dist")],
+    ["serve", "--ui-dir", join(root, "ui/dist")],
     { env: { ...process.env, WARDEN_HOME: profile.home, OPENAI_API_KEY: "" } },
   );
   serve = started.child;
@@ -46,8 +46,31 @@ test("without the token the API refuses the page", async () => {
   await bare.close();
 });
 
-test("a session with an approval, then its timeline and history", async () => {
+async function saveEndpoint(baseUrl) {
+  await page.getByTestId("nav-settings").click();
+  await page.getByTestId("base-url").fill(baseUrl);
+  await page.getByTestId("model").fill("scripted");
+  await page.getByTestId("save-settings").click();
+  await page.getByTestId("saved").waitFor();
+}
+
+test("an unreachable model endpoint is reported in the transcript", async () => {
   await page.goto(url);
+  await saveEndpoint("http://127.0.0.1:9/v1");
+  await page.getByTestId("nav-session").click();
+  await page.getByTestId("workspace").fill(profile.workspace);
+  await page.getByTestId("task").fill("list files");
+  await page.getByTestId("start").click();
+  const notice = page.getByTestId("entry-notice").filter({ hasText: "cannot reach the model endpoint" });
+  await notice.waitFor({ timeout: 30_000 });
+  assert.match(await notice.innerText(), /127\.0\.0\.1:9\/v1\/responses.*\(model_unreachable\)/);
+  await page.screenshot({ path: join(screenshots, "browser-unreachable.png") });
+  await page.getByTestId("new-session").click();
+});
+
+test("a session with an approval, then its timeline and history", async () => {
+  await saveEndpoint(model.baseUrl);
+  await page.getByTestId("nav-session").click();
   await page.getByTestId("workspace").fill(profile.workspace);
   await page.getByTestId("task").fill("Please create a file for me");
   await page.getByTestId("start").click();
@@ -68,24 +91,14 @@ test("a session with an approval, then its timeline and history", async () => {
   await page.getByTestId("open-timeline").click();
   await page.locator('[data-kind="turnComplete"]').waitFor();
   const kinds = await page.getByTestId("timeline-row").evaluateAll((rows) => rows.map((r) => r.dataset.kind));
-  assert.deepEqual(kinds, [
-    "sessionStarted",
-    "userPrompt",
-    "modelTurn",
-    "toolCallProposed",
-    "decision",
-    "approvalRequested",
-    "approvalAnswered",
-    "toolResult",
-    "modelTurn",
-    "turnComplete",
-  ]);
+  assert.deepEqual(kinds, APPROVED_SESSION_KINDS);
   assert.match(await page.locator('[data-kind="approvalAnswered"]').innerText(), /approve-once[\s\S]*user/);
   await page.screenshot({ path: join(screenshots, "browser-timeline.png") });
 
   await page.getByTestId("nav-history").click();
   await page.getByTestId("history-row").first().waitFor();
   assert.match(await page.getByTestId("history-row").first().innerText(), /Please create a file for me/);
+  assert.equal(await page.getByTestId("history-row").count(), 2);
 });
 
 test("keyboard: N denies, and the sandbox blocks a write outside the workspace", async () => {

@@ -38,3 +38,17 @@ export function freshProfile(label) {
   writeFileSync(join(workspace, "README.md"), "# demo project\n");
   return { home: join(dir, "home"), workspace, dir };
 }
+
+/** The recorded steps of a session whose one command was approved once. */
+export const APPROVED_SESSION_KINDS = [
+  "sessionStarted",
+  "userPrompt",
+  "modelTurn",
+  "toolCallProposed",
+  "decision",
+  "approvalRequested",
+  "approvalAnswered",
+  "toolResult",
+  "modelTurn",
+  "turnComplete",
+];

@@ -271,6 +271,18 @@ impl WardenApi for Host {
         &self,
         params: SaveSettingsParams,
     ) -> Result<SettingsResponse, ApiError> {
+        if let Some(raw) = self
+            .overrides
+            .iter()
+            .find(|o| o.trim_start().starts_with("model."))
+        {
+            return Err(ApiError::new(
+                "settings_overridden",
+                format!(
+                    "the model settings are set on the command line (-c {raw}); remove that override to change them here"
+                ),
+            ));
+        }
         let base_url = params.base_url.trim().to_string();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(ApiError::new(

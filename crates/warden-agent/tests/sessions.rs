@@ -15,24 +15,26 @@ use warden_protocol::*;
 use warden_testkit::{Scenario, Script, ScriptedModel, Step};
 
 fn script() -> Script {
-    let shell = |argv: &[&str]| Step::Shell(argv.iter().map(|s| s.to_string()).collect());
     Script {
         scenarios: vec![
             Scenario {
                 when: "list files".into(),
-                steps: vec![shell(&["ls"]), Step::Say("Listed: {last_output}".into())],
+                steps: vec![
+                    Step::shell(&["ls"]),
+                    Step::Say("Listed: {last_output}".into()),
+                ],
             },
             Scenario {
                 when: "create a file".into(),
                 steps: vec![
-                    shell(&["touch", "created.txt"]),
+                    Step::shell(&["touch", "created.txt"]),
                     Step::Say("Result: {last_output}".into()),
                 ],
             },
             Scenario {
                 when: "escape".into(),
                 steps: vec![
-                    shell(&["/bin/sh", "-c", "echo x > ../outside.txt"]),
+                    Step::shell(&["/bin/sh", "-c", "echo x > ../outside.txt"]),
                     Step::Say("Result: {last_output}".into()),
                 ],
             },
@@ -59,7 +61,7 @@ struct Harness {
     events: broadcast::Receiver<Event>,
     workspace: PathBuf,
     home: tempfile::TempDir,
-    _model: ScriptedModel,
+    model: ScriptedModel,
 }
 
 async fn harness(wire_api: &str, approval: &str, api_key: Option<&str>) -> Harness {
@@ -95,7 +97,7 @@ async fn harness_with_url(
         events,
         workspace: workspace.canonicalize().unwrap(),
         home,
-        _model: model,
+        model,
     }
 }
 
@@ -496,4 +498,82 @@ async fn a_missing_workspace_is_refused_with_a_clear_message() {
         )
     );
     let _ = Path::new("/");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff_then_reported() {
+    let script = Script {
+        scenarios: vec![Scenario {
+            when: "flaky".into(),
+            steps: vec![Step::Status {
+                code: 503,
+                body: "overloaded".into(),
+            }],
+        }],
+    };
+    let model = ScriptedModel::start(script, None).await.unwrap();
+    let url = model.base_url.clone();
+    let mut h = harness_with_url(&url, "responses", "untrusted", model).await;
+    let started = std::time::Instant::now();
+    let (code, message) = first_error(&mut h, "flaky").await;
+    assert_eq!(code, "model_server_error");
+    assert!(
+        message.contains("HTTP 503") && message.contains("overloaded"),
+        "{message}"
+    );
+    // One try and four retries, backing off 250 + 500 + 1000 + 2000 ms.
+    assert_eq!(h.model.requests().len(), 5);
+    assert!(started.elapsed() >= Duration::from_millis(3750));
+}
+
+#[tokio::test]
+async fn settings_are_saved_to_the_user_file_unless_overridden() {
+    let h = harness("responses", "untrusted", None).await;
+    let err = h
+        .host
+        .save_settings(SaveSettingsParams {
+            base_url: "http://x/v1".into(),
+            model: "m".into(),
+            wire_api: WireApi::Chat,
+            api_key: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "settings_overridden");
+
+    let home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let paths = WardenPaths {
+        config_dir: home.path().into(),
+        data_dir: home.path().into(),
+    };
+    let host = Host::open(paths, Vec::new()).await.unwrap();
+    let saved = host
+        .save_settings(SaveSettingsParams {
+            base_url: "http://127.0.0.1:1/v1".into(),
+            model: "llama3".into(),
+            wire_api: WireApi::Chat,
+            api_key: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            saved.base_url.as_str(),
+            saved.model.as_str(),
+            saved.wire_api
+        ),
+        ("http://127.0.0.1:1/v1", "llama3", WireApi::Chat)
+    );
+    let file = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(file.contains("llama3") && !file.contains("key"), "{file}");
+    let bad = host
+        .save_settings(SaveSettingsParams {
+            base_url: "ftp://x".into(),
+            model: "m".into(),
+            wire_api: WireApi::Chat,
+            api_key: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code, "settings_invalid");
 }

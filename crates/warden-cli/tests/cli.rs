@@ -15,17 +15,19 @@ use warden_testkit::{Scenario, Script, ScriptedModel, Step};
 const WARDEN: &str = env!("CARGO_BIN_EXE_warden");
 
 fn script() -> Script {
-    let shell = |argv: &[&str]| Step::Shell(argv.iter().map(|s| s.to_string()).collect());
     Script {
         scenarios: vec![
             Scenario {
                 when: "list files".into(),
-                steps: vec![shell(&["ls"]), Step::Say("Listed: {last_output}".into())],
+                steps: vec![
+                    Step::shell(&["ls"]),
+                    Step::Say("Listed: {last_output}".into()),
+                ],
             },
             Scenario {
                 when: "create a file".into(),
                 steps: vec![
-                    shell(&["touch", "created.txt"]),
+                    Step::shell(&["touch", "created.txt"]),
                     Step::Say("Result: {last_output}".into()),
                 ],
             },

@@ -42,6 +42,13 @@ pub enum Step {
     Garbage,
 }
 
+impl Step {
+    /// A `shell` tool call with this argv.
+    pub fn shell(argv: &[&str]) -> Self {
+        Self::Shell(argv.iter().map(|s| s.to_string()).collect())
+    }
+}
+
 #[derive(Clone)]
 struct AppState {
     script: Arc<Script>,
@@ -164,18 +171,31 @@ fn words(text: &str) -> Vec<String> {
     text.split_inclusive(' ').map(str::to_string).collect()
 }
 
-async fn responses(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: axum::Json<Value>,
-) -> Response {
-    if let Some(denied) = check_key(&state, &headers) {
-        return denied;
+/// Check the key, record the request, and pick the step; an HTTP error step answers at once.
+fn prepare(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Value,
+    read: fn(&Value) -> Conversation,
+) -> Result<(Step, usize), Response> {
+    if let Some(denied) = check_key(state, headers) {
+        return Err(denied);
     }
-    let body = body.0;
     if let Ok(mut r) = state.requests.lock() {
         r.push(body.clone());
     }
+    let conversation = read(body);
+    match next_step(state, &conversation) {
+        Step::Status { code, body } => Err((
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+        )
+            .into_response()),
+        step => Ok((step, conversation.outputs_since_user)),
+    }
+}
+
+fn responses_conversation(body: &Value) -> Conversation {
     let mut conversation = Conversation {
         last_user: String::new(),
         outputs_since_user: 0,
@@ -197,8 +217,42 @@ async fn responses(
             _ => {}
         }
     }
-    let step = next_step(&state, &conversation);
-    let n = conversation.outputs_since_user;
+    conversation
+}
+
+fn chat_conversation(body: &Value) -> Conversation {
+    let mut conversation = Conversation {
+        last_user: String::new(),
+        outputs_since_user: 0,
+        last_output: String::new(),
+    };
+    for message in body["messages"].as_array().into_iter().flatten() {
+        match message["role"].as_str() {
+            Some("user") => {
+                conversation.last_user =
+                    message["content"].as_str().unwrap_or_default().to_string();
+                conversation.outputs_since_user = 0;
+            }
+            Some("tool") => {
+                conversation.outputs_since_user += 1;
+                conversation.last_output =
+                    message["content"].as_str().unwrap_or_default().to_string();
+            }
+            _ => {}
+        }
+    }
+    conversation
+}
+
+async fn responses(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
+    let (step, n) = match prepare(&state, &headers, &body.0, responses_conversation) {
+        Ok(ready) => ready,
+        Err(response) => return response,
+    };
     let mut events = vec![
         (Some("response.created"), json!({"type": "response.created", "response": {"id": format!("resp_{n}")}}).to_string()),
         (
@@ -249,35 +303,10 @@ async fn chat(
     headers: HeaderMap,
     body: axum::Json<Value>,
 ) -> Response {
-    if let Some(denied) = check_key(&state, &headers) {
-        return denied;
-    }
-    let body = body.0;
-    if let Ok(mut r) = state.requests.lock() {
-        r.push(body.clone());
-    }
-    let mut conversation = Conversation {
-        last_user: String::new(),
-        outputs_since_user: 0,
-        last_output: String::new(),
+    let (step, n) = match prepare(&state, &headers, &body.0, chat_conversation) {
+        Ok(ready) => ready,
+        Err(response) => return response,
     };
-    for message in body["messages"].as_array().into_iter().flatten() {
-        match message["role"].as_str() {
-            Some("user") => {
-                conversation.last_user =
-                    message["content"].as_str().unwrap_or_default().to_string();
-                conversation.outputs_since_user = 0;
-            }
-            Some("tool") => {
-                conversation.outputs_since_user += 1;
-                conversation.last_output =
-                    message["content"].as_str().unwrap_or_default().to_string();
-            }
-            _ => {}
-        }
-    }
-    let step = next_step(&state, &conversation);
-    let n = conversation.outputs_since_user;
     let chunk = |delta: Value, finish: Option<&str>| {
         (None, json!({"id": "chatcmpl", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}).to_string())
     };

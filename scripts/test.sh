@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite: style, lints, type checks, unit and integration tests, and the
+# end-to-end tests in a real browser and in the real desktop app.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+./scripts/setup.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "UI: type check, lint, unit tests, build"
+npm run check -w ui
+npm run lint -w ui
+npm run test -w ui
+npm run build -w ui
+
+step "cargo build (binaries for the end-to-end tests)"
+cargo build --workspace --locked
+
+step "cargo test (inside a D-Bus session with an unlocked gnome-keyring)"
+dbus-run-session -- bash -c '
+  printf %s test-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  WARDEN_TEST_KEYRING=1 cargo test --workspace --locked
+'
+
+step "e2e: real browser (Chromium) against warden serve"
+(cd tests/e2e && node --test browser.test.mjs)
+
+step "e2e: real desktop app under Xvfb"
+tests/e2e/run-app.sh
+
+echo
+echo "all tests passed"

@@ -1,0 +1,166 @@
+// The real desktop app under Xvfb: WebdriverIO → tauri-driver → WebKitWebDriver → Warden.
+// Run through tests/e2e/run-app.sh, which provides dbus, an unlocked keyring and Xvfb.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { remote } from "webdriverio";
+import { APPROVED_SESSION_KINDS, bin, freshProfile, screenshots, scriptedModel } from "./support.mjs";
+
+const API_KEY = "sk-e2e-only-accepted-key";
+const PORT = 4444;
+let model, driver, profile;
+
+function waitForPort(port, deadline = Date.now() + 20_000) {
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.end();
+        resolve();
+      });
+      socket.once("error", () => {
+        if (Date.now() > deadline) reject(new Error(`port ${port} did not open`));
+        else setTimeout(attempt, 200);
+      });
+    };
+    attempt();
+  });
+}
+
+async function openApp(port = PORT) {
+  return remote({
+    hostname: "127.0.0.1",
+    port,
+    logLevel: "error",
+    capabilities: { "tauri:options": { application: bin("warden-desktop") } },
+  });
+}
+
+const byId = (app, id) => app.$(`[data-testid="${id}"]`);
+
+/** WebKit's snapshot can lag the DOM under Xvfb: let it paint first. */
+async function screenshot(app, name) {
+  await app.pause(700);
+  await app.saveScreenshot(join(screenshots, name));
+}
+
+/** Empty a field, then type into it (WebKitWebDriver's setValue appends). */
+async function fill(app, id, value) {
+  const field = await byId(app, id);
+  await field.waitForEnabled({ timeout: 20_000 });
+  await app.execute((el) => {
+    el.value = "";
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+  }, field);
+  await field.addValue(value);
+}
+
+before(async () => {
+  // The model only accepts API_KEY, so a session works only if Settings stored the key in
+  // the real keyring and the core read it back.
+  model = await scriptedModel(API_KEY);
+  profile = freshProfile("app");
+  driver = spawn("tauri-driver", ["--port", String(PORT)], {
+    stdio: "inherit",
+    env: { ...process.env, WARDEN_HOME: profile.home, OPENAI_API_KEY: "" },
+  });
+  await waitForPort(PORT);
+});
+
+after(() => {
+  driver?.kill();
+  model?.stop();
+});
+
+test("settings, a session with an approval, the timeline, and history after a restart", async () => {
+  let app = await openApp();
+  try {
+    await (await byId(app, "nav-settings")).click();
+    await fill(app, "base-url", model.baseUrl);
+    await fill(app, "model", "scripted");
+    await fill(app, "api-key", API_KEY);
+    await (await byId(app, "save-settings")).click();
+    await (await byId(app, "saved")).waitForDisplayed({ timeout: 15_000 });
+    assert.match(await (await byId(app, "key-source")).getText(), /stored in the OS keyring/);
+    assert.match(await (await byId(app, "sandbox-status")).getText(), /Landlock ABI \d+ \+ seccomp enforced/);
+    await screenshot(app, "app-settings.png");
+
+    await (await byId(app, "nav-session")).click();
+    await fill(app, "workspace", profile.workspace);
+    await fill(app, "task", "Please create a file for me");
+    await (await byId(app, "start")).click();
+
+    const card = await byId(app, "approval-card");
+    await card.waitForDisplayed({ timeout: 30_000 });
+    assert.equal(await (await byId(app, "approval-command")).getText(), "touch created-by-agent.txt");
+    assert.ok(!existsSync(join(profile.workspace, "created-by-agent.txt")));
+    await screenshot(app, "app-approval.png");
+
+    await (await byId(app, "approve-once")).click();
+    await app.waitUntil(async () => (await (await byId(app, "transcript")).getText()).includes("Done. The command said: exit code: 0"), {
+      timeout: 30_000,
+      timeoutMsg: "the agent's final answer did not appear",
+    });
+    assert.ok(existsSync(join(profile.workspace, "created-by-agent.txt")));
+    await screenshot(app, "app-session.png");
+
+    await (await byId(app, "open-timeline")).click();
+    await (await app.$('[data-kind="turnComplete"]')).waitForDisplayed({ timeout: 15_000 });
+    const rows = await app.$$('[data-testid="timeline-row"]');
+    const kinds = [];
+    for (const row of rows) kinds.push(await row.getAttribute("data-kind"));
+    assert.deepEqual(kinds, APPROVED_SESSION_KINDS);
+    await screenshot(app, "app-timeline.png");
+  } finally {
+    await app.deleteSession();
+  }
+
+  // Close and reopen: the history and the timeline come back from the audit store.
+  app = await openApp();
+  try {
+    await (await byId(app, "nav-history")).click();
+    const row = await byId(app, "history-row");
+    await row.waitForDisplayed({ timeout: 20_000 });
+    assert.match(await row.getText(), /Please create a file for me/);
+    await screenshot(app, "app-history.png");
+    await row.click();
+    await (await app.$('[data-kind="turnComplete"]')).waitForDisplayed({ timeout: 15_000 });
+    const kinds = [];
+    for (const r of await app.$$('[data-testid="timeline-row"]')) kinds.push(await r.getAttribute("data-kind"));
+    // Closing the window ends the app; the ten recorded steps are all still there.
+    assert.deepEqual(kinds.slice(0, 10), APPROVED_SESSION_KINDS);
+  } finally {
+    await app.deleteSession();
+  }
+});
+
+test("a corrupt audit database is reported in the window and left untouched", async () => {
+  const broken = freshProfile("app-corrupt");
+  mkdirSync(broken.home, { recursive: true });
+  const db = join(broken.home, "audit.sqlite");
+  const garbage = "this file was damaged, but it is still someone's evidence\n".repeat(20);
+  writeFileSync(db, garbage);
+  const port = PORT + 2;
+  const second = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
+    stdio: "inherit",
+    env: { ...process.env, WARDEN_HOME: broken.home },
+  });
+  try {
+    await waitForPort(port);
+    const app = await openApp(port);
+    try {
+      const banner = await byId(app, "startup-error");
+      await banner.waitForDisplayed({ timeout: 20_000 });
+      assert.match(await banner.getText(), /is not a readable SQLite database .*left untouched.*\(audit_corrupt\)/);
+      await screenshot(app, "app-corrupt-db.png");
+    } finally {
+      await app.deleteSession();
+    }
+  } finally {
+    second.kill();
+  }
+  assert.equal(readFileSync(db, "utf8"), garbage);
+});
