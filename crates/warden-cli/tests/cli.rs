@@ -137,6 +137,44 @@ async fn without_a_terminal_approvals_are_denied() {
 }
 
 #[tokio::test]
+async fn on_a_terminal_approvals_are_asked_and_answered() {
+    let env = env().await;
+    let ws = env.workspace.display().to_string();
+    // `script` gives warden a real pseudo-terminal; "y" answers the approval prompt.
+    let inner = format!(
+        "{WARDEN} -c model.base_url={} run --cwd {} 'create a file'",
+        env.model.base_url,
+        shlex_quote(&ws)
+    );
+    let home = env.home.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new("script")
+            .args(["-q", "-e", "-c", &inner, "/dev/null"])
+            .env("WARDEN_HOME", home)
+            .env_remove("OPENAI_API_KEY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"y\n").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let screen = text(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains("approve? [y] once"), "{screen}");
+    assert!(screen.contains("approved once by user"), "{screen}");
+    assert!(env.workspace.join("created.txt").exists(), "{screen}");
+}
+
+fn shlex_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[tokio::test]
 async fn bad_input_gets_a_clear_message() {
     let env = env().await;
     let out = env

@@ -12,9 +12,20 @@ export function onEvent(event: Event) {
   if (event.sessionId === live.sessionId) applyEvent(live.transcript, event);
 }
 
-/** Catch up from the audit store (after missed live events, or when reopening a session). */
+/** Rebuild from the audit store (after missed live events). */
 export async function reload(sessionId: string) {
   const transcript = emptyTranscript();
+  await readInto(transcript, sessionId);
+  live.sessionId = sessionId;
+  live.transcript = transcript;
+}
+
+/** Add what the store has beyond the live stream (events recorded before we listened). */
+export async function catchUp(sessionId: string) {
+  await readInto(live.transcript, sessionId);
+}
+
+async function readInto(transcript: Transcript, sessionId: string) {
   let afterSeq: number | undefined = undefined;
   for (;;) {
     const page: GetTimelineResponse = await platform.call("get_timeline", { sessionId, afterSeq });
@@ -22,8 +33,6 @@ export async function reload(sessionId: string) {
     if (page.nextCursor === null) break;
     afterSeq = page.nextCursor;
   }
-  live.sessionId = sessionId;
-  live.transcript = transcript;
 }
 
 export function show(sessionId: string) {
