@@ -177,20 +177,19 @@ fn prepare(
     headers: &HeaderMap,
     body: &Value,
     read: fn(&Value) -> Conversation,
-) -> Result<(Step, usize), Response> {
+) -> Result<(Step, usize), Box<Response>> {
     if let Some(denied) = check_key(state, headers) {
-        return Err(denied);
+        return Err(Box::new(denied));
     }
     if let Ok(mut r) = state.requests.lock() {
         r.push(body.clone());
     }
     let conversation = read(body);
     match next_step(state, &conversation) {
-        Step::Status { code, body } => Err((
-            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            body,
-        )
-            .into_response()),
+        Step::Status { code, body } => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Err(Box::new((status, body).into_response()))
+        }
         step => Ok((step, conversation.outputs_since_user)),
     }
 }
@@ -251,7 +250,7 @@ async fn responses(
 ) -> Response {
     let (step, n) = match prepare(&state, &headers, &body.0, responses_conversation) {
         Ok(ready) => ready,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let mut events = vec![
         (Some("response.created"), json!({"type": "response.created", "response": {"id": format!("resp_{n}")}}).to_string()),
@@ -305,7 +304,7 @@ async fn chat(
 ) -> Response {
     let (step, n) = match prepare(&state, &headers, &body.0, chat_conversation) {
         Ok(ready) => ready,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let chunk = |delta: Value, finish: Option<&str>| {
         (None, json!({"id": "chatcmpl", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}).to_string())
