@@ -1,12 +1,21 @@
 //! The local audit store: SQLite (WAL) with forward-only migrations, sessions and their
-//! append-only events. Writes are batched (multi-row inserts in one transaction) and
-//! acknowledged only once committed; reads page by cursor.
+//! append-only events. Events are redacted before they are stored, linked into a
+//! per-session hash chain, written in batches (multi-row inserts in one transaction) and
+//! acknowledged only once committed. Reads page by cursor; search uses FTS5.
 
+mod chain;
 mod error;
+mod export;
 mod reader;
+mod redact;
+mod search;
 mod store;
 mod writer;
 
+pub use chain::{Break, StoredRecord, Verifier};
 pub use error::AuditError;
+pub use export::{VerifyReport, verify_export};
 pub use reader::SessionRow;
+pub use redact::redact;
+pub use search::{SearchHit, SearchQuery};
 pub use store::AuditStore;

@@ -7,9 +7,11 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use tokio::sync::{mpsc, oneshot};
-use warden_protocol::Event;
+use warden_protocol::{Event, EventMsg};
 
 use crate::AuditError;
+use crate::chain::StoredRecord;
+use crate::redact::redact;
 use crate::writer::{WriteRequest, run_writer};
 
 /// Handle to one audit database. Cheap to clone.
@@ -94,14 +96,57 @@ impl AuditStore {
         Ok(())
     }
 
-    /// Append recorded events (each with a `seq`). Returns once they are committed.
-    pub async fn append(&self, events: Vec<Event>) -> Result<(), AuditError> {
+    /// Redact and append recorded events (each with the session's next `seq`, in order).
+    /// Returns them as stored, once committed and linked into the hash chain.
+    pub async fn append(&self, events: Vec<Event>) -> Result<Vec<Event>, AuditError> {
+        let mut stored = Vec::with_capacity(events.len());
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            let seq = event.seq.ok_or_else(|| {
+                AuditError::Write(format!("a {} event has no seq", event.msg.kind()))
+            })?;
+            let (msg, payload) = redacted(event.msg)?;
+            records.push(StoredRecord {
+                session_id: event.session_id.clone(),
+                seq,
+                created_at: event.created_at,
+                kind: msg.kind().to_string(),
+                actor: msg.actor().to_string(),
+                event_id: uuid::Uuid::now_v7().to_string(),
+                payload,
+                hash: None,
+            });
+            stored.push(Event { msg, ..event });
+        }
         let (ack, done) = oneshot::channel();
         self.writer
-            .send(WriteRequest { events, ack })
+            .send(WriteRequest { records, ack })
             .await
             .map_err(|_| AuditError::WriterStopped)?;
-        done.await.map_err(|_| AuditError::WriterStopped)?
+        done.await.map_err(|_| AuditError::WriterStopped)??;
+        Ok(stored)
+    }
+}
+
+/// The event with secrets replaced, and its stored JSON.
+fn redacted(msg: EventMsg) -> Result<(EventMsg, String), AuditError> {
+    let json = serde_json::to_string(&msg).map_err(|e| AuditError::Decode(e.to_string()))?;
+    match redact(&json) {
+        std::borrow::Cow::Borrowed(_) => Ok((msg, json)),
+        std::borrow::Cow::Owned(clean) => match serde_json::from_str::<EventMsg>(&clean) {
+            Ok(msg) => Ok((msg, clean)),
+            // Redaction never leaves a secret behind: keep the redacted text as an error
+            // event rather than the original.
+            Err(_) => {
+                let msg = EventMsg::Error {
+                    code: "redacted".into(),
+                    message: clean,
+                };
+                let json =
+                    serde_json::to_string(&msg).map_err(|e| AuditError::Decode(e.to_string()))?;
+                Ok((msg, json))
+            }
+        },
     }
 }
 

@@ -1,23 +1,29 @@
-//! The single writer: drains queued requests, writes them with multi-row inserts in one
-//! transaction, then acknowledges each request.
+//! The single writer: drains queued requests, links each record into its session's hash
+//! chain, writes them with multi-row inserts in one transaction, then acknowledges.
 
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
-use warden_protocol::{Event, EventMsg};
 
 use crate::AuditError;
+use crate::chain::{StoredRecord, genesis, link};
 
 pub(crate) struct WriteRequest {
-    pub events: Vec<Event>,
+    pub records: Vec<StoredRecord>,
     pub ack: oneshot::Sender<Result<(), AuditError>>,
 }
 
-/// Rows per INSERT statement (SQLite allows 32766 bound parameters; 6 per row).
-const ROWS_PER_STATEMENT: usize = 5000;
+/// Rows per INSERT statement (SQLite allows 32766 bound parameters; 8 per row).
+const ROWS_PER_STATEMENT: usize = 4000;
 /// Requests folded into one transaction.
-const REQUESTS_PER_BATCH: usize = 256;
+const REQUESTS_PER_BATCH: usize = 512;
+
+/// Each session's last `(seq, hash)`, so linking needs no read per event.
+type Heads = HashMap<String, (u64, String)>;
 
 pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteRequest>) {
+    let mut heads = Heads::new();
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < REQUESTS_PER_BATCH {
@@ -26,12 +32,28 @@ pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteReq
                 Err(_) => break,
             }
         }
-        let events: Vec<&Event> = batch.iter().flat_map(|r| r.events.iter()).collect();
-        let result = write_batch(&pool, &events).await;
-        if let Err(e) = &result {
-            tracing::error!(error = %e, "audit batch failed");
+        // Link request by request: a request that cannot be linked is refused alone.
+        let mut staged = heads.clone();
+        let mut accepted = Vec::with_capacity(batch.len());
+        for mut request in batch {
+            match chain_records(&pool, &mut staged, &mut request.records).await {
+                Ok(()) => accepted.push(request),
+                Err(e) => {
+                    let _ = request.ack.send(Err(e));
+                }
+            }
         }
-        for request in batch {
+        let records: Vec<&StoredRecord> = accepted.iter().flat_map(|r| r.records.iter()).collect();
+        let result = write_batch(&pool, &records).await;
+        match &result {
+            Ok(()) => heads = staged,
+            Err(e) => {
+                tracing::error!(error = %e, "audit batch failed");
+                // Re-read heads from the database next time.
+                heads.clear();
+            }
+        }
+        for request in accepted {
             let reply = match &result {
                 Ok(()) => Ok(()),
                 Err(e) => Err(AuditError::Write(e.to_string())),
@@ -41,45 +63,92 @@ pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteReq
     }
 }
 
-async fn write_batch(pool: &SqlitePool, events: &[&Event]) -> Result<(), AuditError> {
-    let mut tx = pool.begin().await?;
-    let mut rows = Vec::with_capacity(events.len());
-    for event in events {
-        let seq = event
-            .seq
-            .ok_or_else(|| AuditError::Decode(format!("{} event has no seq", event.msg.kind())))?;
-        let payload =
-            serde_json::to_string(&event.msg).map_err(|e| AuditError::Decode(e.to_string()))?;
-        rows.push((event, seq as i64, payload));
+async fn chain_records(
+    pool: &SqlitePool,
+    heads: &mut Heads,
+    records: &mut [StoredRecord],
+) -> Result<(), AuditError> {
+    let mut local: Heads = HashMap::new();
+    for record in records.iter_mut() {
+        let head = match local
+            .get(&record.session_id)
+            .or_else(|| heads.get(&record.session_id))
+        {
+            Some(head) => head.clone(),
+            None => load_head(pool, &record.session_id).await?,
+        };
+        if record.seq != head.0 + 1 {
+            return Err(AuditError::Write(format!(
+                "session {} event {} would follow {}: events are appended in order, once",
+                record.session_id, record.seq, head.0
+            )));
+        }
+        let hash = link(&head.1, record);
+        record.hash = Some(hash.clone());
+        local.insert(record.session_id.clone(), (record.seq, hash));
     }
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    heads.extend(local);
+    Ok(())
+}
+
+async fn load_head(pool: &SqlitePool, session_id: &str) -> Result<(u64, String), AuditError> {
+    let row =
+        sqlx::query("SELECT seq, hash FROM events WHERE session_id = ? ORDER BY seq DESC LIMIT 1")
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(match row {
+        Some(row) => {
+            let seq: i64 = row.get("seq");
+            let hash: Option<String> = row.get("hash");
+            (seq as u64, hash.unwrap_or_else(|| genesis(session_id)))
+        }
+        None => (0, genesis(session_id)),
+    })
+}
+
+async fn write_batch(pool: &SqlitePool, records: &[&StoredRecord]) -> Result<(), AuditError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    for chunk in records.chunks(ROWS_PER_STATEMENT) {
         let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO events (session_id, seq, created_at, kind, actor, payload) ",
+            "INSERT INTO events (session_id, seq, created_at, kind, actor, payload, event_id, hash) ",
         );
-        insert.push_values(chunk, |mut row, (event, seq, payload)| {
-            row.push_bind(&event.session_id)
-                .push_bind(*seq)
-                .push_bind(event.created_at)
-                .push_bind(event.msg.kind())
-                .push_bind(event.msg.actor())
-                .push_bind(payload);
+        insert.push_values(chunk, |mut row, r| {
+            row.push_bind(&r.session_id)
+                .push_bind(r.seq as i64)
+                .push_bind(r.created_at)
+                .push_bind(&r.kind)
+                .push_bind(&r.actor)
+                .push_bind(&r.payload)
+                .push_bind(&r.event_id)
+                .push_bind(&r.hash);
         });
         insert.build().execute(&mut *tx).await?;
     }
-    for event in events {
-        match &event.msg {
-            EventMsg::UserPrompt { text } => {
-                let title: String = text.chars().take(200).collect();
+    for r in records {
+        match r.kind.as_str() {
+            "userPrompt" => {
+                let title = serde_json::from_str::<serde_json::Value>(&r.payload)
+                    .ok()
+                    .and_then(|v| {
+                        v["text"]
+                            .as_str()
+                            .map(|t| t.chars().take(200).collect::<String>())
+                    })
+                    .unwrap_or_default();
                 sqlx::query("UPDATE sessions SET title = ? WHERE session_id = ? AND title = ''")
                     .bind(title)
-                    .bind(&event.session_id)
+                    .bind(&r.session_id)
                     .execute(&mut *tx)
                     .await?;
             }
-            EventMsg::SessionEnded { .. } => {
+            "sessionEnded" => {
                 sqlx::query("UPDATE sessions SET ended_at = ? WHERE session_id = ?")
-                    .bind(event.created_at)
-                    .bind(&event.session_id)
+                    .bind(r.created_at)
+                    .bind(&r.session_id)
                     .execute(&mut *tx)
                     .await?;
             }

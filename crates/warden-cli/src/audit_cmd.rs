@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Subcommand;
-use warden_audit::AuditStore;
+use warden_audit::{AuditStore, SearchQuery, verify_export};
 
 use crate::transcript;
 
@@ -22,9 +23,60 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Find events: words in prompts, commands, hosts and paths, plus filters. Newest first.
+    Search {
+        /// Words that must all appear.
+        text: Vec<String>,
+        #[arg(long)]
+        session: Option<String>,
+        /// Event kind (repeatable): userPrompt, toolCallProposed, decision, sandboxDenied, …
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+        /// Who acted: user, agent, rule, default, sandbox, warden, …
+        #[arg(long)]
+        actor: Option<String>,
+        /// From this time (UTC `YYYY-MM-DD[THH:MM[:SS]]` or epoch milliseconds).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<i64>,
+        /// Before this time (same forms as --since).
+        #[arg(long, value_parser = parse_time)]
+        until: Option<i64>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print each hit as a JSON line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the hash chain of every session, or of an exported file.
+    Verify {
+        /// An exported session (JSONL) instead of the database.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Export one session as a self-contained JSONL file that `verify --file` can check.
+    Export {
+        session: String,
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl"])]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 pub async fn run(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<ExitCode> {
+    if let AuditCommand::Verify { file: Some(file) } = &command {
+        let reader =
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        let report = verify_export(std::io::BufReader::new(reader))
+            .with_context(|| format!("{}", file.display()))?;
+        println!("{report}");
+        return Ok(if report.broken.is_some() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     let path = match db {
         Some(path) => {
             anyhow::ensure!(path.exists(), "no audit database at {}", path.display());
@@ -80,8 +132,129 @@ pub async fn run(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<E
                 }
             }
         }
+        AuditCommand::Search {
+            text,
+            session,
+            kinds,
+            actor,
+            since,
+            until,
+            limit,
+            json,
+        } => {
+            let query = SearchQuery {
+                text: Some(text.join(" ")).filter(|t| !t.trim().is_empty()),
+                session_id: session,
+                kinds,
+                actor,
+                since,
+                until,
+                before_id: None,
+                limit,
+            };
+            let (hits, next) = store.search(&query).await?;
+            for hit in &hits {
+                let e = &hit.event;
+                if json {
+                    println!("{}", serde_json::to_string(e)?);
+                } else {
+                    let seq = e.seq.unwrap_or_default();
+                    println!(
+                        "{}  {}#{seq:<4} {:<18} {}",
+                        time(e.created_at),
+                        e.session_id,
+                        e.msg.kind(),
+                        transcript::line(&e.msg)
+                    );
+                }
+            }
+            if !json {
+                eprintln!(
+                    "{} match(es){}",
+                    hits.len(),
+                    if next.is_some() {
+                        "; more with a higher --limit"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        AuditCommand::Verify { .. } => {
+            let report = store.verify().await?;
+            println!("{report}");
+            if report.broken.is_some() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        AuditCommand::Export {
+            session, output, ..
+        } => match output {
+            Some(file) => {
+                let mut out = std::io::BufWriter::new(
+                    std::fs::File::create(&file)
+                        .with_context(|| format!("cannot create {}", file.display()))?,
+                );
+                let n = store.export_session(&session, &mut out).await?;
+                eprintln!(
+                    "exported {n} events of session {session} to {}",
+                    file.display()
+                );
+            }
+            None => {
+                store
+                    .export_session(&session, &mut std::io::stdout().lock())
+                    .await?;
+            }
+        },
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `YYYY-MM-DD[THH:MM[:SS]]` (UTC) or epoch milliseconds.
+fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    let bad = || {
+        format!(
+            "{s:?} is not a time: use YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC) or epoch milliseconds"
+        )
+    };
+    let (date, clock) = s.split_once(['T', ' ']).unwrap_or((s, "00:00:00"));
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let c: Vec<i64> = clock
+        .split(':')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let [year, month, day] = d[..] else {
+        return Err(bad());
+    };
+    let (hour, minute, second) = match c[..] {
+        [h, m] => (h, m, 0),
+        [h, m, sec] => (h, m, sec),
+        _ => return Err(bad()),
+    };
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Err(bad());
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(((days * 86_400) + hour * 3600 + minute * 60 + second) * 1000)
 }
 
 /// UTC `YYYY-MM-DD HH:MM:SS` from epoch milliseconds.
@@ -109,7 +282,15 @@ fn time(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn times_are_utc() {
+    fn times_parse_and_print_as_utc() {
+        assert_eq!(
+            super::parse_time("2026-11-18T11:06:40"),
+            Ok(1_795_000_000_000)
+        );
+        assert_eq!(super::parse_time("1970-01-02"), Ok(86_400_000));
+        assert_eq!(super::parse_time("1795000000000"), Ok(1_795_000_000_000));
+        assert!(super::parse_time("yesterday").is_err());
+        assert!(super::parse_time("2026-13-01").is_err());
         assert_eq!(super::time(0), "1970-01-01 00:00:00");
         assert_eq!(super::time(1_795_000_000_000), "2026-11-18 11:06:40");
     }

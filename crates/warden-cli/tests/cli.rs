@@ -454,3 +454,76 @@ async fn serve_runs_a_session_with_an_approval_over_http() {
     );
     let _ = Path::new("/");
 }
+
+#[tokio::test]
+async fn audit_search_verify_and_export() {
+    let env = env().await;
+    let ws = env.workspace.display().to_string();
+    let out = env.output(&["run", "--cwd", &ws, "list files"]).await;
+    assert!(out.status.success());
+    let session = text(&env.output(&["audit", "list"]).await.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+
+    let found = env
+        .output(&["audit", "search", "README.md", "--kind", "toolResult"])
+        .await;
+    let found_text = text(&found.stdout);
+    assert_eq!(found_text.lines().count(), 1, "{found_text}");
+    assert!(
+        found_text.contains(&format!("{session}#6")) && found_text.contains("toolResult"),
+        "{found_text}"
+    );
+    let none = env
+        .output(&["audit", "search", "README.md", "--since", "2999-01-01"])
+        .await;
+    assert_eq!(text(&none.stdout), "");
+    let bad = env
+        .output(&["audit", "search", "x", "--since", "last tuesday"])
+        .await;
+    assert!(
+        text(&bad.stderr).contains("is not a time"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    let verified = env.output(&["audit", "verify"]).await;
+    assert!(verified.status.success());
+    assert_eq!(text(&verified.stdout), "intact: 9 events in 1 sessions\n");
+
+    let file = env.home.path().join("session.jsonl");
+    let exported = env
+        .output(&[
+            "audit",
+            "export",
+            &session,
+            "--format",
+            "jsonl",
+            "-o",
+            file.to_str().unwrap(),
+        ])
+        .await;
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let checked = env
+        .output(&["audit", "verify", "--file", file.to_str().unwrap()])
+        .await;
+    assert_eq!(text(&checked.stdout), "intact: 9 events in 1 sessions\n");
+
+    // Tamper with one row using sqlite3: verify names it and fails.
+    let db = env.home.path().join("audit.sqlite");
+    let edit = Command::new("sqlite3")
+        .arg(&db)
+        .arg("DROP TRIGGER events_are_append_only_update; UPDATE events SET payload = replace(payload, 'list files', 'nothing') WHERE seq = 2;")
+        .output()
+        .unwrap();
+    assert!(edit.status.success(), "{}", text(&edit.stderr));
+    let tampered = env.output(&["audit", "verify"]).await;
+    assert_eq!(tampered.status.code(), Some(1));
+    assert!(
+        text(&tampered.stdout).starts_with(&format!("BROKEN: session {session} event 2:")),
+        "{}",
+        text(&tampered.stdout)
+    );
+}

@@ -25,7 +25,7 @@ impl Recorder {
         }
     }
 
-    /// Record and publish one event.
+    /// Record one event, then publish it as stored (redacted).
     pub(crate) async fn record(&mut self, msg: EventMsg) -> Result<(), AuditError> {
         let event = Event {
             session_id: self.session_id.clone(),
@@ -33,9 +33,11 @@ impl Recorder {
             created_at: now_ms(),
             msg,
         };
-        self.store.append(vec![event.clone()]).await?;
+        let stored = self.store.append(vec![event]).await?;
         self.next_seq += 1;
-        let _ = self.tx.send(event);
+        for event in stored {
+            let _ = self.tx.send(event);
+        }
         Ok(())
     }
 

@@ -1,0 +1,183 @@
+//! The hash chain. Each event links to the one before it in its session:
+//! `hash = sha256(previous hash || record bytes)`, starting from a per-session genesis.
+//! Editing, removing or reordering a recorded event breaks every later link.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One event exactly as stored: the unit the chain covers and the export format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredRecord {
+    pub session_id: String,
+    pub seq: u64,
+    pub created_at: i64,
+    pub kind: String,
+    pub actor: String,
+    pub event_id: String,
+    /// The event's JSON, as stored (already redacted).
+    pub payload: String,
+    /// The chain link; absent on rows recorded before the chain existed.
+    pub hash: Option<String>,
+}
+
+/// Where and why the chain first fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Break {
+    pub session_id: String,
+    pub seq: u64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Break {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "session {} event {}: {}",
+            self.session_id, self.seq, self.reason
+        )
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The link before a session's first event.
+pub fn genesis(session_id: &str) -> String {
+    hex(&Sha256::digest(
+        format!("warden-audit-chain-v1:{session_id}").as_bytes(),
+    ))
+}
+
+/// The link for `record` after `previous`. Covers every stored field but the hash itself,
+/// in a fixed, unambiguous encoding (a JSON array).
+pub fn link(previous: &str, record: &StoredRecord) -> String {
+    let fields = (
+        &record.session_id,
+        record.seq,
+        record.created_at,
+        &record.kind,
+        &record.actor,
+        &record.event_id,
+        &record.payload,
+    );
+    let mut hasher = Sha256::new();
+    hasher.update(previous.as_bytes());
+    // Serializing plain strings and integers cannot fail.
+    hasher.update(serde_json::to_vec(&fields).unwrap_or_default());
+    hex(&hasher.finalize())
+}
+
+/// Checks records in order (sessions one after another, each by seq).
+#[derive(Debug, Default)]
+pub struct Verifier {
+    session: Option<String>,
+    next_seq: u64,
+    previous: String,
+    pub events: u64,
+    pub sessions: u64,
+    /// Rows recorded before the chain existed.
+    pub unchained: u64,
+}
+
+impl Verifier {
+    pub fn check(&mut self, record: &StoredRecord) -> Result<(), Break> {
+        if self.session.as_deref() != Some(&record.session_id) {
+            self.session = Some(record.session_id.clone());
+            self.next_seq = 1;
+            self.previous = genesis(&record.session_id);
+            self.sessions += 1;
+        }
+        let broken = |reason: String| Break {
+            session_id: record.session_id.clone(),
+            seq: record.seq,
+            reason,
+        };
+        if record.seq != self.next_seq {
+            return Err(broken(format!(
+                "expected event {} next, found {} (events missing or out of order)",
+                self.next_seq, record.seq
+            )));
+        }
+        self.next_seq += 1;
+        self.events += 1;
+        match &record.hash {
+            None => {
+                self.unchained += 1;
+                Ok(())
+            }
+            Some(stored) => {
+                let expected = link(&self.previous, record);
+                if *stored != expected {
+                    return Err(broken(
+                        "the record does not match its hash (altered, or an earlier link was)"
+                            .into(),
+                    ));
+                }
+                self.previous = expected;
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: u64, payload: &str, previous: &str) -> StoredRecord {
+        let mut r = StoredRecord {
+            session_id: "s".into(),
+            seq,
+            created_at: 1,
+            kind: "userPrompt".into(),
+            actor: "user".into(),
+            event_id: format!("e{seq}"),
+            payload: payload.into(),
+            hash: None,
+        };
+        r.hash = Some(link(previous, &r));
+        r
+    }
+
+    fn chain(n: u64) -> Vec<StoredRecord> {
+        let mut previous = genesis("s");
+        (1..=n)
+            .map(|seq| {
+                let r = record(seq, &format!("{{\"n\":{seq}}}"), &previous);
+                previous = r.hash.clone().unwrap();
+                r
+            })
+            .collect()
+    }
+
+    fn verify(records: &[StoredRecord]) -> Result<u64, Break> {
+        let mut v = Verifier::default();
+        for r in records {
+            v.check(r)?;
+        }
+        Ok(v.events)
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        assert_eq!(verify(&chain(5)), Ok(5));
+    }
+
+    #[test]
+    fn an_edit_a_removal_or_a_reorder_is_named() {
+        let mut edited = chain(5);
+        edited[2].payload = "{\"n\":99}".into();
+        assert_eq!(verify(&edited).unwrap_err().seq, 3);
+
+        let mut removed = chain(5);
+        removed.remove(1);
+        let e = verify(&removed).unwrap_err();
+        assert_eq!((e.seq, e.reason.contains("expected event 2")), (3, true));
+
+        let mut swapped = chain(5);
+        swapped.swap(3, 4);
+        assert_eq!(verify(&swapped).unwrap_err().seq, 5);
+    }
+}
