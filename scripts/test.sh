@@ -9,17 +9,17 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "UI: type check, lint, unit tests, build (the desktop shell embeds ui/dist)"
+npm run check -w ui
+npm run lint -w ui
+npm run test -w ui
+npm run build -w ui
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-
-step "UI: type check, lint, unit tests, build"
-npm run check -w ui
-npm run lint -w ui
-npm run test -w ui
-npm run build -w ui
 
 step "cargo build (binaries for the end-to-end tests)"
 cargo build --workspace --locked
