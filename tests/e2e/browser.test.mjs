@@ -1,4 +1,5 @@
 // The UI in a real browser (Debian's Chromium via playwright-core) against `warden serve`.
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -6,7 +7,7 @@ import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { APPROVED_SESSION_KINDS, bin, freshProfile, root, screenshots, scriptedModel, startWithFirstLine } from "./support.mjs";
 
-let model, serve, browser, page, profile, url;
+let model, serve, browser, page, profile, url, approvedSession;
 
 before(async () => {
   model = await scriptedModel();
@@ -61,7 +62,7 @@ test("an unreachable model endpoint is reported in the transcript", async () => 
   await page.getByTestId("workspace").fill(profile.workspace);
   await page.getByTestId("task").fill("list files");
   await page.getByTestId("start").click();
-  const notice = page.getByTestId("entry-notice").filter({ hasText: "cannot reach the model endpoint" });
+  const notice = page.getByTestId("entry-notice").filter({ hasText: "cannot reach the model endpoint" }).first();
   await notice.waitFor({ timeout: 30_000 });
   assert.match(await notice.innerText(), /127\.0\.0\.1:9\/v1\/responses.*\(model_unreachable\)/);
   await page.screenshot({ path: join(screenshots, "browser-unreachable.png") });
@@ -83,6 +84,7 @@ test("a session with an approval, then its timeline and history", async () => {
   assert.ok(!existsSync(join(profile.workspace, "created-by-agent.txt")), "nothing ran before approval");
   await page.screenshot({ path: join(screenshots, "browser-approval.png") });
 
+  approvedSession = await page.getByTestId("session-id").innerText();
   await page.getByTestId("approve-once").click();
   await page.getByText("Done. The command said: exit code: 0").waitFor();
   assert.ok(existsSync(join(profile.workspace, "created-by-agent.txt")));
@@ -131,4 +133,36 @@ test("a workspace that does not exist gets a clear message", async () => {
   await page.getByTestId("start").click();
   await page.getByTestId("error").waitFor();
   assert.match(await page.getByTestId("error").innerText(), /the workspace folder \/no\/such\/workspace does not exist/);
+});
+
+test("the audit view searches, filters, opens the event in its timeline, verifies and exports", async () => {
+  await page.getByTestId("nav-audit").click();
+  await page.getByTestId("audit-search").fill("created-by-agent.txt");
+  await page.getByTestId("audit-kind").selectOption("toolCallProposed");
+  await page.getByTestId("audit-go").click();
+  await page.getByTestId("audit-row").first().waitFor();
+  const rows = page.getByTestId("audit-row");
+  assert.equal(await rows.count(), 2, "two sessions proposed that command");
+  assert.deepEqual(await rows.evaluateAll((r) => r.map((x) => x.dataset.kind)), ["toolCallProposed", "toolCallProposed"]);
+  await page.screenshot({ path: join(screenshots, "browser-audit.png") });
+
+  await rows.last().click();
+  const focused = page.locator("li.focused");
+  await focused.waitFor();
+  assert.equal(await focused.getAttribute("data-kind"), "toolCallProposed");
+
+  await page.getByTestId("nav-audit").click();
+  await page.getByTestId("verify").click();
+  await page.getByTestId("verify-result").waitFor();
+  assert.match(await page.getByTestId("verify-result").innerText(), /^intact: \d+ events in \d+ sessions$/);
+
+  await page.getByTestId("audit-session").fill(approvedSession);
+  await page.getByTestId("export").click();
+  await page.getByTestId("export-result").waitFor();
+  const exported = await page.getByTestId("export-result").innerText();
+  const path = /written to (.*\.jsonl)$/.exec(exported)?.[1];
+  assert.ok(path && existsSync(path), exported);
+  const check = spawnSync(bin("warden"), ["audit", "verify", "--file", path], { encoding: "utf8" });
+  assert.equal(check.status, 0, check.stderr);
+  assert.match(check.stdout, /^intact: \d+ events in 1 sessions/);
 });

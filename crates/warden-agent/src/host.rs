@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc};
-use warden_audit::{AuditError, AuditStore, SessionRow};
+use warden_audit::{AuditError, AuditStore, SearchQuery, SessionRow};
 use warden_policy::PolicyError;
 use warden_policy::config::{self, Config, ModelConfig, WardenPaths};
 use warden_protocol::*;
@@ -307,5 +307,74 @@ impl WardenApi for Host {
                 .map_err(|e| api_error(e.code(), e))?;
         }
         self.settings().await
+    }
+
+    async fn search_events(
+        &self,
+        params: SearchEventsParams,
+    ) -> Result<SearchEventsResponse, ApiError> {
+        let query = SearchQuery {
+            text: params.text.filter(|t| !t.trim().is_empty()),
+            session_id: params.session_id.filter(|s| !s.is_empty()),
+            kinds: params.kinds,
+            actor: params.actor.filter(|a| !a.is_empty()),
+            since: params.since,
+            until: params.until,
+            before_id: params.cursor,
+            limit: params.limit.unwrap_or(200),
+        };
+        let (hits, next_cursor) = self.store.search(&query).await.map_err(audit_error)?;
+        let hits = hits
+            .into_iter()
+            .map(|h| AuditHit {
+                id: h.id,
+                event: h.event,
+            })
+            .collect();
+        Ok(SearchEventsResponse { hits, next_cursor })
+    }
+
+    async fn verify_audit(
+        &self,
+        _params: VerifyAuditParams,
+    ) -> Result<VerifyAuditResponse, ApiError> {
+        let report = self.store.verify().await.map_err(audit_error)?;
+        Ok(VerifyAuditResponse {
+            intact: report.broken.is_none(),
+            sessions: report.sessions,
+            events: report.events,
+            unchained: report.unchained,
+            summary: report.to_string(),
+            broken_at: report.broken.map(|b| ChainBreak {
+                session_id: b.session_id,
+                seq: b.seq,
+                reason: b.reason,
+            }),
+        })
+    }
+
+    async fn export_session(
+        &self,
+        params: ExportSessionParams,
+    ) -> Result<ExportSessionResponse, ApiError> {
+        let dir = self.paths.data_dir.join("exports");
+        let io = |e: std::io::Error| api_error("export_failed", e);
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let safe: String = params
+            .session_id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let path = dir.join(format!("{safe}-{}.jsonl", now_ms()));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+        let events = self
+            .store
+            .export_session(&params.session_id, &mut out)
+            .await
+            .map_err(audit_error)?;
+        Ok(ExportSessionResponse {
+            path: path.display().to_string(),
+            events,
+        })
     }
 }

@@ -112,10 +112,10 @@ impl AuditStore {
     }
 
     /// Write one session as JSONL: a header line, then every record with its chain link.
-    pub async fn export_session(
+    pub async fn export_session<W: Write>(
         &self,
         session_id: &str,
-        out: &mut dyn Write,
+        out: &mut W,
     ) -> Result<u64, AuditError> {
         let session = self.session(session_id).await?;
         let header = ExportHeader {

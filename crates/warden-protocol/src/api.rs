@@ -146,6 +146,92 @@ pub struct SaveSettingsParams {
     pub api_key: Option<String>,
 }
 
+/// Search recorded events. All filters are optional and combine.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchEventsParams {
+    /// Words that must all appear (prompts, commands, hosts, paths, …).
+    #[ts(optional)]
+    #[serde(default)]
+    pub text: Option<String>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// Any of these kinds; empty means all.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// From (inclusive), epoch milliseconds.
+    #[ts(optional)]
+    #[serde(default)]
+    pub since: Option<i64>,
+    /// Until (exclusive), epoch milliseconds.
+    #[ts(optional)]
+    #[serde(default)]
+    pub until: Option<i64>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub cursor: Option<i64>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+pub struct AuditHit {
+    /// Position in the store (newest is highest).
+    pub id: i64,
+    pub event: Event,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchEventsResponse {
+    pub hits: Vec<AuditHit>,
+    pub next_cursor: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Default)]
+pub struct VerifyAuditParams {}
+
+/// The first broken link of a hash chain.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainBreak {
+    pub session_id: String,
+    pub seq: u64,
+    pub reason: String,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyAuditResponse {
+    pub intact: bool,
+    pub sessions: u64,
+    pub events: u64,
+    /// Events recorded before the hash chain existed.
+    pub unchained: u64,
+    pub broken_at: Option<ChainBreak>,
+    /// One line, as `warden audit verify` prints it.
+    pub summary: String,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportSessionParams {
+    pub session_id: String,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportSessionResponse {
+    /// The JSONL file written (under the data folder's `exports/`).
+    pub path: String,
+    pub events: u64,
+}
+
 /// Lists every API command once. Call it with a macro that takes the list.
 #[macro_export]
 macro_rules! for_each_api_command {
@@ -157,6 +243,9 @@ macro_rules! for_each_api_command {
             get_timeline(GetTimelineParams) -> GetTimelineResponse;
             get_settings(GetSettingsParams) -> SettingsResponse;
             save_settings(SaveSettingsParams) -> SettingsResponse;
+            search_events(SearchEventsParams) -> SearchEventsResponse;
+            verify_audit(VerifyAuditParams) -> VerifyAuditResponse;
+            export_session(ExportSessionParams) -> ExportSessionResponse;
         }
     };
 }

@@ -38,6 +38,14 @@ pub fn render() -> String {
         GetSettingsParams::decl(&cfg),
         SettingsResponse::decl(&cfg),
         SaveSettingsParams::decl(&cfg),
+        SearchEventsParams::decl(&cfg),
+        AuditHit::decl(&cfg),
+        SearchEventsResponse::decl(&cfg),
+        VerifyAuditParams::decl(&cfg),
+        ChainBreak::decl(&cfg),
+        VerifyAuditResponse::decl(&cfg),
+        ExportSessionParams::decl(&cfg),
+        ExportSessionResponse::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from crates/warden-protocol by `UPDATE_BINDINGS=1 cargo test -p warden-protocol`.\n// Do not edit by hand.\n\n",

@@ -121,6 +121,54 @@ export type SaveSettingsParams = { baseUrl: string, model: string, wireApi: Wire
  */
 apiKey?: string, };
 
+export type SearchEventsParams = { 
+/**
+ * Words that must all appear (prompts, commands, hosts, paths, …).
+ */
+text?: string, sessionId?: string, 
+/**
+ * Any of these kinds; empty means all.
+ */
+kinds: Array<string>, actor?: string, 
+/**
+ * From (inclusive), epoch milliseconds.
+ */
+since?: number, 
+/**
+ * Until (exclusive), epoch milliseconds.
+ */
+until?: number, cursor?: number, limit?: number, };
+
+export type AuditHit = { 
+/**
+ * Position in the store (newest is highest).
+ */
+id: number, event: Event, };
+
+export type SearchEventsResponse = { hits: Array<AuditHit>, nextCursor: number | null, };
+
+export type VerifyAuditParams = Record<symbol, never>;
+
+export type ChainBreak = { sessionId: string, seq: number, reason: string, };
+
+export type VerifyAuditResponse = { intact: boolean, sessions: number, events: number, 
+/**
+ * Events recorded before the hash chain existed.
+ */
+unchained: number, brokenAt: ChainBreak | null, 
+/**
+ * One line, as `warden audit verify` prints it.
+ */
+summary: string, };
+
+export type ExportSessionParams = { sessionId: string, };
+
+export type ExportSessionResponse = { 
+/**
+ * The JSONL file written (under the data folder's `exports/`).
+ */
+path: string, events: number, };
+
 /** Every API command: its parameters and response. */
 export type ApiMethods = {
   start_session: { params: StartSessionParams; response: StartSessionResponse };
@@ -129,4 +177,7 @@ export type ApiMethods = {
   get_timeline: { params: GetTimelineParams; response: GetTimelineResponse };
   get_settings: { params: GetSettingsParams; response: SettingsResponse };
   save_settings: { params: SaveSettingsParams; response: SettingsResponse };
+  search_events: { params: SearchEventsParams; response: SearchEventsResponse };
+  verify_audit: { params: VerifyAuditParams; response: VerifyAuditResponse };
+  export_session: { params: ExportSessionParams; response: ExportSessionResponse };
 };
