@@ -49,7 +49,8 @@ impl AuditStore {
             "SELECT e.id, e.session_id, e.seq, e.created_at, e.payload FROM events e",
         );
         let text = query.text.as_deref().and_then(fts_query);
-        if text.is_some() {
+        let has_text = text.is_some();
+        if has_text {
             sql.push(" JOIN events_fts f ON f.rowid = e.id");
         }
         sql.push(" WHERE 1 = 1");
@@ -60,7 +61,12 @@ impl AuditStore {
             sql.push(" AND e.session_id = ").push_bind(session.clone());
         }
         if !query.kinds.is_empty() {
-            sql.push(" AND e.kind IN (");
+            // With a session, walk that session's events instead of the kind index.
+            sql.push(if query.session_id.is_some() {
+                " AND +e.kind IN ("
+            } else {
+                " AND e.kind IN ("
+            });
             let mut list = sql.separated(", ");
             for kind in &query.kinds {
                 list.push_bind(kind.clone());

@@ -22,8 +22,12 @@ const REQUESTS_PER_BATCH: usize = 512;
 /// Each session's last `(seq, hash)`, so linking needs no read per event.
 type Heads = HashMap<String, (u64, String)>;
 
+/// Sessions whose title (first prompt) is already set, so later prompts cost no UPDATE.
+type Titled = std::collections::HashSet<String>;
+
 pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteRequest>) {
     let mut heads = Heads::new();
+    let mut titled = Titled::new();
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < REQUESTS_PER_BATCH {
@@ -44,7 +48,7 @@ pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteReq
             }
         }
         let records: Vec<&StoredRecord> = accepted.iter().flat_map(|r| r.records.iter()).collect();
-        let result = write_batch(&pool, &records).await;
+        let result = write_batch(&pool, &records, &mut titled).await;
         match &result {
             Ok(()) => heads = staged,
             Err(e) => {
@@ -68,14 +72,32 @@ async fn chain_records(
     heads: &mut Heads,
     records: &mut [StoredRecord],
 ) -> Result<(), AuditError> {
+    let unknown: Vec<&str> = {
+        let mut ids: Vec<&str> = records
+            .iter()
+            .map(|r| r.session_id.as_str())
+            .filter(|id| !heads.contains_key(*id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    if !unknown.is_empty() {
+        heads.extend(load_heads(pool, &unknown).await?);
+    }
     let mut local: Heads = HashMap::new();
     for record in records.iter_mut() {
         let head = match local
             .get(&record.session_id)
             .or_else(|| heads.get(&record.session_id))
         {
-            Some(head) => head.clone(),
-            None => load_head(pool, &record.session_id).await?,
+            Some(head) => head,
+            None => {
+                return Err(AuditError::Write(format!(
+                    "no chain head for session {}",
+                    record.session_id
+                )));
+            }
         };
         if record.seq != head.0 + 1 {
             return Err(AuditError::Write(format!(
@@ -91,23 +113,38 @@ async fn chain_records(
     Ok(())
 }
 
-async fn load_head(pool: &SqlitePool, session_id: &str) -> Result<(u64, String), AuditError> {
-    let row =
-        sqlx::query("SELECT seq, hash FROM events WHERE session_id = ? ORDER BY seq DESC LIMIT 1")
-            .bind(session_id)
-            .fetch_optional(pool)
-            .await?;
-    Ok(match row {
-        Some(row) => {
+/// The last `(seq, hash)` of each session, in one query; new sessions start at genesis.
+async fn load_heads(pool: &SqlitePool, sessions: &[&str]) -> Result<Heads, AuditError> {
+    let mut heads: Heads = sessions
+        .iter()
+        .map(|s| (s.to_string(), (0, genesis(s))))
+        .collect();
+    for chunk in sessions.chunks(500) {
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT e.session_id, e.seq, e.hash FROM events e JOIN \
+             (SELECT session_id, MAX(seq) AS seq FROM events WHERE session_id IN (",
+        );
+        let mut list = query.separated(", ");
+        for s in chunk {
+            list.push_bind(*s);
+        }
+        query.push(") GROUP BY session_id) m ON m.session_id = e.session_id AND m.seq = e.seq");
+        for row in query.build().fetch_all(pool).await? {
+            let session: String = row.get("session_id");
             let seq: i64 = row.get("seq");
             let hash: Option<String> = row.get("hash");
-            (seq as u64, hash.unwrap_or_else(|| genesis(session_id)))
+            let hash = hash.unwrap_or_else(|| genesis(&session));
+            heads.insert(session, (seq as u64, hash));
         }
-        None => (0, genesis(session_id)),
-    })
+    }
+    Ok(heads)
 }
 
-async fn write_batch(pool: &SqlitePool, records: &[&StoredRecord]) -> Result<(), AuditError> {
+async fn write_batch(
+    pool: &SqlitePool,
+    records: &[&StoredRecord],
+    titled: &mut Titled,
+) -> Result<(), AuditError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -128,9 +165,13 @@ async fn write_batch(pool: &SqlitePool, records: &[&StoredRecord]) -> Result<(),
         });
         insert.build().execute(&mut *tx).await?;
     }
+    let mut newly_titled = Vec::new();
     for r in records {
         match r.kind.as_str() {
-            "userPrompt" => {
+            "userPrompt"
+                if !titled.contains(&r.session_id) && !newly_titled.contains(&r.session_id) =>
+            {
+                newly_titled.push(r.session_id.clone());
                 let title = serde_json::from_str::<serde_json::Value>(&r.payload)
                     .ok()
                     .and_then(|v| {
@@ -156,5 +197,6 @@ async fn write_batch(pool: &SqlitePool, records: &[&StoredRecord]) -> Result<(),
         }
     }
     tx.commit().await?;
+    titled.extend(newly_titled);
     Ok(())
 }

@@ -1,0 +1,245 @@
+//! Audit store benchmarks: sustained ingest with redaction and hashing, then a filtered
+//! timeline page and full-text search on the resulting store.
+//!
+//! `cargo bench -p warden-audit --bench audit -- [EVENTS]` (default 5,000,000).
+//! The store is written under `target/bench-audit/` and removed afterwards.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use warden_audit::{AuditStore, SearchQuery};
+use warden_protocol::{Actor, Event, EventMsg, PolicySource, Reason, Verdict};
+
+const SESSIONS: u64 = 1000;
+const BATCH: usize = 2000;
+const WORDS: &[&str] = &[
+    "cargo",
+    "test",
+    "build",
+    "npm",
+    "install",
+    "git",
+    "status",
+    "diff",
+    "push",
+    "curl",
+    "registry",
+    "deploy",
+    "migrate",
+    "lint",
+    "format",
+    "docker",
+    "python",
+    "pytest",
+    "kubectl",
+    "terraform",
+];
+
+fn event(session: u64, seq: u64, n: u64) -> Event {
+    let word = |k: u64| WORDS[((n * 7 + k * 13) % WORDS.len() as u64) as usize];
+    let msg = match seq % 4 {
+        0 => EventMsg::UserPrompt {
+            text: format!("please {} the {} and {} it", word(1), word(2), word(3)),
+        },
+        1 => EventMsg::ToolCallProposed {
+            call_id: format!("call_{n}"),
+            tool: "shell".into(),
+            summary: format!(
+                "{} {} --flag src/module_{}/file_{}.rs",
+                word(4),
+                word(5),
+                n % 97,
+                n % 1013
+            ),
+            cwd: format!("/home/dev/project-{}", session % 50),
+            arguments: serde_json::json!({"command": [word(4), word(5)]}),
+        },
+        2 => EventMsg::Decision {
+            call_id: format!("call_{n}"),
+            verdict: Verdict::Allow,
+            actor: Actor::Rule,
+            reasons: vec![Reason {
+                rule: "known-safe".into(),
+                source: PolicySource::BuiltIn,
+                justification: "a known read-only command".into(),
+            }],
+        },
+        _ => EventMsg::ToolResult {
+            call_id: format!("call_{n}"),
+            success: true,
+            exit_code: Some(0),
+            duration_ms: n % 500,
+            output: format!(
+                "{} finished: {} files checked in {} ms",
+                word(6),
+                n % 300,
+                n % 900
+            ),
+        },
+    };
+    Event {
+        session_id: format!("session-{session:05}"),
+        seq: Some(seq),
+        created_at: 1_700_000_000_000 + n as i64,
+        msg,
+    }
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let total: u64 = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(5_000_000);
+    if std::env::var_os("AUDIT_BENCH_PARTS").is_some() {
+        let payloads: Vec<String> = (0..200_000u64)
+            .map(|n| serde_json::to_string(&event(n % 7, n, n).msg).unwrap())
+            .collect();
+        let t = Instant::now();
+        let mut changed = 0;
+        for p in &payloads {
+            if matches!(warden_audit::redact(p), std::borrow::Cow::Owned(_)) {
+                changed += 1;
+            }
+        }
+        println!(
+            "parts: redact {:.2} µs/event ({changed} changed)",
+            t.elapsed().as_secs_f64() * 1e6 / payloads.len() as f64
+        );
+        let t = Instant::now();
+        for n in 0..200_000u64 {
+            std::hint::black_box(serde_json::to_string(&event(n % 7, n, n).msg).unwrap());
+        }
+        println!(
+            "parts: build + serialize {:.2} µs/event",
+            t.elapsed().as_secs_f64() * 1e6 / 200_000.0
+        );
+        return;
+    }
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-audit");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = AuditStore::open(&dir.join("audit.sqlite")).await.unwrap();
+    for s in 0..SESSIONS {
+        store
+            .create_session(&format!("session-{s:05}"), "/home/dev", 0)
+            .await
+            .unwrap();
+    }
+
+    // Ingest: producers (one per core) append batches; the writer chains and commits.
+    let per_session = total / SESSIONS;
+    let started = Instant::now();
+    let producers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2) as u64;
+    let mut tasks = Vec::new();
+    for p in 0..producers {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            for s in (p..SESSIONS).step_by(producers as usize) {
+                for seq in 1..=per_session {
+                    batch.push(event(s, seq, s * per_session + seq));
+                    if batch.len() == BATCH {
+                        store.append(std::mem::take(&mut batch)).await.unwrap();
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                store.append(batch).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let ingest = started.elapsed();
+    let ingested = per_session * SESSIONS;
+    println!(
+        "ingest: {ingested} events in {:.1} s = {:.0} events/s (redaction + hash chain + FTS index)",
+        ingest.as_secs_f64(),
+        ingested as f64 / ingest.as_secs_f64()
+    );
+
+    // Timeline page: 100 events of one kind in one session, random sessions.
+    let mut samples = Vec::new();
+    for i in 0..1000u64 {
+        let q = SearchQuery {
+            session_id: Some(format!("session-{:05}", (i * 7919) % SESSIONS)),
+            kinds: vec!["toolCallProposed".into()],
+            limit: 100,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let (hits, _) = store.search(&q).await.unwrap();
+        samples.push(t.elapsed());
+        assert!(!hits.is_empty());
+    }
+    let p50 = percentile(&mut samples, 0.5);
+    println!(
+        "timeline page (100 events, filtered by session and kind): p50 {} p99 {}",
+        ms(p50),
+        ms(percentile(&mut samples, 0.99))
+    );
+
+    // Plain timeline page by cursor.
+    let mut samples = Vec::new();
+    for i in 0..1000u64 {
+        let session = format!("session-{:05}", (i * 104_729) % SESSIONS);
+        let t = Instant::now();
+        let (events, _) = store
+            .timeline(&session, (i * 31) % per_session.max(1), 100)
+            .await
+            .unwrap();
+        samples.push(t.elapsed());
+        assert!(!events.is_empty() || per_session < 100);
+    }
+    let p50 = percentile(&mut samples, 0.5);
+    println!(
+        "timeline page (100 events by cursor): p50 {} p99 {}",
+        ms(p50),
+        ms(percentile(&mut samples, 0.99))
+    );
+
+    // Full-text search: two words, newest 50 hits.
+    let mut samples = Vec::new();
+    for i in 0..200usize {
+        let text = format!(
+            "{} {}",
+            WORDS[i % WORDS.len()],
+            WORDS[(i * 3 + 1) % WORDS.len()]
+        );
+        let q = SearchQuery {
+            text: Some(text),
+            limit: 50,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        store.search(&q).await.unwrap();
+        samples.push(t.elapsed());
+    }
+    let p50 = percentile(&mut samples, 0.5);
+    println!(
+        "full-text search (2 words, 50 newest hits): p50 {} p99 {}",
+        ms(p50),
+        ms(percentile(&mut samples, 0.99))
+    );
+
+    let t = Instant::now();
+    let report = store.verify().await.unwrap();
+    println!("verify: {report} in {:.1} s", t.elapsed().as_secs_f64());
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
