@@ -25,13 +25,10 @@ step "cargo build (binaries for the end-to-end tests)"
 cargo build --workspace --locked
 
 step "cargo test (inside a D-Bus session with an unlocked gnome-keyring)"
-dbus-run-session -- bash -c '
-  printf %s test-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-  WARDEN_TEST_KEYRING=1 cargo test --workspace --locked
-'
+WARDEN_TEST_KEYRING=1 scripts/with-test-session.sh cargo test --workspace --locked
 
 step "e2e: real browser (Chromium) against warden serve"
-(cd tests/e2e && node --test browser.test.mjs)
+(cd tests/e2e && ../../scripts/with-test-session.sh node --test browser.test.mjs)
 
 step "e2e: real desktop app under Xvfb"
 tests/e2e/run-app.sh

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Runs the desktop e2e test inside a private D-Bus session with an unlocked
-# gnome-keyring (the real Secret Service) and an Xvfb display.
+# Runs the desktop e2e test with a private D-Bus session and keyring
+# (scripts/with-test-session.sh) and an Xvfb display.
 set -euo pipefail
 cd "$(dirname "$0")"
-exec dbus-run-session -- bash -c '
+exec ../../scripts/with-test-session.sh bash -c '
   set -euo pipefail
-  printf %s e2e-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   Xvfb :99 -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
   xvfb=$!
   trap "kill $xvfb 2>/dev/null || true" EXIT
