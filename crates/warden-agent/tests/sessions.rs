@@ -458,6 +458,17 @@ async fn bad_model_endpoints_give_clear_errors_and_keep_the_record() {
     assert_eq!(code, "model_bad_response");
     assert!(message.contains("not JSON"), "{message}");
 
+    // An endpoint that does not exist (wrong base URL): HTTP 404.
+    let model = ScriptedModel::start(script(), None).await.unwrap();
+    let wrong_path = format!("{}/nope", model.base_url);
+    let mut h = harness_with_url(&wrong_path, "chat", "untrusted", model).await;
+    let (code, message) = first_error(&mut h, "list files").await;
+    assert_eq!(code, "model_not_found");
+    assert!(
+        message.contains("/v1/nope/chat/completions was not found (HTTP 404)"),
+        "{message}"
+    );
+
     // Unreachable endpoint (a port nobody listens on).
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
@@ -576,4 +587,60 @@ async fn settings_are_saved_to_the_user_file_unless_overridden() {
         .await
         .unwrap_err();
     assert_eq!(bad.code, "settings_invalid");
+}
+
+#[tokio::test]
+async fn approve_for_session_is_remembered_for_the_same_command_in_the_same_folder() {
+    let mut h = harness("responses", "untrusted", None).await;
+    let id = h.start("create a file").await;
+    let events = h
+        .until(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+        .await;
+    let Some(EventMsg::ApprovalRequested { call_id, .. }) = events.last() else {
+        panic!()
+    };
+    h.host
+        .submit(
+            &id,
+            Op::Approval {
+                call_id: call_id.clone(),
+                decision: ReviewDecision::ApproveForSession,
+                message: None,
+            },
+        )
+        .unwrap();
+    h.until(turn_over).await;
+    std::fs::remove_file(h.workspace.join("created.txt")).unwrap();
+
+    h.host
+        .submit(
+            &id,
+            Op::UserTurn {
+                text: "create a file again".into(),
+            },
+        )
+        .unwrap();
+    let second = h.until(turn_over).await;
+    assert!(
+        !second
+            .iter()
+            .any(|m| matches!(m, EventMsg::ApprovalRequested { .. })),
+        "{second:?}"
+    );
+    let decision = second
+        .iter()
+        .find(|m| matches!(m, EventMsg::Decision { .. }))
+        .unwrap();
+    let EventMsg::Decision {
+        verdict,
+        actor,
+        reasons,
+        ..
+    } = decision
+    else {
+        unreachable!()
+    };
+    assert_eq!((*verdict, *actor), (Verdict::Allow, Actor::SessionCache));
+    assert_eq!(reasons[0].source, PolicySource::SessionApproval);
+    assert!(h.workspace.join("created.txt").exists());
 }

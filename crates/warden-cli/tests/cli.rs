@@ -224,6 +224,39 @@ async fn bad_input_gets_a_clear_message() {
     );
 }
 
+#[tokio::test]
+async fn model_failures_are_reported_on_stderr_with_their_code() {
+    let mut env = env().await;
+    let ws = env.workspace.display().to_string();
+    // A server that wants a key we do not have.
+    let script = Script {
+        scenarios: vec![Scenario {
+            when: "garbage".into(),
+            steps: vec![Step::Garbage],
+        }],
+    };
+    env.model = ScriptedModel::start(script.clone(), Some("the-right-key".into()))
+        .await
+        .unwrap();
+    let out = env.output(&["run", "--cwd", &ws, "list files"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error [model_unauthorized]: the model endpoint")
+            && stderr.contains("(HTTP 401)"),
+        "{stderr}"
+    );
+
+    env.model = ScriptedModel::start(script, None).await.unwrap();
+    let out = env.output(&["run", "--cwd", &ws, "garbage please"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error [model_bad_response]: the model sent a malformed response"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn exec_runs_in_the_sandbox_and_reports_denials() {
     let root = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
