@@ -53,8 +53,19 @@ impl Host {
     /// Open the audit store and check the configuration (so a bad file is reported at
     /// start). `overrides` are `-c KEY=VALUE` strings applied on every load.
     pub async fn open(paths: WardenPaths, overrides: Vec<String>) -> Result<Self, HostError> {
-        config::load(&paths.config_file(), &overrides)?;
+        let config = config::load(&paths.config_file(), &overrides)?;
         let store = AuditStore::open(&paths.audit_db()).await?;
+        if let Some(days) = config.audit.retention_days {
+            let now = now_ms();
+            let report = store
+                .apply_retention(now - i64::from(days) * 86_400_000, now)
+                .await?;
+            tracing::info!(
+                days,
+                deleted = report.events_deleted,
+                "audit retention applied"
+            );
+        }
         let (events, _) = broadcast::channel(4096);
         Ok(Self {
             paths,

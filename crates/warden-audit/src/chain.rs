@@ -72,6 +72,8 @@ pub fn link(previous: &str, record: &StoredRecord) -> String {
 /// Checks records in order (sessions one after another, each by seq).
 #[derive(Debug, Default)]
 pub struct Verifier {
+    /// Where sessions trimmed by retention resume: `(last deleted seq, its hash)`.
+    anchors: std::collections::HashMap<String, (u64, String)>,
     session: Option<String>,
     next_seq: u64,
     previous: String,
@@ -82,11 +84,21 @@ pub struct Verifier {
 }
 
 impl Verifier {
+    /// A verifier that resumes trimmed sessions from their retention anchors.
+    pub fn with_anchors(anchors: std::collections::HashMap<String, (u64, String)>) -> Self {
+        Self {
+            anchors,
+            ..Self::default()
+        }
+    }
+
     pub fn check(&mut self, record: &StoredRecord) -> Result<(), Break> {
         if self.session.as_deref() != Some(&record.session_id) {
             self.session = Some(record.session_id.clone());
-            self.next_seq = 1;
-            self.previous = genesis(&record.session_id);
+            (self.next_seq, self.previous) = match self.anchors.get(&record.session_id) {
+                Some((seq, hash)) => (seq + 1, hash.clone()),
+                None => (1, genesis(&record.session_id)),
+            };
             self.sessions += 1;
         }
         let broken = |reason: String| Break {

@@ -63,6 +63,15 @@ struct ExportHeader {
     session_id: String,
     cwd: String,
     created_at: i64,
+    /// Where the chain resumes if retention removed the session's first events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    anchor: Option<Anchor>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Anchor {
+    seq: u64,
+    hash: String,
 }
 
 const FORMAT: &str = "warden-audit-export";
@@ -86,7 +95,7 @@ const RECORD_COLUMNS: &str = "session_id, seq, created_at, kind, actor, event_id
 impl AuditStore {
     /// Check every session's chain; stops at the first broken link.
     pub async fn verify(&self) -> Result<VerifyReport, AuditError> {
-        let mut verifier = Verifier::default();
+        let mut verifier = Verifier::with_anchors(self.anchors().await?);
         let (mut after_session, mut after_seq) = (String::new(), 0i64);
         loop {
             let rows = sqlx::query(&format!(
@@ -118,12 +127,18 @@ impl AuditStore {
         out: &mut W,
     ) -> Result<u64, AuditError> {
         let session = self.session(session_id).await?;
+        let anchor = self
+            .anchors()
+            .await?
+            .remove(session_id)
+            .map(|(seq, hash)| Anchor { seq, hash });
         let header = ExportHeader {
             format: FORMAT.into(),
             version: 1,
             session_id: session.session_id,
             cwd: session.cwd,
             created_at: session.created_at,
+            anchor,
         };
         let io = |e: std::io::Error| AuditError::Write(format!("cannot write the export: {e}"));
         let json = |e: serde_json::Error| AuditError::Decode(e.to_string());
@@ -173,7 +188,12 @@ pub fn verify_export(input: impl BufRead) -> Result<VerifyReport, AuditError> {
             ),
         ));
     }
-    let mut verifier = Verifier::default();
+    let anchors = header
+        .anchor
+        .iter()
+        .map(|a| (header.session_id.clone(), (a.seq, a.hash.clone())))
+        .collect();
+    let mut verifier = Verifier::with_anchors(anchors);
     for (n, line) in lines {
         let line = line.map_err(|e| bad(n, e.to_string()))?;
         if line.trim().is_empty() {

@@ -308,3 +308,56 @@ async fn every_committed_event_survives_sigkill_and_the_chain_verifies() {
     assert!(report.broken.is_none(), "{report}");
     assert_eq!(report.events, events.len() as u64);
 }
+
+#[tokio::test]
+async fn retention_removes_old_prefixes_and_the_rest_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.sqlite");
+    let store = store_with(&path, &["a", "b"], 6).await; // created_at = 1000 * seq
+    let report = store.apply_retention(3_500, 10_000).await.unwrap();
+    assert_eq!((report.events_deleted, report.sessions_trimmed), (6, 2));
+    let (left, _) = store.timeline("a", 0, 100).await.unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.seq.unwrap()).collect::<Vec<_>>(),
+        [4, 5, 6]
+    );
+    assert_eq!(
+        store.verify().await.unwrap().to_string(),
+        "intact: 6 events in 2 sessions"
+    );
+    let gone = SearchQuery {
+        text: Some("step 2 of a".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert!(
+        store.search(&gone).await.unwrap().0.is_empty(),
+        "deleted events leave the index too"
+    );
+
+    // New events still chain on, and an export of the trimmed session verifies alone.
+    store.append(vec![prompt("a", 7, "later")]).await.unwrap();
+    let mut file = Vec::new();
+    store.export_session("a", &mut file).await.unwrap();
+    assert_eq!(
+        verify_export(file.as_slice()).unwrap().to_string(),
+        "intact: 4 events in 1 sessions"
+    );
+    drop(store);
+
+    // Outside a retention run, deleting is still refused…
+    let out = Command::new("sqlite3")
+        .arg(&path)
+        .arg("DELETE FROM events WHERE seq = 5")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("append-only"));
+    // …and faking one (deleting another prefix event without moving the anchor) is caught.
+    sqlite(
+        &path,
+        "INSERT INTO retention_in_progress VALUES (0); DELETE FROM events WHERE session_id = 'b' AND seq = 4; DELETE FROM retention_in_progress;",
+    );
+    let store = AuditStore::open(&path).await.unwrap();
+    let broken = store.verify().await.unwrap().broken.unwrap();
+    assert_eq!((broken.session_id.as_str(), broken.seq), ("b", 5));
+}

@@ -53,6 +53,11 @@ pub enum AuditCommand {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// Delete events older than DAYS (keeping a chain anchor so the rest still verifies).
+    Prune {
+        #[arg(long = "older-than", value_name = "DAYS")]
+        older_than: u32,
+    },
     /// Export one session as a self-contained JSONL file that `verify --file` can check.
     Export {
         session: String,
@@ -179,6 +184,19 @@ pub async fn run(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<E
                     }
                 );
             }
+        }
+        AuditCommand::Prune { older_than } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let report = store
+                .apply_retention(now - i64::from(older_than) * 86_400_000, now)
+                .await?;
+            println!(
+                "deleted {} events older than {older_than} days from {} sessions; the chain still verifies from their anchors",
+                report.events_deleted, report.sessions_trimmed
+            );
         }
         AuditCommand::Verify { .. } => {
             let report = store.verify().await?;

@@ -560,3 +560,39 @@ async fn audit_search_verify_and_export() {
         text(&tampered.stdout)
     );
 }
+
+#[tokio::test]
+async fn audit_prune_keeps_the_chain_verifiable() {
+    let env = env().await;
+    let ws = env.workspace.display().to_string();
+    assert!(
+        env.output(&["run", "--cwd", &ws, "list files"])
+            .await
+            .status
+            .success()
+    );
+    let kept = env.output(&["audit", "prune", "--older-than", "30"]).await;
+    assert_eq!(
+        text(&kept.stdout),
+        "deleted 0 events older than 30 days from 0 sessions; the chain still verifies from their anchors\n"
+    );
+    let pruned = env.output(&["audit", "prune", "--older-than", "0"]).await;
+    assert!(
+        text(&pruned.stdout).starts_with("deleted 9 events older than 0 days from 1 sessions"),
+        "{}",
+        text(&pruned.stdout)
+    );
+    let verified = env.output(&["audit", "verify"]).await;
+    assert!(verified.status.success(), "{}", text(&verified.stdout));
+    // New events in a later session still chain and verify.
+    assert!(
+        env.output(&["run", "--cwd", &ws, "list files"])
+            .await
+            .status
+            .success()
+    );
+    assert_eq!(
+        text(&env.output(&["audit", "verify"]).await.stdout),
+        "intact: 9 events in 1 sessions\n"
+    );
+}

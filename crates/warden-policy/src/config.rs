@@ -65,6 +65,16 @@ pub struct ShellConfig {
     pub output_cap_bytes: usize,
 }
 
+/// The local audit store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Delete events older than this many days (whole chain prefixes, anchored) when
+    /// Warden starts. Absent: keep everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +85,8 @@ pub struct Config {
     /// Extra folders the sandbox may write to, beyond the workspace and tmp.
     pub writable_roots: Vec<PathBuf>,
     pub shell: ShellConfig,
+    #[serde(default)]
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -92,6 +104,7 @@ impl Default for Config {
                 timeout_ms: 120_000,
                 output_cap_bytes: 16 * 1024,
             },
+            audit: AuditConfig::default(),
         }
     }
 }
