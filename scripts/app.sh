@@ -13,10 +13,11 @@ app="${CARGO_TARGET_DIR:-target}/debug/warden-desktop"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exec "$app"
 fi
-echo "app: no display found; running under Xvfb on :99 (use a VNC viewer or screenshots to see it)"
+n=99; while [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
+echo "app: no display found; running under Xvfb on :$n (see it with: DISPLAY=:$n import -window root shot.png)"
 exec dbus-run-session -- bash -c "
-  Xvfb :99 -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
-  export DISPLAY=:99
-  sleep 1
+  Xvfb :$n -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
+  export DISPLAY=:$n
+  for _ in \$(seq 50); do [ -e /tmp/.X11-unix/X$n ] && break; sleep 0.1; done
   exec '$app'
 "

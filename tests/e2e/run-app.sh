@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 exec ../../scripts/with-test-session.sh bash -c '
   set -euo pipefail
-  Xvfb :99 -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
+  n=99; while [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
+  Xvfb ":$n" -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
   xvfb=$!
   trap "kill $xvfb 2>/dev/null || true" EXIT
-  export DISPLAY=:99
+  export DISPLAY=":$n"
+  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
   dbus-update-activation-environment DISPLAY 2>/dev/null || true
-  for _ in $(seq 50); do [ -e /tmp/.X11-unix/X99 ] && break; sleep 0.1; done
   node --test app.test.mjs
 '
