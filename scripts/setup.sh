@@ -9,7 +9,7 @@ APT_PACKAGES=(
   build-essential pkg-config libssl-dev
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools keyutils libdbus-1-dev
-  sqlite3 chromium python3
+  sqlite3 chromium python3 python3-venv
 )
 
 sudo_if_needed() {
@@ -32,6 +32,13 @@ command -v npm >/dev/null || { echo "setup: Node.js 20+ and npm are required" >&
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The OTLP test receiver's Python packages, in a virtual environment of the project's.
+if ! .venv/bin/python3 -c "import grpc, opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc" 2>/dev/null; then
+  echo "setup: installing the OTLP test receiver into .venv"
+  python3 -m venv .venv
+  .venv/bin/python3 -m pip install --quiet --disable-pip-version-check -r tests/otlp/requirements.txt
 fi
 
 if ! command -v tauri-driver >/dev/null; then

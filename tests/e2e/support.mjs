@@ -2,6 +2,7 @@
 // paths to the built binaries. Each helper returns something to clean up.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { createInterface } from "node:readline";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,9 +29,10 @@ export async function scriptedModel(apiKey) {
   return { baseUrl: line.trim(), stop: () => child.kill() };
 }
 
-/** A fresh WARDEN_HOME and a workspace outside /tmp (tmp is writable in the sandbox). */
+/** A fresh WARDEN_HOME and a workspace outside every tmp folder (tmp is writable in the
+ *  sandbox, and a checkout may itself live under /tmp). */
 export function freshProfile(label) {
-  const base = join(targetDir, "e2e");
+  const base = join(homedir(), ".cache/warden-tests/e2e");
   mkdirSync(base, { recursive: true });
   const dir = mkdtempSync(join(base, `${label}-`));
   const workspace = join(dir, "workspace");

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc};
-use warden_audit::{AuditError, AuditStore, SearchQuery, SessionRow};
+use warden_audit::{AuditError, AuditStore, ExporterConfig, OtlpProtocol, SearchQuery, SessionRow};
 use warden_policy::PolicyError;
-use warden_policy::config::{self, Config, ModelConfig, WardenPaths};
+use warden_policy::config::{self, Config, ModelConfig, TelemetryConfig, WardenPaths};
 use warden_protocol::*;
 
 use crate::model::ModelClient;
@@ -40,9 +40,50 @@ fn audit_error(e: AuditError) -> ApiError {
     api_error(e.code(), e)
 }
 
+/// Start the OpenTelemetry exporter if a collector endpoint is configured.
+fn start_exporter(
+    store: &AuditStore,
+    t: &TelemetryConfig,
+) -> Result<Option<(warden_audit::Exporter, TelemetryConfig)>, HostError> {
+    let Some(endpoint) = &t.otlp_endpoint else {
+        return Ok(None);
+    };
+    let invalid = |m: String| HostError::Config(PolicyError::Invalid(m));
+    let protocol = match t.otlp_protocol.as_str() {
+        "http" => OtlpProtocol::HttpProtobuf,
+        "grpc" => OtlpProtocol::Grpc,
+        other => {
+            return Err(invalid(format!(
+                "telemetry.otlp_protocol is {other:?}; expected \"http\" or \"grpc\""
+            )));
+        }
+    };
+    let exporter = store
+        .start_export(ExporterConfig {
+            protocol,
+            endpoint: endpoint.clone(),
+            headers: t
+                .otlp_headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            export_prompts: t.export_prompts,
+            batch_size: 2000,
+            backlog_warning: t.backlog_warning,
+            timeout: std::time::Duration::from_secs(10),
+        })
+        .map_err(|e| invalid(format!("telemetry: {e}")))?;
+    Ok(Some((exporter, t.clone())))
+}
+
 /// Owns everything a running Warden has. Cheap to share behind an `Arc`.
 pub struct Host {
     paths: WardenPaths,
+    /// The OpenTelemetry exporter, when a collector is configured.
+    exporter: Option<(
+        warden_audit::Exporter,
+        warden_policy::config::TelemetryConfig,
+    )>,
     overrides: Vec<String>,
     store: AuditStore,
     events: broadcast::Sender<Event>,
@@ -66,9 +107,11 @@ impl Host {
                 "audit retention applied"
             );
         }
+        let exporter = start_exporter(&store, &config.telemetry)?;
         let (events, _) = broadcast::channel(4096);
         Ok(Self {
             paths,
+            exporter,
             overrides,
             store,
             events,
@@ -175,6 +218,25 @@ impl Host {
         })
     }
 
+    /// Give the exporter up to `timeout` to deliver what is recorded (before exiting).
+    /// Anything left is delivered on the next start: the outbox is durable.
+    pub async fn flush_telemetry(&self, timeout: std::time::Duration) -> bool {
+        let Some((exporter, _)) = &self.exporter else {
+            return true;
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let status = exporter.status();
+            if status.state == "connected" && status.backlog == 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Ask every running session to end.
     pub fn shutdown_all(&self) {
         for sender in self.lock_sessions().values() {
@@ -206,6 +268,34 @@ impl Host {
         }
     }
 
+    fn telemetry_status(&self) -> TelemetryStatus {
+        match &self.exporter {
+            Some((exporter, config)) => {
+                let s = exporter.status();
+                TelemetryStatus {
+                    enabled: true,
+                    endpoint: config.otlp_endpoint.clone().unwrap_or_default(),
+                    protocol: config.otlp_protocol.clone(),
+                    state: s.state,
+                    backlog: s.backlog,
+                    exported: s.exported,
+                    last_error: s.last_error,
+                    backlog_warning: s.backlog_warning,
+                }
+            }
+            None => TelemetryStatus {
+                enabled: false,
+                endpoint: String::new(),
+                protocol: String::new(),
+                state: "off".into(),
+                backlog: 0,
+                exported: 0,
+                last_error: None,
+                backlog_warning: false,
+            },
+        }
+    }
+
     async fn settings(&self) -> Result<SettingsResponse, ApiError> {
         let config = self.config()?;
         let (_, api_key_source) = tokio::task::spawn_blocking(load_api_key)
@@ -221,6 +311,7 @@ impl Host {
             config_path: self.paths.config_file().display().to_string(),
             audit_db_path: self.store.path().display().to_string(),
             sandbox_status: warden_sandbox::support().summary,
+            telemetry: self.telemetry_status(),
         })
     }
 }

@@ -77,7 +77,7 @@ async fn harness_with_url(
     approval: &str,
     model: ScriptedModel,
 ) -> Harness {
-    let home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let home = warden_testkit::scratch_dir();
     let workspace = home.path().join("workspace");
     std::fs::create_dir(&workspace).unwrap();
     std::fs::write(workspace.join("README.md"), "hi\n").unwrap();
@@ -552,7 +552,7 @@ async fn settings_are_saved_to_the_user_file_unless_overridden() {
         .unwrap_err();
     assert_eq!(err.code, "settings_overridden");
 
-    let home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let home = warden_testkit::scratch_dir();
     let paths = WardenPaths {
         config_dir: home.path().into(),
         data_dir: home.path().into(),

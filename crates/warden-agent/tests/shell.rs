@@ -14,7 +14,7 @@ fn argv(s: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_command_past_its_timeout_is_killed_with_its_children() {
-    let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let ws = warden_testkit::scratch_dir();
     let policy = SandboxPolicy {
         mode: SandboxMode::WorkspaceWrite,
         writable_roots: vec![ws.path().into()],
@@ -45,7 +45,7 @@ async fn a_command_past_its_timeout_is_killed_with_its_children() {
 
 #[tokio::test]
 async fn output_streams_in_chunks_and_is_capped_for_the_model() {
-    let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let ws = warden_testkit::scratch_dir();
     let policy = SandboxPolicy {
         mode: SandboxMode::WorkspaceWrite,
         writable_roots: vec![ws.path().into()],

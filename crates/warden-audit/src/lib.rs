@@ -6,6 +6,7 @@
 mod chain;
 mod error;
 mod export;
+mod otlp;
 mod reader;
 mod redact;
 mod retention;
@@ -16,6 +17,7 @@ mod writer;
 pub use chain::{Break, StoredRecord, Verifier};
 pub use error::AuditError;
 pub use export::{VerifyReport, verify_export};
+pub use otlp::{Exporter, ExporterConfig, ExporterStatus, OtlpProtocol};
 pub use reader::SessionRow;
 pub use redact::redact;
 pub use retention::RetentionReport;

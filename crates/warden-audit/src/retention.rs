@@ -26,15 +26,22 @@ impl AuditStore {
         now: i64,
     ) -> Result<RetentionReport, AuditError> {
         let mut tx = self.pool.begin().await?;
+        // Events a collector has not acknowledged yet are kept whatever their age.
+        let exported_up_to: i64 =
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(last_id) FROM export_cursors")
+                .fetch_one(&mut *tx)
+                .await?
+                .unwrap_or(i64::MAX);
         // The last event of each session that falls entirely before the cutoff…
         let prefixes = sqlx::query(
             "SELECT e.session_id, e.seq, e.hash FROM events e JOIN ( \
-               SELECT session_id, MAX(seq) AS seq FROM events o WHERE created_at < ?1 \
+               SELECT session_id, MAX(seq) AS seq FROM events o WHERE created_at < ?1 AND id <= ?2 \
                AND NOT EXISTS (SELECT 1 FROM events k WHERE k.session_id = o.session_id \
                                AND k.seq < o.seq AND k.created_at >= ?1) \
                GROUP BY session_id) p ON p.session_id = e.session_id AND p.seq = e.seq",
         )
         .bind(cutoff)
+        .bind(exported_up_to)
         .fetch_all(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO retention_in_progress (started_at) VALUES (?)")

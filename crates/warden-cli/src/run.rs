@@ -93,6 +93,14 @@ pub async fn run(
             _ => {}
         }
     }
+    if !host
+        .flush_telemetry(std::time::Duration::from_secs(3))
+        .await
+    {
+        eprintln!(
+            "warden: the telemetry collector has not acknowledged every event yet; they will be sent next time"
+        );
+    }
     Ok(outcome)
 }
 

@@ -42,7 +42,7 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let home = warden_testkit::scratch_dir();
     let workspace = home.path().join("ws");
     std::fs::create_dir(&workspace).unwrap();
     std::fs::write(workspace.join("README.md"), "hi\n").unwrap();
@@ -259,7 +259,7 @@ async fn model_failures_are_reported_on_stderr_with_their_code() {
 
 #[test]
 fn exec_runs_in_the_sandbox_and_reports_denials() {
-    let root = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let root = warden_testkit::scratch_dir();
     let ws = root.path().join("ws");
     std::fs::create_dir(&ws).unwrap();
     let out = Command::new(WARDEN)
@@ -594,5 +594,64 @@ async fn audit_prune_keeps_the_chain_verifiable() {
     assert_eq!(
         text(&env.output(&["audit", "verify"]).await.stdout),
         "intact: 9 events in 1 sessions\n"
+    );
+}
+
+#[tokio::test]
+async fn run_exports_the_session_to_an_otlp_collector() {
+    let env = env().await;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = env.home.path().join("received.jsonl");
+    let mut receiver = Command::new(root.join(".venv/bin/python3"))
+        .arg(root.join("tests/otlp/receiver.py"))
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run scripts/setup.sh for the receiver's .venv");
+    let mut ready = String::new();
+    BufReader::new(receiver.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let grpc_port = ready.trim().rsplit("grpc=").next().unwrap().to_string();
+    let ws = env.workspace.display().to_string();
+    let run = env
+        .output(&[
+            "-c",
+            &format!("telemetry.otlp_endpoint=http://127.0.0.1:{grpc_port}"),
+            "-c",
+            "telemetry.otlp_protocol=grpc",
+            "run",
+            "--cwd",
+            &ws,
+            "list files",
+        ])
+        .await;
+    receiver.kill().unwrap();
+    receiver.wait().unwrap();
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let names: Vec<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["eventName"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "sessionStarted",
+            "userPrompt",
+            "modelTurn",
+            "toolCallProposed",
+            "decision",
+            "toolResult",
+            "modelTurn",
+            "turnComplete",
+            "sessionEnded"
+        ]
+        .map(|k| format!("warden.{k}"))
     );
 }

@@ -75,6 +75,37 @@ pub struct AuditConfig {
     pub retention_days: Option<u32>,
 }
 
+/// OpenTelemetry log export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Collector endpoint, e.g. `http://127.0.0.1:4318` (HTTP) or `http://127.0.0.1:4317`
+    /// (gRPC). Absent: no export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// `http` (protobuf over HTTP) or `grpc`.
+    pub otlp_protocol: String,
+    /// Extra headers sent to the collector.
+    #[serde(default)]
+    pub otlp_headers: std::collections::BTreeMap<String, String>,
+    /// Export the text of user prompts (otherwise `[REDACTED:prompt]`).
+    pub export_prompts: bool,
+    /// Warn when this many events wait for the collector.
+    pub backlog_warning: u64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            otlp_protocol: "http".into(),
+            otlp_headers: Default::default(),
+            export_prompts: false,
+            backlog_warning: 100_000,
+        }
+    }
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +118,8 @@ pub struct Config {
     pub shell: ShellConfig,
     #[serde(default)]
     pub audit: AuditConfig,
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
 }
 
 impl Default for Config {
@@ -105,6 +138,7 @@ impl Default for Config {
                 output_cap_bytes: 16 * 1024,
             },
             audit: AuditConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -216,17 +250,19 @@ fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), PolicyError>
         .unwrap_or_else(|| toml::Value::String(value.to_string()));
     let mut parts: Vec<&str> = key.split('.').collect();
     let last = parts.pop().unwrap_or(key);
-    let mut cursor = table;
+    let mut cursor = &mut *table;
     for part in parts {
         cursor = match cursor.get_mut(part) {
             Some(toml::Value::Table(t)) => t,
             _ => return Err(err(format!("unknown key `{key}`"))),
         };
     }
-    if !cursor.contains_key(last) {
+    let known = cursor.contains_key(last);
+    cursor.insert(last.to_string(), value);
+    // Optional keys are absent from the defaults: accept them if the schema does.
+    if !known && check_partial(table).is_err() {
         return Err(err(format!("unknown key `{key}`")));
     }
-    cursor.insert(last.to_string(), value);
     Ok(())
 }
 
@@ -293,6 +329,19 @@ mod tests {
         let e = load(missing, &["sandbox=sometimes".into()]).unwrap_err();
         assert!(e.to_string().contains("sometimes"), "{e}");
         assert!(load(missing, &["nokey".into()]).is_err());
+        let optional = load(
+            missing,
+            &[
+                "audit.retention_days=30".into(),
+                "telemetry.otlp_endpoint=http://127.0.0.1:4318".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(optional.audit.retention_days, Some(30));
+        assert_eq!(
+            optional.telemetry.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
     }
 
     #[test]

@@ -132,6 +132,24 @@ pub struct SettingsResponse {
     pub audit_db_path: String,
     /// What the OS boundary enforces here, in one line.
     pub sandbox_status: String,
+    pub telemetry: TelemetryStatus,
+}
+
+/// The OpenTelemetry exporter, as the Settings view shows it.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TelemetryStatus {
+    /// False when no collector endpoint is configured.
+    pub enabled: bool,
+    pub endpoint: String,
+    pub protocol: String,
+    /// `off`, `starting`, `connected` or `retrying`.
+    pub state: String,
+    /// Events recorded but not yet acknowledged by the collector.
+    pub backlog: u64,
+    pub exported: u64,
+    pub last_error: Option<String>,
+    pub backlog_warning: bool,
 }
 
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]

@@ -36,6 +36,7 @@ pub fn render() -> String {
         GetTimelineParams::decl(&cfg),
         GetTimelineResponse::decl(&cfg),
         GetSettingsParams::decl(&cfg),
+        TelemetryStatus::decl(&cfg),
         SettingsResponse::decl(&cfg),
         SaveSettingsParams::decl(&cfg),
         SearchEventsParams::decl(&cfg),

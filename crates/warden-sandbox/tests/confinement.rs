@@ -21,7 +21,7 @@ fn run(mode: SandboxMode, workspace: &Path, script: &str) -> std::process::Outpu
 
 #[test]
 fn workspace_write_allows_the_workspace_and_tmp() {
-    let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let ws = warden_testkit::scratch_dir();
     let out = run(
         SandboxMode::WorkspaceWrite,
         ws.path(),
@@ -40,7 +40,7 @@ fn workspace_write_allows_the_workspace_and_tmp() {
 
 #[test]
 fn workspace_write_blocks_writes_outside() {
-    let parent = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let parent = warden_testkit::scratch_dir();
     let ws = parent.path().join("ws");
     std::fs::create_dir(&ws).unwrap();
     let out = run(SandboxMode::WorkspaceWrite, &ws, "echo x > ../outside.txt");
@@ -50,7 +50,7 @@ fn workspace_write_blocks_writes_outside() {
 
 #[test]
 fn read_only_blocks_every_write() {
-    let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let ws = warden_testkit::scratch_dir();
     let out = run(SandboxMode::ReadOnly, ws.path(), "echo x > inside.txt");
     assert!(!out.status.success());
     assert!(!ws.path().join("inside.txt").exists());
@@ -60,7 +60,7 @@ fn read_only_blocks_every_write() {
 fn direct_network_is_blocked() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let ws = warden_testkit::scratch_dir();
     let script = format!(
         "python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)\""
     );
@@ -78,7 +78,7 @@ fn direct_network_is_blocked() {
 
 #[test]
 fn secrets_in_the_environment_do_not_reach_the_command() {
-    let ws = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let ws = warden_testkit::scratch_dir();
     let mut command = Command::new("/usr/bin/env");
     command
         .env("OPENAI_API_KEY", "sk-test")

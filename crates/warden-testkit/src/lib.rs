@@ -16,6 +16,21 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+/// A fresh folder for a test that lies outside every temporary folder, so that the
+/// sandbox's writable tmp roots never cover it (a checkout under `/tmp` would otherwise
+/// make "outside the workspace" writable). Under `~/.cache/warden-tests`.
+pub fn scratch_dir() -> tempfile::TempDir {
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/root".into());
+    let base = home.join(".cache/warden-tests");
+    let made = std::fs::create_dir_all(&base).and_then(|_| tempfile::tempdir_in(&base));
+    match made {
+        Ok(dir) => dir,
+        Err(e) => panic!("cannot create a scratch folder in {}: {e}", base.display()),
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Script {
     pub scenarios: Vec<Scenario>,

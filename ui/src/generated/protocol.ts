@@ -109,11 +109,25 @@ nextCursor: number | null, };
 
 export type GetSettingsParams = Record<symbol, never>;
 
+export type TelemetryStatus = { 
+/**
+ * False when no collector endpoint is configured.
+ */
+enabled: boolean, endpoint: string, protocol: string, 
+/**
+ * `off`, `starting`, `connected` or `retrying`.
+ */
+state: string, 
+/**
+ * Events recorded but not yet acknowledged by the collector.
+ */
+backlog: number, exported: number, lastError: string | null, backlogWarning: boolean, };
+
 export type SettingsResponse = { baseUrl: string, model: string, wireApi: WireApi, apiKeySource: ApiKeySource, sandbox: SandboxMode, approval: ApprovalPolicy, configPath: string, auditDbPath: string, 
 /**
  * What the OS boundary enforces here, in one line.
  */
-sandboxStatus: string, };
+sandboxStatus: string, telemetry: TelemetryStatus, };
 
 export type SaveSettingsParams = { baseUrl: string, model: string, wireApi: WireApi, 
 /**

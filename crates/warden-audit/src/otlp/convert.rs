@@ -1,0 +1,199 @@
+//! Stored audit records as OpenTelemetry log records. Event names are `warden.<kind>`
+//! (also in the `event.name` attribute); attributes are documented in docs/telemetry.md.
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use serde_json::Value;
+
+use crate::chain::StoredRecord;
+
+fn string(key: &str, value: impl Into<String>) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+fn int(key: &str, value: i64) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        ..Default::default()
+    }
+}
+
+fn boolean(key: &str, value: bool) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::BoolValue(value)),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Severity by kind: denials and refusals warn, errors are errors, the rest is info.
+fn severity(kind: &str, payload: &Value) -> (i32, &'static str) {
+    match kind {
+        "error" | "turnAborted" => (17, "ERROR"),
+        "sandboxDenied" => (13, "WARN"),
+        "decision" if payload["verdict"] == "forbidden" => (13, "WARN"),
+        "approvalAnswered" if payload["decision"] == "deny" => (13, "WARN"),
+        _ => (9, "INFO"),
+    }
+}
+
+/// Attributes specific to a kind, flattened from the payload.
+fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
+    let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+    match kind {
+        "sessionStarted" => {
+            out.push(string("warden.workspace", s("cwd")));
+            out.push(string("warden.sandbox.mode", s("sandbox")));
+            out.push(string("warden.approval.policy", s("approval")));
+            out.push(string("gen_ai.request.model", s("model")));
+        }
+        "toolCallProposed" => {
+            out.push(string("warden.tool.call_id", s("callId")));
+            out.push(string("warden.tool.name", s("tool")));
+            out.push(string("warden.tool.summary", s("summary")));
+            out.push(string("warden.tool.cwd", s("cwd")));
+        }
+        "decision" => {
+            out.push(string("warden.tool.call_id", s("callId")));
+            out.push(string("warden.decision", s("verdict")));
+            out.push(string("warden.decision.by", s("actor")));
+            let rules: Vec<String> = p["reasons"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| r["rule"].as_str().unwrap_or_default().to_string())
+                .collect();
+            out.push(string("warden.decision.rules", rules.join(",")));
+        }
+        "approvalRequested" | "approvalAnswered" => {
+            out.push(string("warden.tool.call_id", s("callId")));
+            if kind == "approvalAnswered" {
+                out.push(string("warden.approval.decision", s("decision")));
+                out.push(string("warden.decision.by", s("actor")));
+            }
+        }
+        "toolResult" => {
+            out.push(string("warden.tool.call_id", s("callId")));
+            out.push(boolean(
+                "warden.tool.success",
+                p["success"].as_bool().unwrap_or(false),
+            ));
+            if let Some(code) = p["exitCode"].as_i64() {
+                out.push(int("process.exit.code", code));
+            }
+            out.push(int(
+                "warden.tool.duration_ms",
+                p["durationMs"].as_i64().unwrap_or(0),
+            ));
+        }
+        "sandboxDenied" => {
+            out.push(string("warden.tool.call_id", s("callId")));
+            let d = &p["denial"];
+            out.push(string(
+                "warden.sandbox.operation",
+                d["operation"].as_str().unwrap_or_default(),
+            ));
+            out.push(string(
+                "warden.sandbox.target",
+                d["target"].as_str().unwrap_or_default(),
+            ));
+            out.push(string(
+                "warden.sandbox.layer",
+                d["layer"].as_str().unwrap_or_default(),
+            ));
+        }
+        "error" => {
+            out.push(string("error.type", s("code")));
+        }
+        _ => {}
+    }
+}
+
+/// One log record. Prompts are replaced by a marker unless `export_prompts`.
+pub(crate) fn log_record(
+    record: &StoredRecord,
+    export_prompts: bool,
+    observed_ns: u64,
+) -> LogRecord {
+    let payload: Value = serde_json::from_str(&record.payload).unwrap_or(Value::Null);
+    let body = if record.kind == "userPrompt" && !export_prompts {
+        serde_json::json!({"type": "userPrompt", "text": "[REDACTED:prompt]"}).to_string()
+    } else {
+        record.payload.clone()
+    };
+    let (severity_number, severity_text) = severity(&record.kind, &payload);
+    let event_name = format!("warden.{}", record.kind);
+    let mut attributes = vec![
+        string("event.name", event_name.clone()),
+        string("warden.session.id", record.session_id.clone()),
+        int("warden.event.seq", record.seq as i64),
+        string("warden.event.id", record.event_id.clone()),
+        string("warden.actor", record.actor.clone()),
+    ];
+    if let Some(hash) = &record.hash {
+        attributes.push(string("warden.event.hash", hash.clone()));
+    }
+    details(&record.kind, &payload, &mut attributes);
+    LogRecord {
+        time_unix_nano: (record.created_at.max(0) as u64) * 1_000_000,
+        observed_time_unix_nano: observed_ns,
+        severity_number,
+        severity_text: severity_text.into(),
+        body: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(body)),
+        }),
+        attributes,
+        event_name,
+        ..Default::default()
+    }
+}
+
+/// One export request for a batch of records.
+pub(crate) fn request(
+    records: &[StoredRecord],
+    export_prompts: bool,
+    host_name: &str,
+) -> ExportLogsServiceRequest {
+    let observed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![
+                    string("service.name", "warden"),
+                    string("service.version", env!("CARGO_PKG_VERSION")),
+                    string("host.name", host_name),
+                ],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                scope: Some(InstrumentationScope {
+                    name: "warden.audit".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    ..Default::default()
+                }),
+                log_records: records
+                    .iter()
+                    .map(|r| log_record(r, export_prompts, observed))
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}

@@ -1,0 +1,152 @@
+//! Durable OpenTelemetry log export. The outbox is the append-only events table read
+//! after a persisted cursor; the cursor moves only after the collector acknowledges a
+//! batch, so a collector outage loses nothing and order is kept (one batch in flight).
+//! Delivery is at least once: every record carries `warden.event.id` for de-duplication.
+
+mod convert;
+mod transport;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::AuditStore;
+use transport::Transport;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// OTLP/HTTP with protobuf bodies (`POST {endpoint}/v1/logs`).
+    HttpProtobuf,
+    /// OTLP/gRPC (`LogsService/Export`).
+    Grpc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExporterConfig {
+    pub protocol: OtlpProtocol,
+    pub endpoint: String,
+    /// Extra headers (e.g. an API key for the collector).
+    pub headers: Vec<(String, String)>,
+    /// Export prompt text (otherwise replaced by `[REDACTED:prompt]`).
+    pub export_prompts: bool,
+    pub batch_size: usize,
+    /// Backlog above which the status warns.
+    pub backlog_warning: u64,
+    pub timeout: Duration,
+}
+
+/// What the exporter is doing, for settings screens.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExporterStatus {
+    /// `starting`, `connected` (last batch acknowledged) or `retrying`.
+    pub state: String,
+    /// Events recorded but not yet acknowledged by the collector.
+    pub backlog: u64,
+    pub exported: u64,
+    pub last_error: Option<String>,
+    /// True when the backlog is above the configured warning level.
+    pub backlog_warning: bool,
+}
+
+/// A running exporter; stops when dropped.
+pub struct Exporter {
+    status: Arc<Mutex<ExporterStatus>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Exporter {
+    pub fn status(&self) -> ExporterStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+const CURSOR: &str = "otlp";
+const IDLE_POLL: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl AuditStore {
+    /// Start exporting every recorded event (from where the last run stopped).
+    pub fn start_export(&self, config: ExporterConfig) -> Result<Exporter, String> {
+        let mut transport = Transport::new(&config)?;
+        let status = Arc::new(Mutex::new(ExporterStatus {
+            state: "starting".into(),
+            ..Default::default()
+        }));
+        let store = self.clone();
+        let shared = status.clone();
+        let host_name = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
+        let task = tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(250);
+            let update = |f: &dyn Fn(&mut ExporterStatus)| {
+                if let Ok(mut s) = shared.lock() {
+                    f(&mut s);
+                }
+            };
+            loop {
+                let cursor = match store.export_cursor(CURSOR).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        update(&|s| s.last_error = Some(e.to_string()));
+                        tokio::time::sleep(backoff).await;
+                        continue;
+                    }
+                };
+                let backlog = store
+                    .max_event_id()
+                    .await
+                    .map(|m| (m - cursor).max(0) as u64)
+                    .unwrap_or(0);
+                update(&|s| {
+                    s.backlog = backlog;
+                    s.backlog_warning = backlog > config.backlog_warning;
+                });
+                let batch = match store.records_after(cursor, config.batch_size).await {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        update(&|s| s.last_error = Some(e.to_string()));
+                        tokio::time::sleep(backoff).await;
+                        continue;
+                    }
+                };
+                let Some(last_id) = batch.last().map(|(id, _)| *id) else {
+                    tokio::time::sleep(IDLE_POLL).await;
+                    continue;
+                };
+                let records: Vec<_> = batch.into_iter().map(|(_, r)| r).collect();
+                let request = convert::request(&records, config.export_prompts, &host_name);
+                match transport.send(request).await {
+                    Ok(()) => {
+                        if let Err(e) = store.set_export_cursor(CURSOR, last_id).await {
+                            update(&|s| s.last_error = Some(e.to_string()));
+                            continue;
+                        }
+                        backoff = Duration::from_millis(250);
+                        let n = records.len() as u64;
+                        update(&|s| {
+                            s.state = "connected".into();
+                            s.exported += n;
+                            s.backlog = s.backlog.saturating_sub(n);
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, ?backoff, "OTLP export failed; retrying");
+                        update(&|s| {
+                            s.state = "retrying".into();
+                            s.last_error = Some(e.clone());
+                        });
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                }
+            }
+        });
+        Ok(Exporter { status, task })
+    }
+}

@@ -1,0 +1,261 @@
+//! OTLP export against a real receiver (tests/otlp/receiver.py, built on the official
+//! opentelemetry-proto messages and grpcio), over HTTP/protobuf and gRPC, including a
+//! collector outage in the middle of a session.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use warden_audit::{AuditStore, ExporterConfig, OtlpProtocol};
+use warden_protocol::{Actor, Event, EventMsg, SandboxDenial, Verdict};
+
+struct Receiver {
+    child: Child,
+    http: u16,
+    grpc: u16,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::env::var_os("WARDEN_OTLP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/python3"))
+}
+
+fn start_receiver(out: &Path, http: u16, grpc: u16) -> Receiver {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/otlp/receiver.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--http-port",
+            &http.to_string(),
+            "--grpc-port",
+            &grpc.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the OTLP receiver starts (run scripts/setup.sh for its .venv)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ports: HashMap<&str, u16> = line
+        .trim()
+        .strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("receiver said {line:?}"))
+        .split(' ')
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            (k, v.parse().unwrap())
+        })
+        .collect();
+    Receiver {
+        child,
+        http: ports["http"],
+        grpc: ports["grpc"],
+    }
+}
+
+fn received(out: &Path) -> Vec<Value> {
+    std::fs::read_to_string(out)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+async fn wait_for_unique(out: &Path, n: usize) -> Vec<Value> {
+    for _ in 0..300 {
+        let got = received(out);
+        let unique: std::collections::HashSet<String> =
+            got.iter().map(|r| attr(r, "warden.event.id")).collect();
+        if unique.len() >= n {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "fewer than {n} distinct events arrived: {:?}",
+        received(out).len()
+    );
+}
+
+fn attr(record: &Value, key: &str) -> String {
+    let found = record["attributes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["key"] == key);
+    match found.map(|a| &a["value"]) {
+        Some(v) => v["stringValue"]
+            .as_str()
+            .or(v["intValue"].as_str())
+            .map(String::from)
+            .unwrap_or_else(|| v.to_string()),
+        None => String::new(),
+    }
+}
+
+fn events(session: &str, from: u64, to: u64) -> Vec<Event> {
+    (from..=to)
+        .map(|seq| {
+            let msg = match seq % 5 {
+                1 => EventMsg::UserPrompt {
+                    text: format!("secret plan number {seq}"),
+                },
+                2 => EventMsg::ToolCallProposed {
+                    call_id: format!("c{seq}"),
+                    tool: "shell".into(),
+                    summary: "curl https://example.com".into(),
+                    cwd: "/w".into(),
+                    arguments: serde_json::json!({}),
+                },
+                3 => EventMsg::Decision {
+                    call_id: format!("c{seq}"),
+                    verdict: Verdict::Forbidden,
+                    actor: Actor::Rule,
+                    reasons: vec![],
+                },
+                4 => EventMsg::ToolResult {
+                    call_id: format!("c{seq}"),
+                    success: false,
+                    exit_code: Some(7),
+                    duration_ms: 12,
+                    output: "no".into(),
+                },
+                _ => EventMsg::SandboxDenied {
+                    call_id: format!("c{seq}"),
+                    denial: SandboxDenial {
+                        operation: "write".into(),
+                        target: "/etc/x".into(),
+                        layer: "landlock".into(),
+                        detail: "blocked".into(),
+                    },
+                },
+            };
+            Event {
+                session_id: session.into(),
+                seq: Some(seq),
+                created_at: 1_700_000_000_000 + seq as i64,
+                msg,
+            }
+        })
+        .collect()
+}
+
+async fn exports_survive_an_outage(protocol: OtlpProtocol) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("received.jsonl");
+    let receiver = start_receiver(&out, 0, 0);
+    let (http, grpc) = (receiver.http, receiver.grpc);
+    let endpoint = match protocol {
+        OtlpProtocol::HttpProtobuf => format!("http://127.0.0.1:{http}"),
+        OtlpProtocol::Grpc => format!("http://127.0.0.1:{grpc}"),
+    };
+    let store = AuditStore::open(&dir.path().join("audit.sqlite"))
+        .await
+        .unwrap();
+    store.create_session("s", "/w", 0).await.unwrap();
+    let exporter = store
+        .start_export(ExporterConfig {
+            protocol,
+            endpoint,
+            headers: vec![("x-collector-key".into(), "k".into())],
+            export_prompts: false,
+            batch_size: 7,
+            backlog_warning: 10,
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap();
+
+    store.append(events("s", 1, 5)).await.unwrap();
+    let got = wait_for_unique(&out, 5).await;
+    let first = &got[0];
+    assert_eq!(first["eventName"], "warden.userPrompt");
+    assert_eq!(attr(first, "event.name"), "warden.userPrompt");
+    assert_eq!(attr(first, "warden.session.id"), "s");
+    assert_eq!(attr(first, "warden.event.seq"), "1");
+    assert_eq!(attr(first, "warden.actor"), "user");
+    assert_eq!(
+        first["body"]["stringValue"],
+        r#"{"text":"[REDACTED:prompt]","type":"userPrompt"}"#
+    );
+    assert!(
+        !std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("secret plan"),
+        "prompts are not exported unless allowed"
+    );
+    assert_eq!(
+        first["resource"]["attributes"][0]["value"]["stringValue"],
+        "warden"
+    );
+    let denial = got
+        .iter()
+        .find(|r| r["eventName"] == "warden.sandboxDenied")
+        .unwrap();
+    assert_eq!(
+        (
+            denial["severityText"].as_str(),
+            attr(denial, "warden.sandbox.target").as_str()
+        ),
+        (Some("WARN"), "/etc/x")
+    );
+    let result = got
+        .iter()
+        .find(|r| r["eventName"] == "warden.toolResult")
+        .unwrap();
+    assert_eq!(attr(result, "process.exit.code"), "7");
+
+    // The collector goes away; the session goes on.
+    drop(receiver);
+    store.append(events("s", 6, 30)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let status = exporter.status();
+    assert_eq!(status.state, "retrying", "{status:?}");
+    assert!(status.backlog >= 25 && status.backlog_warning, "{status:?}");
+    assert!(status.last_error.is_some());
+
+    // It comes back on the same ports: everything arrives, in order per session.
+    let _back = start_receiver(&out, http, grpc);
+    let got = wait_for_unique(&out, 30).await;
+    let mut seen = std::collections::HashSet::new();
+    let mut order = Vec::new();
+    for r in &got {
+        if seen.insert(attr(r, "warden.event.id")) {
+            order.push(attr(r, "warden.event.seq").parse::<u64>().unwrap());
+        }
+    }
+    assert_eq!(order, (1..=30).collect::<Vec<_>>());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = exporter.status();
+    assert_eq!(
+        (status.state.as_str(), status.backlog),
+        ("connected", 0),
+        "{status:?}"
+    );
+}
+
+#[tokio::test]
+async fn http_protobuf_export_survives_a_collector_outage() {
+    exports_survive_an_outage(OtlpProtocol::HttpProtobuf).await;
+}
+
+#[tokio::test]
+async fn grpc_export_survives_a_collector_outage() {
+    exports_survive_an_outage(OtlpProtocol::Grpc).await;
+}
