@@ -5,7 +5,7 @@ Built on the official `opentelemetry-proto` messages and `grpcio`. Every log rec
 received is appended to --out as one JSON line (the protobuf JSON mapping plus the
 resource attributes). Prints "ready http=PORT grpc=PORT" once both listeners are up.
 
-    python3 receiver.py --out received.jsonl [--http-port P] [--grpc-port P]
+    python3 receiver.py --out received.jsonl [--http-port P] [--grpc-port P] [--count-only]
 """
 
 import argparse
@@ -21,9 +21,18 @@ from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 
 lock = threading.Lock()
+count_only = False
+received = 0
 
 
 def record(request, out_path, transport):
+    global received
+    if count_only:
+        with lock:
+            received += sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
+            with open(out_path, "w", encoding="utf-8") as out:
+                out.write(str(received))
+        return
     with lock, open(out_path, "a", encoding="utf-8") as out:
         for resource_logs in request.resource_logs:
             resource = MessageToDict(resource_logs.resource)
@@ -77,7 +86,10 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--http-port", type=int, default=0)
     parser.add_argument("--grpc-port", type=int, default=0)
+    parser.add_argument("--count-only", action="store_true", help="only count records (for benchmarks)")
     args = parser.parse_args()
+    global count_only
+    count_only = args.count_only
 
     http = ThreadingHTTPServer(("127.0.0.1", args.http_port), http_handler(args.out))
     threading.Thread(target=http.serve_forever, daemon=True).start()

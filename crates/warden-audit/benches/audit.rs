@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use warden_audit::{AuditStore, SearchQuery};
+use warden_audit::{AuditStore, ExporterConfig, OtlpProtocol, SearchQuery};
 use warden_protocol::{Actor, Event, EventMsg, PolicySource, Reason, Verdict};
 
 const SESSIONS: u64 = 1000;
@@ -240,6 +240,88 @@ async fn main() {
     let t = Instant::now();
     let report = store.verify().await.unwrap();
     println!("verify: {report} in {:.1} s", t.elapsed().as_secs_f64());
+
+    // OTLP export of everything recorded, to the local receiver, both transports.
+    let to_export = ingested.min(500_000);
+    for protocol in [OtlpProtocol::HttpProtobuf, OtlpProtocol::Grpc] {
+        println!(
+            "otlp {protocol:?}: {}",
+            export_rate(protocol, to_export).await
+        );
+    }
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Export the first `n` events to tests/otlp/receiver.py (count-only) and report the rate.
+async fn export_rate(protocol: OtlpProtocol, n: u64) -> String {
+    use std::io::BufRead;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = root.join("target/bench-audit/otlp-count");
+    let _ = std::fs::remove_file(&out);
+    let mut receiver = std::process::Command::new(root.join(".venv/bin/python3"))
+        .arg(root.join("tests/otlp/receiver.py"))
+        .args(["--count-only", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run scripts/setup.sh first (the receiver's .venv)");
+    let mut ready = String::new();
+    std::io::BufReader::new(receiver.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let port = |name: &str| {
+        ready
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name))
+            .unwrap()
+            .to_string()
+    };
+    let endpoint = match protocol {
+        OtlpProtocol::HttpProtobuf => format!("http://127.0.0.1:{}", port("http=")),
+        OtlpProtocol::Grpc => format!("http://127.0.0.1:{}", port("grpc=")),
+    };
+    // A fresh copy of the store per run, so the export cursor starts at zero.
+    let copy = root.join(format!("target/bench-audit/export-{protocol:?}.sqlite"));
+    let _ = std::fs::remove_file(&copy);
+    let source = AuditStore::open(&copy).await.unwrap();
+    let sessions = (n / 200).max(1);
+    for s in 0..sessions {
+        source
+            .create_session(&format!("session-{s:05}"), "/home/dev", 0)
+            .await
+            .unwrap();
+        source
+            .append((1..=200).map(|seq| event(s, seq, s * 200 + seq)).collect())
+            .await
+            .unwrap();
+    }
+    let total = sessions * 200;
+    let started = Instant::now();
+    let exporter = source
+        .start_export(ExporterConfig {
+            protocol,
+            endpoint,
+            headers: Vec::new(),
+            export_prompts: false,
+            batch_size: 5000,
+            backlog_warning: u64::MAX,
+            timeout: Duration::from_secs(30),
+        })
+        .unwrap();
+    while exporter.status().exported < total {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let counted: u64 = std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    format!(
+        "{total} events acknowledged ({counted} counted by the receiver) in {:.2} s = {:.0} events/s",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    )
 }
