@@ -6,55 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::broadcast;
 use warden_agent::Host;
 use warden_audit::AuditStore;
 use warden_policy::config::WardenPaths;
 use warden_protocol::*;
 use warden_testkit::{Scenario, Script, ScriptedModel, Step};
-
-fn script() -> Script {
-    Script {
-        scenarios: vec![
-            Scenario {
-                when: "list files".into(),
-                steps: vec![
-                    Step::shell(&["ls"]),
-                    Step::Say("Listed: {last_output}".into()),
-                ],
-            },
-            Scenario {
-                when: "create a file".into(),
-                steps: vec![
-                    Step::shell(&["touch", "created.txt"]),
-                    Step::Say("Result: {last_output}".into()),
-                ],
-            },
-            Scenario {
-                when: "escape".into(),
-                steps: vec![
-                    Step::shell(&["/bin/sh", "-c", "echo x > ../outside.txt"]),
-                    Step::Say("Result: {last_output}".into()),
-                ],
-            },
-            Scenario {
-                when: "patch".into(),
-                steps: vec![
-                    Step::Call {
-                        name: "apply_patch".into(),
-                        arguments: json!({"patch": "*** Begin Patch\n*** Add File: notes.md\n+hello\n*** End Patch"}),
-                    },
-                    Step::Say("Result: {last_output}".into()),
-                ],
-            },
-            Scenario {
-                when: "garbage".into(),
-                steps: vec![Step::Garbage],
-            },
-        ],
-    }
-}
 
 struct Harness {
     host: Host,
@@ -65,7 +22,7 @@ struct Harness {
 }
 
 async fn harness(wire_api: &str, approval: &str, api_key: Option<&str>) -> Harness {
-    let model = ScriptedModel::start(script(), api_key.map(String::from))
+    let model = ScriptedModel::start(Script::standard(), api_key.map(String::from))
         .await
         .unwrap();
     harness_with_url(&model.base_url.clone(), wire_api, approval, model).await
@@ -138,6 +95,32 @@ impl Harness {
                 return seen;
             }
         }
+    }
+
+    /// Wait for the next approval request and answer it; returns the events up to it.
+    async fn answer_next_approval(
+        &mut self,
+        id: &str,
+        decision: ReviewDecision,
+        message: Option<String>,
+    ) -> Vec<EventMsg> {
+        let events = self
+            .until(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+            .await;
+        let Some(EventMsg::ApprovalRequested { call_id, .. }) = events.last() else {
+            panic!("no approval request in {events:?}")
+        };
+        self.host
+            .submit(
+                id,
+                Op::Approval {
+                    call_id: call_id.clone(),
+                    decision,
+                    message,
+                },
+            )
+            .unwrap();
+        events
     }
 
     async fn timeline(&self, id: &str) -> Vec<Event> {
@@ -265,22 +248,8 @@ async fn a_command_needing_approval_waits_then_runs_once_approved() {
 async fn a_denial_returns_the_reason_to_the_model() {
     let mut h = harness("chat", "untrusted", None).await;
     let id = h.start("create a file").await;
-    let events = h
-        .until(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+    h.answer_next_approval(&id, ReviewDecision::Deny, Some("not in this repo".into()))
         .await;
-    let Some(EventMsg::ApprovalRequested { call_id, .. }) = events.last() else {
-        panic!()
-    };
-    h.host
-        .submit(
-            &id,
-            Op::Approval {
-                call_id: call_id.clone(),
-                decision: ReviewDecision::Deny,
-                message: Some("not in this repo".into()),
-            },
-        )
-        .unwrap();
     let rest = h.until(turn_over).await;
     let Some(EventMsg::TurnComplete {
         last_message: Some(last),
@@ -348,21 +317,8 @@ async fn the_audit_store_holds_every_step_in_order_after_restart() {
     let mut h = harness("responses", "untrusted", None).await;
     let id = h.start("create a file").await;
     let mut live = h
-        .until(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+        .answer_next_approval(&id, ReviewDecision::ApproveForSession, None)
         .await;
-    let Some(EventMsg::ApprovalRequested { call_id, .. }) = live.last() else {
-        panic!()
-    };
-    h.host
-        .submit(
-            &id,
-            Op::Approval {
-                call_id: call_id.clone(),
-                decision: ReviewDecision::ApproveForSession,
-                message: None,
-            },
-        )
-        .unwrap();
     live.extend(h.until(turn_over).await);
     h.host.submit(&id, Op::Shutdown).unwrap();
     live.extend(
@@ -459,7 +415,9 @@ async fn bad_model_endpoints_give_clear_errors_and_keep_the_record() {
     assert!(message.contains("not JSON"), "{message}");
 
     // An endpoint that does not exist (wrong base URL): HTTP 404.
-    let model = ScriptedModel::start(script(), None).await.unwrap();
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
     let wrong_path = format!("{}/nope", model.base_url);
     let mut h = harness_with_url(&wrong_path, "chat", "untrusted", model).await;
     let (code, message) = first_error(&mut h, "list files").await;
@@ -473,7 +431,9 @@ async fn bad_model_endpoints_give_clear_errors_and_keep_the_record() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let model = ScriptedModel::start(script(), None).await.unwrap();
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
     let mut h = harness_with_url(
         &format!("http://127.0.0.1:{port}/v1"),
         "responses",
@@ -593,22 +553,8 @@ async fn settings_are_saved_to_the_user_file_unless_overridden() {
 async fn approve_for_session_is_remembered_for_the_same_command_in_the_same_folder() {
     let mut h = harness("responses", "untrusted", None).await;
     let id = h.start("create a file").await;
-    let events = h
-        .until(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+    h.answer_next_approval(&id, ReviewDecision::ApproveForSession, None)
         .await;
-    let Some(EventMsg::ApprovalRequested { call_id, .. }) = events.last() else {
-        panic!()
-    };
-    h.host
-        .submit(
-            &id,
-            Op::Approval {
-                call_id: call_id.clone(),
-                decision: ReviewDecision::ApproveForSession,
-                message: None,
-            },
-        )
-        .unwrap();
     h.until(turn_over).await;
     std::fs::remove_file(h.workspace.join("created.txt")).unwrap();
 

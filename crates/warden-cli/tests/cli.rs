@@ -14,27 +14,6 @@ use warden_testkit::{Scenario, Script, ScriptedModel, Step};
 
 const WARDEN: &str = env!("CARGO_BIN_EXE_warden");
 
-fn script() -> Script {
-    Script {
-        scenarios: vec![
-            Scenario {
-                when: "list files".into(),
-                steps: vec![
-                    Step::shell(&["ls"]),
-                    Step::Say("Listed: {last_output}".into()),
-                ],
-            },
-            Scenario {
-                when: "create a file".into(),
-                steps: vec![
-                    Step::shell(&["touch", "created.txt"]),
-                    Step::Say("Result: {last_output}".into()),
-                ],
-            },
-        ],
-    }
-}
-
 struct Env {
     home: tempfile::TempDir,
     workspace: PathBuf,
@@ -46,7 +25,9 @@ async fn env() -> Env {
     let workspace = home.path().join("ws");
     std::fs::create_dir(&workspace).unwrap();
     std::fs::write(workspace.join("README.md"), "hi\n").unwrap();
-    let model = ScriptedModel::start(script(), None).await.unwrap();
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
     Env {
         home,
         workspace,

@@ -57,6 +57,53 @@ pub enum Step {
     Garbage,
 }
 
+impl Script {
+    /// The scenarios the Rust tests share: `list files` (a safe command), `create a file`
+    /// (needs approval), `escape` (a write outside the workspace), `patch` (apply_patch)
+    /// and `garbage` (a malformed stream).
+    pub fn standard() -> Self {
+        Script {
+            scenarios: vec![
+                Scenario {
+                    when: "list files".into(),
+                    steps: vec![
+                        Step::shell(&["ls"]),
+                        Step::Say("Listed: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "create a file".into(),
+                    steps: vec![
+                        Step::shell(&["touch", "created.txt"]),
+                        Step::Say("Result: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "escape".into(),
+                    steps: vec![
+                        Step::shell(&["/bin/sh", "-c", "echo x > ../outside.txt"]),
+                        Step::Say("Result: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "patch".into(),
+                    steps: vec![
+                        Step::Call {
+                            name: "apply_patch".into(),
+                            arguments: serde_json::json!({"patch": "*** Begin Patch\n*** Add File: notes.md\n+hello\n*** End Patch"}),
+                        },
+                        Step::Say("Result: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "garbage".into(),
+                    steps: vec![Step::Garbage],
+                },
+            ],
+        }
+    }
+}
+
 impl Step {
     /// A `shell` tool call with this argv.
     pub fn shell(argv: &[&str]) -> Self {
