@@ -37,10 +37,11 @@ pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteReq
             }
         }
         // Link request by request: a request that cannot be linked is refused alone.
-        let mut staged = heads.clone();
+        // Heads move only once the batch is committed; until then they are `pending`.
+        let mut pending = Heads::new();
         let mut accepted = Vec::with_capacity(batch.len());
         for mut request in batch {
-            match chain_records(&pool, &mut staged, &mut request.records).await {
+            match chain_records(&pool, &mut heads, &mut pending, &mut request.records).await {
                 Ok(()) => accepted.push(request),
                 Err(e) => {
                     let _ = request.ack.send(Err(e));
@@ -50,7 +51,7 @@ pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteReq
         let records: Vec<&StoredRecord> = accepted.iter().flat_map(|r| r.records.iter()).collect();
         let result = write_batch(&pool, &records, &mut titled).await;
         match &result {
-            Ok(()) => heads = staged,
+            Ok(()) => heads.extend(pending),
             Err(e) => {
                 tracing::error!(error = %e, "audit batch failed");
                 // Re-read heads from the database next time.
@@ -67,38 +68,34 @@ pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteReq
     }
 }
 
+/// Link one request's records after the committed `heads` and the batch's `pending`
+/// links; on success its links join `pending`.
 async fn chain_records(
     pool: &SqlitePool,
     heads: &mut Heads,
+    pending: &mut Heads,
     records: &mut [StoredRecord],
 ) -> Result<(), AuditError> {
-    let unknown: Vec<&str> = {
-        let mut ids: Vec<&str> = records
-            .iter()
-            .map(|r| r.session_id.as_str())
-            .filter(|id| !heads.contains_key(*id))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    };
+    let mut unknown: Vec<&str> = records
+        .iter()
+        .map(|r| r.session_id.as_str())
+        .filter(|id| !pending.contains_key(*id) && !heads.contains_key(*id))
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
     if !unknown.is_empty() {
+        // What the database holds is committed: it may join `heads` at once.
         heads.extend(load_heads(pool, &unknown).await?);
     }
     let mut local: Heads = HashMap::new();
     for record in records.iter_mut() {
-        let head = match local
+        let head = local
             .get(&record.session_id)
+            .or_else(|| pending.get(&record.session_id))
             .or_else(|| heads.get(&record.session_id))
-        {
-            Some(head) => head,
-            None => {
-                return Err(AuditError::Write(format!(
-                    "no chain head for session {}",
-                    record.session_id
-                )));
-            }
-        };
+            .ok_or_else(|| {
+                AuditError::Write(format!("no chain head for session {}", record.session_id))
+            })?;
         if record.seq != head.0 + 1 {
             return Err(AuditError::Write(format!(
                 "session {} event {} would follow {}: events are appended in order, once",
@@ -109,7 +106,7 @@ async fn chain_records(
         record.hash = Some(hash.clone());
         local.insert(record.session_id.clone(), (record.seq, hash));
     }
-    heads.extend(local);
+    pending.extend(local);
     Ok(())
 }
 
