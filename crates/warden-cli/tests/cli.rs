@@ -317,42 +317,37 @@ async fn serve_refuses_without_token_or_from_another_origin() {
     let served = serve(&env);
     let http = reqwest::Client::new();
     let url = format!("{}/api/list_sessions", served.base);
-    let none = http.post(&url).json(&json!({})).send().await.unwrap();
-    assert_eq!(none.status(), 401);
-    let wrong = http
-        .post(&url)
-        .bearer_auth("0".repeat(64))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 401);
-    let evil = http
-        .post(&url)
-        .bearer_auth(&served.token)
-        .header("origin", "http://evil.example")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(evil.status(), 403);
-    let rebound = http
-        .post(&url)
-        .bearer_auth(&served.token)
-        .header("host", "evil.example")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(rebound.status(), 403);
-    let ok = http
-        .post(&url)
-        .bearer_auth(&served.token)
-        .header("origin", &served.base)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let call = |token: Option<&str>, header: Option<(&str, &str)>| {
+        let mut request = http.post(&url).json(&json!({}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let token = Some(served.token.as_str());
+    assert_eq!(call(None, None).await.unwrap().status(), 401);
+    assert_eq!(
+        call(Some(&"0".repeat(64)), None).await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        call(token, Some(("origin", "http://evil.example")))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        call(token, Some(("host", "evil.example")))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let ok = call(token, Some(("origin", &served.base))).await.unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(
         ok.json::<Value>().await.unwrap(),
