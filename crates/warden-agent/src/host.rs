@@ -221,13 +221,13 @@ impl Host {
     /// Give the exporter up to `timeout` to deliver what is recorded (before exiting).
     /// Anything left is delivered on the next start: the outbox is durable.
     pub async fn flush_telemetry(&self, timeout: std::time::Duration) -> bool {
-        let Some((exporter, _)) = &self.exporter else {
+        if self.exporter.is_none() {
             return true;
-        };
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let status = exporter.status();
-            if status.state == "connected" && status.backlog == 0 {
+            // Ask the store, not the exporter's last status: it may predate the newest events.
+            if self.store.export_backlog().await.is_ok_and(|n| n == 0) {
                 return true;
             }
             if tokio::time::Instant::now() >= deadline {

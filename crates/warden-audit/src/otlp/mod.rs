@@ -70,6 +70,12 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl AuditStore {
+    /// Events recorded but not yet acknowledged by the collector.
+    pub async fn export_backlog(&self) -> Result<u64, crate::AuditError> {
+        let cursor = self.export_cursor(CURSOR).await?;
+        Ok((self.max_event_id().await? - cursor).max(0) as u64)
+    }
+
     /// Start exporting every recorded event (from where the last run stopped).
     pub fn start_export(&self, config: ExporterConfig) -> Result<Exporter, String> {
         let mut transport = Transport::new(&config)?;
