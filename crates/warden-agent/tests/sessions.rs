@@ -590,3 +590,45 @@ async fn approve_for_session_is_remembered_for_the_same_command_in_the_same_fold
     assert_eq!(reasons[0].source, PolicySource::SessionApproval);
     assert!(h.workspace.join("created.txt").exists());
 }
+
+#[tokio::test]
+async fn an_interrupt_stops_the_running_command_and_everything_it_started() {
+    let mut h = harness("responses", "on-request", None).await;
+    let id = h.start("slow job").await;
+    let pid_file = h.workspace.join("bg.pid");
+    for _ in 0..100 {
+        if std::fs::read_to_string(&pid_file).is_ok_and(|p| p.ends_with('\n')) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    h.host.submit(&id, Op::Interrupt).unwrap();
+    let events = h.until(turn_over).await;
+    assert_eq!(
+        events.last(),
+        Some(&EventMsg::TurnAborted {
+            reason: "interrupted by the user".into()
+        })
+    );
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(") ")
+                .next()
+                .unwrap_or_default()
+                .starts_with('Z')
+        })
+    };
+    for _ in 0..40 {
+        if !alive(pid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the background job {pid} outlived the interrupted command");
+}

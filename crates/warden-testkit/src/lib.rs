@@ -60,7 +60,8 @@ pub enum Step {
 impl Script {
     /// The scenarios the Rust tests share: `list files` (a safe command), `create a file`
     /// (needs approval), `escape` (a write outside the workspace), `patch` (apply_patch)
-    /// and `garbage` (a malformed stream).
+    /// `garbage` (a malformed stream) and `slow` (a command that leaves a background job
+    /// and waits for it).
     pub fn standard() -> Self {
         Script {
             scenarios: vec![
@@ -92,6 +93,13 @@ impl Script {
                             name: "apply_patch".into(),
                             arguments: serde_json::json!({"patch": "*** Begin Patch\n*** Add File: notes.md\n+hello\n*** End Patch"}),
                         },
+                        Step::Say("Result: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "slow".into(),
+                    steps: vec![
+                        Step::shell(&["/bin/sh", "-c", "sleep 60 & echo $! > bg.pid; wait"]),
                         Step::Say("Result: {last_output}".into()),
                     ],
                 },

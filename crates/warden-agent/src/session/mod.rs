@@ -212,7 +212,8 @@ impl Session {
                         // Keep the history valid for the next turn: every call gets an output.
                         self.history.push(Item::ToolOutput {
                             call_id: call.call_id,
-                            output: "the user stopped this turn before the tool ran".into(),
+                            output: "the user stopped this turn; this tool call did not complete"
+                                .into(),
                         });
                         return Err(stop);
                     }

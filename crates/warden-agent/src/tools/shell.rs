@@ -98,6 +98,9 @@ pub async fn run(
         .spawn()
         .map_err(|e| ShellError::Spawn(program.clone(), e.to_string()))?;
     let pid = child.id();
+    // However this ends (finished, timed out, or the turn was interrupted and this future
+    // dropped), nothing the command started outlives it.
+    let _group = KillGroupOnDrop(pid);
     let mut stdout = child.stdout.take().ok_or(ShellError::Pipes)?;
     let mut stderr = child.stderr.take().ok_or(ShellError::Pipes)?;
     let mut buffer = CappedBuffer::new(output_cap);
@@ -137,8 +140,6 @@ pub async fn run(
         .wait()
         .await
         .map_err(|e| ShellError::Spawn(program.clone(), e.to_string()))?;
-    // Anything the command left running in its group ends with it.
-    kill_group(pid);
     let mut output = buffer.into_string();
     if timed_out {
         output.push_str(&format!(
@@ -152,6 +153,15 @@ pub async fn run(
         duration: started.elapsed(),
         output,
     })
+}
+
+/// Kills the command's process group when dropped.
+struct KillGroupOnDrop(Option<u32>);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        kill_group(self.0);
+    }
 }
 
 fn kill_group(pid: Option<u32>) {
