@@ -473,11 +473,20 @@ async fn a_missing_workspace_is_refused_with_a_clear_message() {
 
 #[tokio::test]
 async fn server_errors_are_retried_with_backoff_then_reported() {
+    retried_then_reported(503, "model_server_error").await;
+}
+
+#[tokio::test]
+async fn rate_limits_are_retried_with_backoff_then_reported() {
+    retried_then_reported(429, "model_rate_limited").await;
+}
+
+async fn retried_then_reported(status: u16, expected_code: &str) {
     let script = Script {
         scenarios: vec![Scenario {
             when: "flaky".into(),
             steps: vec![Step::Status {
-                code: 503,
+                code: status,
                 body: "overloaded".into(),
             }],
         }],
@@ -487,9 +496,9 @@ async fn server_errors_are_retried_with_backoff_then_reported() {
     let mut h = harness_with_url(&url, "responses", "untrusted", model).await;
     let started = std::time::Instant::now();
     let (code, message) = first_error(&mut h, "flaky").await;
-    assert_eq!(code, "model_server_error");
+    assert_eq!(code, expected_code);
     assert!(
-        message.contains("HTTP 503") && message.contains("overloaded"),
+        message.contains(&format!("HTTP {status}")) && message.contains("overloaded"),
         "{message}"
     );
     // One try and four retries, backing off 250 + 500 + 1000 + 2000 ms.
