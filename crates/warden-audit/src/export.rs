@@ -77,7 +77,7 @@ struct Anchor {
 const FORMAT: &str = "warden-audit-export";
 const PAGE: i64 = 2000;
 
-fn record(row: &sqlx::sqlite::SqliteRow) -> StoredRecord {
+pub(crate) fn record(row: &sqlx::sqlite::SqliteRow) -> StoredRecord {
     StoredRecord {
         session_id: row.get("session_id"),
         seq: row.get::<i64, _>("seq") as u64,
@@ -90,62 +90,10 @@ fn record(row: &sqlx::sqlite::SqliteRow) -> StoredRecord {
     }
 }
 
-const RECORD_COLUMNS: &str = "session_id, seq, created_at, kind, actor, event_id, payload, hash";
+pub(crate) const RECORD_COLUMNS: &str =
+    "session_id, seq, created_at, kind, actor, event_id, payload, hash";
 
 impl AuditStore {
-    /// Up to `limit` records stored after position `after_id`, in store order.
-    pub(crate) async fn records_after(
-        &self,
-        after_id: i64,
-        limit: usize,
-    ) -> Result<Vec<(i64, StoredRecord)>, AuditError> {
-        let rows = sqlx::query(&format!(
-            "SELECT id, {RECORD_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ?"
-        ))
-        .bind(after_id)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| (row.get::<i64, _>("id"), record(row)))
-            .collect())
-    }
-
-    pub(crate) async fn max_event_id(&self) -> Result<i64, AuditError> {
-        Ok(
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM events")
-                .fetch_one(&self.pool)
-                .await?
-                .unwrap_or(0),
-        )
-    }
-
-    pub(crate) async fn export_cursor(&self, name: &str) -> Result<i64, AuditError> {
-        let cursor =
-            sqlx::query_scalar::<_, i64>("SELECT last_id FROM export_cursors WHERE name = ?")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(cursor.unwrap_or(0))
-    }
-
-    pub(crate) async fn set_export_cursor(
-        &self,
-        name: &str,
-        last_id: i64,
-    ) -> Result<(), AuditError> {
-        sqlx::query(
-            "INSERT INTO export_cursors (name, last_id, updated_at) VALUES (?, ?, strftime('%s','now') * 1000) \
-             ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id, updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(last_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Check every session's chain; stops at the first broken link.
     pub async fn verify(&self) -> Result<VerifyReport, AuditError> {
         let mut verifier = Verifier::with_anchors(self.anchors().await?);

@@ -9,7 +9,11 @@ mod transport;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::AuditStore;
+use sqlx::Row;
+
+use crate::chain::StoredRecord;
+use crate::export::{RECORD_COLUMNS, record};
+use crate::{AuditError, AuditStore};
 use transport::Transport;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +74,61 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl AuditStore {
+    /// Up to `limit` records stored after position `after_id`, in store order.
+    pub(crate) async fn records_after(
+        &self,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, StoredRecord)>, AuditError> {
+        let rows = sqlx::query(&format!(
+            "SELECT id, {RECORD_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ?"
+        ))
+        .bind(after_id)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get::<i64, _>("id"), record(row)))
+            .collect())
+    }
+
+    pub(crate) async fn max_event_id(&self) -> Result<i64, AuditError> {
+        Ok(
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM events")
+                .fetch_one(&self.pool)
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
+    pub(crate) async fn export_cursor(&self, name: &str) -> Result<i64, AuditError> {
+        let cursor =
+            sqlx::query_scalar::<_, i64>("SELECT last_id FROM export_cursors WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(cursor.unwrap_or(0))
+    }
+
+    pub(crate) async fn set_export_cursor(
+        &self,
+        name: &str,
+        last_id: i64,
+    ) -> Result<(), AuditError> {
+        sqlx::query(
+            "INSERT INTO export_cursors (name, last_id, updated_at) VALUES (?, ?, strftime('%s','now') * 1000) \
+             ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(last_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Events recorded but not yet acknowledged by the collector.
-    pub async fn export_backlog(&self) -> Result<u64, crate::AuditError> {
+    pub async fn export_backlog(&self) -> Result<u64, AuditError> {
         let cursor = self.export_cursor(CURSOR).await?;
         Ok((self.max_event_id().await? - cursor).max(0) as u64)
     }
