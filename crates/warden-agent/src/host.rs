@@ -161,6 +161,15 @@ impl Host {
                     format!("the workspace folder {} does not exist", params.cwd),
                 )
             })?;
+        let sandbox = params.sandbox.unwrap_or(config.sandbox);
+        let sandbox_policy = crate::boundary::sandbox_policy(
+            sandbox,
+            &cwd,
+            &config.writable_roots,
+            &config.boundary,
+            Some(&self.paths),
+        )
+        .map_err(|message| ApiError::new("config_invalid", message))?;
         let (api_key, _) = tokio::task::spawn_blocking(load_api_key)
             .await
             .map_err(|e| api_error("internal", e))?;
@@ -179,7 +188,8 @@ impl Host {
         let setup = SessionSetup {
             session_id: session_id.clone(),
             cwd,
-            sandbox: params.sandbox.unwrap_or(config.sandbox),
+            sandbox,
+            sandbox_policy,
             approval: params.approval.unwrap_or(config.approval),
             interactive,
             config,

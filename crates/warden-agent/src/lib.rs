@@ -2,6 +2,7 @@
 //! model client, and the [`Host`] that owns sessions, settings and the audit store and
 //! implements the API both adapters serve.
 
+pub mod boundary;
 mod host;
 pub mod model;
 mod secrets;

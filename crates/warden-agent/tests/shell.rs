@@ -15,10 +15,7 @@ fn argv(s: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_command_past_its_timeout_is_killed_with_its_children() {
     let ws = warden_testkit::scratch_dir();
-    let policy = SandboxPolicy {
-        mode: SandboxMode::WorkspaceWrite,
-        writable_roots: vec![ws.path().into()],
-    };
+    let policy = SandboxPolicy::new(SandboxMode::WorkspaceWrite, vec![ws.path().into()]);
     let started = std::time::Instant::now();
     let out = shell::run(
         &argv("echo started; sleep 30 & sleep 30"),
@@ -46,10 +43,7 @@ async fn a_command_past_its_timeout_is_killed_with_its_children() {
 #[tokio::test]
 async fn output_streams_in_chunks_and_is_capped_for_the_model() {
     let ws = warden_testkit::scratch_dir();
-    let policy = SandboxPolicy {
-        mode: SandboxMode::WorkspaceWrite,
-        writable_roots: vec![ws.path().into()],
-    };
+    let policy = SandboxPolicy::new(SandboxMode::WorkspaceWrite, vec![ws.path().into()]);
     let mut streamed = String::new();
     let mut saw_stderr = false;
     let out = shell::run(

@@ -8,8 +8,8 @@ use std::process::{ExitCode, Stdio};
 
 use anyhow::Context;
 use clap::Args;
+use warden_policy::config::{self, WardenPaths};
 use warden_protocol::SandboxMode;
-use warden_sandbox::{SandboxPolicy, explain_failure, prepare};
 
 #[derive(Args)]
 pub struct ExecArgs {
@@ -24,6 +24,12 @@ pub struct ExecArgs {
     /// Network access: only `deny` until the egress proxy lands.
     #[arg(long, default_value = "deny", value_parser = ["deny"])]
     network: String,
+    /// Pass this sensitive environment variable through (exact name; repeatable).
+    #[arg(long = "allow-env", value_name = "NAME")]
+    allow_env: Vec<String>,
+    /// Run even though this kernel layer is missing (`no-namespaces`, `old-landlock`).
+    #[arg(long = "accept-weaker", value_name = "LAYER")]
+    accept_weaker: Vec<String>,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     command: Vec<String>,
@@ -37,25 +43,33 @@ pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
     let cwd = cwd
         .canonicalize()
         .with_context(|| format!("working directory {} does not exist", cwd.display()))?;
-    let mut writable_roots = vec![cwd.clone()];
+    let mut writable_roots = Vec::new();
     for dir in args.writable {
         writable_roots.push(
             dir.canonicalize()
                 .with_context(|| format!("--writable {} does not exist", dir.display()))?,
         );
     }
-    let policy = SandboxPolicy {
-        mode: args.sandbox,
-        writable_roots,
-    };
-    let (program, rest) = args.command.split_first().context("no command given")?;
-    let mut command = std::process::Command::new(program);
-    command.args(rest).current_dir(&cwd).stderr(Stdio::piped());
-    prepare(&mut command, &policy)?;
+    let paths = WardenPaths::discover()?;
+    let config = config::load(&paths.config_file(), &[])?;
+    let mut boundary = config.boundary.clone();
+    boundary.allow_env.extend(args.allow_env);
+    boundary.accept_weaker.extend(args.accept_weaker);
+    writable_roots.extend(config.writable_roots.iter().cloned());
+    let policy = warden_agent::boundary::sandbox_policy(
+        args.sandbox,
+        &cwd,
+        &writable_roots,
+        &boundary,
+        Some(&paths),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let program = args.command.first().context("no command given")?;
+    let (mut command, confinement) = warden_sandbox::command(&args.command, &cwd, &policy)?;
+    command.stderr(Stdio::piped());
     let mut child = command
         .spawn()
         .with_context(|| format!("cannot start {program}"))?;
-    let mut kept = Vec::new();
     if let Some(mut stderr) = child.stderr.take() {
         let mut buf = [0u8; 8192];
         let mut out = std::io::stderr();
@@ -64,18 +78,13 @@ pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     let _ = out.write_all(&buf[..n]);
-                    if kept.len() < 1 << 20 {
-                        kept.extend_from_slice(&buf[..n]);
-                    }
                 }
             }
         }
     }
     let status = child.wait().context("waiting for the command")?;
-    if !status.success() {
-        for denial in explain_failure(&String::from_utf8_lossy(&kept), &cwd, &policy) {
-            eprintln!("warden: {} [{}]", denial.detail, denial.layer);
-        }
+    for denial in confinement.denials() {
+        eprintln!("warden: {} [{}]", denial.detail, denial.layer);
     }
     let code = match status.code() {
         Some(code) => code,

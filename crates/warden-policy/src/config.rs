@@ -106,6 +106,24 @@ impl Default for TelemetryConfig {
     }
 }
 
+/// How the sandbox treats credentials, the environment and missing kernel layers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BoundaryConfig {
+    /// More paths nobody inside the sandbox may read (`~/` allowed).
+    #[serde(default)]
+    pub deny_read: Vec<PathBuf>,
+    /// Default credential paths to make readable again.
+    #[serde(default)]
+    pub allow_read: Vec<PathBuf>,
+    /// Sensitive environment variables to pass through, by exact name.
+    #[serde(default)]
+    pub allow_env: Vec<String>,
+    /// Missing kernel layers to run without, by name (`no-namespaces`, `old-landlock`).
+    #[serde(default)]
+    pub accept_weaker: Vec<String>,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +138,8 @@ pub struct Config {
     pub audit: AuditConfig,
     #[serde(default)]
     pub telemetry: TelemetryConfig,
+    #[serde(default)]
+    pub boundary: BoundaryConfig,
 }
 
 impl Default for Config {
@@ -139,6 +159,7 @@ impl Default for Config {
             },
             audit: AuditConfig::default(),
             telemetry: TelemetryConfig::default(),
+            boundary: BoundaryConfig::default(),
         }
     }
 }

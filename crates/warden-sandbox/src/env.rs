@@ -34,12 +34,14 @@ pub fn is_sensitive(name: &str) -> bool {
     INJECTION.contains(&upper.as_str()) || SECRET_MARKERS.iter().any(|m| upper.contains(m))
 }
 
-/// Remove sensitive variables from the command's environment (inherited or set).
-pub fn scrub_environment(command: &mut std::process::Command) {
+/// Remove sensitive variables from the command's environment (inherited or set), except
+/// those named exactly in `allowed`.
+pub fn scrub_environment(command: &mut std::process::Command, allowed: &[String]) {
     let inherited = std::env::vars_os().map(|(k, _)| k);
     let explicit: Vec<_> = command.get_envs().map(|(k, _)| k.to_owned()).collect();
     for name in inherited.chain(explicit) {
-        if is_sensitive(&name.to_string_lossy()) {
+        let text = name.to_string_lossy();
+        if is_sensitive(&text) && !allowed.iter().any(|a| *a == text) {
             command.env_remove(&name);
         }
     }

@@ -6,10 +6,19 @@ pub enum SandboxError {
         "the sandbox is not available on {0}; choose --sandbox full-access explicitly to run without it"
     )]
     Unsupported(String),
-    #[error("Landlock is not available ({0}); refusing to run without a file-system boundary")]
+    #[error(
+        "the Landlock file-system boundary could not be built ({0}); refusing to run without it"
+    )]
     Landlock(String),
     #[error("seccomp filter could not be built: {0}")]
     Seccomp(String),
+    #[error(
+        "refusing to run with a weaker sandbox: {lost}. Accept it by name ({name}) only if you must"
+    )]
+    Weaker {
+        name: &'static str,
+        lost: &'static str,
+    },
     #[error("writable root {path}: {message}")]
     WritableRoot { path: String, message: String },
 }
@@ -21,6 +30,7 @@ impl SandboxError {
             Self::Landlock(_) => "sandbox_landlock",
             Self::Seccomp(_) => "sandbox_seccomp",
             Self::WritableRoot { .. } => "sandbox_writable_root",
+            Self::Weaker { .. } => "sandbox_weaker",
         }
     }
 }

@@ -1,22 +1,25 @@
 //! Run one command inside the OS boundary. Nothing else.
 //!
 //! [`SandboxPolicy`] says what the command may touch; [`prepare`] turns a
-//! `std::process::Command` into one that enforces it (on Linux: Landlock for the file
-//! system and TCP, seccomp for sockets and process inspection), built in the parent and
-//! applied between fork and exec. [`explain_failure`] reports what the boundary blocked.
+//! `std::process::Command` into one that enforces it, built in the parent and applied
+//! between fork and exec, and returns a [`Confinement`] that collects what the boundary
+//! blocked, as reported by the kernel (see `linux/` for the layers). [`support`] says
+//! what this machine can enforce; a missing layer makes [`prepare`] refuse unless the
+//! policy accepts that named weakening. macOS profiles come from [`seatbelt`]; Windows
+//! is not enforced.
 
-mod denials;
 mod env;
 mod error;
 #[cfg(target_os = "linux")]
 mod linux;
+pub mod paths;
+pub mod seatbelt;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-pub use denials::explain_failure;
-pub use env::scrub_environment;
+pub use env::{is_sensitive, scrub_environment};
 pub use error::SandboxError;
-use warden_protocol::SandboxMode;
+use warden_protocol::{SandboxDenial, SandboxMode};
 
 /// What one command may touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,21 +27,94 @@ pub struct SandboxPolicy {
     pub mode: SandboxMode,
     /// Writable folders (the workspace first) for `workspace-write`; tmp is added.
     pub writable_roots: Vec<PathBuf>,
+    pub boundary: BoundaryOptions,
+}
+
+/// Settings that shape the boundary beyond the mode.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BoundaryOptions {
+    /// Paths added to the unreadable credential list (`~/` allowed).
+    pub deny_read: Vec<PathBuf>,
+    /// Default credential paths made readable again.
+    pub allow_read: Vec<PathBuf>,
+    /// More paths kept read-only inside writable roots (e.g. Warden's own config).
+    pub protect: Vec<PathBuf>,
+    /// Sensitive environment variables passed through anyway, by exact name.
+    pub allow_env: Vec<String>,
+    /// Missing layers the user accepted running without.
+    pub accept_weaker: Vec<Weakening>,
 }
 
 impl SandboxPolicy {
-    /// Every folder the command may write to under this policy.
-    pub fn effective_writable_roots(&self) -> Vec<PathBuf> {
-        match self.mode {
-            SandboxMode::ReadOnly => Vec::new(),
-            SandboxMode::FullAccess => vec![PathBuf::from("/")],
-            SandboxMode::WorkspaceWrite => {
-                let mut roots = self.writable_roots.clone();
-                roots.push(std::env::temp_dir());
-                if std::env::temp_dir() != std::path::Path::new("/tmp") {
-                    roots.push(PathBuf::from("/tmp"));
-                }
-                roots
+    pub fn new(mode: SandboxMode, writable_roots: Vec<PathBuf>) -> Self {
+        Self {
+            mode,
+            writable_roots,
+            boundary: BoundaryOptions::default(),
+        }
+    }
+
+    /// Every folder the command may write to under this policy, canonical.
+    pub fn effective_writable_roots(&self) -> Result<Vec<PathBuf>, SandboxError> {
+        let mut roots = match self.mode {
+            SandboxMode::ReadOnly => return Ok(Vec::new()),
+            SandboxMode::FullAccess => return Ok(vec![PathBuf::from("/")]),
+            SandboxMode::WorkspaceWrite => self.writable_roots.clone(),
+        };
+        roots.push(std::env::temp_dir());
+        roots.push(PathBuf::from("/tmp"));
+        let mut out: Vec<PathBuf> = Vec::new();
+        for root in roots {
+            let real = root
+                .canonicalize()
+                .map_err(|e| SandboxError::WritableRoot {
+                    path: root.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            if !out.contains(&real) {
+                out.push(real);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A layer the machine cannot provide, which the user may accept losing by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Weakening {
+    /// No user/mount/network namespaces.
+    NoNamespaces,
+    /// Landlock older than ABI 6.
+    OldLandlock,
+}
+
+impl Weakening {
+    pub const ALL: [Weakening; 2] = [Self::NoNamespaces, Self::OldLandlock];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NoNamespaces => "no-namespaces",
+            Self::OldLandlock => "old-landlock",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// Exactly which guarantee is lost without the layer.
+    pub fn guarantee_lost(self) -> &'static str {
+        match self {
+            Self::NoNamespaces => {
+                "user namespaces are unavailable, so protected paths inside writable roots \
+                 (.git/hooks, .git/config, .envrc, …) would be writable, file metadata \
+                 (permissions, times) outside the writable roots could change, and there is \
+                 no private network or /dev/shm (seccomp still refuses every socket)"
+            }
+            Self::OldLandlock => {
+                "Landlock is older than ABI 6 (Linux 6.12), so abstract Unix sockets and \
+                 signals to processes outside the sandbox are not blocked, and before ABI 4 \
+                 TCP is guarded by seccomp alone"
             }
         }
     }
@@ -51,6 +127,8 @@ pub struct SandboxSupport {
     pub enforced: bool,
     /// One line for settings screens and logs.
     pub summary: String,
+    /// Layers this machine lacks.
+    pub missing: Vec<Weakening>,
 }
 
 /// Detect what the OS offers.
@@ -63,27 +141,100 @@ pub fn support() -> SandboxSupport {
     {
         SandboxSupport {
             enforced: false,
-            summary: "not enforced on this platform: every command needs approval".into(),
+            summary: format!(
+                "{}: the sandbox is not enforced here; every command needs approval",
+                std::env::consts::OS
+            ),
+            missing: Vec::new(),
         }
     }
 }
 
-/// Make `command` run inside `policy`'s boundary, with a scrubbed environment.
-/// Fails closed: if the boundary cannot be built, the command must not run.
+/// A command's boundary after [`prepare`]: what it blocked, reported by the kernel.
+#[derive(Default)]
+pub struct Confinement {
+    #[cfg(target_os = "linux")]
+    denials: linux::Denials,
+}
+
+impl Confinement {
+    /// Operations the boundary refused so far (call after the command exits for all).
+    pub fn denials(&self) -> Vec<SandboxDenial> {
+        #[cfg(target_os = "linux")]
+        {
+            self.denials.snapshot()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+}
+
+/// A command running `argv` in `cwd` inside `policy`'s boundary: on macOS through
+/// `/usr/bin/sandbox-exec` with a generated profile, elsewhere via [`prepare`]. The
+/// caller sets stdio and spawns it.
+pub fn command(
+    argv: &[String],
+    cwd: &Path,
+    policy: &SandboxPolicy,
+) -> Result<(std::process::Command, Confinement), SandboxError> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| SandboxError::Unsupported("an empty command".into()))?;
+    #[cfg(target_os = "macos")]
+    if policy.mode != SandboxMode::FullAccess {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let writable = policy.effective_writable_roots()?;
+        let input = seatbelt::SeatbeltInput {
+            protected: paths::protected_paths(&home, &writable, &policy.boundary.protect)
+                .into_iter()
+                .map(|p| p.path)
+                .collect(),
+            unreadable: paths::credential_paths(
+                &home,
+                &policy.boundary.deny_read,
+                &policy.boundary.allow_read,
+            ),
+            writable_roots: writable,
+            proxy_port: None,
+        };
+        let full = seatbelt::argv(&seatbelt::profile(&input), argv);
+        let mut command = std::process::Command::new(&full[0]);
+        command.args(&full[1..]).current_dir(cwd);
+        scrub_environment(&mut command, &policy.boundary.allow_env);
+        return Ok((command, Confinement::default()));
+    }
+    let mut command = std::process::Command::new(program);
+    command.args(args).current_dir(cwd);
+    let confinement = prepare(&mut command, policy, cwd)?;
+    Ok((command, confinement))
+}
+
+/// Make `command` (which will run in `cwd`) run inside `policy`'s boundary, with a
+/// scrubbed environment. Fails closed: if the boundary cannot be built, the command must
+/// not run.
 pub fn prepare(
     command: &mut std::process::Command,
     policy: &SandboxPolicy,
-) -> Result<(), SandboxError> {
-    scrub_environment(command);
+    cwd: &Path,
+) -> Result<Confinement, SandboxError> {
+    scrub_environment(command, &policy.boundary.allow_env);
     if policy.mode == SandboxMode::FullAccess {
-        return Ok(());
+        return Ok(Confinement::default());
     }
     #[cfg(target_os = "linux")]
     {
-        linux::confine(command, policy)
+        linux::confine(command, policy, cwd)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        Err(SandboxError::Unsupported(std::env::consts::OS.to_string()))
+        let _ = cwd;
+        Err(SandboxError::Unsupported(format!(
+            "{} (use warden_sandbox::command, which runs macOS commands under sandbox-exec)",
+            std::env::consts::OS
+        )))
     }
 }

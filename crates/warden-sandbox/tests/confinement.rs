@@ -5,18 +5,25 @@
 use std::path::Path;
 use std::process::Command;
 
+use warden_protocol::SandboxDenial;
 use warden_protocol::SandboxMode;
 use warden_sandbox::{SandboxPolicy, prepare};
 
-fn run(mode: SandboxMode, workspace: &Path, script: &str) -> std::process::Output {
+fn run_reporting(
+    mode: SandboxMode,
+    workspace: &Path,
+    script: &str,
+) -> (std::process::Output, Vec<SandboxDenial>) {
     let mut command = Command::new("/bin/sh");
     command.arg("-c").arg(script).current_dir(workspace);
-    let policy = SandboxPolicy {
-        mode,
-        writable_roots: vec![workspace.to_path_buf()],
-    };
-    prepare(&mut command, &policy).expect("sandbox builds");
-    command.output().expect("command runs")
+    let policy = SandboxPolicy::new(mode, vec![workspace.to_path_buf()]);
+    let confinement = prepare(&mut command, &policy, workspace).expect("sandbox builds");
+    let output = command.output().expect("command runs");
+    (output, confinement.denials())
+}
+
+fn run(mode: SandboxMode, workspace: &Path, script: &str) -> std::process::Output {
+    run_reporting(mode, workspace, script).0
 }
 
 #[test]
@@ -43,9 +50,14 @@ fn workspace_write_blocks_writes_outside() {
     let parent = warden_testkit::scratch_dir();
     let ws = parent.path().join("ws");
     std::fs::create_dir(&ws).unwrap();
-    let out = run(SandboxMode::WorkspaceWrite, &ws, "echo x > ../outside.txt");
+    let (out, denials) = run_reporting(SandboxMode::WorkspaceWrite, &ws, "echo x > ../outside.txt");
     assert!(!out.status.success());
-    assert!(!parent.path().join("outside.txt").exists());
+    let target = parent.path().canonicalize().unwrap().join("outside.txt");
+    assert!(!target.exists());
+    assert_eq!(denials.len(), 1, "{denials:?}");
+    assert_eq!(denials[0].operation, "write");
+    assert_eq!(denials[0].target, target.display().to_string());
+    assert_eq!(denials[0].layer, "landlock");
 }
 
 #[test]
@@ -64,10 +76,16 @@ fn direct_network_is_blocked() {
     let script = format!(
         "python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)\""
     );
-    let out = run(SandboxMode::WorkspaceWrite, ws.path(), &script);
+    let (out, denials) = run_reporting(SandboxMode::WorkspaceWrite, ws.path(), &script);
     assert!(
         !out.status.success(),
         "connect to the host's loopback listener must fail"
+    );
+    assert!(
+        denials.iter().any(|d| d.operation == "network"
+            && d.target == "IPv4 stream socket"
+            && d.layer == "seccomp"),
+        "{denials:?}"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -84,11 +102,8 @@ fn secrets_in_the_environment_do_not_reach_the_command() {
         .env("OPENAI_API_KEY", "sk-test")
         .env("VISIBLE", "1")
         .current_dir(ws.path());
-    let policy = SandboxPolicy {
-        mode: SandboxMode::WorkspaceWrite,
-        writable_roots: vec![ws.path().into()],
-    };
-    prepare(&mut command, &policy).unwrap();
+    let policy = SandboxPolicy::new(SandboxMode::WorkspaceWrite, vec![ws.path().into()]);
+    let _confinement = prepare(&mut command, &policy, ws.path()).unwrap();
     let out = String::from_utf8(command.output().unwrap().stdout).unwrap();
     assert!(out.contains("VISIBLE=1"));
     assert!(!out.contains("OPENAI_API_KEY"), "{out}");

@@ -32,6 +32,8 @@ pub struct SessionSetup {
     /// The workspace, canonical.
     pub cwd: PathBuf,
     pub sandbox: SandboxMode,
+    /// What each command may touch (built from `sandbox` and the config).
+    pub sandbox_policy: SandboxPolicy,
     pub approval: ApprovalPolicy,
     /// False when nobody can answer approvals (no TTY): they are denied, fail closed.
     pub interactive: bool,
@@ -78,13 +80,8 @@ pub(crate) struct Session {
 pub fn spawn(setup: SessionSetup) -> (mpsc::UnboundedSender<Op>, impl Future<Output = ()> + Send) {
     let (tx, rx) = mpsc::unbounded_channel();
     let recorder = Recorder::new(setup.session_id.clone(), setup.store, setup.events);
-    let mut writable_roots = vec![setup.cwd.clone()];
-    writable_roots.extend(setup.config.writable_roots.iter().cloned());
     let session = Session {
-        sandbox_policy: SandboxPolicy {
-            mode: setup.sandbox,
-            writable_roots,
-        },
+        sandbox_policy: setup.sandbox_policy,
         cwd: setup.cwd,
         sandbox: setup.sandbox,
         approval: setup.approval,

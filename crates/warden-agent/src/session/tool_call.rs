@@ -79,7 +79,10 @@ impl Session {
     }
 
     fn decide(&self, invocation: &ToolInvocation) -> Decision {
-        let writable_roots = self.sandbox_policy.effective_writable_roots();
+        let writable_roots = self
+            .sandbox_policy
+            .effective_writable_roots()
+            .unwrap_or_default();
         let cx = DecisionContext {
             policy: self.approval,
             sandbox: self.sandbox,
@@ -288,11 +291,7 @@ impl Session {
             Some(code) => format!("exit code: {code}\n{}", outcome.output),
             None => format!("killed by a signal\n{}", outcome.output),
         };
-        let denials = if success {
-            Vec::new()
-        } else {
-            warden_sandbox::explain_failure(&outcome.output, workdir, &self.sandbox_policy)
-        };
+        let denials = outcome.denials;
         for denial in &denials {
             for_model.push_str(&format!("\n[sandbox] {}", denial.detail));
         }

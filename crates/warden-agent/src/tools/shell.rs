@@ -17,6 +17,8 @@ pub struct ShellOutcome {
     pub duration: Duration,
     /// Combined stdout and stderr, head and tail kept when over the cap.
     pub output: String,
+    /// What the boundary refused while the command ran, as the kernel reported it.
+    pub denials: Vec<warden_protocol::SandboxDenial>,
 }
 
 impl ShellOutcome {
@@ -78,19 +80,16 @@ pub async fn run(
     policy: &SandboxPolicy,
     mut on_output: impl FnMut(OutputStream, String),
 ) -> Result<ShellOutcome, ShellError> {
-    let (program, args) = argv.split_first().ok_or(ShellError::Empty)?;
+    let program = argv.first().ok_or(ShellError::Empty)?;
     if !cwd.is_dir() {
         return Err(ShellError::NoWorkdir(cwd.display().to_string()));
     }
-    let mut command = std::process::Command::new(program);
+    let (mut command, confinement) = warden_sandbox::command(argv, cwd, policy)?;
     command
-        .args(args)
-        .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    warden_sandbox::prepare(&mut command, policy)?;
     let mut command = tokio::process::Command::from(command);
     command.kill_on_drop(true);
     let started = Instant::now();
@@ -152,6 +151,7 @@ pub async fn run(
         timed_out,
         duration: started.elapsed(),
         output,
+        denials: confinement.denials(),
     })
 }
 

@@ -1,0 +1,46 @@
+//! From configuration to the sandbox policy one command runs under. The agent's shell
+//! tool and `warden exec` both build their policy here.
+
+use std::path::{Path, PathBuf};
+
+use warden_policy::config::{BoundaryConfig, WardenPaths};
+use warden_protocol::SandboxMode;
+use warden_sandbox::{BoundaryOptions, SandboxPolicy, Weakening};
+
+/// The policy for commands in `cwd` (the first writable root) plus `extra_roots`.
+/// Warden's own config and data folders are always protected. Errors name the key.
+pub fn sandbox_policy(
+    mode: SandboxMode,
+    cwd: &Path,
+    extra_roots: &[PathBuf],
+    boundary: &BoundaryConfig,
+    paths: Option<&WardenPaths>,
+) -> Result<SandboxPolicy, String> {
+    let mut accept_weaker = Vec::new();
+    for name in &boundary.accept_weaker {
+        let known: Vec<&str> = Weakening::ALL.iter().map(|w| w.name()).collect();
+        let weakening = Weakening::parse(name).ok_or_else(|| {
+            format!(
+                "boundary.accept_weaker: unknown layer `{name}` (known: {})",
+                known.join(", ")
+            )
+        })?;
+        accept_weaker.push(weakening);
+    }
+    let mut writable_roots = vec![cwd.to_path_buf()];
+    writable_roots.extend(extra_roots.iter().cloned());
+    let protect = paths
+        .map(|p| vec![p.config_dir.clone(), p.data_dir.clone()])
+        .unwrap_or_default();
+    Ok(SandboxPolicy {
+        mode,
+        writable_roots,
+        boundary: BoundaryOptions {
+            deny_read: boundary.deny_read.clone(),
+            allow_read: boundary.allow_read.clone(),
+            protect,
+            allow_env: boundary.allow_env.clone(),
+            accept_weaker,
+        },
+    })
+}

@@ -1,0 +1,211 @@
+//! The Landlock ruleset: directories are listable everywhere; files are readable and
+//! executable everywhere except under credential paths (granted as the complement of
+//! those paths, since Landlock can only allow); writable roots get every right.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd,
+    Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, Scope,
+};
+
+use crate::SandboxError;
+
+/// The Landlock ABI the running kernel offers (0 when unavailable).
+pub(crate) fn kernel_abi() -> i64 {
+    // SAFETY: landlock_create_ruleset with a null attr, size 0 and the VERSION flag only
+    // queries the ABI version; it takes no pointers it dereferences.
+    unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            1u32, // LANDLOCK_CREATE_RULESET_VERSION
+        )
+    }
+}
+
+/// A created ruleset, plus directories that only exist once the child has mounted them
+/// (the private `/dev/shm`), which get their rule in the child.
+pub(crate) struct LandlockPlan {
+    fd: OwnedFd,
+    late_dirs: Vec<CString>,
+    dir_access: u64,
+}
+
+#[repr(C, packed)]
+struct PathBeneathAttr {
+    allowed_access: u64,
+    parent_fd: libc::c_int,
+}
+
+impl LandlockPlan {
+    /// Child side: add the late rules and restrict this process. No allocation.
+    pub(crate) fn apply(&self) -> std::io::Result<()> {
+        let last_error = || Err(std::io::Error::last_os_error());
+        for dir in &self.late_dirs {
+            // SAFETY: open/landlock_add_rule/close on a NUL-terminated path and a stack
+            // attribute struct.
+            unsafe {
+                let fd = libc::open(
+                    dir.as_ptr(),
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                );
+                if fd < 0 {
+                    return last_error();
+                }
+                let attr = PathBeneathAttr {
+                    allowed_access: self.dir_access,
+                    parent_fd: fd,
+                };
+                let ret = libc::syscall(
+                    libc::SYS_landlock_add_rule,
+                    self.fd.as_raw_fd(),
+                    1, // LANDLOCK_RULE_PATH_BENEATH
+                    &attr as *const PathBeneathAttr,
+                    0,
+                );
+                libc::close(fd);
+                if ret < 0 {
+                    return last_error();
+                }
+            }
+        }
+        // SAFETY: prctl and landlock_restrict_self with integer arguments.
+        unsafe {
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 {
+                return last_error();
+            }
+            if libc::syscall(libc::SYS_landlock_restrict_self, self.fd.as_raw_fd(), 0) < 0 {
+                return last_error();
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn build(
+    abi: ABI,
+    writable: &[PathBuf],
+    unreadable: &[PathBuf],
+    late_dirs: &[PathBuf],
+) -> Result<LandlockPlan, SandboxError> {
+    let landlock = |e: landlock::RulesetError| SandboxError::Landlock(e.to_string());
+    let read_files = AccessFs::ReadFile | AccessFs::Execute;
+    let mut ruleset = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_all(abi))
+        .map_err(landlock)?;
+    if abi >= ABI::V4 {
+        ruleset = ruleset
+            .handle_access(AccessNet::from_all(abi))
+            .map_err(landlock)?;
+    }
+    if abi >= ABI::V6 {
+        ruleset = ruleset.scope(Scope::from_all(abi)).map_err(landlock)?;
+    }
+    let mut created = ruleset.create().map_err(landlock)?;
+    created = add(created, Path::new("/"), AccessFs::ReadDir.into())?;
+    let mut readable = Vec::new();
+    if unreadable.is_empty() {
+        readable.push(PathBuf::from("/"));
+    } else {
+        complement(Path::new("/"), unreadable, &mut readable);
+    }
+    for path in &readable {
+        created = add(created, path, read_files)?;
+    }
+    for path in writable {
+        created = add(created, path, AccessFs::from_all(abi))?;
+    }
+    let fd: Option<OwnedFd> = created.into();
+    let fd = fd.ok_or_else(|| SandboxError::Landlock("the kernel returned no ruleset".into()))?;
+    let late_dirs = late_dirs
+        .iter()
+        .map(|p| CString::new(p.as_os_str().as_bytes()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| SandboxError::Landlock(e.to_string()))?;
+    Ok(LandlockPlan {
+        fd,
+        late_dirs,
+        dir_access: AccessFs::from_all(abi).bits(),
+    })
+}
+
+fn add(
+    ruleset: RulesetCreated,
+    path: &Path,
+    access: BitFlags<AccessFs>,
+) -> Result<RulesetCreated, SandboxError> {
+    // A path that vanished since it was listed simply gets no rule.
+    let Ok(fd) = PathFd::new(path) else {
+        return Ok(ruleset);
+    };
+    // Rights that only make sense on directories are dropped for files.
+    let access = if path.is_dir() {
+        access
+    } else {
+        access & AccessFs::from_file(ABI::V6)
+    };
+    ruleset
+        .add_rule(PathBeneath::new(fd, access))
+        .map_err(|e| SandboxError::Landlock(format!("rule for {}: {e}", path.display())))
+}
+
+/// Every entry under `dir` that is not one of `hidden` and holds none of them, descending
+/// only into directories on the way to a hidden path.
+pub(crate) fn complement(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if hidden.contains(&path) {
+            continue;
+        }
+        let holds_hidden = hidden.iter().any(|h| h.starts_with(&path));
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if holds_hidden && is_dir {
+            complement(&path, hidden, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_complement_skips_hidden_paths_and_keeps_their_siblings() {
+        let base = tempfile::tempdir().unwrap();
+        let b = base.path();
+        for dir in [
+            "home/.ssh",
+            "home/.config/gcloud",
+            "home/.config/other",
+            "home/work",
+        ] {
+            std::fs::create_dir_all(b.join(dir)).unwrap();
+        }
+        std::fs::write(b.join("home/.bashrc"), "").unwrap();
+        let hidden = vec![b.join("home/.ssh"), b.join("home/.config/gcloud")];
+        let mut out = Vec::new();
+        complement(b, &hidden, &mut out);
+        out.sort();
+        assert_eq!(
+            out,
+            vec![
+                b.join("home/.bashrc"),
+                b.join("home/.config/other"),
+                b.join("home/work"),
+            ]
+        );
+    }
+}

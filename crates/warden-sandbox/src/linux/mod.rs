@@ -1,0 +1,206 @@
+//! Linux boundary. Layers, all built in the parent and applied in the child between fork
+//! and exec (no allocation after fork):
+//! - namespaces (user, mount, network, IPC): read-only view of the file system with
+//!   writable roots attached back, protected paths read-only, no network, no capabilities;
+//! - Landlock: file-system rights (credential paths unreadable), TCP, IPC scoping;
+//! - seccomp: no sockets, tracing, mounts or namespaces; blocked calls and file-system
+//!   writes are reported to the supervisor, which records structured denials.
+
+mod landlock_rules;
+mod namespace;
+mod seccomp;
+mod supervisor;
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+
+use landlock::ABI;
+
+use crate::paths::{credential_paths, pinned_ancestors, protected_paths};
+use crate::{Confinement, SandboxError, SandboxPolicy, SandboxSupport, Weakening};
+pub(crate) use supervisor::Denials;
+
+/// Landlock ABI with everything Warden uses: file system incl. truncate and device
+/// ioctl, TCP bind/connect, abstract-socket and signal scoping.
+const FULL_ABI: ABI = ABI::V6;
+
+pub(crate) fn support() -> SandboxSupport {
+    let abi = landlock_rules::kernel_abi();
+    let mut lost = Vec::new();
+    if abi < FULL_ABI as i64 {
+        lost.push(Weakening::OldLandlock);
+    }
+    if !namespace::available() {
+        lost.push(Weakening::NoNamespaces);
+    }
+    let enforced = abi >= 1;
+    let summary = if !enforced {
+        "Linux without Landlock: sandboxed modes refuse to run; every command needs approval"
+            .to_string()
+    } else if lost.is_empty() {
+        format!("Linux: namespaces + Landlock ABI {abi} + seccomp, all enforced")
+    } else {
+        let names: Vec<&str> = lost.iter().map(|w| w.name()).collect();
+        format!(
+            "Linux: Landlock ABI {abi} + seccomp; missing: {} (runs only if accepted)",
+            names.join(", ")
+        )
+    };
+    SandboxSupport {
+        enforced,
+        summary,
+        missing: lost,
+    }
+}
+
+fn abi_from(version: i64) -> Option<ABI> {
+    Some(match version {
+        v if v >= 6 => ABI::V6,
+        5 => ABI::V5,
+        4 => ABI::V4,
+        3 => ABI::V3,
+        2 => ABI::V2,
+        1 => ABI::V1,
+        _ => return None,
+    })
+}
+
+pub(crate) fn confine(
+    command: &mut std::process::Command,
+    policy: &SandboxPolicy,
+    cwd: &std::path::Path,
+) -> Result<Confinement, SandboxError> {
+    let support = support();
+    let abi = abi_from(landlock_rules::kernel_abi())
+        .ok_or_else(|| SandboxError::Landlock("the kernel has no Landlock".into()))?;
+    let refused: Vec<Weakening> = support
+        .missing
+        .iter()
+        .copied()
+        .filter(|w| !policy.boundary.accept_weaker.contains(w))
+        .collect();
+    if let Some(first) = refused.first() {
+        return Err(SandboxError::Weaker {
+            name: first.name(),
+            lost: first.guarantee_lost(),
+        });
+    }
+    let namespaces = !support.missing.contains(&Weakening::NoNamespaces);
+    let home = home_dir();
+    let writable = policy.effective_writable_roots()?;
+    let unreadable = credential_paths(
+        &home,
+        &policy.boundary.deny_read,
+        &policy.boundary.allow_read,
+    );
+    for secret in &unreadable {
+        if let Some(root) = writable.iter().find(|r| secret.starts_with(r)) {
+            return Err(SandboxError::WritableRoot {
+                path: root.display().to_string(),
+                message: format!(
+                    "contains the credential store {}; choose a narrower folder",
+                    secret.display()
+                ),
+            });
+        }
+    }
+    let protected = if namespaces {
+        protected_paths(&home, &writable, &policy.boundary.protect)
+    } else {
+        Vec::new()
+    };
+    let mut landlock_writable = writable.clone();
+    landlock_writable.push("/dev/null".into());
+    // With namespaces /dev/shm is a private tmpfs mounted in the child; its rule can only
+    // be added there.
+    let late_dirs: Vec<PathBuf> = if namespaces && std::path::Path::new("/dev/shm").is_dir() {
+        vec!["/dev/shm".into()]
+    } else {
+        Vec::new()
+    };
+    let landlock = landlock_rules::build(abi, &landlock_writable, &unreadable, &late_dirs)?;
+    landlock_writable.extend(late_dirs);
+    let filter = seccomp::build()?;
+    let x32 = seccomp::deny_x32();
+    let mut pinned: Vec<PathBuf> = Vec::new();
+    for p in &protected {
+        for dir in pinned_ancestors(&p.path, &writable) {
+            if !pinned.contains(&dir) && !writable.contains(&dir) {
+                pinned.push(dir);
+            }
+        }
+    }
+    pinned.sort_by_key(|p| p.components().count());
+    let mut plan = if namespaces {
+        let mut outermost_first = writable.clone();
+        outermost_first.sort_by_key(|p| p.components().count());
+        let read_only: Vec<PathBuf> = protected.iter().map(|p| p.path.clone()).collect();
+        Some(namespace::NamespacePlan::new(
+            &outermost_first,
+            &pinned,
+            &read_only,
+            cwd,
+        )?)
+    } else {
+        None
+    };
+    let (parent_end, child_end) = socket_pair()?;
+    let denials = Denials::default();
+    let rules = supervisor::WriteRules {
+        writable: landlock_writable,
+        protected: protected
+            .iter()
+            .map(|p| (p.path.clone(), p.reason))
+            .collect(),
+        pinned,
+    };
+    supervisor::spawn(parent_end, rules, denials.clone());
+    // SAFETY: the closure runs between fork and exec. It only makes syscalls on data
+    // built before the fork and builds its errors from raw OS codes without allocating.
+    unsafe {
+        command.pre_exec(move || {
+            if let Some(plan) = plan.as_mut() {
+                plan.apply()?;
+            }
+            landlock.apply()?;
+            if let Some(x32) = &x32 {
+                x32.install_plain()?;
+            }
+            let listener = filter.install()?;
+            supervisor::send_fd(child_end.as_raw_fd(), listener)?;
+            libc::close(listener);
+            Ok(())
+        });
+    }
+    Ok(Confinement { denials })
+}
+
+fn socket_pair() -> Result<(OwnedFd, OwnedFd), SandboxError> {
+    let mut fds = [0; 2];
+    // SAFETY: socketpair writes two fds into the array.
+    let ret = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if ret < 0 {
+        return Err(SandboxError::Seccomp(format!(
+            "cannot create the supervisor channel: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .and_then(|h| h.canonicalize().ok())
+        .unwrap_or_else(|| PathBuf::from("/nonexistent"))
+}
