@@ -127,11 +127,16 @@ pub fn protected_paths(
         if dot_git.is_dir() && !dot_git.join("hooks").exists() {
             add(dot_git.clone(), "git directory without a hooks folder");
         }
-        for git_dir in git_dirs(&dot_git) {
+        let mut pending = git_dirs(&dot_git);
+        while let Some(git_dir) = pending.pop() {
             add(git_dir.join("hooks"), "git hooks run code");
             add(git_dir.join("config"), "git config can run code");
             if let Some(hooks) = hooks_path(&git_dir.join("config"), root) {
                 add(hooks, "configured core.hooksPath runs code");
+            }
+            // Submodules keep their own git dirs (with hooks) under modules/.
+            if let Ok(modules) = std::fs::read_dir(git_dir.join("modules")) {
+                pending.extend(modules.flatten().map(|m| m.path()).filter(|p| p.is_dir()));
             }
         }
     }
@@ -267,6 +272,8 @@ mod tests {
         std::fs::write(ws.join(".git/config"), "[core]\n\thooksPath = .husky\n").unwrap();
         touch(&ws.join(".husky/pre-commit"));
         touch(&ws.join(".envrc"));
+        touch(&ws.join(".git/modules/sub/hooks/x"));
+        touch(&ws.join(".git/modules/sub/modules/deeper/config"));
         // A linked worktree whose git dir lives in another writable root.
         let wt = base.join("wt");
         let real_git = base.join("store/worktrees/wt");
@@ -286,6 +293,8 @@ mod tests {
             ws.join(".git/config"),
             ws.join(".husky"),
             ws.join(".envrc"),
+            ws.join(".git/modules/sub/hooks"),
+            ws.join(".git/modules/sub/modules/deeper/config"),
             base.join("store/hooks"),
             base.join("store/config"),
         ] {
