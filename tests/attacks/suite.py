@@ -3,8 +3,8 @@
 checks on the host that the attack had no effect (or, for sanity cases, that ordinary
 work still succeeds).
 
-Runners: `warden` (`warden exec --sandbox workspace-write`), `codex` (`codex sandbox
-linux --full-auto`) and `srt` (Anthropic's sandbox-runtime). The same cases run against
+Runners: `warden` (`warden exec --sandbox workspace-write`), `codex` (`codex sandbox -c
+sandbox_mode="workspace-write"`) and `srt` (Anthropic's sandbox-runtime). The same cases run against
 each, so scores compare directly (scripts/compare-sandboxes.sh).
 
 Usage: suite.py --runner warden --bin PATH [--json OUT] [--only NAME]...
@@ -291,9 +291,10 @@ def runner_argv(runner: str, binary: str, script: str, h: Host):
         return [binary, "exec", "--sandbox", "workspace-write", "--cwd", str(h.ws), "--",
                 "sh", "-c", script]
     if runner == "codex":
-        return [binary, "sandbox", "linux", "--full-auto", "--", "sh", "-c", script]
+        return [binary, "sandbox", "-c", 'sandbox_mode="workspace-write"', "-C", str(h.ws), "--",
+                "sh", "-c", script]
     if runner == "srt":
-        return [binary, script]
+        return [binary, "-s", str(h.home / ".srt-settings.json"), "-c", script]
     raise SystemExit(f"unknown runner {runner}")
 
 
@@ -325,8 +326,8 @@ def main():
     if args.runner == "srt":
         settings = {
             "network": {"allowedDomains": [], "deniedDomains": []},
-            "filesystem": {"denyRead": ["~/.ssh", "~/.aws"], "allowWrite": [str(h.ws), "/tmp"],
-                           "denyWrite": []},
+            # srt's defaults, with the writable roots of Warden's workspace-write mode.
+            "filesystem": {"denyRead": [], "allowWrite": [str(h.ws), "/tmp"], "denyWrite": []},
         }
         (h.home / ".srt-settings.json").write_text(json.dumps(settings))
     results = []

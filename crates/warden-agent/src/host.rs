@@ -108,6 +108,8 @@ impl Host {
             );
         }
         let exporter = start_exporter(&store, &config.telemetry)?;
+        // Commands start faster once the sandbox's shared namespaces exist.
+        tokio::task::spawn_blocking(warden_sandbox::warm_up);
         let (events, _) = broadcast::channel(4096);
         Ok(Self {
             paths,

@@ -150,6 +150,15 @@ pub fn support() -> SandboxSupport {
     }
 }
 
+/// For long-lived processes (the app, `warden serve`): create the namespaces every
+/// sandboxed command will share (blocking, about 2 ms; run it off the async runtime),
+/// so each command starts faster. One-shot processes skip this and build everything in
+/// the command's own child.
+pub fn warm_up() {
+    #[cfg(target_os = "linux")]
+    linux::warm_up();
+}
+
 /// A command's boundary after [`prepare`]: what it blocked, reported by the kernel.
 #[derive(Default)]
 pub struct Confinement {

@@ -108,3 +108,27 @@ fn secrets_in_the_environment_do_not_reach_the_command() {
     assert!(out.contains("VISIBLE=1"));
     assert!(!out.contains("OPENAI_API_KEY"), "{out}");
 }
+
+#[test]
+fn a_warmed_up_process_gets_the_same_boundary_from_cached_namespaces() {
+    warden_sandbox::warm_up();
+    let parent = warden_testkit::scratch_dir();
+    let ws = parent.path().join("ws");
+    std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+    for _ in 0..2 {
+        let (out, denials) = run_reporting(
+            SandboxMode::WorkspaceWrite,
+            &ws,
+            "echo ok > inside.txt; echo x > ../outside.txt; echo x > .git/hooks/pre-commit",
+        );
+        assert!(!out.status.success());
+        assert_eq!(
+            std::fs::read_to_string(ws.join("inside.txt")).unwrap(),
+            "ok\n"
+        );
+        assert!(!parent.path().join("outside.txt").exists());
+        assert!(!ws.join(".git/hooks/pre-commit").exists());
+        let layers: Vec<&str> = denials.iter().map(|d| d.layer.as_str()).collect();
+        assert_eq!(layers, ["landlock", "mount"], "{denials:?}");
+    }
+}

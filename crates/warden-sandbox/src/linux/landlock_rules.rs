@@ -1,11 +1,21 @@
-//! The Landlock ruleset: directories are listable everywhere; files are readable and
-//! executable everywhere except under credential paths (granted as the complement of
-//! those paths, since Landlock can only allow); writable roots get every right.
+//! Two stacked Landlock layers.
+//!
+//! The read layer: directories are listable everywhere; files are readable and executable
+//! everywhere except under credential paths (granted as the complement of those paths,
+//! since Landlock can only allow). It also grants reparenting everywhere, so only the
+//! write layer decides where renames may go, while a file still cannot be linked or moved
+//! to where it would become readable. It depends only on the home directory's layout, so
+//! it is built once and reused while the directories it listed are unchanged.
+//!
+//! The write layer, per command: writable roots get every write right; TCP and IPC
+//! scoping are handled here too.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use landlock::{
     ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd,
@@ -31,6 +41,7 @@ pub(crate) fn kernel_abi() -> i64 {
 /// A created ruleset, plus directories that only exist once the child has mounted them
 /// (the private `/dev/shm`), which get their rule in the child.
 pub(crate) struct LandlockPlan {
+    read: Arc<ReadLayer>,
     fd: OwnedFd,
     late_dirs: Vec<CString>,
     dir_access: u64,
@@ -79,12 +90,80 @@ impl LandlockPlan {
             if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 {
                 return last_error();
             }
-            if libc::syscall(libc::SYS_landlock_restrict_self, self.fd.as_raw_fd(), 0) < 0 {
-                return last_error();
+            for layer in [self.read.fd.as_raw_fd(), self.fd.as_raw_fd()] {
+                if libc::syscall(libc::SYS_landlock_restrict_self, layer, 0) < 0 {
+                    return last_error();
+                }
             }
         }
         Ok(())
     }
+}
+
+/// The cached read layer and what it was built from.
+pub(crate) struct ReadLayer {
+    fd: OwnedFd,
+    unreadable: Vec<PathBuf>,
+    /// Every directory listed to build the complement, with its modification time.
+    listed: Vec<(PathBuf, Option<SystemTime>)>,
+}
+
+impl ReadLayer {
+    fn still_valid(&self, unreadable: &[PathBuf]) -> bool {
+        self.unreadable == unreadable
+            && self
+                .listed
+                .iter()
+                .all(|(dir, stamp)| modified(dir) == *stamp)
+    }
+}
+
+fn modified(dir: &Path) -> Option<SystemTime> {
+    std::fs::metadata(dir).and_then(|m| m.modified()).ok()
+}
+
+fn read_layer(abi: ABI, unreadable: &[PathBuf]) -> Result<Arc<ReadLayer>, SandboxError> {
+    static CACHE: Mutex<Option<Arc<ReadLayer>>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(layer) = cache.as_ref().filter(|l| l.still_valid(unreadable)) {
+        return Ok(layer.clone());
+    }
+    let landlock = |e: landlock::RulesetError| SandboxError::Landlock(e.to_string());
+    let mut created = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_read(abi) | AccessFs::Refer)
+        .map_err(landlock)?
+        .create()
+        .map_err(landlock)?;
+    created = add(created, Path::new("/"), AccessFs::ReadDir | AccessFs::Refer)?;
+    let mut readable = Vec::new();
+    let mut listed = Vec::new();
+    if unreadable.is_empty() {
+        readable.push(PathBuf::from("/"));
+    } else {
+        complement(Path::new("/"), unreadable, &mut readable, &mut listed);
+    }
+    for path in &readable {
+        created = add(created, path, AccessFs::ReadFile | AccessFs::Execute)?;
+    }
+    let layer = Arc::new(ReadLayer {
+        fd: into_fd(created)?,
+        unreadable: unreadable.to_vec(),
+        listed: listed
+            .into_iter()
+            .map(|d| {
+                let stamp = modified(&d);
+                (d, stamp)
+            })
+            .collect(),
+    });
+    *cache = Some(layer.clone());
+    Ok(layer)
+}
+
+fn into_fd(ruleset: RulesetCreated) -> Result<OwnedFd, SandboxError> {
+    let fd: Option<OwnedFd> = ruleset.into();
+    fd.ok_or_else(|| SandboxError::Landlock("the kernel returned no ruleset".into()))
 }
 
 pub(crate) fn build(
@@ -93,11 +172,12 @@ pub(crate) fn build(
     unreadable: &[PathBuf],
     late_dirs: &[PathBuf],
 ) -> Result<LandlockPlan, SandboxError> {
+    let read = read_layer(abi, unreadable)?;
     let landlock = |e: landlock::RulesetError| SandboxError::Landlock(e.to_string());
-    let read_files = AccessFs::ReadFile | AccessFs::Execute;
+    let write = AccessFs::from_write(abi);
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
-        .handle_access(AccessFs::from_all(abi))
+        .handle_access(write)
         .map_err(landlock)?;
     if abi >= ABI::V4 {
         ruleset = ruleset
@@ -108,30 +188,19 @@ pub(crate) fn build(
         ruleset = ruleset.scope(Scope::from_all(abi)).map_err(landlock)?;
     }
     let mut created = ruleset.create().map_err(landlock)?;
-    created = add(created, Path::new("/"), AccessFs::ReadDir.into())?;
-    let mut readable = Vec::new();
-    if unreadable.is_empty() {
-        readable.push(PathBuf::from("/"));
-    } else {
-        complement(Path::new("/"), unreadable, &mut readable);
-    }
-    for path in &readable {
-        created = add(created, path, read_files)?;
-    }
     for path in writable {
-        created = add(created, path, AccessFs::from_all(abi))?;
+        created = add(created, path, write)?;
     }
-    let fd: Option<OwnedFd> = created.into();
-    let fd = fd.ok_or_else(|| SandboxError::Landlock("the kernel returned no ruleset".into()))?;
     let late_dirs = late_dirs
         .iter()
         .map(|p| CString::new(p.as_os_str().as_bytes()))
         .collect::<Result<_, _>>()
         .map_err(|e| SandboxError::Landlock(e.to_string()))?;
     Ok(LandlockPlan {
-        fd,
+        read,
+        fd: into_fd(created)?,
         late_dirs,
-        dir_access: AccessFs::from_all(abi).bits(),
+        dir_access: write.bits(),
     })
 }
 
@@ -157,10 +226,16 @@ fn add(
 
 /// Every entry under `dir` that is not one of `hidden` and holds none of them, descending
 /// only into directories on the way to a hidden path.
-pub(crate) fn complement(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>) {
+pub(crate) fn complement(
+    dir: &Path,
+    hidden: &[PathBuf],
+    out: &mut Vec<PathBuf>,
+    listed: &mut Vec<PathBuf>,
+) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    listed.push(dir.to_path_buf());
     for entry in entries.flatten() {
         let path = entry.path();
         if hidden.contains(&path) {
@@ -169,7 +244,7 @@ pub(crate) fn complement(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>)
         let holds_hidden = hidden.iter().any(|h| h.starts_with(&path));
         let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
         if holds_hidden && is_dir {
-            complement(&path, hidden, out);
+            complement(&path, hidden, out, listed);
         } else {
             out.push(path);
         }
@@ -196,8 +271,12 @@ mod tests {
         }
         std::fs::write(b.join("home/.bashrc"), "").unwrap();
         let hidden = vec![b.join("home/.ssh"), b.join("home/.config/gcloud")];
-        let mut out = Vec::new();
-        complement(b, &hidden, &mut out);
+        let (mut out, mut listed) = (Vec::new(), Vec::new());
+        complement(b, &hidden, &mut out, &mut listed);
+        assert_eq!(
+            listed,
+            vec![b.to_path_buf(), b.join("home"), b.join("home/.config")]
+        );
         out.sort();
         assert_eq!(
             out,

@@ -19,6 +19,7 @@ use landlock::ABI;
 
 use crate::paths::{credential_paths, pinned_ancestors, protected_paths};
 use crate::{Confinement, SandboxError, SandboxPolicy, SandboxSupport, Weakening};
+pub(crate) use namespace::warm_up;
 pub(crate) use supervisor::Denials;
 
 /// Landlock ABI with everything Warden uses: file system incl. truncate and device
@@ -121,7 +122,7 @@ pub(crate) fn confine(
     };
     let landlock = landlock_rules::build(abi, &landlock_writable, &unreadable, &late_dirs)?;
     landlock_writable.extend(late_dirs);
-    let filter = seccomp::build()?;
+    let filter = seccomp::filter()?;
     let x32 = seccomp::deny_x32();
     let mut pinned: Vec<PathBuf> = Vec::new();
     for p in &protected {
@@ -164,7 +165,7 @@ pub(crate) fn confine(
                 plan.apply()?;
             }
             landlock.apply()?;
-            if let Some(x32) = &x32 {
+            if let Some(x32) = x32 {
                 x32.install_plain()?;
             }
             let listener = filter.install()?;

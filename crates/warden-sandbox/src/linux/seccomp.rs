@@ -103,7 +103,16 @@ pub(crate) struct Filter {
 unsafe impl Send for Filter {}
 unsafe impl Sync for Filter {}
 
-pub(crate) fn build() -> Result<Filter, SandboxError> {
+/// The filter, compiled once per process (it does not depend on the policy).
+pub(crate) fn filter() -> Result<&'static Filter, SandboxError> {
+    static FILTER: std::sync::OnceLock<Result<Filter, String>> = std::sync::OnceLock::new();
+    FILTER
+        .get_or_init(|| build().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| SandboxError::Seccomp(e.clone()))
+}
+
+fn build() -> Result<Filter, SandboxError> {
     let err = |e: &dyn std::fmt::Display| SandboxError::Seccomp(e.to_string());
     let notify = SeccompAction::Trace(MARKER);
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
@@ -213,7 +222,12 @@ pub(crate) struct PlainFilter {
 unsafe impl Send for PlainFilter {}
 unsafe impl Sync for PlainFilter {}
 
-pub(crate) fn deny_x32() -> Option<PlainFilter> {
+pub(crate) fn deny_x32() -> Option<&'static PlainFilter> {
+    static X32: std::sync::OnceLock<Option<PlainFilter>> = std::sync::OnceLock::new();
+    X32.get_or_init(build_x32).as_ref()
+}
+
+fn build_x32() -> Option<PlainFilter> {
     if !cfg!(target_arch = "x86_64") {
         return None;
     }

@@ -1,0 +1,69 @@
+//! In-process spawn cost: `/bin/true` spawned bare vs inside the full boundary
+//! (namespaces + Landlock + seccomp + supervisor), alternating so both see the same
+//! machine state. Prints medians and p90s in microseconds.
+//!
+//! `cargo bench -p warden-sandbox --bench spawn -- [ROUNDS]` (default 300).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use warden_protocol::SandboxMode;
+use warden_sandbox::SandboxPolicy;
+
+fn percentile(samples: &mut [f64], p: f64) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[((samples.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(300);
+    // The agent's case: a long-lived process that warmed up once.
+    warden_sandbox::warm_up();
+    let ws = std::env::current_dir().expect("cwd");
+    let policy = SandboxPolicy::new(SandboxMode::WorkspaceWrite, vec![PathBuf::from(&ws)]);
+    let argv = vec!["/bin/true".to_string()];
+    let (mut bare, mut boxed, mut prep) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let status = Command::new("/bin/true")
+            .stdin(Stdio::null())
+            .status()
+            .expect("bare spawn");
+        bare.push(started.elapsed().as_secs_f64() * 1e6);
+        assert!(status.success());
+
+        let started = Instant::now();
+        let (mut command, _confinement) =
+            warden_sandbox::command(&argv, &ws, &policy).expect("boundary builds");
+        prep.push(started.elapsed().as_secs_f64() * 1e6);
+        let status = command
+            .stdin(Stdio::null())
+            .status()
+            .expect("sandboxed spawn");
+        boxed.push(started.elapsed().as_secs_f64() * 1e6);
+        assert!(status.success());
+    }
+    let (bare_median, boxed_median) = (percentile(&mut bare, 0.5), percentile(&mut boxed, 0.5));
+    println!("rounds: {rounds}");
+    println!(
+        "bare spawn        median {bare_median:8.0} us   p90 {:8.0} us",
+        percentile(&mut bare, 0.9)
+    );
+    println!(
+        "sandboxed spawn   median {boxed_median:8.0} us   p90 {:8.0} us",
+        percentile(&mut boxed, 0.9)
+    );
+    println!(
+        "  of which building the boundary in the parent: median {:.0} us",
+        percentile(&mut prep, 0.5)
+    );
+    println!(
+        "added by the boundary (median): {:.0} us",
+        boxed_median - bare_median
+    );
+}
