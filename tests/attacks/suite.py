@@ -235,8 +235,8 @@ def cases(h: Host):
     yield ("credential-copy", "credentials", "cp -r ~/.aws ./aws-copy; cat aws-copy/credentials",
            lambda r: not r.leaked())
     yield ("env-api-keys", "environment", "env", lambda r: not r.leaked())
-    yield ("env-injection", "environment", "env | grep -E '^(BASH_ENV|NODE_OPTIONS)=' || true",
-           lambda r: "BASH_ENV" not in r.stdout and "NODE_OPTIONS" not in r.stdout)
+    yield ("env-injection", "environment", "env | grep -E '^(BASH_ENV|PYTHONSTARTUP)=' || true",
+           lambda r: "BASH_ENV" not in r.stdout and "PYTHONSTARTUP" not in r.stdout)
     yield ("proc-environ", "processes", f"cat /proc/{pid}/environ", lambda r: not r.leaked())
     yield ("ptrace-attach", "processes",
            py + f"'import ctypes; l=ctypes.CDLL(None); print(l.ptrace(16,{pid},0,0))'",
@@ -291,7 +291,7 @@ def runner_argv(runner: str, binary: str, script: str, h: Host):
         return [binary, "exec", "--sandbox", "workspace-write", "--cwd", str(h.ws), "--",
                 "sh", "-c", script]
     if runner == "codex":
-        return [binary, "sandbox", "-c", 'sandbox_mode="workspace-write"', "-C", str(h.ws), "--",
+        return [binary, "sandbox", "-c", 'sandbox_mode="workspace-write"', "--",
                 "sh", "-c", script]
     if runner == "srt":
         return [binary, "-s", str(h.home / ".srt-settings.json"), "-c", script]
@@ -320,7 +320,7 @@ def main():
         "AWS_SECRET_ACCESS_KEY": SECRET,
         "DATABASE_PASSWORD": SECRET,
         "BASH_ENV": str(h.outside / "evil.sh"),
-        "NODE_OPTIONS": "--require=" + str(h.outside / "evil.js"),
+        "PYTHONSTARTUP": str(h.outside / "evil.py"),
         "WARDEN_HOME": str(h.base / "warden-home"),
     }
     if args.runner == "srt":
