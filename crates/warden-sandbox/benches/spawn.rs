@@ -28,6 +28,7 @@ fn main() {
     let policy = SandboxPolicy::new(SandboxMode::WorkspaceWrite, vec![PathBuf::from(&ws)]);
     let argv = vec!["/bin/true".to_string()];
     let (mut bare, mut boxed, mut prep) = (Vec::new(), Vec::new(), Vec::new());
+    let mut forked = Vec::new();
     for _ in 0..rounds {
         let started = Instant::now();
         let status = Command::new("/bin/true")
@@ -36,6 +37,23 @@ fn main() {
             .expect("bare spawn");
         bare.push(started.elapsed().as_secs_f64() * 1e6);
         assert!(status.success());
+
+        // A no-op pre_exec hook: std must fork instead of using posix_spawn, as it does
+        // for every sandboxed command; this separates fork's cost from the boundary's.
+        let started = Instant::now();
+        let mut command = Command::new("/bin/true");
+        // SAFETY: the hook does nothing.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || Ok(()));
+        }
+        assert!(
+            command
+                .stdin(Stdio::null())
+                .status()
+                .expect("forked spawn")
+                .success()
+        );
+        forked.push(started.elapsed().as_secs_f64() * 1e6);
 
         let started = Instant::now();
         let (mut command, _confinement) =
@@ -53,6 +71,10 @@ fn main() {
     println!(
         "bare spawn        median {bare_median:8.0} us   p90 {:8.0} us",
         percentile(&mut bare, 0.9)
+    );
+    println!(
+        "forked spawn      median {:8.0} us   (bare + a no-op pre_exec: fork, not posix_spawn)",
+        percentile(&mut forked, 0.5)
     );
     println!(
         "sandboxed spawn   median {boxed_median:8.0} us   p90 {:8.0} us",

@@ -137,7 +137,21 @@ pub fn support() -> SandboxSupport {
     {
         linux::support()
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        let enforced = Path::new(seatbelt::SANDBOX_EXEC).exists();
+        SandboxSupport {
+            enforced,
+            summary: if enforced {
+                "macOS: Seatbelt profile via /usr/bin/sandbox-exec".into()
+            } else {
+                "macOS without /usr/bin/sandbox-exec: not enforced; every command needs approval"
+                    .into()
+            },
+            missing: Vec::new(),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         SandboxSupport {
             enforced: false,

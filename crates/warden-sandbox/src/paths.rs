@@ -90,13 +90,20 @@ pub fn credential_paths(home: &Path, extra: &[PathBuf], allowed: &[PathBuf]) -> 
         if allowed.contains(&path) {
             continue;
         }
-        if let Ok(real) = path.canonicalize()
+        if let Some(real) = existing(&path)
             && !out.contains(&real)
         {
             out.push(real);
         }
     }
     out
+}
+
+/// The canonical form of `path` if it exists. Most candidates do not, and one `lstat`
+/// says so far more cheaply than resolving every component.
+fn existing(path: &Path) -> Option<PathBuf> {
+    std::fs::symlink_metadata(path).ok()?;
+    path.canonicalize().ok()
 }
 
 /// `~/x` and relative paths are under `home`.
@@ -148,7 +155,7 @@ pub fn protected_paths(
     }
     let mut out: Vec<Protected> = Vec::new();
     for candidate in candidates {
-        let Ok(real) = candidate.path.canonicalize() else {
+        let Some(real) = existing(&candidate.path) else {
             continue;
         };
         let inside = writable_roots.iter().any(|root| real.starts_with(root));
