@@ -85,7 +85,7 @@ test("settings, a session with an approval, the timeline, and history after a re
     await (await byId(app, "save-settings")).click();
     await (await byId(app, "saved")).waitForDisplayed({ timeout: 15_000 });
     assert.match(await (await byId(app, "key-source")).getText(), /stored in the OS keyring/);
-    assert.match(await (await byId(app, "sandbox-status")).getText(), /Landlock ABI \d+ \+ seccomp enforced/);
+    assert.match(await (await byId(app, "sandbox-status")).getText(), /namespaces \+ Landlock ABI \d+ \+ seccomp, all enforced/);
     await screenshot(app, "app-settings.png");
 
     await (await byId(app, "nav-session")).click();

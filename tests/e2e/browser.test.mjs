@@ -103,7 +103,7 @@ test("a session with an approval, then its timeline and history", async () => {
   assert.equal(await page.getByTestId("history-row").count(), 2);
 });
 
-test("keyboard: N denies, and the sandbox blocks a write outside the workspace", async () => {
+test("keyboard: N denies; the sandbox blocks a write outside the workspace and offers a rerun", async () => {
   await page.getByTestId("nav-session").click();
   await page.getByTestId("new-session").click();
   await page.getByTestId("workspace").fill(profile.workspace);
@@ -113,7 +113,15 @@ test("keyboard: N denies, and the sandbox blocks a write outside the workspace",
   await page.getByTestId("sandbox-denial").waitFor();
   assert.match(await page.getByTestId("sandbox-denial").innerText(), /blocked: write to .*outside\.txt \(outside the writable roots\)/);
   assert.ok(!existsSync(join(profile.dir, "outside.txt")));
+  // The structured denial comes with an offer to rerun with write access to that folder.
+  await page.getByTestId("approval-card").waitFor();
+  assert.match(await page.getByTestId("approval-card").innerText(), /Rerun with write access to /);
   await page.screenshot({ path: join(screenshots, "browser-sandbox-denial.png") });
+  await page.getByTestId("approval-card").getByRole("button", { name: /Approve once/ }).click();
+  for (let i = 0; i < 100 && !existsSync(join(profile.dir, "outside.txt")); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(existsSync(join(profile.dir, "outside.txt")), "the approved rerun writes the file");
 
   await page.getByTestId("new-session").click();
   await page.getByTestId("workspace").fill(profile.workspace);

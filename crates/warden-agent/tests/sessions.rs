@@ -84,7 +84,7 @@ impl Harness {
         loop {
             let event = tokio::time::timeout(Duration::from_secs(30), self.events.recv())
                 .await
-                .expect("an event within 30 s")
+                .unwrap_or_else(|_| panic!("no event within 30 s after {seen:#?}"))
                 .expect("event stream open");
             if event.seq.is_none() {
                 continue;
@@ -268,7 +268,11 @@ async fn a_denial_returns_the_reason_to_the_model() {
 async fn a_write_outside_the_workspace_is_blocked_by_the_sandbox_and_recorded() {
     let mut h = harness("responses", "on-request", None).await;
     let id = h.start("escape the workspace").await;
-    let events = h.until(turn_over).await;
+    // The blocked write comes with an offer to rerun with more access; decline it.
+    let mut events = h
+        .answer_next_approval(&id, ReviewDecision::Deny, None)
+        .await;
+    events.extend(h.until(turn_over).await);
     let outside = h.workspace.parent().unwrap().join("outside.txt");
     assert!(!outside.exists(), "the sandbox must stop the write");
     let denial = events.iter().find_map(|m| match m {
@@ -293,6 +297,48 @@ async fn a_write_outside_the_workspace_is_blocked_by_the_sandbox_and_recorded() 
             .iter()
             .any(|m| matches!(m, EventMsg::SandboxDenied { .. }))
     );
+}
+
+#[tokio::test]
+async fn approving_the_rerun_after_a_blocked_write_runs_it_with_that_folder_writable() {
+    let mut h = harness("chat", "on-request", None).await;
+    let id = h.start("escape the workspace").await;
+    let events = h
+        .answer_next_approval(&id, ReviewDecision::ApproveOnce, None)
+        .await;
+    let parent = h.workspace.parent().unwrap().to_path_buf();
+    let reason = events.iter().rev().find_map(|m| match m {
+        EventMsg::ApprovalRequested { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        reason,
+        Some(format!(
+            "blocked: write to {} (outside the writable roots). Rerun with write access to {}?",
+            parent.join("outside.txt").display(),
+            parent.display()
+        ))
+    );
+    let rest = h.until(turn_over).await;
+    assert_eq!(
+        std::fs::read_to_string(parent.join("outside.txt")).unwrap(),
+        "x\n"
+    );
+    let results: Vec<bool> = events
+        .iter()
+        .chain(&rest)
+        .filter_map(|m| match m {
+            EventMsg::ToolResult { success, .. } => Some(*success),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [false, true],
+        "the first run failed, the rerun succeeded"
+    );
+    // Warden's own folders under the newly writable folder stayed read-only.
+    assert!(std::fs::read_dir(h.home.path().join("data")).is_ok());
 }
 
 #[tokio::test]

@@ -132,3 +132,28 @@ fn a_warmed_up_process_gets_the_same_boundary_from_cached_namespaces() {
         assert_eq!(layers, ["landlock", "mount"], "{denials:?}");
     }
 }
+
+#[test]
+fn nested_writable_roots_work_in_a_warmed_up_process() {
+    warden_sandbox::warm_up();
+    let parent = warden_testkit::scratch_dir();
+    let ws = parent.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg("echo x > ../outside.txt")
+        .current_dir(&ws);
+    let policy = SandboxPolicy::new(
+        SandboxMode::WorkspaceWrite,
+        vec![ws.clone(), parent.path().to_path_buf()],
+    );
+    let _confinement = prepare(&mut command, &policy, &ws).expect("sandbox builds");
+    let out = command.output().expect("command runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(parent.path().join("outside.txt").exists());
+}

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use warden_policy::{ActionRequest, Decision, DecisionContext, canonical_command_key, decide};
 use warden_protocol::{
-    Actor, ApprovalPolicy, EventMsg, Op, PolicySource, Reason, ReviewDecision, SandboxMode, Verdict,
+    Actor, ApprovalPolicy, EventMsg, Op, PolicySource, Reason, ReviewDecision, SandboxDenial,
+    SandboxMode, Verdict,
 };
 
 use super::{Session, Stop};
@@ -249,6 +250,8 @@ impl Session {
         self.finish(call_id, success, None, duration, output).await
     }
 
+    /// Run the command; when the sandbox blocked writes outside the writable roots, offer
+    /// the user a rerun with write access to the blocked folders.
     async fn run_shell(
         &mut self,
         call_id: &str,
@@ -256,10 +259,74 @@ impl Session {
         workdir: &Path,
         timeout_ms: Option<u64>,
     ) -> Result<String, Stop> {
+        let policy = self.sandbox_policy.clone();
+        let (first, denials) = self
+            .run_shell_once(call_id, argv, workdir, timeout_ms, policy)
+            .await?;
+        let folders = rerun_folders(&denials);
+        if folders.is_empty()
+            || self.sandbox != SandboxMode::WorkspaceWrite
+            || self.approval == ApprovalPolicy::Never
+            || !self.interactive
+        {
+            return Ok(first);
+        }
+        let listed: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
+        let blocked: Vec<&str> = denials.iter().map(|d| d.detail.as_str()).collect();
+        self.record(EventMsg::ApprovalRequested {
+            call_id: call_id.into(),
+            tool: "shell".into(),
+            summary: shlex::try_join(argv.iter().map(String::as_str))
+                .unwrap_or_else(|_| argv.join(" ")),
+            cwd: workdir.display().to_string(),
+            reason: format!(
+                "{}. Rerun with write access to {}?",
+                blocked.join("; "),
+                listed.join(", ")
+            ),
+        })
+        .await?;
+        let (answer, message) = self.wait_for_approval(call_id).await?;
+        self.record(EventMsg::ApprovalAnswered {
+            call_id: call_id.into(),
+            decision: answer,
+            actor: Actor::User,
+            message,
+        })
+        .await?;
+        let mut policy = self.sandbox_policy.clone();
+        policy.writable_roots.extend(folders);
+        match answer {
+            ReviewDecision::ApproveOnce => {}
+            ReviewDecision::ApproveForSession => self.sandbox_policy = policy.clone(),
+            ReviewDecision::Deny => {
+                return Ok(format!(
+                    "{first}\n[the user declined a rerun with write access to {}]",
+                    listed.join(", ")
+                ));
+            }
+            ReviewDecision::Abort => return Err(Stop::Aborted),
+        }
+        let (second, _) = self
+            .run_shell_once(call_id, argv, workdir, timeout_ms, policy)
+            .await?;
+        Ok(format!(
+            "{first}\n[the user approved a rerun with write access to {}]\n{second}",
+            listed.join(", ")
+        ))
+    }
+
+    async fn run_shell_once(
+        &mut self,
+        call_id: &str,
+        argv: &[String],
+        workdir: &Path,
+        timeout_ms: Option<u64>,
+        policy: warden_sandbox::SandboxPolicy,
+    ) -> Result<(String, Vec<SandboxDenial>), Stop> {
         let max = self.config.shell.timeout_ms;
         let timeout = Duration::from_millis(timeout_ms.map_or(max, |t| t.min(max)));
         let streamer = self.streamer.clone();
-        let policy = self.sandbox_policy.clone();
         let cap = self.config.shell.output_cap_bytes;
         let id = call_id.to_string();
         let work = async move {
@@ -275,7 +342,7 @@ impl Session {
         let outcome = match self.interruptible(work).await? {
             Ok(outcome) => outcome,
             Err(e) => {
-                return self
+                let text = self
                     .finish(
                         call_id,
                         false,
@@ -283,7 +350,8 @@ impl Session {
                         0,
                         format!("could not run the command: {e}"),
                     )
-                    .await;
+                    .await?;
+                return Ok((text, Vec::new()));
             }
         };
         let success = outcome.success();
@@ -303,14 +371,14 @@ impl Session {
             output: outcome.output,
         })
         .await?;
-        for denial in denials {
+        for denial in &denials {
             self.record(EventMsg::SandboxDenied {
                 call_id: call_id.into(),
-                denial,
+                denial: denial.clone(),
             })
             .await?;
         }
-        Ok(for_model)
+        Ok((for_model, denials))
     }
 
     async fn finish(
@@ -338,4 +406,24 @@ fn split(result: Result<String, String>) -> (bool, String) {
         Ok(text) => (true, text),
         Err(text) => (false, text),
     }
+}
+
+/// Folders a rerun would need write access to: the nearest existing folder of each write
+/// refused for being outside the writable roots (never `/`, and not protected paths,
+/// which stay read-only whatever the roots).
+fn rerun_folders(denials: &[SandboxDenial]) -> Vec<std::path::PathBuf> {
+    let mut folders: Vec<std::path::PathBuf> = Vec::new();
+    for denial in denials {
+        if denial.operation != "write" || denial.layer != "landlock" {
+            continue;
+        }
+        let target = Path::new(&denial.target);
+        let Some(folder) = target.ancestors().skip(1).find(|a| a.is_dir()) else {
+            continue;
+        };
+        if folder != Path::new("/") && !folders.iter().any(|f| f == folder) {
+            folders.push(folder.to_path_buf());
+        }
+    }
+    folders
 }

@@ -214,6 +214,7 @@ fn build_view(shared: &SharedNamespaces, recipe: &mut MountRecipe) -> std::io::R
         }
         let pid = libc::fork();
         if pid == 0 {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             libc::close(ready[0]);
             libc::close(release[1]);
             let result = shared
@@ -241,6 +242,10 @@ fn build_view(shared: &SharedNamespaces, recipe: &mut MountRecipe) -> std::io::R
             std::fs::File::open(format!("/proc/{pid}/ns/mnt")).map(OwnedFd::from)
         };
         libc::close(ready[0]);
+        // Release the helper by writing, not by closing: a helper forked concurrently
+        // by another thread holds copies of this pipe until it exits, so EOF may never
+        // come.
+        libc::write(release[1], b"1".as_ptr().cast(), 1);
         libc::close(release[1]);
         if pid > 0 {
             let mut status = 0;
@@ -535,6 +540,7 @@ fn create_shared() -> Option<SharedNamespaces> {
         }
         let pid = libc::fork();
         if pid == 0 {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             libc::close(ready[0]);
             libc::close(release[1]);
             let ok = libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWIPC)
@@ -564,6 +570,10 @@ fn create_shared() -> Option<SharedNamespaces> {
             None
         };
         libc::close(ready[0]);
+        // Release the helper by writing, not by closing: a helper forked concurrently
+        // by another thread holds copies of this pipe until it exits, so EOF may never
+        // come.
+        libc::write(release[1], b"1".as_ptr().cast(), 1);
         libc::close(release[1]);
         if pid > 0 {
             let mut status = 0;
