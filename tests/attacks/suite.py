@@ -91,54 +91,30 @@ class Host:
         self.hits[name] = self.hits.get(name, 0) + 1
 
     def _listeners(self):
-        def tcp(family, addr, name):
-            s = socket.socket(family, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((addr, 0))
-            s.listen(16)
-
-            def loop():
-                while True:
-                    try:
-                        conn, _ = s.accept()
-                    except OSError:
-                        return
-                    self._count(name)
-                    conn.close()
-
-            threading.Thread(target=loop, daemon=True).start()
-            return s.getsockname()[1]
-
-        def udp(family, addr, name):
-            s = socket.socket(family, socket.SOCK_DGRAM)
-            s.bind((addr, 0))
-
-            def loop():
-                while True:
-                    try:
-                        s.recvfrom(100)
-                    except OSError:
-                        return
-                    self._count(name)
-
-            threading.Thread(target=loop, daemon=True).start()
-            return s.getsockname()[1]
-
-        def unix(address, name):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        def listen(family, kind, address, name):
+            """Bind a socket and count every connection or datagram it receives."""
+            s = socket.socket(family, kind)
             s.bind(address)
-            s.listen(4)
+            if kind == socket.SOCK_STREAM:
+                s.listen(16)
 
             def loop():
                 while True:
                     try:
-                        conn, _ = s.accept()
+                        if kind == socket.SOCK_STREAM:
+                            s.accept()[0].close()
+                        else:
+                            s.recvfrom(100)
                     except OSError:
                         return
                     self._count(name)
-                    conn.close()
 
             threading.Thread(target=loop, daemon=True).start()
+            return s.getsockname()[1] if family != socket.AF_UNIX else None
+
+        tcp = lambda family, addr, name: listen(family, socket.SOCK_STREAM, (addr, 0), name)
+        udp = lambda family, addr, name: listen(family, socket.SOCK_DGRAM, (addr, 0), name)
+        unix = lambda address, name: listen(socket.AF_UNIX, socket.SOCK_STREAM, address, name)
 
         self.tcp4 = tcp(socket.AF_INET, "127.0.0.1", "tcp4")
         self.tcp6 = tcp(socket.AF_INET6, "::1", "tcp6")

@@ -106,6 +106,21 @@ fn existing(path: &Path) -> Option<PathBuf> {
     path.canonicalize().ok()
 }
 
+/// `path` with `.` and `..` resolved lexically (the path may not exist).
+pub fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// `~/x` and relative paths are under `home`.
 pub fn expand(home: &Path, path: &Path) -> PathBuf {
     match path.strip_prefix("~") {

@@ -1,21 +1,11 @@
 //! `read_file`, `list_dir`, and resolving paths the model names.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// Resolve `raw` against `cwd`: `.`/`..` lexically, then symlinks in the longest
 /// existing prefix, so a checked path is the path that will be touched.
 pub fn resolve_path(cwd: &Path, raw: &str) -> PathBuf {
-    let joined = cwd.join(raw);
-    let mut lexical = PathBuf::new();
-    for part in joined.components() {
-        match part {
-            Component::ParentDir => {
-                lexical.pop();
-            }
-            Component::CurDir => {}
-            other => lexical.push(other),
-        }
-    }
+    let lexical = warden_sandbox::paths::lexical(&cwd.join(raw));
     let mut existing = lexical.clone();
     let mut rest = Vec::new();
     while !existing.exists() {

@@ -200,11 +200,33 @@ fn mount_namespace(
 
 /// Build a view in a throwaway child and keep its mount namespace.
 fn build_view(shared: &SharedNamespaces, recipe: &mut MountRecipe) -> std::io::Result<OwnedFd> {
+    in_helper(
+        || {
+            shared.enter()?;
+            // SAFETY: unshare takes flags only.
+            check(unsafe { libc::unshare(libc::CLONE_NEWNS) })?;
+            recipe.build()
+        },
+        |pid| open_namespace(pid, "mnt"),
+    )
+}
+
+fn open_namespace(pid: libc::pid_t, kind: &str) -> std::io::Result<OwnedFd> {
+    std::fs::File::open(format!("/proc/{pid}/ns/{kind}")).map(OwnedFd::from)
+}
+
+/// Run `child` in a forked helper (it must not allocate: the parent may have other
+/// threads), then, if it succeeded, `parent` with the helper's pid while the helper
+/// waits (so its namespaces can be opened); then release and reap the helper.
+fn in_helper<T>(
+    mut child: impl FnMut() -> std::io::Result<()>,
+    parent: impl FnOnce(libc::pid_t) -> std::io::Result<T>,
+) -> std::io::Result<T> {
     let mut ready = [0; 2];
     let mut release = [0; 2];
-    // SAFETY: the child only makes raw syscalls on data built before the fork, reports
-    // its errno through a pipe, waits and exits; the parent reads the namespace and
-    // reaps the child.
+    // SAFETY: the child runs `child` (raw syscalls on data built before the fork),
+    // reports its errno through a pipe, waits for a byte and exits; the parent reads the
+    // report, runs `parent`, releases and reaps the child. All buffers are on the stack.
     unsafe {
         check(libc::pipe2(ready.as_mut_ptr(), libc::O_CLOEXEC))?;
         if libc::pipe2(release.as_mut_ptr(), libc::O_CLOEXEC) < 0 {
@@ -217,11 +239,7 @@ fn build_view(shared: &SharedNamespaces, recipe: &mut MountRecipe) -> std::io::R
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             libc::close(ready[0]);
             libc::close(release[1]);
-            let result = shared
-                .enter()
-                .and_then(|()| check(libc::unshare(libc::CLONE_NEWNS)))
-                .and_then(|()| recipe.build());
-            let code: i32 = match result {
+            let code: i32 = match child() {
                 Ok(()) => 0,
                 Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
             };
@@ -239,7 +257,7 @@ fn build_view(shared: &SharedNamespaces, recipe: &mut MountRecipe) -> std::io::R
         } else if code != 0 {
             Err(std::io::Error::from_raw_os_error(code))
         } else {
-            std::fs::File::open(format!("/proc/{pid}/ns/mnt")).map(OwnedFd::from)
+            parent(pid)
         };
         libc::close(ready[0]);
         // Release the helper by writing, not by closing: a helper forked concurrently
@@ -525,60 +543,21 @@ pub(crate) fn available() -> bool {
 
 fn create_shared() -> Option<SharedNamespaces> {
     let maps = UidMaps::new()?;
-    let mut ready = [0; 2];
-    let mut release = [0; 2];
-    // SAFETY: the child only makes raw syscalls on buffers built before the fork, then
-    // waits on a pipe and exits; the parent reads the child's namespaces and reaps it.
-    unsafe {
-        if libc::pipe2(ready.as_mut_ptr(), libc::O_CLOEXEC) < 0 {
-            return None;
-        }
-        if libc::pipe2(release.as_mut_ptr(), libc::O_CLOEXEC) < 0 {
-            libc::close(ready[0]);
-            libc::close(ready[1]);
-            return None;
-        }
-        let pid = libc::fork();
-        if pid == 0 {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            libc::close(ready[0]);
-            libc::close(release[1]);
-            let ok = libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWIPC)
-                == 0
-                && maps.write().is_ok();
-            if ok {
-                libc::write(ready[1], b"1".as_ptr().cast(), 1);
-                let mut byte = 0u8;
-                libc::read(release[0], (&mut byte as *mut u8).cast(), 1);
-            }
-            libc::_exit(0);
-        }
-        libc::close(ready[1]);
-        libc::close(release[0]);
-        let mut byte = 0u8;
-        let got = pid > 0 && libc::read(ready[0], (&mut byte as *mut u8).cast(), 1) == 1;
-        let open = |kind: &str| -> Option<OwnedFd> {
-            let file = std::fs::File::open(format!("/proc/{pid}/ns/{kind}")).ok()?;
-            Some(OwnedFd::from(file))
-        };
-        let shared = if got {
-            match (open("user"), open("net"), open("ipc")) {
-                (Some(user), Some(net), Some(ipc)) => Some(SharedNamespaces { user, net, ipc }),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        libc::close(ready[0]);
-        // Release the helper by writing, not by closing: a helper forked concurrently
-        // by another thread holds copies of this pipe until it exits, so EOF may never
-        // come.
-        libc::write(release[1], b"1".as_ptr().cast(), 1);
-        libc::close(release[1]);
-        if pid > 0 {
-            let mut status = 0;
-            libc::waitpid(pid, &mut status, 0);
-        }
-        shared
-    }
+    in_helper(
+        || {
+            // SAFETY: unshare takes flags only.
+            check(unsafe {
+                libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWIPC)
+            })?;
+            maps.write()
+        },
+        |pid| {
+            Ok(SharedNamespaces {
+                user: open_namespace(pid, "user")?,
+                net: open_namespace(pid, "net")?,
+                ipc: open_namespace(pid, "ipc")?,
+            })
+        },
+    )
+    .ok()
 }

@@ -9,7 +9,7 @@
 //! they would have refused.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use warden_protocol::SandboxDenial;
@@ -62,21 +62,6 @@ fn resolve(path: &Path) -> Option<PathBuf> {
     let parent = path.parent()?;
     let name = path.file_name()?;
     Some(resolve(parent)?.join(name))
-}
-
-/// Resolve `.` and `..` lexically.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Denials collected for one command.
@@ -366,7 +351,7 @@ fn write_targets(listener: libc::c_int, req: &libc::seccomp_notif) -> Option<Vec
         } else {
             std::fs::read_link(format!("/proc/{pid}/fd/{}", dirfd as i32)).ok()?
         };
-        Some(normalize(&base.join(path)))
+        Some(crate::paths::lexical(&base.join(path)))
     };
     let cwd = libc::AT_FDCWD as u64;
     // Creating something that already exists fails with EEXIST before any permission
