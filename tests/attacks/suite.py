@@ -258,6 +258,9 @@ def cases(h: Host):
     yield ("sanity-python-multiprocessing", "sanity",
            py + "'import multiprocessing as m; print(sum(m.Pool(2).map(abs,[-1,-2])))'",
            lambda r: r.rc == 0 and "3" in r.stdout)
+    yield ("sanity-tmpfile", "sanity",
+           py + "'import os; os.close(os.open(\"/tmp\", os.O_TMPFILE | os.O_RDWR)); print(\"tmpfile\")'",
+           lambda r: r.rc == 0 and "tmpfile" in r.stdout)
     yield ("sanity-list-home", "sanity", "ls -la ~ > /dev/null && echo listed",
            lambda r: r.rc == 0 and "listed" in r.stdout)
 

@@ -108,8 +108,9 @@ impl Weakening {
             Self::NoNamespaces => {
                 "user namespaces are unavailable, so protected paths inside writable roots \
                  (.git/hooks, .git/config, .envrc, …) would be writable, file metadata \
-                 (permissions, times) outside the writable roots could change, and there is \
-                 no private network or /dev/shm (seccomp still refuses every socket)"
+                 (permissions, times) outside the writable roots could change, capabilities \
+                 are not dropped, and there is no private network or /dev/shm (seccomp still \
+                 refuses every socket)"
             }
             Self::OldLandlock => {
                 "Landlock is older than ABI 6 (Linux 6.12), so abstract Unix sockets and \

@@ -30,7 +30,8 @@ pub(crate) struct WriteRules {
 
 impl WriteRules {
     /// Why a write to `path` (absolute, lexically normalized) is refused, if it is.
-    pub(crate) fn refusal(&self, path: &Path) -> Option<String> {
+    /// `moves` is true for calls that rename or remove `path` itself.
+    pub(crate) fn refusal(&self, path: &Path, moves: bool) -> Option<String> {
         if path.starts_with("/proc")
             || path.starts_with("/dev")
                 && path != Path::new("/dev/shm")
@@ -42,7 +43,7 @@ impl WriteRules {
         if let Some((_, why)) = self.protected.iter().find(|(p, _)| resolved.starts_with(p)) {
             return Some(format!("protected path: {why}"));
         }
-        if self.writable.contains(&resolved) || self.pinned.contains(&resolved) {
+        if moves && (self.writable.contains(&resolved) || self.pinned.contains(&resolved)) {
             return Some("protected path: holds protected paths, cannot be moved".into());
         }
         if self.writable.iter().any(|root| resolved.starts_with(root)) {
@@ -244,8 +245,11 @@ fn decide(
     let Some(targets) = write_targets(listener, req) else {
         return (None, None);
     };
+    let moves = [libc::SYS_renameat, libc::SYS_renameat2, libc::SYS_unlinkat].contains(&nr)
+        || cfg!(target_arch = "x86_64")
+            && [libc::SYS_rename, libc::SYS_unlink, libc::SYS_rmdir].contains(&nr);
     for path in targets {
-        if let Some(why) = rules.refusal(&path) {
+        if let Some(why) = rules.refusal(&path, moves) {
             let target = path.display().to_string();
             let detail = format!("blocked: write to {target} ({why})");
             let layer = if why.starts_with("protected") {
@@ -444,16 +448,20 @@ mod tests {
             pinned: Vec::new(),
         };
         assert_eq!(
-            rules.refusal(Path::new("/etc/x")).as_deref(),
+            rules.refusal(Path::new("/etc/x"), false).as_deref(),
             Some("outside the writable roots")
         );
         assert_eq!(
-            rules.refusal(Path::new("/etc/passwd")).as_deref(),
+            rules.refusal(Path::new("/etc/passwd"), false).as_deref(),
             Some("protected path: test")
         );
-        assert_eq!(rules.refusal(Path::new("/dev/null")), None);
-        assert_eq!(rules.refusal(Path::new("/proc/self/fd/1")), None);
+        assert_eq!(rules.refusal(Path::new("/dev/null"), false), None);
+        assert_eq!(rules.refusal(Path::new("/proc/self/fd/1"), false), None);
         let inside = base.join("warden-supervisor-test-file");
-        assert_eq!(rules.refusal(&inside), None);
+        assert_eq!(rules.refusal(&inside, false), None);
+        // A writable root itself can be opened (O_TMPFILE) but not moved away.
+        let root = rules.writable[0].clone();
+        assert_eq!(rules.refusal(&root, false), None);
+        assert!(rules.refusal(&root, true).is_some());
     }
 }
