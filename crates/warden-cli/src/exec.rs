@@ -1,6 +1,6 @@
 //! `warden exec`: one command inside the boundary, the same path the agent's shell tool
-//! uses. Stderr passes through and is kept, so blocked operations can be reported in one
-//! clear line each after the command ends.
+//! uses. Output passes through; after the command ends, each operation the kernel
+//! reported as blocked is printed on stderr in one line.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
