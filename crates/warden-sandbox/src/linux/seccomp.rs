@@ -85,6 +85,19 @@ pub(crate) const WRITES: &[(libc::c_long, Option<u8>)] = &[
     (libc::SYS_truncate, None),
 ];
 
+/// Of those, the calls that rename or remove their target itself.
+pub(crate) const MOVES: &[libc::c_long] = &[
+    libc::SYS_renameat,
+    libc::SYS_renameat2,
+    libc::SYS_unlinkat,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_rename,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_unlink,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_rmdir,
+];
+
 /// Open flags that write.
 const WRITE_FLAGS: [u64; 4] = [
     libc::O_WRONLY as u64,

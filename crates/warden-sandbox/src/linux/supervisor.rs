@@ -184,6 +184,11 @@ fn serve(listener: &OwnedFd, rules: &WriteRules, denials: &Denials) {
             continue; // the caller died before we read it
         }
         let (error, denial) = decide(fd, &req, rules);
+        // Record before answering: once answered, the command can exit and its caller
+        // read the denials.
+        if let Some(denial) = denial {
+            denials.push(denial);
+        }
         let mut resp = libc::seccomp_notif_resp {
             id: req.id,
             val: 0,
@@ -196,9 +201,6 @@ fn serve(listener: &OwnedFd, rules: &WriteRules, denials: &Denials) {
         }
         // SAFETY: ioctl with a stack response struct.
         unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, &mut resp) };
-        if let Some(denial) = denial {
-            denials.push(denial);
-        }
     }
 }
 
@@ -210,7 +212,6 @@ fn decide(
 ) -> (Option<i32>, Option<SandboxDenial>) {
     let nr = libc::c_long::from(req.data.nr);
     let args = req.data.args;
-    let pid = req.pid;
     if nr == libc::SYS_socket || nr == libc::SYS_socketpair {
         let target = format!("{} {} socket", family(args[0]), kind(args[1]));
         let detail = format!("blocked: {target} (direct network access is off)");
@@ -245,9 +246,7 @@ fn decide(
     let Some(targets) = write_targets(listener, req) else {
         return (None, None);
     };
-    let moves = [libc::SYS_renameat, libc::SYS_renameat2, libc::SYS_unlinkat].contains(&nr)
-        || cfg!(target_arch = "x86_64")
-            && [libc::SYS_rename, libc::SYS_unlink, libc::SYS_rmdir].contains(&nr);
+    let moves = seccomp::MOVES.contains(&nr);
     for path in targets {
         if let Some(why) = rules.refusal(&path, moves) {
             let target = path.display().to_string();
@@ -257,7 +256,6 @@ fn decide(
             } else {
                 "landlock"
             };
-            let _ = pid;
             return (
                 Some(libc::EACCES),
                 Some(denial("write", &target, layer, detail)),
