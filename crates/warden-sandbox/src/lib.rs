@@ -17,7 +17,7 @@ pub mod seatbelt;
 
 use std::path::{Path, PathBuf};
 
-pub use env::{is_sensitive, scrub_environment};
+pub use env::scrub_environment;
 pub use error::SandboxError;
 use warden_protocol::{SandboxDenial, SandboxMode};
 

@@ -226,10 +226,15 @@ impl Session {
         workdir: &Path,
     ) -> Result<String, Stop> {
         let started = std::time::Instant::now();
+        let summary = invocation.summary();
         let (success, output) = match invocation {
             ToolInvocation::Shell {
                 argv, timeout_ms, ..
-            } => return self.run_shell(call_id, &argv, workdir, timeout_ms).await,
+            } => {
+                return self
+                    .run_shell(call_id, &argv, &summary, workdir, timeout_ms)
+                    .await;
+            }
             ToolInvocation::ApplyPatch { patch } => match patch.apply() {
                 Ok(summary) => (true, summary),
                 Err(e) => (false, format!("patch not applied: {e}")),
@@ -256,6 +261,7 @@ impl Session {
         &mut self,
         call_id: &str,
         argv: &[String],
+        summary: &str,
         workdir: &Path,
         timeout_ms: Option<u64>,
     ) -> Result<String, Stop> {
@@ -276,8 +282,7 @@ impl Session {
         self.record(EventMsg::ApprovalRequested {
             call_id: call_id.into(),
             tool: "shell".into(),
-            summary: shlex::try_join(argv.iter().map(String::as_str))
-                .unwrap_or_else(|_| argv.join(" ")),
+            summary: summary.into(),
             cwd: workdir.display().to_string(),
             reason: format!(
                 "{}. Rerun with write access to {}?",

@@ -27,7 +27,10 @@ pub(crate) use supervisor::Denials;
 const FULL_ABI: ABI = ABI::V6;
 
 pub(crate) fn support() -> SandboxSupport {
-    let abi = landlock_rules::kernel_abi();
+    support_with(landlock_rules::kernel_abi())
+}
+
+fn support_with(abi: i64) -> SandboxSupport {
     let mut lost = Vec::new();
     if abi < FULL_ABI as i64 {
         lost.push(Weakening::OldLandlock);
@@ -72,8 +75,9 @@ pub(crate) fn confine(
     policy: &SandboxPolicy,
     cwd: &std::path::Path,
 ) -> Result<Confinement, SandboxError> {
-    let support = support();
-    let abi = abi_from(landlock_rules::kernel_abi())
+    let version = landlock_rules::kernel_abi();
+    let support = support_with(version);
+    let abi = abi_from(version)
         .ok_or_else(|| SandboxError::Landlock("the kernel has no Landlock".into()))?;
     let refused: Vec<Weakening> = support
         .missing

@@ -99,10 +99,13 @@ impl NamespacePlan {
         read_only: &[PathBuf],
         cwd: &Path,
     ) -> Result<Self, SandboxError> {
-        let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(63);
+        static LAST_CAP: std::sync::OnceLock<libc::c_int> = std::sync::OnceLock::new();
+        let last_cap = *LAST_CAP.get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(63)
+        });
         let mode = match SHARED.get() {
             Some(Some(shared)) => Mode::Cached {
                 shared,
