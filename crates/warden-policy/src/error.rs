@@ -15,6 +15,8 @@ pub enum PolicyError {
     Override { raw: String, message: String },
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    #[error("{file}: {message}")]
+    Rules { file: String, message: String },
     #[error("cannot find a home directory for Warden's config; set WARDEN_HOME")]
     NoHome,
 }
@@ -27,6 +29,7 @@ impl PolicyError {
             Self::Parse { .. } => "config_parse",
             Self::Override { .. } => "config_override",
             Self::Invalid(_) => "config_invalid",
+            Self::Rules { .. } => "rules_invalid",
             Self::NoHome => "config_no_home",
         }
     }

@@ -1,10 +1,13 @@
-//! Pure decisions: configuration layers, the approval policy and the built-in list of
-//! known-safe commands. No I/O beyond reading config files.
+//! Pure decisions: configuration layers, admin requirements, command rules, shell
+//! parsing, network host rules and risk scoring. No I/O beyond reading files.
 
 pub mod config;
 mod decide;
 mod error;
+pub mod network;
+pub mod rules;
 mod safe_commands;
+pub mod shell;
 
 pub use decide::{
     ActionRequest, Decision, DecisionContext, SessionApprovals, canonical_command_key, decide,

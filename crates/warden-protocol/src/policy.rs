@@ -57,15 +57,101 @@ pub enum Verdict {
     Forbidden,
 }
 
-/// Where a rule or value came from.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+/// Where a rule or value came from. File paths may end in `:LINE`.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq, Hash)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum PolicySource {
     BuiltIn,
-    UserConfig { path: String },
-    ProjectConfig { path: String },
+    /// Admin defaults the user may override (`/etc/warden/managed_config.toml`, MDM).
+    ManagedConfig {
+        path: String,
+    },
+    UserConfig {
+        path: String,
+    },
+    ProjectConfig {
+        path: String,
+    },
+    UserRules {
+        path: String,
+    },
+    ProjectRules {
+        path: String,
+    },
+    /// An admin requirement: a file, an MDM profile, a signed bundle's URL, or a test flag.
+    Requirement {
+        path: String,
+    },
     SessionFlag,
     SessionApproval,
+    AutoReview,
+}
+
+impl PolicySource {
+    /// The same source, pointing at one line of its file.
+    pub fn at_line(&self, line: u32) -> Self {
+        let with_line = |path: &String| format!("{path}:{line}");
+        match self {
+            Self::ManagedConfig { path } => Self::ManagedConfig {
+                path: with_line(path),
+            },
+            Self::UserConfig { path } => Self::UserConfig {
+                path: with_line(path),
+            },
+            Self::ProjectConfig { path } => Self::ProjectConfig {
+                path: with_line(path),
+            },
+            Self::UserRules { path } => Self::UserRules {
+                path: with_line(path),
+            },
+            Self::ProjectRules { path } => Self::ProjectRules {
+                path: with_line(path),
+            },
+            Self::Requirement { path } => Self::Requirement {
+                path: with_line(path),
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// The file (and line) or the name of the source.
+    pub fn location(&self) -> &str {
+        match self {
+            Self::ManagedConfig { path }
+            | Self::UserConfig { path }
+            | Self::ProjectConfig { path }
+            | Self::UserRules { path }
+            | Self::ProjectRules { path }
+            | Self::Requirement { path } => path,
+            Self::BuiltIn => "built-in",
+            Self::SessionFlag => "session flag",
+            Self::SessionApproval => "session approval",
+            Self::AutoReview => "auto-review",
+        }
+    }
+
+    /// True for admin requirements, which nothing else may loosen.
+    pub fn is_requirement(&self) -> bool {
+        matches!(self, Self::Requirement { .. })
+    }
+}
+
+impl std::fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Self::BuiltIn => return f.write_str("built-in default"),
+            Self::SessionFlag => return f.write_str("session flag"),
+            Self::SessionApproval => return f.write_str("approval for this session"),
+            Self::AutoReview => return f.write_str("auto-review"),
+            Self::ManagedConfig { .. } => "managed config",
+            Self::UserConfig { .. } => "user config",
+            Self::ProjectConfig { .. } => "project config",
+            Self::UserRules { .. } => "user rules",
+            Self::ProjectRules { .. } => "project rules",
+            Self::Requirement { .. } => "admin requirement",
+        };
+        write!(f, "{kind} {}", self.location())
+    }
 }
 
 /// One reason behind a verdict, with the rule that produced it and its source.

@@ -9,7 +9,7 @@ export type ApprovalPolicy = "untrusted" | "on-request" | "never";
 
 export type Verdict = "allow" | "prompt" | "forbidden";
 
-export type PolicySource = { "type": "builtIn" } | { "type": "userConfig", path: string, } | { "type": "projectConfig", path: string, } | { "type": "sessionFlag" } | { "type": "sessionApproval" };
+export type PolicySource = { "type": "builtIn" } | { "type": "managedConfig", path: string, } | { "type": "userConfig", path: string, } | { "type": "projectConfig", path: string, } | { "type": "userRules", path: string, } | { "type": "projectRules", path: string, } | { "type": "requirement", path: string, } | { "type": "sessionFlag" } | { "type": "sessionApproval" } | { "type": "autoReview" };
 
 export type Reason = { rule: string, source: PolicySource, justification: string, };
 

@@ -1,0 +1,106 @@
+//! What a command line would run, as rules see it: every program it starts, with
+//! wrappers (`sudo`, `env`, `timeout`, `xargs`, `find -exec`, `sh -c`...) looked through,
+//! and what could not be resolved with confidence.
+//!
+//! Scripts are parsed with tree-sitter-bash (a real shell grammar), never with regexes.
+
+mod script;
+mod wrappers;
+
+/// One word of a command line: its text and whether the shell computes it at run time
+/// (a `$VAR`, a `$(...)`, a glob-free brace expansion...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Word {
+    pub text: String,
+    pub dynamic: bool,
+}
+
+impl Word {
+    pub(crate) fn literal(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            dynamic: false,
+        }
+    }
+}
+
+/// Whether an invocation does work of its own or only runs another program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A program that does work (also `sudo`, which changes who does it).
+    Program,
+    /// A transparent wrapper (`env`, `timeout`, `nice`, `sh -c`...): rules still see it,
+    /// but it needs no allowance of its own.
+    Wrapper,
+}
+
+/// One program a command line would start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// Program name without its directory.
+    pub name: String,
+    /// The program as written, when it had a directory (`/usr/bin/git`, `./git`).
+    pub path: Option<String>,
+    /// Arguments, with options that only configure the tool itself (`git -C DIR`)
+    /// moved to `global_options`.
+    pub args: Vec<String>,
+    /// Options removed from before the subcommand (`git -c k=v`), kept for safety checks.
+    pub global_options: Vec<String>,
+    /// Runs as another user (`sudo`, `doas`).
+    pub privileged: bool,
+    pub role: Role,
+}
+
+impl Invocation {
+    /// The program name and arguments, as a canonical argv.
+    pub fn argv(&self) -> Vec<String> {
+        std::iter::once(self.name.clone())
+            .chain(self.args.iter().cloned())
+            .collect()
+    }
+}
+
+/// Everything a command line would run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Analysis {
+    pub invocations: Vec<Invocation>,
+    /// `(from, to)`: the output of invocation `from` becomes the input or the code of
+    /// invocation `to` (a pipe, `sh -c "$(...)"`, `bash <(...)`).
+    pub feeds: Vec<(usize, usize)>,
+    /// Why the command could not be resolved with confidence (each one a sentence).
+    pub uncertain: Vec<String>,
+}
+
+/// How deep `sh -c "bash -c '...'"` nesting is followed before giving up.
+const MAX_DEPTH: usize = 8;
+
+/// Analyse an argv as given to `exec` (the agent's shell tool, `warden policy check`).
+pub fn analyze_argv(argv: &[String]) -> Analysis {
+    let words: Vec<Word> = argv.iter().map(Word::literal).collect();
+    let mut analysis = Analysis::default();
+    wrappers::expand(&mut analysis, &words, false, 0);
+    analysis
+}
+
+/// Analyse a shell script (one command line as typed).
+pub fn analyze_script(script: &str) -> Analysis {
+    let mut analysis = Analysis::default();
+    script::walk(&mut analysis, script, 0);
+    analysis
+}
+
+impl Analysis {
+    fn push(&mut self, invocation: Invocation) -> usize {
+        self.invocations.push(invocation);
+        self.invocations.len() - 1
+    }
+
+    fn doubt(&mut self, why: String) {
+        if !self.uncertain.contains(&why) {
+            self.uncertain.push(why);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
