@@ -2,13 +2,14 @@
 //! implements the API that the desktop shell and `warden serve` adapt.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc};
 use warden_audit::{AuditError, AuditStore, ExporterConfig, OtlpProtocol, SearchQuery, SessionRow};
 use warden_policy::PolicyError;
 use warden_policy::config::{self, Config, ModelConfig, TelemetryConfig, WardenPaths};
+use warden_policy::layers::{self, EffectivePolicy, PolicyInputs, SessionChoices};
 use warden_protocol::*;
 
 use crate::model::ModelClient;
@@ -84,7 +85,8 @@ pub struct Host {
         warden_audit::Exporter,
         warden_policy::config::TelemetryConfig,
     )>,
-    overrides: Vec<String>,
+    /// What every policy resolution starts from (paths, `-c` overrides, added requirements).
+    inputs: PolicyInputs,
     store: AuditStore,
     events: broadcast::Sender<Event>,
     sessions: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Op>>>>,
@@ -94,7 +96,27 @@ impl Host {
     /// Open the audit store and check the configuration (so a bad file is reported at
     /// start). `overrides` are `-c KEY=VALUE` strings applied on every load.
     pub async fn open(paths: WardenPaths, overrides: Vec<String>) -> Result<Self, HostError> {
-        let config = config::load(&paths.config_file(), &overrides)?;
+        let mut inputs = PolicyInputs::new(paths)?;
+        inputs.overrides = overrides;
+        Self::open_with(inputs).await
+    }
+
+    /// Open with explicit policy inputs (tests, `--requirements` flags).
+    pub async fn open_with(inputs: PolicyInputs) -> Result<Self, HostError> {
+        let paths = inputs.paths.clone();
+        let effective = layers::resolve(&inputs)?;
+        for warning in &effective.warnings {
+            tracing::error!("{warning}");
+        }
+        if let Some(bundle) = effective.bundle.clone() {
+            let cache = EffectivePolicy::bundle_cache(&paths);
+            tokio::spawn(async move {
+                if let Err(e) = crate::bundle::refresh(&bundle, &cache).await {
+                    tracing::error!("requirements bundle not refreshed: {e}");
+                }
+            });
+        }
+        let config = effective.config;
         let store = AuditStore::open(&paths.audit_db()).await?;
         if let Some(days) = config.audit.retention_days {
             let now = now_ms();
@@ -114,7 +136,7 @@ impl Host {
         Ok(Self {
             paths,
             exporter,
-            overrides,
+            inputs,
             store,
             events,
             sessions: Default::default(),
@@ -136,7 +158,20 @@ impl Host {
 
     /// The effective configuration, read fresh so saved settings apply to new sessions.
     pub fn config(&self) -> Result<Config, ApiError> {
-        config::load(&self.paths.config_file(), &self.overrides).map_err(|e| api_error(e.code(), e))
+        self.policy(None, SessionChoices::default())
+            .map(|p| p.config)
+    }
+
+    /// The effective policy (config layers, requirements, rules) for a workspace.
+    pub fn policy(
+        &self,
+        workspace: Option<&Path>,
+        session: SessionChoices,
+    ) -> Result<EffectivePolicy, ApiError> {
+        let mut inputs = self.inputs.clone();
+        inputs.workspace = workspace.map(Path::to_path_buf);
+        inputs.session = session;
+        layers::resolve(&inputs).map_err(|e| api_error(e.code(), e))
     }
 
     /// Start a session. `interactive` says whether anyone can answer approvals.
@@ -145,7 +180,6 @@ impl Host {
         params: StartSessionParams,
         interactive: bool,
     ) -> Result<String, ApiError> {
-        let config = self.config()?;
         let cwd = PathBuf::from(&params.cwd);
         if params.cwd.trim().is_empty() {
             return Err(ApiError::new(
@@ -163,7 +197,15 @@ impl Host {
                     format!("the workspace folder {} does not exist", params.cwd),
                 )
             })?;
-        let sandbox = params.sandbox.unwrap_or(config.sandbox);
+        let effective = self.policy(
+            Some(&cwd),
+            SessionChoices {
+                sandbox: params.sandbox,
+                approval: params.approval,
+            },
+        )?;
+        let config = effective.config.clone();
+        let sandbox = config.sandbox;
         let sandbox_policy = crate::boundary::sandbox_policy(
             sandbox,
             &cwd,
@@ -192,8 +234,15 @@ impl Host {
             cwd,
             sandbox,
             sandbox_policy,
-            approval: params.approval.unwrap_or(config.approval),
+            approval: config.approval,
             interactive,
+            rules: effective.rules,
+            auto_review: config.auto_review,
+            user_rules_file: effective
+                .requirements
+                .user_rules_forbidden
+                .is_none()
+                .then(|| layers::user_rules_dir(&self.paths).join("default.rules")),
             config,
             client,
             store: self.store.clone(),
@@ -386,6 +435,7 @@ impl WardenApi for Host {
         params: SaveSettingsParams,
     ) -> Result<SettingsResponse, ApiError> {
         if let Some(raw) = self
+            .inputs
             .overrides
             .iter()
             .find(|o| o.trim_start().starts_with("model."))

@@ -3,6 +3,7 @@
 //! implements the API both adapters serve.
 
 pub mod boundary;
+pub mod bundle;
 mod host;
 pub mod model;
 mod secrets;

@@ -687,3 +687,164 @@ async fn an_interrupt_stops_the_running_command_and_everything_it_started() {
     }
     panic!("the background job {pid} outlived the interrupted command");
 }
+
+fn decision_of(events: &[EventMsg]) -> (Verdict, Actor, Vec<Reason>) {
+    events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::Decision {
+                verdict,
+                actor,
+                reasons,
+                ..
+            } => Some((*verdict, *actor, reasons.clone())),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_rule_forbids_a_force_push_however_it_is_spelled() {
+    let mut h = harness("responses", "on-request", None).await;
+    let rules = h.home.path().join("config/rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("team.rules"),
+        "prefix_rule(pattern = [\"git\", \"push\", \"--force\"], decision = \"forbidden\", justification = \"force pushes rewrite shared history\")\n",
+    )
+    .unwrap();
+    h.start("force push").await;
+    let events = h.until(turn_over).await;
+    let (verdict, actor, reasons) = decision_of(&events);
+    assert_eq!((verdict, actor), (Verdict::Forbidden, Actor::Rule));
+    assert_eq!(reasons[0].rule, "prefix_rule(git push --force)");
+    assert_eq!(
+        reasons[0].source,
+        PolicySource::UserRules {
+            path: format!("{}:1", rules.join("team.rules").display())
+        }
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+    );
+    let result = events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::ToolResult { output, .. } => Some(output.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        result.contains("force pushes rewrite shared history"),
+        "{result}"
+    );
+}
+
+#[tokio::test]
+async fn always_allow_writes_a_user_rule_that_later_sessions_follow() {
+    let mut h = harness("responses", "untrusted", None).await;
+    let id = h.start("create a file").await;
+    let asked = h
+        .answer_next_approval(&id, ReviewDecision::ApproveAlways, None)
+        .await;
+    let Some(EventMsg::ApprovalRequested {
+        can_always, risk, ..
+    }) = asked.last()
+    else {
+        panic!()
+    };
+    assert!(*can_always);
+    assert!(risk.as_deref().unwrap().starts_with("low: "), "{risk:?}");
+    h.until(turn_over).await;
+    let file = h.home.path().join("config/rules/default.rules");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with(
+            "prefix_rule(pattern = [\"touch\", \"created.txt\"], decision = \"allow\""
+        ),
+        "{text}"
+    );
+
+    std::fs::remove_file(h.workspace.join("created.txt")).unwrap();
+    h.start("create a file").await;
+    let second = h.until(turn_over).await;
+    let (verdict, actor, reasons) = decision_of(&second);
+    assert_eq!((verdict, actor), (Verdict::Allow, Actor::Rule));
+    assert_eq!(reasons[0].rule, "prefix_rule(touch created.txt)");
+    assert!(h.workspace.join("created.txt").exists());
+}
+
+#[tokio::test]
+async fn auto_review_approves_low_risk_prompts_and_asks_for_the_rest() {
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let url = model.base_url.clone();
+    let mut h = harness_with_url(&url, "responses", "untrusted", model).await;
+    std::fs::create_dir_all(h.home.path().join("config")).unwrap();
+    std::fs::write(
+        h.home.path().join("config/config.toml"),
+        "auto_review = true\n",
+    )
+    .unwrap();
+    h.start("create a file").await;
+    let events = h.until(turn_over).await;
+    let answered = events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::ApprovalAnswered { actor, message, .. } => Some((*actor, message.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(answered.0, Actor::AutoReview);
+    assert!(answered.1.unwrap().starts_with("auto-review: low"));
+    assert!(h.workspace.join("created.txt").exists());
+
+    let id = h.start("fetch a page").await;
+    let asked = h
+        .answer_next_approval(&id, ReviewDecision::Deny, None)
+        .await;
+    let Some(EventMsg::ApprovalRequested { risk, .. }) = asked.last() else {
+        panic!()
+    };
+    assert_eq!(risk.as_deref(), Some("medium: `curl` reaches the network"));
+}
+
+#[tokio::test]
+async fn an_admin_requirement_refuses_a_session_outside_it() {
+    let home = warden_testkit::scratch_dir();
+    let workspace = home.path().join("ws");
+    std::fs::create_dir(&workspace).unwrap();
+    let req = home.path().join("requirements.toml");
+    std::fs::write(
+        &req,
+        "allowed_sandbox_modes = [\"read-only\", \"workspace-write\"]\n",
+    )
+    .unwrap();
+    let mut inputs = warden_policy::layers::PolicyInputs::new(WardenPaths {
+        config_dir: home.path().join("config"),
+        data_dir: home.path().join("data"),
+    })
+    .unwrap();
+    inputs.extra_requirements = vec![req.clone()];
+    let host = Host::open_with(inputs).await.unwrap();
+    let error = host
+        .start(
+            StartSessionParams {
+                cwd: workspace.display().to_string(),
+                sandbox: Some(SandboxMode::FullAccess),
+                approval: None,
+            },
+            true,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, "requirement_refused");
+    assert!(
+        error.message.contains(&req.display().to_string()),
+        "{}",
+        error.message
+    );
+}

@@ -108,7 +108,9 @@ async fn ask_on_terminal() -> anyhow::Result<(ReviewDecision, Option<String>)> {
     tokio::task::spawn_blocking(|| {
         let stdin = std::io::stdin();
         loop {
-            eprint!("  approve? [y] once  [s] for this session  [n] deny  [a] abort turn: ");
+            eprint!(
+                "  approve? [y] once  [s] for this session  [r] always: write a rule  [n] deny  [a] abort turn: "
+            );
             let mut answer = String::new();
             if stdin.lock().read_line(&mut answer)? == 0 {
                 return Ok((ReviewDecision::Deny, Some("the terminal closed".into())));
@@ -116,6 +118,7 @@ async fn ask_on_terminal() -> anyhow::Result<(ReviewDecision, Option<String>)> {
             let decision = match answer.trim() {
                 "y" | "Y" | "yes" => ReviewDecision::ApproveOnce,
                 "s" | "S" => ReviewDecision::ApproveForSession,
+                "r" | "R" | "always" => ReviewDecision::ApproveAlways,
                 "n" | "N" | "no" => ReviewDecision::Deny,
                 "a" | "A" => ReviewDecision::Abort,
                 _ => continue,

@@ -45,8 +45,17 @@ pub fn line(msg: &EventMsg) -> String {
             )
         }
         EventMsg::ApprovalRequested {
-            summary, reason, ..
-        } => format!("  ? approval needed for `{summary}`: {reason}"),
+            summary,
+            reason,
+            risk,
+            ..
+        } => {
+            let risk = risk
+                .as_deref()
+                .map(|r| format!(" [risk {r}]"))
+                .unwrap_or_default();
+            format!("  ? approval needed for `{summary}`: {reason}{risk}")
+        }
         EventMsg::ApprovalAnswered {
             decision,
             actor,
@@ -107,6 +116,7 @@ fn decision_word(decision: ReviewDecision) -> &'static str {
     match decision {
         ReviewDecision::ApproveOnce => "approved once",
         ReviewDecision::ApproveForSession => "approved for the session",
+        ReviewDecision::ApproveAlways => "always allowed (user rule written)",
         ReviewDecision::Deny => "denied",
         ReviewDecision::Abort => "aborted",
     }
@@ -118,6 +128,7 @@ pub fn actor_word(actor: Actor) -> &'static str {
         Actor::User => "user",
         Actor::Default => "default (fail closed)",
         Actor::SessionCache => "earlier session approval",
+        Actor::AutoReview => "auto-review",
     }
 }
 

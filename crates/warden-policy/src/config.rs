@@ -140,6 +140,12 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     #[serde(default)]
     pub boundary: BoundaryConfig,
+    /// Let the deterministic reviewer approve low-risk prompts without asking.
+    #[serde(default)]
+    pub auto_review: bool,
+    /// Projects whose `.warden/config.toml` and `.warden/rules/` are read (user config only).
+    #[serde(default)]
+    pub trusted_projects: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -160,6 +166,8 @@ impl Default for Config {
             audit: AuditConfig::default(),
             telemetry: TelemetryConfig::default(),
             boundary: BoundaryConfig::default(),
+            auto_review: false,
+            trusted_projects: Vec::new(),
         }
     }
 }
@@ -223,7 +231,7 @@ pub fn save_model(config_file: &Path, model: &ModelConfig) -> Result<(), PolicyE
     })
 }
 
-fn to_table(config: &Config) -> Result<toml::Table, PolicyError> {
+pub(crate) fn to_table(config: &Config) -> Result<toml::Table, PolicyError> {
     match toml::Value::try_from(config) {
         Ok(toml::Value::Table(t)) => Ok(t),
         Ok(_) => Err(PolicyError::Invalid("defaults are not a table".into())),
@@ -232,7 +240,7 @@ fn to_table(config: &Config) -> Result<toml::Table, PolicyError> {
 }
 
 /// Check a partial file against the schema: unknown keys and wrong types are errors.
-fn check_partial(user: &toml::Table) -> Result<(), String> {
+pub(crate) fn check_partial(user: &toml::Table) -> Result<(), String> {
     let mut full = to_table(&Config::default()).map_err(|e| e.to_string())?;
     merge(&mut full, user.clone());
     toml::Value::Table(full)
@@ -241,7 +249,7 @@ fn check_partial(user: &toml::Table) -> Result<(), String> {
         .map_err(|e| e.message().to_string())
 }
 
-fn merge(base: &mut toml::Table, over: toml::Table) {
+pub(crate) fn merge(base: &mut toml::Table, over: toml::Table) {
     for (key, value) in over {
         match (base.get_mut(&key), value) {
             (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
@@ -252,7 +260,7 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
     }
 }
 
-fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), PolicyError> {
+pub(crate) fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), PolicyError> {
     let err = |message: String| PolicyError::Override {
         raw: raw.to_string(),
         message,

@@ -17,6 +17,11 @@ pub enum PolicyError {
     Invalid(String),
     #[error("{file}: {message}")]
     Rules { file: String, message: String },
+    #[error("{0}")]
+    Requirements(String),
+    /// A setting outside what an admin requirement allows.
+    #[error("{0}")]
+    Refused(String),
     #[error("cannot find a home directory for Warden's config; set WARDEN_HOME")]
     NoHome,
 }
@@ -30,6 +35,8 @@ impl PolicyError {
             Self::Override { .. } => "config_override",
             Self::Invalid(_) => "config_invalid",
             Self::Rules { .. } => "rules_invalid",
+            Self::Requirements(_) => "requirements_invalid",
+            Self::Refused(_) => "requirement_refused",
             Self::NoHome => "config_no_home",
         }
     }

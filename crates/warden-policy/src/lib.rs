@@ -4,7 +4,10 @@
 pub mod config;
 mod decide;
 mod error;
+pub mod layers;
 pub mod network;
+pub mod requirements;
+pub mod risk;
 pub mod rules;
 mod safe_commands;
 pub mod shell;

@@ -91,6 +91,13 @@ pub enum EventMsg {
         cwd: String,
         /// Why this needs approval.
         reason: String,
+        /// The command's risk score and why (`high: rewrites history`), for commands.
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        risk: Option<String>,
+        /// Whether "always allow" may be offered (admin requirements can forbid it).
+        #[serde(default)]
+        can_always: bool,
     },
     ApprovalAnswered {
         call_id: String,
@@ -179,6 +186,7 @@ impl EventMsg {
                 Actor::User => "user",
                 Actor::Default => "default",
                 Actor::SessionCache => "session-cache",
+                Actor::AutoReview => "auto-review",
             },
             Self::SandboxDenied { .. } => "sandbox",
             _ => "warden",

@@ -34,6 +34,9 @@ pub enum Op {
 pub enum ReviewDecision {
     ApproveOnce,
     ApproveForSession,
+    /// Approve and write a user rule so the same command runs without asking from now on
+    /// (only where admin requirements allow user rules).
+    ApproveAlways,
     Deny,
     Abort,
 }

@@ -4,38 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Credential stores under the home directory, unreadable by default.
-pub const DEFAULT_CREDENTIAL_PATHS: &[&str] = &[
-    ".ssh",
-    ".gnupg",
-    ".aws",
-    ".azure",
-    ".config/gcloud",
-    ".kube",
-    ".docker/config.json",
-    ".netrc",
-    ".git-credentials",
-    ".config/gh",
-    ".config/hub",
-    ".npmrc",
-    ".pypirc",
-    ".cargo/credentials",
-    ".cargo/credentials.toml",
-    ".vault-token",
-    ".pgpass",
-    ".terraform.d/credentials.tfrc.json",
-    ".password-store",
-    ".local/share/keyrings",
-    ".mozilla",
-    ".config/google-chrome",
-    ".config/chromium",
-    ".config/BraveSoftware",
-    ".config/microsoft-edge",
-    "snap/chromium",
-    "Library/Keychains",
-    "Library/Application Support/Google/Chrome",
-    "Library/Application Support/Firefox",
-];
+pub use warden_protocol::CREDENTIAL_PATHS as DEFAULT_CREDENTIAL_PATHS;
 
 /// Inside every writable root: version-control internals and tool configuration that
 /// make other programs run code.

@@ -60,8 +60,9 @@ pub enum Step {
 impl Script {
     /// The scenarios the Rust tests share: `list files` (a safe command), `create a file`
     /// (needs approval), `escape` (a write outside the workspace), `patch` (apply_patch)
-    /// `garbage` (a malformed stream) and `slow` (a command that leaves a background job
-    /// and waits for it).
+    /// `garbage` (a malformed stream), `slow` (a command that leaves a background job
+    /// and waits for it), `force push` (a compound command with a force push) and
+    /// `fetch a page` (a medium-risk network command).
     pub fn standard() -> Self {
         Script {
             scenarios: vec![
@@ -100,6 +101,24 @@ impl Script {
                     when: "slow".into(),
                     steps: vec![
                         Step::shell(&["/bin/sh", "-c", "sleep 60 & echo $! > bg.pid; wait"]),
+                        Step::Say("Result: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "force push".into(),
+                    steps: vec![
+                        Step::shell(&[
+                            "bash",
+                            "-lc",
+                            "git status && /usr/bin/git push origin main --force",
+                        ]),
+                        Step::Say("Result: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "fetch a page".into(),
+                    steps: vec![
+                        Step::shell(&["curl", "-s", "https://example.com"]),
                         Step::Say("Result: {last_output}".into()),
                     ],
                 },

@@ -13,7 +13,7 @@ export type PolicySource = { "type": "builtIn" } | { "type": "managedConfig", pa
 
 export type Reason = { rule: string, source: PolicySource, justification: string, };
 
-export type Actor = "rule" | "user" | "default" | "session-cache";
+export type Actor = "rule" | "user" | "default" | "session-cache" | "auto-review";
 
 export type Op = { "type": "userTurn", text: string, } | { "type": "approval", callId: string, decision: ReviewDecision, 
 /**
@@ -21,7 +21,7 @@ export type Op = { "type": "userTurn", text: string, } | { "type": "approval", c
  */
 message?: string, } | { "type": "interrupt" } | { "type": "shutdown" };
 
-export type ReviewDecision = "approve-once" | "approve-for-session" | "deny" | "abort";
+export type ReviewDecision = "approve-once" | "approve-for-session" | "approve-always" | "deny" | "abort";
 
 export type OutputStream = "stdout" | "stderr";
 
@@ -51,7 +51,15 @@ summary: string, cwd: string, arguments: JsonValue, } | { "type": "decision", ca
 /**
  * Why this needs approval.
  */
-reason: string, } | { "type": "approvalAnswered", callId: string, decision: ReviewDecision, actor: Actor, message?: string, } | { "type": "outputDelta", callId: string, stream: OutputStream, chunk: string, } | { "type": "toolResult", callId: string, success: boolean, exitCode?: number, durationMs: number, 
+reason: string, 
+/**
+ * The command's risk score and why (`high: rewrites history`), for commands.
+ */
+risk?: string, 
+/**
+ * Whether "always allow" may be offered (admin requirements can forbid it).
+ */
+canAlways: boolean, } | { "type": "approvalAnswered", callId: string, decision: ReviewDecision, actor: Actor, message?: string, } | { "type": "outputDelta", callId: string, stream: OutputStream, chunk: string, } | { "type": "toolResult", callId: string, success: boolean, exitCode?: number, durationMs: number, 
 /**
  * The output as the model sees it (capped).
  */

@@ -50,6 +50,7 @@ describe("transcript", () => {
         summary: "touch x",
         cwd: "/w",
         reason: "why",
+        canAlways: true,
       }),
     );
     expect(t.pending).toHaveLength(1);

@@ -27,6 +27,10 @@ export interface PendingApproval {
   summary: string;
   cwd: string;
   reason: string;
+  /** Risk score and reasons (`high: rewrites history`), for commands. */
+  risk?: string;
+  /** Whether "always allow" (a user rule) may be offered. */
+  canAlways: boolean;
 }
 
 export interface Transcript {
@@ -130,6 +134,8 @@ function apply(t: Transcript, msg: EventMsg) {
         summary: msg.summary,
         cwd: msg.cwd,
         reason: msg.reason,
+        risk: msg.risk,
+        canAlways: msg.canAlways,
       });
       break;
     case "approvalAnswered": {

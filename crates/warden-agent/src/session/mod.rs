@@ -7,7 +7,7 @@
 mod recorder;
 mod tool_call;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::path::PathBuf;
 
@@ -15,6 +15,7 @@ use tokio::sync::{broadcast, mpsc};
 use warden_audit::{AuditError, AuditStore};
 use warden_policy::SessionApprovals;
 use warden_policy::config::Config;
+use warden_policy::rules::RuleSet;
 use warden_protocol::{ApprovalPolicy, Event, EventMsg, Op, SandboxMode};
 use warden_sandbox::{SandboxPolicy, SandboxSupport};
 
@@ -37,6 +38,12 @@ pub struct SessionSetup {
     pub approval: ApprovalPolicy,
     /// False when nobody can answer approvals (no TTY): they are denied, fail closed.
     pub interactive: bool,
+    /// Command rules from every layer.
+    pub rules: RuleSet,
+    /// Let the deterministic reviewer approve low-risk prompts.
+    pub auto_review: bool,
+    /// Where "always allow" writes its rule; `None` where requirements forbid user rules.
+    pub user_rules_file: Option<PathBuf>,
     pub config: Config,
     pub client: ModelClient,
     pub store: AuditStore,
@@ -72,6 +79,12 @@ pub(crate) struct Session {
     streamer: Streamer,
     history: Vec<Item>,
     approvals: SessionApprovals,
+    rules: RuleSet,
+    auto_review: bool,
+    user_rules_file: Option<PathBuf>,
+    /// Keys approved once among the current model response's tool calls: an identical
+    /// pending call is released by the same answer.
+    released: HashSet<String>,
     ops: mpsc::UnboundedReceiver<Op>,
     queued: VecDeque<Op>,
 }
@@ -93,6 +106,10 @@ pub fn spawn(setup: SessionSetup) -> (mpsc::UnboundedSender<Op>, impl Future<Out
         recorder,
         history: Vec::new(),
         approvals: SessionApprovals::default(),
+        rules: setup.rules,
+        auto_review: setup.auto_review,
+        user_rules_file: setup.user_rules_file,
+        released: HashSet::new(),
         ops: rx,
         queued: VecDeque::new(),
     };
@@ -198,6 +215,7 @@ impl Session {
                 let last_message = Some(output.text).filter(|t| !t.is_empty());
                 return self.record(EventMsg::TurnComplete { last_message }).await;
             }
+            self.released.clear();
             for call in output.tool_calls {
                 self.history.push(Item::ToolCall(call.clone()));
                 match self.handle_tool_call(&call).await {

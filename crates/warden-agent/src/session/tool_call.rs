@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use warden_policy::risk::{Assessment, RiskLevel};
 use warden_policy::{ActionRequest, Decision, DecisionContext, canonical_command_key, decide};
 use warden_protocol::{
     Actor, ApprovalPolicy, EventMsg, Op, PolicySource, Reason, ReviewDecision, SandboxDenial,
@@ -90,6 +91,7 @@ impl Session {
             sandbox_enforced: self.support.enforced || self.sandbox == SandboxMode::FullAccess,
             workspace: &self.cwd,
             writable_roots: &writable_roots,
+            rules: &self.rules,
         };
         let paths;
         let request = match invocation {
@@ -134,14 +136,27 @@ impl Session {
             ToolInvocation::Shell { argv, workdir, .. } => canonical_command_key(argv, workdir),
             other => format!("{tool}:{}", other.summary()),
         };
-        if self.approvals.contains(&key) {
+        if self.approvals.contains(&key) || self.released.contains(&key) {
+            let (rule, justification) = if self.approvals.contains(&key) {
+                (
+                    "approved-for-session",
+                    "the user approved this action for the session",
+                )
+            } else {
+                (
+                    "released-with-identical-call",
+                    "the user approved an identical call in the same response",
+                )
+            };
             let cached = Decision {
                 verdict: Verdict::Allow,
                 reasons: vec![Reason {
-                    rule: "approved-for-session".into(),
+                    rule: rule.into(),
                     source: PolicySource::SessionApproval,
-                    justification: "the user approved this action for the session".into(),
+                    justification: justification.into(),
                 }],
+                risk: decision.risk.clone(),
+                reviewable: false,
             };
             self.record_decision(call_id, &cached, Actor::SessionCache)
                 .await?;
@@ -149,6 +164,16 @@ impl Session {
         }
         self.record_decision(call_id, &decision, Actor::Rule)
             .await?;
+        if let Some(why) = self.auto_approval(&decision) {
+            self.record(EventMsg::ApprovalAnswered {
+                call_id: call_id.into(),
+                decision: ReviewDecision::ApproveOnce,
+                actor: Actor::AutoReview,
+                message: Some(why),
+            })
+            .await?;
+            return Ok(Approval::Run);
+        }
         let nobody = match (self.approval, self.interactive) {
             (ApprovalPolicy::Never, _) => {
                 Some("the approval policy is `never`, so actions needing approval are denied")
@@ -168,12 +193,18 @@ impl Session {
             .await?;
             return Ok(Approval::Denied(why.into()));
         }
+        let shell_argv = match invocation {
+            ToolInvocation::Shell { argv, .. } => Some(argv.clone()),
+            _ => None,
+        };
         self.record(EventMsg::ApprovalRequested {
             call_id: call_id.into(),
             tool: tool.into(),
             summary: invocation.summary(),
             cwd: workdir.display().to_string(),
             reason: decision.summary(),
+            risk: decision.risk.as_ref().map(risk_line),
+            can_always: shell_argv.is_some() && self.user_rules_file.is_some(),
         })
         .await?;
         let (answer, message) = self.wait_for_approval(call_id).await?;
@@ -185,9 +216,19 @@ impl Session {
         })
         .await?;
         match answer {
-            ReviewDecision::ApproveOnce => Ok(Approval::Run),
+            ReviewDecision::ApproveOnce => {
+                self.released.insert(key);
+                Ok(Approval::Run)
+            }
             ReviewDecision::ApproveForSession => {
                 self.approvals.insert(key);
+                Ok(Approval::Run)
+            }
+            ReviewDecision::ApproveAlways => {
+                self.approvals.insert(key);
+                if let (Some(file), Some(argv)) = (self.user_rules_file.clone(), shell_argv) {
+                    self.remember_always(&file, &argv);
+                }
                 Ok(Approval::Run)
             }
             ReviewDecision::Deny => Ok(Approval::Denied(match message {
@@ -195,6 +236,34 @@ impl Session {
                 _ => "the user denied it".into(),
             })),
             ReviewDecision::Abort => Err(Stop::Aborted),
+        }
+    }
+
+    /// The deterministic reviewer: only a prompt that the approval policy's default asked
+    /// for, on a low-risk command, is approved without asking. Anything else (a rule's
+    /// prompt, a dangerous pattern, medium risk or more) goes to the user.
+    fn auto_approval(&self, decision: &Decision) -> Option<String> {
+        if !self.auto_review || !decision.reviewable {
+            return None;
+        }
+        let risk = decision.risk.as_ref()?;
+        (risk.level == RiskLevel::Low).then(|| format!("auto-review: {}", risk_line(risk)))
+    }
+
+    /// Write "always allow" rules; a failure is logged and the answer still counts for
+    /// this session.
+    fn remember_always(&mut self, file: &Path, argv: &[String]) {
+        let justification = format!(
+            "always allowed by the user on {}",
+            warden_audit_date(crate::now_ms())
+        );
+        match warden_policy::rules::append_allow_rules(file, argv, &justification) {
+            Ok(rules) => {
+                for rule in rules {
+                    self.rules.push_prefix(rule);
+                }
+            }
+            Err(e) => tracing::error!("cannot write the always-allow rule: {e}"),
         }
     }
 
@@ -289,6 +358,8 @@ impl Session {
                 blocked.join("; "),
                 listed.join(", ")
             ),
+            risk: None,
+            can_always: false,
         })
         .await?;
         let (answer, message) = self.wait_for_approval(call_id).await?;
@@ -303,7 +374,9 @@ impl Session {
         policy.writable_roots.extend(folders);
         match answer {
             ReviewDecision::ApproveOnce => {}
-            ReviewDecision::ApproveForSession => self.sandbox_policy = policy.clone(),
+            ReviewDecision::ApproveForSession | ReviewDecision::ApproveAlways => {
+                self.sandbox_policy = policy.clone()
+            }
             ReviewDecision::Deny => {
                 return Ok(format!(
                     "{first}\n[the user declined a rerun with write access to {}]",
@@ -404,6 +477,33 @@ impl Session {
         .await?;
         Ok(output)
     }
+}
+
+/// `high: rewrites history; reaches the network`: the level and the reasons at it.
+fn risk_line(risk: &Assessment) -> String {
+    let reasons: Vec<&str> = risk
+        .findings
+        .iter()
+        .filter(|f| f.level == risk.level)
+        .map(|f| f.why.as_str())
+        .collect();
+    format!("{}: {}", risk.level.as_str(), reasons.join("; "))
+}
+
+/// `YYYY-MM-DD` for a Unix time in milliseconds (UTC).
+fn warden_audit_date(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 fn split(result: Result<String, String>) -> (bool, String) {

@@ -3,6 +3,7 @@
 
 mod load;
 mod pattern;
+mod write;
 
 use std::collections::HashMap;
 
@@ -12,6 +13,7 @@ use crate::network::HostPattern;
 use crate::shell::Invocation;
 pub use load::load_rules;
 pub(crate) use pattern::{Pattern, Shape};
+pub use write::append_allow_rules;
 
 /// `prefix_rule(pattern=[...], decision=..., justification=...)`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -49,8 +49,13 @@ impl Pattern {
         let programs = tokens.next()?;
         let mut positionals = Vec::new();
         let mut flags = Vec::new();
+        let mut options_done = false;
         for alternatives in tokens {
-            if alternatives.iter().all(|a| is_flag(a)) {
+            if !options_done && alternatives == ["--"] {
+                options_done = true;
+                continue;
+            }
+            if !options_done && alternatives.iter().all(|a| is_flag(a)) {
                 flags.push(alternatives);
             } else {
                 positionals.push(alternatives);

@@ -71,6 +71,11 @@ pub struct Analysis {
     pub uncertain: Vec<String>,
 }
 
+/// A shell whose `-c SCRIPT` Warden parses.
+pub fn is_shell(name: &str) -> bool {
+    wrappers::SHELLS.contains(&name)
+}
+
 /// How deep `sh -c "bash -c '...'"` nesting is followed before giving up.
 const MAX_DEPTH: usize = 8;
 

@@ -3,7 +3,7 @@
 use super::{Analysis, Invocation, MAX_DEPTH, Role, Word, script};
 
 /// Shells whose `-c SCRIPT` is parsed as a script.
-const SHELLS: &[&str] = &[
+pub(super) const SHELLS: &[&str] = &[
     "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "posh", "fish",
 ];
 

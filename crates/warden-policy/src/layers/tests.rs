@@ -1,0 +1,260 @@
+use std::path::Path;
+
+use warden_protocol::{PolicySource, Verdict};
+
+use super::*;
+use crate::{ActionRequest, DecisionContext, decide};
+
+struct World {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl World {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for sub in ["etc", "home", "project/.warden/rules", "home/rules"] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        Self { _dir: dir, root }
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.root.join(rel);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn inputs(&self) -> PolicyInputs {
+        PolicyInputs {
+            paths: WardenPaths {
+                config_dir: self.root.join("home"),
+                data_dir: self.root.join("home"),
+            },
+            system_dir: self.root.join("etc"),
+            workspace: Some(self.root.join("project")),
+            overrides: Vec::new(),
+            session: SessionChoices::default(),
+            extra_requirements: Vec::new(),
+            extra_rules: Vec::new(),
+            managed: mdm::ManagedPreferences::default(),
+        }
+    }
+
+    fn trust_project(&self, extra: &str) {
+        self.write(
+            "home/config.toml",
+            &format!(
+                "trusted_projects = [\"{}\"]\n{extra}",
+                self.root.join("project").display()
+            ),
+        );
+    }
+}
+
+fn value<'a>(policy: &'a EffectivePolicy, key: &str) -> &'a EffectiveValue {
+    policy.values.iter().find(|v| v.key == key).unwrap()
+}
+
+#[test]
+fn every_value_knows_its_layer() {
+    let w = World::new();
+    w.write(
+        "etc/managed_config.toml",
+        "approval = \"on-request\"\n[shell]\ntimeout_ms = 1000\n",
+    );
+    w.trust_project("[shell]\ntimeout_ms = 2000\n");
+    w.write("project/.warden/config.toml", "sandbox = \"read-only\"\n");
+    let mut inputs = w.inputs();
+    inputs.overrides = vec!["model.name=llama3".into()];
+    let policy = resolve(&inputs).unwrap();
+    assert_eq!(policy.config.approval, ApprovalPolicy::OnRequest);
+    assert_eq!(policy.config.sandbox, SandboxMode::ReadOnly);
+    assert_eq!(policy.config.shell.timeout_ms, 2000);
+    assert_eq!(policy.config.model.name, "llama3");
+    let etc = w.root.join("etc/managed_config.toml").display().to_string();
+    let user = w.root.join("home/config.toml").display().to_string();
+    let project = w
+        .root
+        .join("project/.warden/config.toml")
+        .display()
+        .to_string();
+    assert_eq!(
+        value(&policy, "approval").source,
+        PolicySource::ManagedConfig { path: etc }
+    );
+    assert_eq!(
+        value(&policy, "shell.timeout_ms").source,
+        PolicySource::UserConfig { path: user }
+    );
+    assert_eq!(
+        value(&policy, "sandbox").source,
+        PolicySource::ProjectConfig { path: project }
+    );
+    assert_eq!(
+        value(&policy, "model.name").source,
+        PolicySource::SessionFlag
+    );
+    assert_eq!(
+        value(&policy, "model.base_url").source,
+        PolicySource::BuiltIn
+    );
+    assert_eq!(value(&policy, "sandbox").locked_by, None);
+}
+
+#[test]
+fn an_untrusted_project_is_not_read() {
+    let w = World::new();
+    w.write("project/.warden/config.toml", "sandbox = \"full-access\"\n");
+    w.write(
+        "project/.warden/rules/x.rules",
+        "prefix_rule(pattern = [\"rm\"], decision = \"allow\")\n",
+    );
+    let policy = resolve(&w.inputs()).unwrap();
+    assert_eq!(policy.config.sandbox, SandboxMode::WorkspaceWrite);
+    assert!(policy.rules.prefix_rules().is_empty());
+    assert_eq!(policy.trusted_project, None);
+}
+
+#[test]
+fn a_project_may_not_redirect_prompts_or_telemetry() {
+    let w = World::new();
+    w.trust_project("");
+    w.write(
+        "project/.warden/config.toml",
+        "[model]\nbase_url = \"https://evil.example/v1\"\n",
+    );
+    let error = resolve(&w.inputs()).unwrap_err().to_string();
+    assert!(error.contains("project/.warden/config.toml"), "{error}");
+    assert!(error.contains("model.base_url"), "{error}");
+}
+
+#[test]
+fn a_user_value_outside_the_requirements_is_refused_naming_the_source() {
+    let w = World::new();
+    let req = w.write(
+        "etc/requirements.toml",
+        "allowed_sandbox_modes = [\"read-only\", \"workspace-write\"]\nallowed_approval_policies = [\"on-request\"]\n[telemetry]\nexport_prompts = false\n",
+    );
+    w.write("home/config.toml", "sandbox = \"full-access\"\n");
+    let error = resolve(&w.inputs()).unwrap_err();
+    assert_eq!(error.code(), "requirement_refused");
+    let message = error.to_string();
+    assert!(message.contains("sandbox = \"full-access\""), "{message}");
+    assert!(
+        message.contains(&format!("admin requirement {}", req.display())),
+        "{message}"
+    );
+
+    // A session flag is refused the same way.
+    w.write("home/config.toml", "");
+    let mut inputs = w.inputs();
+    inputs.session.sandbox = Some(SandboxMode::FullAccess);
+    assert!(resolve(&inputs).is_err());
+
+    // A default outside the requirements is replaced, and a single choice is a lock.
+    let policy = resolve(&w.inputs()).unwrap();
+    assert_eq!(policy.config.approval, ApprovalPolicy::OnRequest);
+    let approval = value(&policy, "approval");
+    let source = PolicySource::Requirement {
+        path: req.display().to_string(),
+    };
+    assert_eq!(approval.source, source);
+    assert_eq!(approval.locked_by, Some(source.clone()));
+    assert_eq!(
+        value(&policy, "telemetry.export_prompts").locked_by,
+        Some(source)
+    );
+
+    w.write("home/config.toml", "[telemetry]\nexport_prompts = true\n");
+    let message = resolve(&w.inputs()).unwrap_err().to_string();
+    assert!(message.contains("telemetry.export_prompts"), "{message}");
+}
+
+#[test]
+fn credential_exceptions_and_weaker_modes_can_be_forbidden() {
+    let w = World::new();
+    w.write(
+        "etc/requirements.toml",
+        "[boundary]\nallow_credential_exceptions = false\nallow_weaker_sandbox = false\ndeny_read = [\"/srv/secrets\"]\n",
+    );
+    let policy = resolve(&w.inputs()).unwrap();
+    assert!(
+        policy
+            .config
+            .boundary
+            .deny_read
+            .contains(&PathBuf::from("/srv/secrets"))
+    );
+    w.write(
+        "home/config.toml",
+        "[boundary]\nallow_read = [\"~/.aws\"]\n",
+    );
+    let message = resolve(&w.inputs()).unwrap_err().to_string();
+    assert!(message.contains("boundary.allow_read"), "{message}");
+}
+
+#[test]
+fn project_rules_cannot_allow_what_an_admin_forbids() {
+    let w = World::new();
+    w.trust_project("");
+    w.write(
+        "etc/requirements.toml",
+        "[[prefix_rules]]\npattern = [\"git\", \"push\", [\"--force\", \"-f\"]]\ndecision = \"forbidden\"\njustification = \"no force pushes\"\n",
+    );
+    w.write(
+        "project/.warden/rules/open.rules",
+        "prefix_rule(pattern = [\"git\"], decision = \"allow\")\n",
+    );
+    w.write(
+        "home/rules/default.rules",
+        "prefix_rule(pattern = [\"git\", \"status\"], decision = \"allow\")\n",
+    );
+    let policy = resolve(&w.inputs()).unwrap();
+    assert_eq!(policy.rule_files.len(), 2);
+    let ws = w.root.join("project");
+    let roots = [ws.clone()];
+    let cx = DecisionContext {
+        policy: policy.config.approval,
+        sandbox: policy.config.sandbox,
+        sandbox_enforced: true,
+        workspace: &ws,
+        writable_roots: &roots,
+        rules: &policy.rules,
+    };
+    let check = |line: &str| {
+        let argv = shlex::split(line).unwrap();
+        decide(
+            ActionRequest::Shell {
+                argv: &argv,
+                cwd: Path::new(&ws),
+            },
+            &cx,
+        )
+    };
+    let d = check("git push -f origin main");
+    assert_eq!(d.verdict, Verdict::Forbidden);
+    assert_eq!(d.reasons[0].justification, "no force pushes");
+    assert!(d.reasons[0].source.is_requirement());
+    assert_eq!(check("git log").verdict, Verdict::Allow);
+}
+
+#[test]
+fn added_requirements_add_and_never_replace() {
+    let w = World::new();
+    w.write(
+        "etc/requirements.toml",
+        "allowed_sandbox_modes = [\"read-only\", \"workspace-write\"]\n",
+    );
+    let extra = w.write(
+        "extra.toml",
+        "allowed_sandbox_modes = [\"workspace-write\", \"full-access\"]\n",
+    );
+    let mut inputs = w.inputs();
+    inputs.extra_requirements = vec![extra];
+    let policy = resolve(&inputs).unwrap();
+    let modes = policy.requirements.sandbox_modes.unwrap();
+    assert_eq!(modes.value, vec![SandboxMode::WorkspaceWrite]);
+    assert_eq!(policy.requirements.sources.len(), 2);
+}

@@ -1,0 +1,369 @@
+//! Admin requirements: constraints (not defaults) that no user, project or agent setting
+//! may loosen. Several sources combine to the most restrictive result; where two sources
+//! cannot both hold, that is an error naming both.
+
+mod bundle;
+pub mod mdm;
+mod system;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use warden_protocol::{ApprovalPolicy, PolicySource, SandboxMode, Verdict};
+
+use crate::PolicyError;
+use crate::network::HostPattern;
+use crate::rules::{PrefixRule, RuleSet};
+pub use bundle::{BundleConfig, SignedBundle, verify_bundle};
+pub use system::{SYSTEM_DIR, load_system_dir};
+
+/// One requirements file as written (TOML).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementsFile {
+    pub allowed_approval_policies: Option<Vec<ApprovalPolicy>>,
+    pub allowed_sandbox_modes: Option<Vec<SandboxMode>>,
+    /// False: auto-review may not be turned on.
+    pub allow_auto_review: Option<bool>,
+    /// False: "always allow" answers may not write user rules.
+    pub allow_user_rules: Option<bool>,
+    /// MCP servers that may be started, by name.
+    pub allowed_mcp_servers: Option<Vec<String>>,
+    #[serde(default)]
+    pub prefix_rules: Vec<RequiredRule>,
+    #[serde(default)]
+    pub network: NetworkRequirements,
+    /// Locked telemetry settings (`telemetry.KEY` in config.toml).
+    #[serde(default)]
+    pub telemetry: BTreeMap<String, toml::Value>,
+    /// Locked audit settings (`audit.KEY` in config.toml).
+    #[serde(default)]
+    pub audit: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub boundary: BoundaryRequirements,
+    /// A signed requirements bundle to fetch (only honoured from system sources).
+    pub bundle: Option<BundleConfig>,
+}
+
+/// A command rule an admin requires (only `prompt` or `forbidden`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredRule {
+    pub pattern: Vec<PatternToken>,
+    pub decision: String,
+    pub justification: Option<String>,
+}
+
+/// A pattern word, or alternatives at that position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PatternToken {
+    Word(String),
+    AnyOf(Vec<String>),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkRequirements {
+    /// When set, only these hosts may be reached (`*.example.com` for subdomains).
+    pub allowed_domains: Option<Vec<String>>,
+    #[serde(default)]
+    pub denied_domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundaryRequirements {
+    /// More paths no sandboxed command may read.
+    #[serde(default)]
+    pub deny_read: Vec<PathBuf>,
+    /// False: users may not make default credential paths readable (`boundary.allow_read`).
+    pub allow_credential_exceptions: Option<bool>,
+    /// False: users may not choose a weaker sandbox mode (`boundary.accept_weaker`).
+    pub allow_weaker_sandbox: Option<bool>,
+}
+
+/// A value and the requirement source that set it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: PolicySource,
+}
+
+/// Every requirement source combined.
+#[derive(Debug, Clone, Default)]
+pub struct Requirements {
+    pub approval_policies: Option<Sourced<Vec<ApprovalPolicy>>>,
+    pub sandbox_modes: Option<Sourced<Vec<SandboxMode>>>,
+    pub auto_review_forbidden: Option<PolicySource>,
+    pub user_rules_forbidden: Option<PolicySource>,
+    pub mcp_servers: Option<Sourced<Vec<String>>>,
+    pub rules: RuleSet,
+    /// Each source's allowlist: a host must be on every one.
+    pub allowed_domains: Vec<Sourced<Vec<HostPattern>>>,
+    pub denied_domains: Vec<Sourced<HostPattern>>,
+    /// `telemetry.KEY` / `audit.KEY` → locked value.
+    pub locked: BTreeMap<String, Sourced<toml::Value>>,
+    pub deny_read: Vec<Sourced<PathBuf>>,
+    pub credential_exceptions_forbidden: Option<PolicySource>,
+    pub weaker_sandbox_forbidden: Option<PolicySource>,
+    /// Where the requirements came from, in the order they were read.
+    pub sources: Vec<PolicySource>,
+}
+
+/// Parse one requirements file, with line and column on errors.
+pub fn parse_requirements(name: &str, text: &str) -> Result<RequirementsFile, PolicyError> {
+    let file: RequirementsFile = toml::from_str(text).map_err(|e| PolicyError::Parse {
+        path: PathBuf::from(name),
+        message: e.to_string(),
+    })?;
+    for rule in &file.prefix_rules {
+        if !matches!(rule.decision.as_str(), "prompt" | "forbidden") {
+            return Err(PolicyError::Parse {
+                path: PathBuf::from(name),
+                message: format!(
+                    "prefix_rules: decision {:?} is not allowed in requirements; use \"prompt\" or \"forbidden\" (requirements may only add restrictions)",
+                    rule.decision
+                ),
+            });
+        }
+        if rule.pattern.is_empty() {
+            return Err(PolicyError::Parse {
+                path: PathBuf::from(name),
+                message: "prefix_rules: pattern must not be empty".into(),
+            });
+        }
+    }
+    for key in file.telemetry.keys() {
+        if !TELEMETRY_KEYS.contains(&key.as_str()) {
+            return Err(PolicyError::Parse {
+                path: PathBuf::from(name),
+                message: format!(
+                    "telemetry.{key} is not a telemetry setting (known: {})",
+                    TELEMETRY_KEYS.join(", ")
+                ),
+            });
+        }
+    }
+    for key in file.audit.keys() {
+        if key != "retention_days" {
+            return Err(PolicyError::Parse {
+                path: PathBuf::from(name),
+                message: format!("audit.{key} is not an audit setting (known: retention_days)"),
+            });
+        }
+    }
+    for host in file
+        .network
+        .allowed_domains
+        .iter()
+        .flatten()
+        .chain(&file.network.denied_domains)
+    {
+        HostPattern::parse(host).map_err(|message| PolicyError::Parse {
+            path: PathBuf::from(name),
+            message: format!("network: {message}"),
+        })?;
+    }
+    Ok(file)
+}
+
+const TELEMETRY_KEYS: &[&str] = &[
+    "otlp_endpoint",
+    "otlp_protocol",
+    "otlp_headers",
+    "export_prompts",
+    "backlog_warning",
+];
+
+fn contradiction(what: &str, a: &PolicySource, b: &PolicySource) -> PolicyError {
+    PolicyError::Requirements(format!(
+        "contradictory requirements: {what} ({a} and {b} cannot both hold)"
+    ))
+}
+
+/// Intersect two allowlists; an empty result is a contradiction.
+fn intersect<T: Clone + PartialEq + std::fmt::Debug>(
+    current: &mut Option<Sourced<Vec<T>>>,
+    incoming: Vec<T>,
+    source: &PolicySource,
+    what: &str,
+    empty_is_error: bool,
+) -> Result<(), PolicyError> {
+    match current {
+        None => {
+            *current = Some(Sourced {
+                value: incoming,
+                source: source.clone(),
+            })
+        }
+        Some(existing) => {
+            let both: Vec<T> = existing
+                .value
+                .iter()
+                .filter(|v| incoming.contains(v))
+                .cloned()
+                .collect();
+            if both.is_empty() && empty_is_error {
+                return Err(contradiction(
+                    &format!(
+                        "{what}: {:?} vs {:?} have nothing in common",
+                        existing.value, incoming
+                    ),
+                    &existing.source,
+                    source,
+                ));
+            }
+            if both.len() < existing.value.len() {
+                existing.source = source.clone();
+            }
+            existing.value = both;
+        }
+    }
+    Ok(())
+}
+
+impl Requirements {
+    /// Add one source, keeping the most restrictive result.
+    pub fn add(&mut self, file: RequirementsFile, source: PolicySource) -> Result<(), PolicyError> {
+        if let Some(list) = file.allowed_approval_policies {
+            intersect(
+                &mut self.approval_policies,
+                list,
+                &source,
+                "allowed_approval_policies",
+                true,
+            )?;
+        }
+        if let Some(list) = file.allowed_sandbox_modes {
+            intersect(
+                &mut self.sandbox_modes,
+                list,
+                &source,
+                "allowed_sandbox_modes",
+                true,
+            )?;
+        }
+        if let Some(list) = file.allowed_mcp_servers {
+            intersect(
+                &mut self.mcp_servers,
+                list,
+                &source,
+                "allowed_mcp_servers",
+                false,
+            )?;
+        }
+        if file.allow_auto_review == Some(false) && self.auto_review_forbidden.is_none() {
+            self.auto_review_forbidden = Some(source.clone());
+        }
+        if file.allow_user_rules == Some(false) && self.user_rules_forbidden.is_none() {
+            self.user_rules_forbidden = Some(source.clone());
+        }
+        for rule in file.prefix_rules {
+            let tokens: Vec<Vec<String>> = rule
+                .pattern
+                .into_iter()
+                .map(|t| match t {
+                    PatternToken::Word(w) => vec![w],
+                    PatternToken::AnyOf(list) => list,
+                })
+                .collect();
+            let decision = if rule.decision == "forbidden" {
+                Verdict::Forbidden
+            } else {
+                Verdict::Prompt
+            };
+            if let Some(rule) =
+                PrefixRule::new(tokens, decision, rule.justification, source.clone())
+            {
+                self.rules.push_prefix(rule);
+            }
+        }
+        if let Some(hosts) = file.network.allowed_domains {
+            let parsed = hosts
+                .iter()
+                .filter_map(|h| HostPattern::parse(h).ok())
+                .collect();
+            self.allowed_domains.push(Sourced {
+                value: parsed,
+                source: source.clone(),
+            });
+        }
+        for host in &file.network.denied_domains {
+            if let Ok(pattern) = HostPattern::parse(host) {
+                self.denied_domains.push(Sourced {
+                    value: pattern,
+                    source: source.clone(),
+                });
+            }
+        }
+        let locked = file
+            .telemetry
+            .into_iter()
+            .map(|(k, v)| (format!("telemetry.{k}"), v))
+            .chain(
+                file.audit
+                    .into_iter()
+                    .map(|(k, v)| (format!("audit.{k}"), v)),
+            );
+        for (key, value) in locked {
+            match self.locked.get(&key) {
+                Some(existing) if existing.value != value => {
+                    return Err(contradiction(
+                        &format!("{key} is locked to {} and to {}", existing.value, value),
+                        &existing.source,
+                        &source,
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.locked.insert(
+                        key,
+                        Sourced {
+                            value,
+                            source: source.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        for path in file.boundary.deny_read {
+            self.deny_read.push(Sourced {
+                value: path,
+                source: source.clone(),
+            });
+        }
+        if file.boundary.allow_credential_exceptions == Some(false)
+            && self.credential_exceptions_forbidden.is_none()
+        {
+            self.credential_exceptions_forbidden = Some(source.clone());
+        }
+        if file.boundary.allow_weaker_sandbox == Some(false)
+            && self.weaker_sandbox_forbidden.is_none()
+        {
+            self.weaker_sandbox_forbidden = Some(source.clone());
+        }
+        self.sources.push(source);
+        Ok(())
+    }
+
+    /// What the requirements say about reaching `host:port`: denied (by which source),
+    /// outside an allowlist (which), or no objection.
+    pub fn host_verdict(&self, host: &str, port: u16) -> Option<(&'static str, &PolicySource)> {
+        if let Some(denied) = self
+            .denied_domains
+            .iter()
+            .find(|d| d.value.matches(host, port))
+        {
+            return Some(("denied", &denied.source));
+        }
+        self.allowed_domains
+            .iter()
+            .find(|list| !list.value.iter().any(|p| p.matches(host, port)))
+            .map(|list| ("not-allowed", &list.source))
+    }
+}
+
+#[cfg(test)]
+mod tests;
