@@ -848,3 +848,39 @@ async fn an_admin_requirement_refuses_a_session_outside_it() {
         error.message
     );
 }
+
+#[tokio::test]
+async fn approving_one_call_releases_an_identical_one_in_the_same_response() {
+    let mut h = harness("responses", "untrusted", None).await;
+    let id = h.start("twice at once").await;
+    h.answer_next_approval(&id, ReviewDecision::ApproveOnce, None)
+        .await;
+    let rest = h.until(turn_over).await;
+    assert!(
+        !rest
+            .iter()
+            .any(|m| matches!(m, EventMsg::ApprovalRequested { .. })),
+        "{rest:?}"
+    );
+    let (verdict, actor, reasons) = decision_of(&rest);
+    assert_eq!((verdict, actor), (Verdict::Allow, Actor::SessionCache));
+    assert_eq!(reasons[0].rule, "released-with-identical-call");
+
+    // A later response asks again: "once" means once per response.
+    std::fs::remove_file(h.workspace.join("twice.txt")).unwrap();
+    h.host
+        .submit(
+            &id,
+            Op::UserTurn {
+                text: "create a file".into(),
+            },
+        )
+        .unwrap();
+    let asked = h
+        .until(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
+        .await;
+    assert!(matches!(
+        asked.last(),
+        Some(EventMsg::ApprovalRequested { .. })
+    ));
+}

@@ -8,7 +8,8 @@ use std::process::{ExitCode, Stdio};
 
 use anyhow::Context;
 use clap::Args;
-use warden_policy::config::{self, WardenPaths};
+use warden_policy::config::WardenPaths;
+use warden_policy::layers::{self, PolicyInputs};
 use warden_protocol::SandboxMode;
 
 #[derive(Args)]
@@ -51,13 +52,26 @@ pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let paths = WardenPaths::discover()?;
-    let config = config::load(&paths.config_file(), &[])?;
+    let mut inputs = PolicyInputs::new(paths.clone())?;
+    inputs.workspace = Some(cwd.clone());
+    inputs.session.sandbox = Some(args.sandbox);
+    // `--sandbox` is a session choice: admin requirements still apply to it.
+    let policy = layers::resolve(&inputs)?;
+    for warning in &policy.warnings {
+        eprintln!("warden: {warning}");
+    }
+    let config = policy.config;
+    if !args.accept_weaker.is_empty()
+        && let Some(source) = &policy.requirements.weaker_sandbox_forbidden
+    {
+        anyhow::bail!("--accept-weaker is not allowed by {source}");
+    }
     let mut boundary = config.boundary.clone();
     boundary.allow_env.extend(args.allow_env);
     boundary.accept_weaker.extend(args.accept_weaker);
     writable_roots.extend(config.writable_roots.iter().cloned());
     let policy = warden_agent::boundary::sandbox_policy(
-        args.sandbox,
+        config.sandbox,
         &cwd,
         &writable_roots,
         &boundary,

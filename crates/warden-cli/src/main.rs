@@ -1,8 +1,10 @@
 //! `warden`: run governed agent sessions headless, run one command in the sandbox,
 //! read the audit history, or serve the UI's API over HTTP.
 
+mod admin_cmd;
 mod audit_cmd;
 mod exec;
+mod policy_cmd;
 mod run;
 mod serve;
 mod transcript;
@@ -16,7 +18,7 @@ use warden_protocol::{ApprovalPolicy, SandboxMode};
 #[command(name = "warden", version, about = "Govern and audit coding agents")]
 struct Cli {
     /// Override a config value: `-c model.base_url=http://127.0.0.1:8080/v1`.
-    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE", global = true)]
+    #[arg(short = 'c', long = "set", value_name = "KEY=VALUE", global = true)]
     overrides: Vec<String>,
     #[command(subcommand)]
     command: Command,
@@ -49,6 +51,16 @@ enum Command {
     },
     /// Serve the API and the web UI on 127.0.0.1 with a bearer token.
     Serve(serve::ServeArgs),
+    /// Check a command against the effective policy, or show that policy.
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
+    /// Tools for admins: validate requirements/rules files, build an MDM profile.
+    Admin {
+        #[command(subcommand)]
+        command: admin_cmd::AdminCommand,
+    },
 }
 
 pub(crate) fn parse_sandbox(s: &str) -> Result<SandboxMode, String> {
@@ -83,6 +95,9 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         // `exec` needs no async runtime: keep it a plain fork/exec.
         Command::Exec(args) => exec::run(args),
+        // Policy and admin commands are pure: no async runtime either.
+        Command::Policy { command } => policy_cmd::run(cli.overrides, command),
+        Command::Admin { command } => admin_cmd::run(command),
         command => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(dispatch(command, cli.overrides)),
             Err(e) => Err(anyhow::anyhow!("cannot start the async runtime: {e}")),
@@ -111,6 +126,8 @@ async fn dispatch(
         Command::Audit { db, command } => audit_cmd::run(db, command).await,
         Command::Serve(args) => serve::run(overrides, args).await,
         Command::Exec(args) => exec::run(args),
+        Command::Policy { command } => policy_cmd::run(overrides, command),
+        Command::Admin { command } => admin_cmd::run(command),
     }
 }
 

@@ -200,6 +200,18 @@ pub fn load(config_file: &Path, overrides: &[String]) -> Result<Config, PolicyEr
         .map_err(|e: toml::de::Error| PolicyError::Invalid(e.message().to_string()))
 }
 
+/// Check a config file's text against the schema (unknown keys, wrong types).
+pub fn check_text(path: &Path, text: &str) -> Result<(), PolicyError> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| PolicyError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    check_partial(&table).map_err(|message| PolicyError::Parse {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
 /// Write the model section into the user file, keeping every other setting in it.
 pub fn save_model(config_file: &Path, model: &ModelConfig) -> Result<(), PolicyError> {
     let mut table: toml::Table = match std::fs::read_to_string(config_file) {

@@ -49,6 +49,9 @@ pub enum Step {
     Shell(Vec<String>),
     /// Call any tool with these arguments.
     Call { name: String, arguments: Value },
+    /// Several `shell` calls in one response. Steps are counted by tool outputs, so a
+    /// step with k calls takes k slots: pad the scenario with k-1 placeholder steps.
+    Parallel(Vec<Vec<String>>),
     /// Answer with text (ends the turn).
     Say(String),
     /// Answer with this HTTP status and body.
@@ -119,6 +122,17 @@ impl Script {
                     when: "fetch a page".into(),
                     steps: vec![
                         Step::shell(&["curl", "-s", "https://example.com"]),
+                        Step::Say("Result: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "twice at once".into(),
+                    steps: vec![
+                        Step::Parallel(vec![
+                            vec!["touch".into(), "twice.txt".into()],
+                            vec!["touch".into(), "twice.txt".into()],
+                        ]),
+                        Step::Say("(placeholder: the parallel step takes two slots)".into()),
                         Step::Say("Result: {last_output}".into()),
                     ],
                 },
@@ -367,6 +381,15 @@ async fn responses(
         }
         Step::Shell(argv) => events.push(function_call_done(n, "shell", &json!({"command": argv}))),
         Step::Call { name, arguments } => events.push(function_call_done(n, &name, &arguments)),
+        Step::Parallel(calls) => {
+            for (i, argv) in calls.iter().enumerate() {
+                events.push(function_call_done(
+                    n * 100 + i,
+                    "shell",
+                    &json!({"command": argv}),
+                ));
+            }
+        }
     }
     events.push((
         Some("response.completed"),
@@ -425,6 +448,15 @@ async fn chat(
         )),
         Step::Call { name, arguments } => {
             events.extend(tool_call_chunks(n, &name, &arguments, chunk))
+        }
+        Step::Parallel(calls) => {
+            let delta: Vec<Value> = calls
+                .iter()
+                .enumerate()
+                .map(|(i, argv)| json!({"index": i, "id": format!("call_{n}_{i}"), "type": "function", "function": {"name": "shell", "arguments": json!({"command": argv}).to_string()}}))
+                .collect();
+            events.push(chunk(json!({ "tool_calls": delta }), None));
+            events.push(chunk(json!({}), Some("tool_calls")));
         }
     }
     events.push((None, "[DONE]".into()));
