@@ -430,6 +430,17 @@ impl WardenApi for Host {
         self.settings().await
     }
 
+    async fn get_policy(&self, params: GetPolicyParams) -> Result<GetPolicyResponse, ApiError> {
+        self.policy_view(params)
+    }
+
+    async fn check_command(
+        &self,
+        params: CheckCommandParams,
+    ) -> Result<CheckCommandResponse, ApiError> {
+        Host::check_command(self, params)
+    }
+
     async fn save_settings(
         &self,
         params: SaveSettingsParams,

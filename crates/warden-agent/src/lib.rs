@@ -6,6 +6,7 @@ pub mod boundary;
 pub mod bundle;
 mod host;
 pub mod model;
+mod policy_view;
 mod secrets;
 pub mod session;
 pub mod tools;

@@ -7,7 +7,9 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{ApiKeySource, ApprovalPolicy, Event, Op, SandboxMode, WireApi};
+use crate::{
+    ApiKeySource, ApprovalPolicy, Event, Op, PolicySource, Reason, SandboxMode, Verdict, WireApi,
+};
 
 /// The single error shape that crosses into the UI. The UI branches on `code`.
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
@@ -250,6 +252,74 @@ pub struct ExportSessionResponse {
     pub events: u64,
 }
 
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct GetPolicyParams {
+    /// A workspace: a trusted project's config and rules apply.
+    #[ts(optional)]
+    #[serde(default)]
+    pub cwd: Option<String>,
+}
+
+/// One effective setting, where it came from, and the requirement that locks it.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyValue {
+    pub key: String,
+    pub value: serde_json::Value,
+    pub source: PolicySource,
+    #[ts(optional)]
+    #[serde(default)]
+    pub locked_by: Option<PolicySource>,
+}
+
+/// One loaded command rule.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyRule {
+    pub pattern: String,
+    pub decision: Verdict,
+    #[ts(optional)]
+    #[serde(default)]
+    pub justification: Option<String>,
+    pub source: PolicySource,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GetPolicyResponse {
+    pub values: Vec<PolicyValue>,
+    pub requirement_sources: Vec<PolicySource>,
+    pub rules: Vec<PolicyRule>,
+    pub rule_files: Vec<String>,
+    /// Loud problems (an ignored requirements file...).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckCommandParams {
+    /// A command line as typed (it is parsed as a shell script).
+    pub command: String,
+    #[ts(optional)]
+    #[serde(default)]
+    pub cwd: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckCommandResponse {
+    pub verdict: Verdict,
+    pub reasons: Vec<Reason>,
+    /// `low` | `medium` | `high` | `critical`.
+    pub risk: String,
+    pub risk_reasons: Vec<String>,
+    /// Every program the command would run, as rules see it.
+    pub commands: Vec<Vec<String>>,
+    /// What could not be resolved with confidence.
+    pub unresolved: Vec<String>,
+}
+
 /// Lists every API command once. Call it with a macro that takes the list.
 #[macro_export]
 macro_rules! for_each_api_command {
@@ -264,6 +334,8 @@ macro_rules! for_each_api_command {
             search_events(SearchEventsParams) -> SearchEventsResponse;
             verify_audit(VerifyAuditParams) -> VerifyAuditResponse;
             export_session(ExportSessionParams) -> ExportSessionResponse;
+            get_policy(GetPolicyParams) -> GetPolicyResponse;
+            check_command(CheckCommandParams) -> CheckCommandResponse;
         }
     };
 }

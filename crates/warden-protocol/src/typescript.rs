@@ -47,6 +47,12 @@ pub fn render() -> String {
         VerifyAuditResponse::decl(&cfg),
         ExportSessionParams::decl(&cfg),
         ExportSessionResponse::decl(&cfg),
+        GetPolicyParams::decl(&cfg),
+        PolicyValue::decl(&cfg),
+        PolicyRule::decl(&cfg),
+        GetPolicyResponse::decl(&cfg),
+        CheckCommandParams::decl(&cfg),
+        CheckCommandResponse::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from crates/warden-protocol by `UPDATE_BINDINGS=1 cargo test -p warden-protocol`.\n// Do not edit by hand.\n\n",

@@ -191,6 +191,42 @@ export type ExportSessionResponse = {
  */
 path: string, events: number, };
 
+export type GetPolicyParams = { 
+/**
+ * A workspace: a trusted project's config and rules apply.
+ */
+cwd?: string, };
+
+export type PolicyValue = { key: string, value: JsonValue, source: PolicySource, lockedBy?: PolicySource, };
+
+export type PolicyRule = { pattern: string, decision: Verdict, justification?: string, source: PolicySource, };
+
+export type GetPolicyResponse = { values: Array<PolicyValue>, requirementSources: Array<PolicySource>, rules: Array<PolicyRule>, ruleFiles: Array<string>, 
+/**
+ * Loud problems (an ignored requirements file...).
+ */
+warnings: Array<string>, };
+
+export type CheckCommandParams = { 
+/**
+ * A command line as typed (it is parsed as a shell script).
+ */
+command: string, cwd?: string, };
+
+export type CheckCommandResponse = { verdict: Verdict, reasons: Array<Reason>, 
+/**
+ * `low` | `medium` | `high` | `critical`.
+ */
+risk: string, riskReasons: Array<string>, 
+/**
+ * Every program the command would run, as rules see it.
+ */
+commands: Array<Array<string>>, 
+/**
+ * What could not be resolved with confidence.
+ */
+unresolved: Array<string>, };
+
 /** Every API command: its parameters and response. */
 export type ApiMethods = {
   start_session: { params: StartSessionParams; response: StartSessionResponse };
@@ -202,4 +238,6 @@ export type ApiMethods = {
   search_events: { params: SearchEventsParams; response: SearchEventsResponse };
   verify_audit: { params: VerifyAuditParams; response: VerifyAuditResponse };
   export_session: { params: ExportSessionParams; response: ExportSessionResponse };
+  get_policy: { params: GetPolicyParams; response: GetPolicyResponse };
+  check_command: { params: CheckCommandParams; response: CheckCommandResponse };
 };

@@ -1,0 +1,99 @@
+//! The Policy view's data: the effective configuration with sources and locks, the loaded
+//! rules, and "what would happen to this command".
+
+use std::path::PathBuf;
+
+use warden_policy::layers::SessionChoices;
+use warden_policy::{ActionRequest, DecisionContext, decide};
+use warden_protocol::{
+    ApiError, CheckCommandParams, CheckCommandResponse, GetPolicyParams, GetPolicyResponse,
+    PolicyRule, PolicyValue,
+};
+
+use crate::Host;
+
+fn workspace(cwd: Option<&str>) -> Option<PathBuf> {
+    cwd.filter(|c| !c.trim().is_empty())
+        .and_then(|c| PathBuf::from(c).canonicalize().ok())
+}
+
+impl Host {
+    pub(crate) fn policy_view(
+        &self,
+        params: GetPolicyParams,
+    ) -> Result<GetPolicyResponse, ApiError> {
+        let ws = workspace(params.cwd.as_deref());
+        let policy = self.policy(ws.as_deref(), SessionChoices::default())?;
+        Ok(GetPolicyResponse {
+            values: policy
+                .values
+                .into_iter()
+                .map(|v| PolicyValue {
+                    key: v.key,
+                    value: v.value,
+                    source: v.source,
+                    locked_by: v.locked_by,
+                })
+                .collect(),
+            requirement_sources: policy.requirements.sources,
+            rules: policy
+                .rules
+                .prefix_rules()
+                .iter()
+                .map(|r| PolicyRule {
+                    pattern: r.text.clone(),
+                    decision: r.decision,
+                    justification: r.justification.clone(),
+                    source: r.source.clone(),
+                })
+                .collect(),
+            rule_files: policy.rule_files,
+            warnings: policy.warnings,
+        })
+    }
+
+    pub(crate) fn check_command(
+        &self,
+        params: CheckCommandParams,
+    ) -> Result<CheckCommandResponse, ApiError> {
+        if params.command.trim().is_empty() {
+            return Err(ApiError::new("command_empty", "type a command to check"));
+        }
+        let ws = workspace(params.cwd.as_deref());
+        let policy = self.policy(ws.as_deref(), SessionChoices::default())?;
+        let here = ws.clone().unwrap_or_else(|| PathBuf::from("/"));
+        let roots = [here.clone()];
+        let cx = DecisionContext {
+            policy: policy.config.approval,
+            sandbox: policy.config.sandbox,
+            sandbox_enforced: cfg!(any(target_os = "linux", target_os = "macos")),
+            workspace: &here,
+            writable_roots: &roots,
+            rules: &policy.rules,
+        };
+        let argv = vec!["sh".to_string(), "-c".to_string(), params.command.clone()];
+        let decision = decide(
+            ActionRequest::Shell {
+                argv: &argv,
+                cwd: &here,
+            },
+            &cx,
+        );
+        let analysis = warden_policy::shell::analyze_script(&params.command);
+        let (risk, risk_reasons) = match &decision.risk {
+            Some(r) => (
+                r.level.as_str().to_string(),
+                r.findings.iter().map(|f| f.why.clone()).collect(),
+            ),
+            None => ("low".to_string(), Vec::new()),
+        };
+        Ok(CheckCommandResponse {
+            verdict: decision.verdict,
+            reasons: decision.reasons,
+            risk,
+            risk_reasons,
+            commands: analysis.invocations.iter().map(|i| i.argv()).collect(),
+            unresolved: analysis.uncertain,
+        })
+    }
+}
