@@ -337,9 +337,11 @@ fn mentions_credentials(args: &[String]) -> bool {
             })
             .or_else(|| value.strip_prefix("/root/"));
         let names_store = under_home.is_some_and(|inner| {
-            warden_protocol::CREDENTIAL_PATHS
-                .iter()
-                .any(|c| inner == *c || inner.starts_with(&format!("{c}/")))
+            warden_protocol::CREDENTIAL_PATHS.iter().any(|c| {
+                inner
+                    .strip_prefix(c)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
         });
         let file = value.rsplit('/').next().unwrap_or(value);
         names_store || matches!(file, "id_rsa" | "id_ed25519" | "id_ecdsa" | "id_dsa")
