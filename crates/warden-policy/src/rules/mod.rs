@@ -174,3 +174,6 @@ impl RuleSet {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod spelling_props;

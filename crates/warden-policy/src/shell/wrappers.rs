@@ -78,6 +78,10 @@ pub(super) fn expand(
     let Some(program) = words.first() else {
         return Vec::new();
     };
+    if program.text.is_empty() {
+        out.doubt("a command has no program name".into());
+        return Vec::new();
+    }
     if program.dynamic {
         out.doubt(format!(
             "the program `{}` is computed when the command runs",
@@ -86,6 +90,10 @@ pub(super) fn expand(
         return Vec::new();
     }
     let (name, path) = split_program(&program.text);
+    if name.is_empty() {
+        out.doubt(format!("`{}` is not a program name", program.text));
+        return Vec::new();
+    }
     let args = &words[1..];
     let text: Vec<String> = args.iter().map(|w| w.text.clone()).collect();
     let mut me = Invocation {
