@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use warden_policy::layers::SessionChoices;
-use warden_policy::{ActionRequest, DecisionContext, decide};
 use warden_protocol::{
     ApiError, CheckCommandParams, CheckCommandResponse, GetPolicyParams, GetPolicyResponse,
     PolicyRule, PolicyValue,
@@ -61,24 +60,9 @@ impl Host {
         }
         let ws = workspace(params.cwd.as_deref());
         let policy = self.policy(ws.as_deref(), SessionChoices::default())?;
-        let here = ws.clone().unwrap_or_else(|| PathBuf::from("/"));
-        let roots = [here.clone()];
-        let cx = DecisionContext {
-            policy: policy.config.approval,
-            sandbox: policy.config.sandbox,
-            sandbox_enforced: cfg!(any(target_os = "linux", target_os = "macos")),
-            workspace: &here,
-            writable_roots: &roots,
-            rules: &policy.rules,
-        };
+        let here = ws.unwrap_or_else(|| PathBuf::from("/"));
         let argv = vec!["sh".to_string(), "-c".to_string(), params.command.clone()];
-        let decision = decide(
-            ActionRequest::Shell {
-                argv: &argv,
-                cwd: &here,
-            },
-            &cx,
-        );
+        let decision = policy.check(&argv, &here);
         let analysis = warden_policy::shell::analyze_script(&params.command);
         let (risk, risk_reasons) = match &decision.risk {
             Some(r) => (

@@ -64,7 +64,7 @@ fn read(path: &Path) -> anyhow::Result<String> {
 
 /// A managed config is checked against the config schema.
 fn check_config(path: &Path, text: &str) -> Result<(), PolicyError> {
-    warden_policy::config::check_text(path, text)
+    warden_policy::config::parse_text(path, text).map(|_| ())
 }
 
 fn validate(file: &Path) -> anyhow::Result<String> {

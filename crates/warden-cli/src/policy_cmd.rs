@@ -8,7 +8,6 @@ use clap::Subcommand;
 use serde_json::json;
 use warden_policy::config::WardenPaths;
 use warden_policy::layers::{self, EffectivePolicy, PolicyInputs};
-use warden_policy::{ActionRequest, DecisionContext, decide};
 
 #[derive(Subcommand)]
 pub enum PolicyCommand {
@@ -67,22 +66,7 @@ pub fn run(overrides: Vec<String>, command: PolicyCommand) -> anyhow::Result<Exi
         } => {
             let policy = resolve(overrides, &cwd, rules, requirements)?;
             let workspace = cwd.canonicalize().unwrap_or(cwd);
-            let roots = [workspace.clone()];
-            let cx = DecisionContext {
-                policy: policy.config.approval,
-                sandbox: policy.config.sandbox,
-                sandbox_enforced: cfg!(any(target_os = "linux", target_os = "macos")),
-                workspace: &workspace,
-                writable_roots: &roots,
-                rules: &policy.rules,
-            };
-            let decision = decide(
-                ActionRequest::Shell {
-                    argv: &command,
-                    cwd: &workspace,
-                },
-                &cx,
-            );
+            let decision = policy.check(&command, &workspace);
             let reasons: Vec<_> = decision
                 .reasons
                 .iter()

@@ -181,16 +181,8 @@ pub fn load(config_file: &Path, overrides: &[String]) -> Result<Config, PolicyEr
             path: config_file.to_path_buf(),
             source,
         })?;
-        let user: toml::Table = toml::from_str(&text).map_err(|e| PolicyError::Parse {
-            path: config_file.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        // Deserialize the file on its own first, so errors name the file's own line.
-        check_partial(&user).map_err(|message| PolicyError::Parse {
-            path: config_file.to_path_buf(),
-            message,
-        })?;
-        merge(&mut merged, user);
+        // The file is checked on its own first, so errors name the file's own line.
+        merge(&mut merged, parse_text(config_file, &text)?);
     }
     for raw in overrides {
         apply_override(&mut merged, raw)?;
@@ -200,8 +192,9 @@ pub fn load(config_file: &Path, overrides: &[String]) -> Result<Config, PolicyEr
         .map_err(|e: toml::de::Error| PolicyError::Invalid(e.message().to_string()))
 }
 
-/// Check a config file's text against the schema (unknown keys, wrong types).
-pub fn check_text(path: &Path, text: &str) -> Result<(), PolicyError> {
+/// Parse a config file's text and check it against the schema (unknown keys, wrong
+/// types), naming the file in errors.
+pub fn parse_text(path: &Path, text: &str) -> Result<toml::Table, PolicyError> {
     let table: toml::Table = toml::from_str(text).map_err(|e| PolicyError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -209,7 +202,8 @@ pub fn check_text(path: &Path, text: &str) -> Result<(), PolicyError> {
     check_partial(&table).map_err(|message| PolicyError::Parse {
         path: path.to_path_buf(),
         message,
-    })
+    })?;
+    Ok(table)
 }
 
 /// Write the model section into the user file, keeping every other setting in it.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use warden_protocol::{ApprovalPolicy, PolicySource, SandboxMode};
 
 use crate::PolicyError;
-use crate::config::{Config, WardenPaths, apply_override, check_partial, merge, to_table};
+use crate::config::{Config, WardenPaths, apply_override, merge, to_table};
 use crate::requirements::{
     self, BundleConfig, Requirements, RequirementsFile, load_system_dir, mdm, parse_requirements,
 };
@@ -106,6 +106,27 @@ pub struct EffectivePolicy {
 }
 
 impl EffectivePolicy {
+    /// Decide a command without running it (`warden policy check`, the Policy view), as a
+    /// session in `workspace` would.
+    pub fn check(&self, argv: &[String], workspace: &Path) -> crate::Decision {
+        let roots = [workspace.to_path_buf()];
+        let cx = crate::DecisionContext {
+            policy: self.config.approval,
+            sandbox: self.config.sandbox,
+            sandbox_enforced: cfg!(any(target_os = "linux", target_os = "macos")),
+            workspace,
+            writable_roots: &roots,
+            rules: &self.rules,
+        };
+        crate::decide(
+            crate::ActionRequest::Shell {
+                argv,
+                cwd: workspace,
+            },
+            &cx,
+        )
+    }
+
     /// Where the signed bundle's last good copy is kept.
     pub fn bundle_cache(paths: &WardenPaths) -> PathBuf {
         paths.data_dir.join("requirements-bundle.json")
@@ -208,15 +229,7 @@ fn read_layer(path: &Path) -> Result<Option<toml::Table>, PolicyError> {
 }
 
 fn parse_layer(path: &Path, text: &str) -> Result<toml::Table, PolicyError> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| PolicyError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    check_partial(&table).map_err(|message| PolicyError::Parse {
-        path: path.to_path_buf(),
-        message,
-    })?;
-    Ok(table)
+    crate::config::parse_text(path, text)
 }
 
 fn is_user_choice(source: &PolicySource) -> bool {

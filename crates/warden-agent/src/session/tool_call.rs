@@ -255,7 +255,7 @@ impl Session {
     fn remember_always(&mut self, file: &Path, argv: &[String]) {
         let justification = format!(
             "always allowed by the user on {}",
-            warden_audit_date(crate::now_ms())
+            &warden_protocol::utc_time(crate::now_ms())[..10]
         );
         match warden_policy::rules::append_allow_rules(file, argv, &justification) {
             Ok(rules) => {
@@ -488,22 +488,6 @@ fn risk_line(risk: &Assessment) -> String {
         .map(|f| f.why.as_str())
         .collect();
     format!("{}: {}", risk.level.as_str(), reasons.join("; "))
-}
-
-/// `YYYY-MM-DD` for a Unix time in milliseconds (UTC).
-fn warden_audit_date(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
 
 fn split(result: Result<String, String>) -> (bool, String) {
