@@ -197,24 +197,20 @@ impl Session {
             ToolInvocation::Shell { argv, .. } => Some(argv.clone()),
             _ => None,
         };
-        self.record(EventMsg::ApprovalRequested {
-            call_id: call_id.into(),
-            tool: tool.into(),
-            summary: invocation.summary(),
-            cwd: workdir.display().to_string(),
-            reason: decision.summary(),
-            risk: decision.risk.as_ref().map(risk_line),
-            can_always: shell_argv.is_some() && self.user_rules_file.is_some(),
-        })
-        .await?;
-        let (answer, message) = self.wait_for_approval(call_id).await?;
-        self.record(EventMsg::ApprovalAnswered {
-            call_id: call_id.into(),
-            decision: answer,
-            actor: Actor::User,
-            message: message.clone(),
-        })
-        .await?;
+        let (answer, message) = self
+            .ask_user(
+                call_id,
+                EventMsg::ApprovalRequested {
+                    call_id: call_id.into(),
+                    tool: tool.into(),
+                    summary: invocation.summary(),
+                    cwd: workdir.display().to_string(),
+                    reason: decision.summary(),
+                    risk: decision.risk.as_ref().map(risk_line),
+                    can_always: shell_argv.is_some() && self.user_rules_file.is_some(),
+                },
+            )
+            .await?;
         match answer {
             ReviewDecision::ApproveOnce => {
                 self.released.insert(key);
@@ -265,6 +261,24 @@ impl Session {
             }
             Err(e) => tracing::error!("cannot write the always-allow rule: {e}"),
         }
+    }
+
+    /// Show an approval request, wait for the person's answer, and record it.
+    async fn ask_user(
+        &mut self,
+        call_id: &str,
+        request: EventMsg,
+    ) -> Result<(ReviewDecision, Option<String>), Stop> {
+        self.record(request).await?;
+        let (answer, message) = self.wait_for_approval(call_id).await?;
+        self.record(EventMsg::ApprovalAnswered {
+            call_id: call_id.into(),
+            decision: answer,
+            actor: Actor::User,
+            message: message.clone(),
+        })
+        .await?;
+        Ok((answer, message))
     }
 
     async fn wait_for_approval(
@@ -348,28 +362,24 @@ impl Session {
         }
         let listed: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
         let blocked: Vec<&str> = denials.iter().map(|d| d.detail.as_str()).collect();
-        self.record(EventMsg::ApprovalRequested {
-            call_id: call_id.into(),
-            tool: "shell".into(),
-            summary: summary.into(),
-            cwd: workdir.display().to_string(),
-            reason: format!(
-                "{}. Rerun with write access to {}?",
-                blocked.join("; "),
-                listed.join(", ")
-            ),
-            risk: None,
-            can_always: false,
-        })
-        .await?;
-        let (answer, message) = self.wait_for_approval(call_id).await?;
-        self.record(EventMsg::ApprovalAnswered {
-            call_id: call_id.into(),
-            decision: answer,
-            actor: Actor::User,
-            message,
-        })
-        .await?;
+        let (answer, _) = self
+            .ask_user(
+                call_id,
+                EventMsg::ApprovalRequested {
+                    call_id: call_id.into(),
+                    tool: "shell".into(),
+                    summary: summary.into(),
+                    cwd: workdir.display().to_string(),
+                    reason: format!(
+                        "{}. Rerun with write access to {}?",
+                        blocked.join("; "),
+                        listed.join(", ")
+                    ),
+                    risk: None,
+                    can_always: false,
+                },
+            )
+            .await?;
         let mut policy = self.sandbox_policy.clone();
         policy.writable_roots.extend(folders);
         match answer {

@@ -14,7 +14,7 @@ use starlark::values::list::ListRef;
 use starlark::values::none::NoneType;
 use warden_protocol::{PolicySource, Verdict};
 
-use super::pattern::{Alternatives, Pattern};
+use super::pattern::Alternatives;
 use super::{HostDecision, NetworkRule, PrefixRule, RuleSet};
 use crate::PolicyError;
 use crate::network::HostPattern;
@@ -141,20 +141,18 @@ fn rules_builtins(builder: &mut GlobalsBuilder) {
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> anyhow::Result<NoneType> {
         let tokens = pattern_tokens(pattern)?;
-        let rule_text = display_pattern(&tokens);
-        let pattern = Pattern::new(tokens).ok_or_else(|| anyhow::anyhow!("empty pattern"))?;
         let decision = verdict(decision)?;
         let mut all = examples(r#match, true)?;
         all.extend(examples(not_match, false)?);
         let line = line_of(eval);
         let store = collected(eval)?;
-        let rule = PrefixRule {
-            pattern,
-            text: rule_text,
+        let rule = PrefixRule::new(
+            tokens,
             decision,
-            justification: justification.map(str::to_string),
-            source: source_at(store, line),
-        };
+            justification.map(str::to_string),
+            source_at(store, line),
+        )
+        .ok_or_else(|| anyhow::anyhow!("empty pattern"))?;
         store.prefix.borrow_mut().push((rule, all));
         Ok(NoneType)
     }
@@ -204,17 +202,6 @@ fn rules_builtins(builder: &mut GlobalsBuilder) {
         store.hosts.borrow_mut().push((name.to_string(), paths));
         Ok(NoneType)
     }
-}
-
-fn display_pattern(tokens: &[Alternatives]) -> String {
-    tokens
-        .iter()
-        .map(|alternatives| match alternatives.as_slice() {
-            [one] => one.clone(),
-            many => format!("[{}]", many.join("|")),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Load one rules file's text. `name` is used in error messages (usually the path).
