@@ -17,6 +17,10 @@ pub fn append_allow_rules(
     justification: &str,
 ) -> Result<Vec<PrefixRule>, PolicyError> {
     let analysis = analyze_argv(argv);
+    // New rules go after the lines already in the file.
+    let existing = std::fs::read_to_string(file)
+        .map(|t| t.lines().count())
+        .unwrap_or(0);
     let mut rules = Vec::new();
     let mut text = String::new();
     for invocation in analysis
@@ -29,7 +33,7 @@ pub fn append_allow_rules(
             .iter()
             .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "\"\"".into()))
             .collect();
-        let line = text.lines().count() as u32;
+        let line = (existing + text.lines().count()) as u32;
         text.push_str(&format!(
             "prefix_rule(pattern = [{}], decision = \"allow\", justification = {})\n",
             quoted.join(", "),
@@ -95,5 +99,7 @@ mod tests {
         let again = analyze_argv(&argv);
         let npm = again.invocations.iter().find(|i| i.name == "npm").unwrap();
         assert_eq!(set.matching(npm).len(), 1);
+        let again = append_allow_rules(&file, &argv, "always allowed by the user").unwrap();
+        assert_eq!(again[0].source.location(), format!("{}:2", file.display()));
     }
 }
