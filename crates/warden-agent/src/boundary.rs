@@ -42,5 +42,6 @@ pub fn sandbox_policy(
             allow_env: boundary.allow_env.clone(),
             accept_weaker,
         },
+        egress: warden_sandbox::Egress::None,
     })
 }

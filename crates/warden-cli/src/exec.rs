@@ -8,9 +8,13 @@ use std::process::{ExitCode, Stdio};
 
 use anyhow::Context;
 use clap::Args;
+use warden_policy::config::NetworkMode;
 use warden_policy::config::WardenPaths;
 use warden_policy::layers::{self, PolicyInputs};
 use warden_protocol::SandboxMode;
+use warden_proxy::Attribution;
+
+use crate::egress::Egress;
 
 #[derive(Args)]
 pub struct ExecArgs {
@@ -22,9 +26,10 @@ pub struct ExecArgs {
     /// Another folder the command may write to.
     #[arg(long = "writable", value_name = "DIR")]
     writable: Vec<PathBuf>,
-    /// Network access: only `deny` until the egress proxy lands.
-    #[arg(long, default_value = "deny", value_parser = ["deny"])]
-    network: String,
+    /// Network access: `proxy` (only through Warden's egress proxy, host by host) or
+    /// `deny` (none). Default: the `network.mode` setting.
+    #[arg(long, value_parser = ["deny", "proxy"])]
+    network: Option<String>,
     /// Pass this sensitive environment variable through (exact name; repeatable).
     #[arg(long = "allow-env", value_name = "NAME")]
     allow_env: Vec<String>,
@@ -36,7 +41,7 @@ pub struct ExecArgs {
     command: Vec<String>,
 }
 
-pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
+pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
     let cwd = match args.cwd {
         Some(dir) => dir,
         None => std::env::current_dir().context("cannot read the current directory")?,
@@ -53,14 +58,16 @@ pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
     }
     let paths = WardenPaths::discover()?;
     let mut inputs = PolicyInputs::new(paths.clone())?;
+    inputs.overrides = overrides;
     inputs.workspace = Some(cwd.clone());
     inputs.session.sandbox = Some(args.sandbox);
     // `--sandbox` is a session choice: admin requirements still apply to it.
-    let policy = layers::resolve(&inputs)?;
-    for warning in &policy.warnings {
+    let effective = layers::resolve(&inputs)?;
+    for warning in &effective.warnings {
         eprintln!("warden: {warning}");
     }
-    let config = policy.config;
+    let config = effective.config.clone();
+    let policy = &effective;
     if !args.accept_weaker.is_empty()
         && let Some(source) = &policy.requirements.weaker_sandbox_forbidden
     {
@@ -70,7 +77,7 @@ pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
     boundary.allow_env.extend(args.allow_env);
     boundary.accept_weaker.extend(args.accept_weaker);
     writable_roots.extend(config.writable_roots.iter().cloned());
-    let policy = warden_agent::boundary::sandbox_policy(
+    let mut policy = warden_agent::boundary::sandbox_policy(
         config.sandbox,
         &cwd,
         &writable_roots,
@@ -78,12 +85,38 @@ pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
         Some(&paths),
     )
     .map_err(anyhow::Error::msg)?;
+    let proxied = match args.network.as_deref() {
+        Some(word) => word == "proxy",
+        None => config.network.mode == NetworkMode::Proxy,
+    };
+    // The proxy serves inside the sandbox's network namespace; full access has none.
+    let egress = if proxied && config.sandbox != SandboxMode::FullAccess {
+        let listener = warden_sandbox::proxy_listener()?;
+        Some(Egress::start(listener, &effective, &paths, |_| Ok(()))?)
+    } else {
+        None
+    };
+    if let Some(egress) = &egress {
+        policy.egress = warden_sandbox::Egress::Proxy(egress.addr.port());
+    }
     let program = args.command.first().context("no command given")?;
     let (mut command, confinement) = warden_sandbox::command(&args.command, &cwd, &policy)?;
+    let credential = egress.as_ref().map(|egress| {
+        let credential = egress.proxy.credentials().issue(Attribution {
+            command: shlex::try_join(args.command.iter().map(String::as_str))
+                .unwrap_or_else(|_| args.command.join(" ")),
+            ..Attribution::default()
+        });
+        command.envs(credential.environment(egress.addr));
+        credential
+    });
     command.stderr(Stdio::piped());
     let mut child = command
         .spawn()
         .with_context(|| format!("cannot start {program}"))?;
+    if let Some(credential) = &credential {
+        credential.set_pid(child.id());
+    }
     if let Some(mut stderr) = child.stderr.take() {
         let mut buf = [0u8; 8192];
         let mut out = std::io::stderr();
@@ -97,6 +130,7 @@ pub fn run(args: ExecArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let status = child.wait().context("waiting for the command")?;
+    drop(credential);
     for denial in confinement.denials() {
         eprintln!("warden: {} [{}]", denial.detail, denial.layer);
     }

@@ -3,6 +3,7 @@
 
 mod admin_cmd;
 mod audit_cmd;
+mod egress;
 mod exec;
 mod policy_cmd;
 mod run;
@@ -94,7 +95,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         // `exec` needs no async runtime: keep it a plain fork/exec.
-        Command::Exec(args) => exec::run(args),
+        Command::Exec(args) => exec::run(cli.overrides, args),
         // Policy and admin commands are pure: no async runtime either.
         Command::Policy { command } => policy_cmd::run(cli.overrides, command),
         Command::Admin { command } => admin_cmd::run(command),
@@ -125,7 +126,7 @@ async fn dispatch(
         } => run::run(overrides, cwd, sandbox, approval, task).await,
         Command::Audit { db, command } => audit_cmd::run(db, command).await,
         Command::Serve(args) => serve::run(overrides, args).await,
-        Command::Exec(args) => exec::run(args),
+        Command::Exec(args) => exec::run(overrides, args),
         Command::Policy { command } => policy_cmd::run(overrides, command),
         Command::Admin { command } => admin_cmd::run(command),
     }

@@ -1,7 +1,7 @@
 //! Rendering events as terminal lines, shared by `warden run` (live) and
 //! `warden audit show` (recorded).
 
-use warden_protocol::{Actor, EventMsg, Reason, ReviewDecision, Verdict};
+use warden_protocol::{Actor, EventMsg, NetworkAccess, Reason, ReviewDecision, Verdict};
 
 /// One line for a recorded event (no trailing newline).
 pub fn line(msg: &EventMsg) -> String {
@@ -18,6 +18,7 @@ pub fn line(msg: &EventMsg) -> String {
             approval.as_str()
         ),
         EventMsg::UserPrompt { text } => format!("user: {text}"),
+        EventMsg::NetworkAccess { access, .. } => format!("  {}", network_line(access)),
         EventMsg::ModelTurn {
             text, tool_calls, ..
         } => {
@@ -138,4 +139,37 @@ fn reasons_text(reasons: &[Reason]) -> String {
         .map(|r| format!("{} ({})", r.justification, r.rule))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// One line for a proxy decision: `network: allow curl → example.com:443 (…)`.
+pub fn network_line(access: &NetworkAccess) -> String {
+    let who = access
+        .program
+        .as_deref()
+        .map(|p| format!("{p} → "))
+        .unwrap_or_default();
+    let by = access
+        .source
+        .as_deref()
+        .map(|s| format!(" by {s}"))
+        .unwrap_or_default();
+    let word = if access.decision == "allow" {
+        "allow"
+    } else {
+        "DENY"
+    };
+    let mut line = format!(
+        "network: {word} {who}{}:{} ({}; {}{by})",
+        access.host, access.port, access.protocol, access.reason
+    );
+    if access.decision == "allow" && access.error.is_none() {
+        line.push_str(&format!(
+            " {} B up, {} B down, {} ms",
+            access.bytes_up, access.bytes_down, access.duration_ms
+        ));
+    }
+    if let Some(error) = &access.error {
+        line.push_str(&format!(": {error}"));
+    }
+    line
 }

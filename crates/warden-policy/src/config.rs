@@ -124,6 +124,64 @@ pub struct BoundaryConfig {
     pub accept_weaker: Vec<String>,
 }
 
+/// How sandboxed commands reach the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// `proxy`: only through Warden's egress proxy, host by host; `deny`: nothing.
+    pub mode: NetworkMode,
+    /// Hosts allowed without asking (`example.com`, `*.example.com`, optional `:port`).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Hosts always refused.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// What happens to a host no rule names: `ask` or `deny`.
+    pub unknown: UnknownHosts,
+    /// Seconds an ask waits for an answer before it counts as a denial.
+    pub ask_timeout_secs: u64,
+    /// Non-public addresses or networks (`10.0.0.0/8`, `127.0.0.2`) the proxy may
+    /// connect to; every other loopback, private, link-local or metadata address is
+    /// refused whatever the host rules say.
+    #[serde(default)]
+    pub allow_private: Vec<String>,
+    /// Names the proxy resolves to fixed addresses instead of asking DNS, like
+    /// `/etc/hosts` (`{ "git.corp.example" = ["10.1.2.3"] }`).
+    #[serde(default)]
+    pub hosts: std::collections::BTreeMap<String, Vec<String>>,
+    /// Ports whose tunnels must begin with a TLS hello naming the requested host.
+    pub tls_ports: Vec<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkMode {
+    Proxy,
+    Deny,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownHosts {
+    Ask,
+    Deny,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            mode: NetworkMode::Proxy,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            unknown: UnknownHosts::Ask,
+            ask_timeout_secs: 60,
+            allow_private: Vec::new(),
+            hosts: Default::default(),
+            tls_ports: vec![443],
+        }
+    }
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,6 +198,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     #[serde(default)]
     pub boundary: BoundaryConfig,
+    #[serde(default)]
+    pub network: NetworkConfig,
     /// Let the deterministic reviewer approve low-risk prompts without asking.
     #[serde(default)]
     pub auto_review: bool,
@@ -166,6 +226,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             telemetry: TelemetryConfig::default(),
             boundary: BoundaryConfig::default(),
+            network: NetworkConfig::default(),
             auto_review: false,
             trusted_projects: Vec::new(),
         }

@@ -24,6 +24,8 @@ const PROJECT_FORBIDDEN: &[&str] = &[
     "audit",
     "boundary",
     "trusted_projects",
+    "network.allow_private",
+    "network.hosts",
 ];
 
 /// Choices made for one session (UI or CLI flags).

@@ -38,6 +38,47 @@ pub struct SandboxDenial {
     pub detail: String,
 }
 
+/// One connection attempt through Warden's egress proxy and what became of it.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkAccess {
+    pub host: String,
+    pub port: u16,
+    /// `http` (forwarded request), `connect` (tunnel) or `socks5`.
+    pub protocol: String,
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// For a denial the block reason sent to the client (`denylist`, `not-allowed`,
+    /// `private-address`, `sni-mismatch`, `timeout`, `no-credential`); for an allowed
+    /// connection what allowed it (`rule`, `session`, `user`, `auto-review`).
+    pub reason: String,
+    /// The rule or setting that decided (`user rules /…/default.rules:3`), if one did.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Who decided.
+    pub actor: Actor,
+    /// The address connected to (or refused), once resolved.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The program that connected (`curl`), when known.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// The sandboxed command it belongs to (`npm install`).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// What went wrong after the decision (`cannot resolve`, `connection refused`).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub duration_ms: u64,
+}
+
 /// The payload of an event. Tagged with `type`.
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
 #[serde(
@@ -127,6 +168,15 @@ pub enum EventMsg {
         call_id: String,
         denial: SandboxDenial,
     },
+    /// A connection through the egress proxy: allowed (recorded when it closes, with
+    /// bytes and duration) or refused.
+    NetworkAccess {
+        /// The tool call whose command connected.
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
+        access: NetworkAccess,
+    },
     Error {
         code: String,
         message: String,
@@ -169,6 +219,7 @@ impl EventMsg {
             Self::OutputDelta { .. } => "outputDelta",
             Self::ToolResult { .. } => "toolResult",
             Self::SandboxDenied { .. } => "sandboxDenied",
+            Self::NetworkAccess { .. } => "networkAccess",
             Self::Error { .. } => "error",
             Self::TurnComplete { .. } => "turnComplete",
             Self::TurnAborted { .. } => "turnAborted",
@@ -181,13 +232,12 @@ impl EventMsg {
         match self {
             Self::UserPrompt { .. } => "user",
             Self::ModelTurn { .. } | Self::ToolCallProposed { .. } => "agent",
-            Self::Decision { actor, .. } | Self::ApprovalAnswered { actor, .. } => match actor {
-                Actor::Rule => "rule",
-                Actor::User => "user",
-                Actor::Default => "default",
-                Actor::SessionCache => "session-cache",
-                Actor::AutoReview => "auto-review",
-            },
+            Self::Decision { actor, .. }
+            | Self::ApprovalAnswered { actor, .. }
+            | Self::NetworkAccess {
+                access: NetworkAccess { actor, .. },
+                ..
+            } => actor.as_str(),
             Self::SandboxDenied { .. } => "sandbox",
             _ => "warden",
         }

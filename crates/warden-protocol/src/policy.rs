@@ -179,6 +179,19 @@ pub enum Actor {
     AutoReview,
 }
 
+impl Actor {
+    /// The name used on the wire and in the audit store's `actor` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rule => "rule",
+            Self::User => "user",
+            Self::Default => "default",
+            Self::SessionCache => "session-cache",
+            Self::AutoReview => "auto-review",
+        }
+    }
+}
+
 /// Credential stores under the home directory, unreadable by default.
 pub const CREDENTIAL_PATHS: &[&str] = &[
     ".ssh",

@@ -21,6 +21,7 @@ pub fn render() -> String {
         ReviewDecision::decl(&cfg),
         OutputStream::decl(&cfg),
         SandboxDenial::decl(&cfg),
+        NetworkAccess::decl(&cfg),
         EventMsg::decl(&cfg),
         Event::decl(&cfg),
         WireApi::decl(&cfg),

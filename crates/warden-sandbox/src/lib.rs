@@ -28,6 +28,19 @@ pub struct SandboxPolicy {
     /// Writable folders (the workspace first) for `workspace-write`; tmp is added.
     pub writable_roots: Vec<PathBuf>,
     pub boundary: BoundaryOptions,
+    /// The command's only way out.
+    pub egress: Egress,
+}
+
+/// Where a sandboxed command's network connections may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Egress {
+    /// Nowhere: no sockets but private Unix ones.
+    #[default]
+    None,
+    /// Only Warden's proxy, listening on this loopback port inside the sandbox's network
+    /// namespace (see [`proxy_listener`]). TCP only; no other address or port.
+    Proxy(u16),
 }
 
 /// Settings that shape the boundary beyond the mode.
@@ -51,6 +64,7 @@ impl SandboxPolicy {
             mode,
             writable_roots,
             boundary: BoundaryOptions::default(),
+            egress: Egress::None,
         }
     }
 
@@ -172,6 +186,24 @@ pub fn support() -> SandboxSupport {
 pub fn warm_up() {
     #[cfg(target_os = "linux")]
     linux::warm_up();
+}
+
+/// The listening socket for Warden's proxy inside the network namespace every
+/// sandboxed command shares (its loopback holds nothing else). Creates the shared
+/// namespaces if needed (blocking, a few ms). Each call returns a new handle to the
+/// same socket, on `127.0.0.1` and a port fixed for this process; serve it once.
+pub fn proxy_listener() -> Result<std::net::TcpListener, SandboxError> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::proxy_listener()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(SandboxError::Unsupported(format!(
+            "a proxy inside the sandbox on {}",
+            std::env::consts::OS
+        )))
+    }
 }
 
 /// A command's boundary after [`prepare`]: what it blocked, reported by the kernel.

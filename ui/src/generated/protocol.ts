@@ -43,6 +43,46 @@ layer: string,
  */
 detail: string, };
 
+export type NetworkAccess = { host: string, port: number, 
+/**
+ * `http` (forwarded request), `connect` (tunnel) or `socks5`.
+ */
+protocol: string, 
+/**
+ * `allow` or `deny`.
+ */
+decision: string, 
+/**
+ * For a denial the block reason sent to the client (`denylist`, `not-allowed`,
+ * `private-address`, `sni-mismatch`, `timeout`, `no-credential`); for an allowed
+ * connection what allowed it (`rule`, `session`, `user`, `auto-review`).
+ */
+reason: string, 
+/**
+ * The rule or setting that decided (`user rules /…/default.rules:3`), if one did.
+ */
+source?: string, 
+/**
+ * Who decided.
+ */
+actor: Actor, 
+/**
+ * The address connected to (or refused), once resolved.
+ */
+address?: string, 
+/**
+ * The program that connected (`curl`), when known.
+ */
+program?: string, 
+/**
+ * The sandboxed command it belongs to (`npm install`).
+ */
+command?: string, 
+/**
+ * What went wrong after the decision (`cannot resolve`, `connection refused`).
+ */
+error?: string, bytesUp: number, bytesDown: number, durationMs: number, };
+
 export type EventMsg = { "type": "sessionStarted", cwd: string, sandbox: SandboxMode, approval: ApprovalPolicy, model: string, wireApi: string, } | { "type": "userPrompt", text: string, } | { "type": "reasoningDelta", delta: string, } | { "type": "messageDelta", delta: string, } | { "type": "modelTurn", text: string, reasoning: string, toolCalls: number, } | { "type": "toolCallProposed", callId: string, tool: string, 
 /**
  * The command line for `shell`, a path for file tools, a summary for patches.
@@ -63,7 +103,11 @@ canAlways: boolean, } | { "type": "approvalAnswered", callId: string, decision: 
 /**
  * The output as the model sees it (capped).
  */
-output: string, } | { "type": "sandboxDenied", callId: string, denial: SandboxDenial, } | { "type": "error", code: string, message: string, } | { "type": "turnComplete", lastMessage?: string, } | { "type": "turnAborted", reason: string, } | { "type": "sessionEnded", reason: string, };
+output: string, } | { "type": "sandboxDenied", callId: string, denial: SandboxDenial, } | { "type": "networkAccess", 
+/**
+ * The tool call whose command connected.
+ */
+callId?: string, access: NetworkAccess, } | { "type": "error", code: string, message: string, } | { "type": "turnComplete", lastMessage?: string, } | { "type": "turnAborted", reason: string, } | { "type": "sessionEnded", reason: string, };
 
 export type Event = { sessionId: string, seq: number | null, createdAt: number, msg: EventMsg, };
 

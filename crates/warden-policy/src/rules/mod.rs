@@ -13,7 +13,7 @@ use crate::network::HostPattern;
 use crate::shell::Invocation;
 pub use load::load_rules;
 pub(crate) use pattern::{Pattern, Shape};
-pub use write::append_allow_rules;
+pub use write::{append_allow_rules, append_network_allow};
 
 /// `prefix_rule(pattern=[...], decision=..., justification=...)`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! "Always allow": append exact-command allow rules to the user's rules file.
+//! "Always allow": append exact-command (or exact-host) allow rules to the user's
+//! rules file.
 
 use std::io::Write;
 use std::path::Path;
@@ -77,6 +78,44 @@ pub fn append_allow_rules(
         },
     )?;
     Ok(rules)
+}
+
+/// Append `network_rule(host = HOST, decision = "allow")` to `file` and return the
+/// source (file and line) of the new rule. The file must still load afterwards.
+pub fn append_network_allow(
+    file: &Path,
+    host: &str,
+    justification: &str,
+) -> Result<PolicySource, PolicyError> {
+    crate::network::HostPattern::parse(host).map_err(PolicyError::Invalid)?;
+    let io = |source| PolicyError::Read {
+        path: file.to_path_buf(),
+        source,
+    };
+    let existing = std::fs::read_to_string(file)
+        .map(|t| t.lines().count())
+        .unwrap_or(0);
+    let quote = |t: &str| serde_json::to_string(t).unwrap_or_else(|_| "\"\"".into());
+    let line = format!(
+        "network_rule(host = {}, decision = \"allow\", justification = {})\n",
+        quote(host),
+        quote(justification)
+    );
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .and_then(|mut handle| handle.write_all(line.as_bytes()))
+        .map_err(io)?;
+    let source = PolicySource::UserRules {
+        path: file.display().to_string(),
+    };
+    let all = std::fs::read_to_string(file).map_err(io)?;
+    super::load_rules(&file.display().to_string(), &all, source.clone())?;
+    Ok(source.at_line(existing as u32 + 1))
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use landlock::{
-    ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd,
-    Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, Scope,
+    ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
+    PathFd, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, Scope,
 };
 
 use crate::SandboxError;
@@ -171,6 +171,7 @@ pub(crate) fn build(
     writable: &[PathBuf],
     unreadable: &[PathBuf],
     late_dirs: &[PathBuf],
+    proxy_port: Option<u16>,
 ) -> Result<LandlockPlan, SandboxError> {
     let read = read_layer(abi, unreadable)?;
     let landlock = |e: landlock::RulesetError| SandboxError::Landlock(e.to_string());
@@ -190,6 +191,11 @@ pub(crate) fn build(
     let mut created = ruleset.create().map_err(landlock)?;
     for path in writable {
         created = add(created, path, write)?;
+    }
+    if let Some(port) = proxy_port.filter(|_| abi >= ABI::V4) {
+        created = created
+            .add_rule(NetPort::new(port, AccessNet::ConnectTcp))
+            .map_err(|e| SandboxError::Landlock(format!("rule for the proxy port: {e}")))?;
     }
     let late_dirs = late_dirs
         .iter()

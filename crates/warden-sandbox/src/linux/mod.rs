@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use landlock::ABI;
 
 use crate::paths::{credential_paths, pinned_ancestors, protected_paths};
-use crate::{Confinement, SandboxError, SandboxPolicy, SandboxSupport, Weakening};
-pub(crate) use namespace::warm_up;
+use crate::{Confinement, Egress, SandboxError, SandboxPolicy, SandboxSupport, Weakening};
+pub(crate) use namespace::{proxy_listener, warm_up};
 pub(crate) use supervisor::Denials;
 
 /// Landlock ABI with everything Warden uses: file system incl. truncate and device
@@ -92,6 +92,21 @@ pub(crate) fn confine(
         });
     }
     let namespaces = !support.missing.contains(&Weakening::NoNamespaces);
+    let proxy_port = match policy.egress {
+        Egress::None => None,
+        Egress::Proxy(port) => {
+            // The proxy listens inside the shared network namespace: without it (or
+            // without Landlock's TCP rules) the command could reach more than the proxy.
+            if !namespaces || abi < ABI::V4 || !namespace::warm_up() {
+                return Err(SandboxError::Unsupported(
+                    "network through the proxy needs user namespaces and Landlock ABI 4; \
+                     use --network deny here"
+                        .into(),
+                ));
+            }
+            Some(port)
+        }
+    };
     let home = home_dir();
     let writable = policy.effective_writable_roots()?;
     let unreadable = credential_paths(
@@ -124,9 +139,10 @@ pub(crate) fn confine(
     } else {
         Vec::new()
     };
-    let landlock = landlock_rules::build(abi, &landlock_writable, &unreadable, &late_dirs)?;
+    let landlock =
+        landlock_rules::build(abi, &landlock_writable, &unreadable, &late_dirs, proxy_port)?;
     landlock_writable.extend(late_dirs);
-    let filter = seccomp::filter()?;
+    let filter = seccomp::filter(proxy_port.is_some())?;
     let x32 = seccomp::deny_x32();
     let mut pinned: Vec<PathBuf> = Vec::new();
     for p in &protected {
@@ -159,6 +175,7 @@ pub(crate) fn confine(
             .map(|p| (p.path.clone(), p.reason))
             .collect(),
         pinned,
+        proxy: proxy_port.map(|port| std::net::SocketAddrV4::new([127, 0, 0, 1].into(), port)),
     };
     supervisor::spawn(parent_end, rules, denials.clone());
     // SAFETY: the closure runs between fork and exec. It only makes syscalls on data

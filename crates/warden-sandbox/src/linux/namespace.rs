@@ -494,6 +494,10 @@ pub(crate) struct SharedNamespaces {
     user: OwnedFd,
     net: OwnedFd,
     ipc: OwnedFd,
+    /// A TCP listener on 127.0.0.1 inside the network namespace, for Warden's proxy:
+    /// the only thing a sandboxed command can connect to. None if the loopback could not
+    /// be brought up.
+    proxy: Option<OwnedFd>,
 }
 
 impl SharedNamespaces {
@@ -546,21 +550,100 @@ pub(crate) fn available() -> bool {
 
 fn create_shared() -> Option<SharedNamespaces> {
     let maps = UidMaps::new()?;
-    in_helper(
+    let (parent_end, child_end) = super::socket_pair().ok()?;
+    let child_channel = child_end.as_raw_fd();
+    let shared = in_helper(
         || {
             // SAFETY: unshare takes flags only.
             check(unsafe {
                 libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWIPC)
             })?;
-            maps.write()
+            maps.write()?;
+            // The namespaces are useful without the proxy listener: a failure here only
+            // means no proxy (reported when one is asked for).
+            let _ = loopback_listener(child_channel);
+            Ok(())
         },
         |pid| {
             Ok(SharedNamespaces {
                 user: open_namespace(pid, "user")?,
                 net: open_namespace(pid, "net")?,
                 ipc: open_namespace(pid, "ipc")?,
+                proxy: None,
             })
         },
     )
-    .ok()
+    .ok();
+    drop(child_end);
+    shared.map(|mut shared| {
+        shared.proxy = super::supervisor::receive_fd_nonblocking(&parent_end);
+        shared
+    })
+}
+
+/// Child side, inside the new network namespace: bring the loopback up, listen on
+/// 127.0.0.1 (any port) and send the socket to the parent. No allocation.
+fn loopback_listener(channel: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: socket/ioctl/bind/listen on stack structs; descriptors closed here.
+    unsafe {
+        let control = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        check(control)?;
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        ifr.ifr_name[0] = b'l' as libc::c_char;
+        ifr.ifr_name[1] = b'o' as libc::c_char;
+        let up = if libc::ioctl(control, libc::SIOCGIFFLAGS, &mut ifr) == 0 {
+            ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(control, libc::SIOCSIFFLAGS, &ifr)
+        } else {
+            -1
+        };
+        let up_error = std::io::Error::last_os_error();
+        libc::close(control);
+        if up != 0 {
+            return Err(up_error);
+        }
+        let listener = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        check(listener)?;
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 0,
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_be_bytes([127, 0, 0, 1]).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let bound = libc::bind(
+            listener,
+            (&addr as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        let result = if bound == 0 && libc::listen(listener, 4096) == 0 {
+            super::supervisor::send_fd(channel, listener)
+        } else {
+            Err(std::io::Error::last_os_error())
+        };
+        libc::close(listener);
+        result
+    }
+}
+
+/// A handle to the proxy listener inside the shared network namespace.
+pub(crate) fn proxy_listener() -> Result<std::net::TcpListener, SandboxError> {
+    let unavailable =
+        |why: &str| SandboxError::Unsupported(format!("a proxy inside the sandbox ({why})"));
+    if !warm_up() {
+        return Err(unavailable("user namespaces are not available here"));
+    }
+    let shared = SHARED
+        .get()
+        .and_then(|s| s.as_ref())
+        .ok_or_else(|| unavailable("no shared namespaces"))?;
+    let fd = shared
+        .proxy
+        .as_ref()
+        .ok_or_else(|| unavailable("the sandbox's loopback could not be brought up"))?;
+    let copy = fd
+        .try_clone()
+        .map_err(|e| unavailable(&format!("cannot duplicate the listener: {e}")))?;
+    Ok(std::net::TcpListener::from(copy))
 }

@@ -54,6 +54,14 @@ pub(crate) const ALWAYS_DENIED: &[(libc::c_long, &str)] = &[
     (libc::SYS_finit_module, "finit_module"),
 ];
 
+/// Send calls with `MSG_FASTOPEN`, which open a TCP connection without `connect(2)`,
+/// and the index of their flags argument. Refused in proxy mode.
+pub(crate) const FAST_OPEN: &[(libc::c_long, u8)] = &[
+    (libc::SYS_sendto, 3),
+    (libc::SYS_sendmsg, 2),
+    (libc::SYS_sendmmsg, 3),
+];
+
 /// File-system calls that change something, with the index of their flags argument
 /// when only some flag values write (`open`-style calls).
 pub(crate) const WRITES: &[(libc::c_long, Option<u8>)] = &[
@@ -116,16 +124,19 @@ pub(crate) struct Filter {
 unsafe impl Send for Filter {}
 unsafe impl Sync for Filter {}
 
-/// The filter, compiled once per process (it does not depend on the policy).
-pub(crate) fn filter() -> Result<&'static Filter, SandboxError> {
-    static FILTER: std::sync::OnceLock<Result<Filter, String>> = std::sync::OnceLock::new();
-    FILTER
-        .get_or_init(|| build().map_err(|e| e.to_string()))
+/// The filter, compiled once per process for each network setting: `proxy` lets the
+/// command create TCP sockets (whose connects the supervisor and Landlock limit to the
+/// proxy); otherwise only Unix sockets.
+pub(crate) fn filter(proxy: bool) -> Result<&'static Filter, SandboxError> {
+    static FILTERS: [std::sync::OnceLock<Result<Filter, String>>; 2] =
+        [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    FILTERS[usize::from(proxy)]
+        .get_or_init(|| build(proxy).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| SandboxError::Seccomp(e.clone()))
 }
 
-fn build() -> Result<Filter, SandboxError> {
+fn build(proxy: bool) -> Result<Filter, SandboxError> {
     let err = |e: &dyn std::fmt::Display| SandboxError::Seccomp(e.to_string());
     let notify = SeccompAction::Trace(MARKER);
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
@@ -142,7 +153,44 @@ fn build() -> Result<Filter, SandboxError> {
     };
     let not_unix = || rule(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64);
     let datagram = || rule(1, SeccompCmpOp::MaskedEq(0xf), libc::SOCK_DGRAM as u64);
-    rules.insert(libc::SYS_socket, vec![not_unix()?, datagram()?]);
+    let socket_rules = if proxy {
+        // Also TCP (IPv4/IPv6 stream) sockets, for the proxy on the namespace's loopback.
+        let cond = |arg: u8, op: SeccompCmpOp, value: u64| {
+            SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value).map_err(|e| err(&e))
+        };
+        let other_family = SeccompRule::new(vec![
+            cond(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?,
+            cond(0, SeccompCmpOp::Ne, libc::AF_INET as u64)?,
+            cond(0, SeccompCmpOp::Ne, libc::AF_INET6 as u64)?,
+        ])
+        .map_err(|e| err(&e))?;
+        let mut refused = vec![other_family, datagram()?];
+        for family in [libc::AF_INET, libc::AF_INET6] {
+            // SOCK_PACKET (10) is the obsolete packet-socket type.
+            for kind in [libc::SOCK_RAW, libc::SOCK_RDM, libc::SOCK_SEQPACKET, 10] {
+                refused.push(
+                    SeccompRule::new(vec![
+                        cond(0, SeccompCmpOp::Eq, family as u64)?,
+                        cond(1, SeccompCmpOp::MaskedEq(0xf), kind as u64)?,
+                    ])
+                    .map_err(|e| err(&e))?,
+                );
+            }
+        }
+        refused
+    } else {
+        vec![not_unix()?, datagram()?]
+    };
+    rules.insert(libc::SYS_socket, socket_rules);
+    if proxy {
+        for (nr, flags) in FAST_OPEN {
+            let fast_open = libc::MSG_FASTOPEN as u64;
+            rules.insert(
+                *nr,
+                vec![rule(*flags, SeccompCmpOp::MaskedEq(fast_open), fast_open)?],
+            );
+        }
+    }
     rules.insert(libc::SYS_socketpair, vec![not_unix()?]);
     rules.insert(libc::SYS_connect, Vec::new());
     for (nr, flags_arg) in WRITES {

@@ -26,6 +26,9 @@ pub(crate) struct WriteRules {
     pub protected: Vec<(PathBuf, &'static str)>,
     /// Directories holding protected paths: they cannot be renamed or removed.
     pub pinned: Vec<PathBuf>,
+    /// Warden's proxy inside the sandbox's network namespace: the one TCP address a
+    /// command may connect to.
+    pub proxy: Option<std::net::SocketAddrV4>,
 }
 
 impl WriteRules {
@@ -100,6 +103,16 @@ pub(crate) fn spawn(channel: OwnedFd, rules: WriteRules, denials: Denials) {
     if let Err(e) = spawned {
         tracing::error!("cannot start the sandbox supervisor: {e}");
     }
+}
+
+/// Receive a descriptor if one is already waiting on `channel` (never blocks).
+pub(crate) fn receive_fd_nonblocking(channel: &OwnedFd) -> Option<OwnedFd> {
+    // SAFETY: fcntl on an owned descriptor.
+    unsafe {
+        let flags = libc::fcntl(channel.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(channel.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    receive_fd(channel)
 }
 
 fn receive_fd(channel: &OwnedFd) -> Option<OwnedFd> {
@@ -220,6 +233,30 @@ fn decide(
             Some(denial("network", &target, "seccomp", detail)),
         );
     }
+    if seccomp::FAST_OPEN.iter().any(|(n, _)| *n == nr) {
+        let detail = "blocked: TCP fast open (a connect that skips connect(2)); use the proxy";
+        return (
+            Some(libc::EPERM),
+            Some(denial("network", "TCP fast open", "seccomp", detail.into())),
+        );
+    }
+    if nr == libc::SYS_connect
+        && let Some(proxy) = rules.proxy
+        && let Some(address) = inet_destination(req)
+    {
+        if address == std::net::SocketAddr::V4(proxy) {
+            return (None, None);
+        }
+        let target = address.to_string();
+        let detail = format!(
+            "blocked: connect to {target} (direct network access is off; only Warden's proxy \
+             at {proxy} is reachable)"
+        );
+        return (
+            Some(libc::EACCES),
+            Some(denial("network", &target, "seccomp", detail)),
+        );
+    }
     if nr == libc::SYS_connect {
         let address = destination(req).unwrap_or_else(|| "(unreadable address)".into());
         let quiet = NSCD_SOCKETS.contains(&address.as_str());
@@ -316,6 +353,30 @@ fn kind(ty: u64) -> &'static str {
 
 /// glibc asks the name-service cache daemon on every user lookup; refusing it is routine.
 const NSCD_SOCKETS: &[&str] = &["/var/run/nscd/socket", "/run/nscd/socket"];
+
+/// The IPv4/IPv6 address a connect call targets (IPv4-mapped IPv6 as IPv4).
+fn inet_destination(req: &libc::seccomp_notif) -> Option<std::net::SocketAddr> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+    let (addr, len) = (req.data.args[1], req.data.args[2]);
+    let bytes = read_memory(req.pid, addr, (len as usize).clamp(2, 28))?;
+    let family = i32::from(u16::from_ne_bytes([*bytes.first()?, *bytes.get(1)?]));
+    let port = u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]);
+    match family {
+        libc::AF_INET => {
+            let ip: [u8; 4] = bytes.get(4..8)?.try_into().ok()?;
+            Some(SocketAddr::from((Ipv4Addr::from(ip), port)))
+        }
+        libc::AF_INET6 => {
+            let ip: [u8; 16] = bytes.get(8..24)?.try_into().ok()?;
+            let ip = Ipv6Addr::from(ip);
+            Some(match ip.to_ipv4_mapped() {
+                Some(v4) => SocketAddr::from((v4, port)),
+                None => SocketAddr::from((ip, port)),
+            })
+        }
+        _ => None,
+    }
+}
 
 /// The address a connect call targets (`@name` for abstract sockets).
 fn destination(req: &libc::seccomp_notif) -> Option<String> {
@@ -444,6 +505,7 @@ mod tests {
             writable: vec![base.canonicalize().unwrap_or(base.clone())],
             protected: vec![(PathBuf::from("/etc/passwd"), "test")],
             pinned: Vec::new(),
+            proxy: None,
         };
         assert_eq!(
             rules.refusal(Path::new("/etc/x"), false).as_deref(),

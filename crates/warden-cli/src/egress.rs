@@ -1,0 +1,160 @@
+//! The egress proxy for the CLI (`warden exec --network proxy`, `warden proxy`): a
+//! small runtime serving it, decisions printed on stderr one line each, and questions
+//! asked on the terminal (`/dev/tty`) when there is one.
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::Context;
+use warden_policy::config::WardenPaths;
+use warden_policy::layers::{EffectivePolicy, user_rules_dir};
+use warden_protocol::Actor;
+use warden_proxy::{AskAnswer, AskFuture, AskReply, Asker, NetworkAsk, Proxy, ProxySettings};
+
+/// A proxy serving on its own runtime threads.
+pub struct Egress {
+    pub proxy: Proxy,
+    pub addr: SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Egress {
+    /// Serve `listener` with the effective policy's network settings.
+    pub fn start(
+        listener: std::net::TcpListener,
+        policy: &EffectivePolicy,
+        paths: &WardenPaths,
+        adjust: impl FnOnce(&mut ProxySettings) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Self> {
+        let mut settings = ProxySettings::from_effective(policy).map_err(anyhow::Error::msg)?;
+        adjust(&mut settings)?;
+        let addr = listener
+            .local_addr()
+            .context("the proxy listener has no address")?;
+        listener
+            .set_nonblocking(true)
+            .context("cannot make the proxy listener non-blocking")?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("warden-proxy")
+            .enable_all()
+            .build()
+            .context("cannot start the proxy's runtime")?;
+        let asker = TerminalAsker::open(policy, paths).map(|a| Arc::new(a) as Arc<dyn Asker>);
+        let sink: warden_proxy::EventSink = Arc::new(|event: warden_proxy::NetworkEvent| {
+            eprintln!("warden: {}", crate::transcript::network_line(&event.access));
+        });
+        let proxy = Proxy::new(settings, asker, sink);
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(listener).context("cannot serve the proxy")?
+        };
+        {
+            let _guard = runtime.enter();
+            proxy.serve(listener);
+        }
+        Ok(Self {
+            proxy,
+            addr,
+            _runtime: runtime,
+        })
+    }
+}
+
+/// Asks on the controlling terminal, one question at a time.
+struct TerminalAsker {
+    /// Where "always" writes its rule; None where requirements forbid user rules.
+    rules_file: Option<PathBuf>,
+    one_at_a_time: Arc<Mutex<()>>,
+}
+
+impl TerminalAsker {
+    /// None when there is no terminal to ask on.
+    fn open(policy: &EffectivePolicy, paths: &WardenPaths) -> Option<Self> {
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty");
+        if tty.is_err() {
+            return None;
+        }
+        let rules_file = policy
+            .requirements
+            .user_rules_forbidden
+            .is_none()
+            .then(|| user_rules_dir(paths).join("default.rules"));
+        Some(Self {
+            rules_file,
+            one_at_a_time: Arc::new(Mutex::new(())),
+        })
+    }
+}
+
+impl Asker for TerminalAsker {
+    fn ask(&self, ask: NetworkAsk) -> AskFuture {
+        let rules_file = self.rules_file.clone();
+        let lock = self.one_at_a_time.clone();
+        Box::pin(async move {
+            let answered = tokio::task::spawn_blocking(move || {
+                let _turn = lock.lock().unwrap_or_else(PoisonError::into_inner);
+                prompt(&ask, rules_file.as_deref())
+            })
+            .await;
+            let answer = answered.ok().flatten().unwrap_or(AskAnswer::Deny);
+            AskReply {
+                answer,
+                actor: Actor::User,
+            }
+        })
+    }
+}
+
+fn prompt(ask: &NetworkAsk, rules_file: Option<&std::path::Path>) -> Option<AskAnswer> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()?;
+    let mut out = tty.try_clone().ok()?;
+    let always = if rules_file.is_some() {
+        " / [a]lways"
+    } else {
+        ""
+    };
+    let mut input = std::io::BufReader::new(tty);
+    loop {
+        write!(
+            out,
+            "warden: {} — allow? [o]nce / [s]ession{always} / [d]eny: ",
+            ask.summary()
+        )
+        .ok()?;
+        out.flush().ok()?;
+        let mut line = String::new();
+        if input.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        match (line.trim(), rules_file) {
+            ("o" | "y" | "once", _) => return Some(AskAnswer::AllowOnce),
+            ("s" | "session", _) => return Some(AskAnswer::AllowForSession),
+            ("a" | "always", Some(file)) => {
+                let justification = format!("allowed when `{}` asked", ask.attribution.command);
+                return match warden_policy::rules::append_network_allow(
+                    file,
+                    &ask.host,
+                    &justification,
+                ) {
+                    Ok(source) => Some(AskAnswer::AllowAlways { source }),
+                    Err(e) => {
+                        let _ = writeln!(out, "warden: cannot write the rule: {e}");
+                        Some(AskAnswer::AllowOnce)
+                    }
+                };
+            }
+            ("d" | "n" | "deny" | "", _) => return Some(AskAnswer::Deny),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Warden's egress proxy. Sandboxed commands reach the network only through it: an HTTP
+//! forward proxy (absolute-form), `CONNECT` tunnels and SOCKS5 (remote DNS) on one
+//! port. Each connection must carry a live per-command credential; its host is checked
+//! against the [`HostPolicy`] (allow / ask / deny); the proxy resolves the name itself,
+//! refuses non-public addresses unless allowed by IP, connects to the address it
+//! checked, and for port 443 checks the TLS server name against the requested host.
+//! Every decision becomes a [`NetworkEvent`].
+
+pub mod address;
+mod connection;
+mod credentials;
+mod host_policy;
+mod program;
+pub mod request;
+pub mod sni;
+mod socks;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use warden_policy::layers::EffectivePolicy;
+use warden_protocol::{Actor, NetworkAccess, PolicySource};
+
+pub use address::AddressRule;
+pub use credentials::{Attribution, Credential, Credentials};
+pub use host_policy::{HostPolicy, HostRule, HostVerdict};
+
+/// Why a connection was refused; sent to HTTP clients in the `x-warden-block` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockReason {
+    /// A rule or requirement denies the host.
+    Denylist,
+    /// The host is not on an admin allowlist, unknown hosts are refused, or the person
+    /// asked said no.
+    NotAllowed,
+    /// The name resolved only to addresses that are not public.
+    PrivateAddress,
+    /// The TLS server name differs from the host the tunnel was opened for.
+    SniMismatch,
+    /// Nobody answered the question in time.
+    Timeout,
+    /// No live credential came with the connection.
+    NoCredential,
+}
+
+impl BlockReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Denylist => "denylist",
+            Self::NotAllowed => "not-allowed",
+            Self::PrivateAddress => "private-address",
+            Self::SniMismatch => "sni-mismatch",
+            Self::Timeout => "timeout",
+            Self::NoCredential => "no-credential",
+        }
+    }
+}
+
+/// How the proxy behaves.
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    pub policy: HostPolicy,
+    /// Non-public addresses that may be reached anyway.
+    pub allow_private: Vec<AddressRule>,
+    /// Names resolved to fixed addresses instead of through DNS (like curl's
+    /// `--resolve`), for scripting and tests.
+    pub resolve: HashMap<String, Vec<IpAddr>>,
+    /// Ports whose tunnels must start with a TLS hello naming the requested host.
+    pub tls_ports: Vec<u16>,
+    pub ask_timeout: Duration,
+    /// Time a client has to send its request head (or SOCKS handshake, or TLS hello).
+    pub header_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        Self {
+            policy: HostPolicy::default(),
+            allow_private: Vec::new(),
+            resolve: HashMap::new(),
+            tls_ports: vec![443],
+            ask_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+            max_connections: 16_384,
+        }
+    }
+}
+
+impl ProxySettings {
+    /// Settings from an effective configuration (`[network]`, rules, requirements).
+    pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, String> {
+        let network = &policy.config.network;
+        let allow_private = network
+            .allow_private
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                AddressRule::parse(a).map_err(|e| format!("network.allow_private[{i}]: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut resolve = HashMap::new();
+        for (name, addresses) in &network.hosts {
+            let host = request::normalize_host(name)
+                .ok_or_else(|| format!("network.hosts: {name:?} is not a host name"))?;
+            let parsed = addresses
+                .iter()
+                .map(|a| {
+                    a.parse::<IpAddr>()
+                        .map_err(|_| format!("network.hosts.{name}: {a:?} is not an IP address"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            resolve.insert(host, parsed);
+        }
+        Ok(Self {
+            policy: HostPolicy::from_effective(policy)?,
+            allow_private,
+            resolve,
+            tls_ports: network.tls_ports.clone(),
+            ask_timeout: Duration::from_secs(network.ask_timeout_secs),
+            ..Self::default()
+        })
+    }
+}
+
+/// A question for a person (or the auto-reviewer): may this command reach this host?
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkAsk {
+    pub host: String,
+    pub port: u16,
+    pub protocol: &'static str,
+    /// The program that connected (`curl`), when it could be found.
+    pub program: Option<String>,
+    pub attribution: Attribution,
+}
+
+impl NetworkAsk {
+    /// "curl (from `npm install`) wants registry.example.com:443".
+    pub fn summary(&self) -> String {
+        let who = self.program.as_deref().unwrap_or("a command");
+        if self.attribution.command.is_empty() {
+            format!("{who} wants {}:{}", self.host, self.port)
+        } else {
+            format!(
+                "{who} (from `{}`) wants {}:{}",
+                self.attribution.command, self.host, self.port
+            )
+        }
+    }
+}
+
+/// The answer to a [`NetworkAsk`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AskAnswer {
+    AllowOnce,
+    AllowForSession,
+    /// Allowed, and a user rule now allows the host (written by the asker).
+    AllowAlways {
+        source: PolicySource,
+    },
+    Deny,
+}
+
+/// Who answered, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AskReply {
+    pub answer: AskAnswer,
+    pub actor: Actor,
+}
+
+/// A boxed future answering an ask.
+pub type AskFuture = Pin<Box<dyn Future<Output = AskReply> + Send>>;
+
+/// Whoever answers asks: the UI through the session, a terminal prompt, or nobody.
+pub trait Asker: Send + Sync {
+    fn ask(&self, ask: NetworkAsk) -> AskFuture;
+}
+
+/// One decision, with who made the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkEvent {
+    pub session_id: Option<String>,
+    pub call_id: Option<String>,
+    pub access: NetworkAccess,
+}
+
+/// Where events go.
+pub type EventSink = Arc<dyn Fn(NetworkEvent) + Send + Sync>;
+
+/// A running proxy's shared state; clone freely.
+#[derive(Clone)]
+pub struct Proxy {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    settings: RwLock<ProxySettings>,
+    credentials: Credentials,
+    asker: Option<Arc<dyn Asker>>,
+    sink: EventSink,
+    own_addresses: Vec<IpAddr>,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl Proxy {
+    /// A proxy with these settings. Without an asker, hosts that would be asked about
+    /// are refused (`not-allowed`).
+    pub fn new(settings: ProxySettings, asker: Option<Arc<dyn Asker>>, sink: EventSink) -> Self {
+        let slots = Arc::new(tokio::sync::Semaphore::new(settings.max_connections));
+        Self {
+            shared: Arc::new(Shared {
+                settings: RwLock::new(settings),
+                credentials: Credentials::default(),
+                asker,
+                sink,
+                own_addresses: address::own_addresses(),
+                slots,
+            }),
+        }
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.shared.credentials
+    }
+
+    /// Change settings in place (e.g. after the policy reloads).
+    pub fn update(&self, change: impl FnOnce(&mut ProxySettings)) {
+        let mut settings = self
+            .shared
+            .settings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        change(&mut settings);
+    }
+
+    /// Accept connections on `listener` until the task is dropped or aborted.
+    pub fn serve(&self, listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok(permit) = shared.slots.clone().acquire_owned().await else {
+                    return;
+                };
+                match listener.accept().await {
+                    Ok((stream, peer)) => {
+                        let shared = shared.clone();
+                        tokio::spawn(async move {
+                            connection::handle(shared, stream, peer).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "proxy accept failed");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+        })
+    }
+}
