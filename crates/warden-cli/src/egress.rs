@@ -17,7 +17,16 @@ use warden_proxy::{AskAnswer, AskFuture, AskReply, Asker, NetworkAsk, Proxy, Pro
 pub struct Egress {
     pub proxy: Proxy,
     pub addr: SocketAddr,
-    _runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Egress {
+    fn drop(&mut self) {
+        // A question still waiting on the terminal must not keep the process alive.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Egress {
@@ -58,7 +67,7 @@ impl Egress {
         Ok(Self {
             proxy,
             addr,
-            _runtime: runtime,
+            runtime: Some(runtime),
         })
     }
 }

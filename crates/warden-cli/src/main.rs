@@ -6,6 +6,7 @@ mod audit_cmd;
 mod egress;
 mod exec;
 mod policy_cmd;
+mod proxy_cmd;
 mod run;
 mod serve;
 mod transcript;
@@ -50,6 +51,9 @@ enum Command {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
     },
+    /// Run the egress proxy on its own (for testing and scripting); prints the client
+    /// environment and serves until interrupted.
+    Proxy(proxy_cmd::ProxyArgs),
     /// Serve the API and the web UI on 127.0.0.1 with a bearer token.
     Serve(serve::ServeArgs),
     /// Check a command against the effective policy, or show that policy.
@@ -96,6 +100,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         // `exec` needs no async runtime: keep it a plain fork/exec.
         Command::Exec(args) => exec::run(cli.overrides, args),
+        // The proxy runs on its own runtime.
+        Command::Proxy(args) => proxy_cmd::run(cli.overrides, args),
         // Policy and admin commands are pure: no async runtime either.
         Command::Policy { command } => policy_cmd::run(cli.overrides, command),
         Command::Admin { command } => admin_cmd::run(command),
@@ -127,6 +133,7 @@ async fn dispatch(
         Command::Audit { db, command } => audit_cmd::run(db, command).await,
         Command::Serve(args) => serve::run(overrides, args).await,
         Command::Exec(args) => exec::run(overrides, args),
+        Command::Proxy(args) => proxy_cmd::run(overrides, args),
         Command::Policy { command } => policy_cmd::run(overrides, command),
         Command::Admin { command } => admin_cmd::run(command),
     }
