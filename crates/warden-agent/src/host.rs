@@ -90,6 +90,9 @@ pub struct Host {
     store: AuditStore,
     events: broadcast::Sender<Event>,
     sessions: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Op>>>>,
+    /// The egress proxy every session's commands reach the network through (None where
+    /// `network.mode = "deny"` or the sandbox cannot host it).
+    egress: Option<crate::egress::EgressHub>,
 }
 
 impl Host {
@@ -116,7 +119,8 @@ impl Host {
                 }
             });
         }
-        let config = effective.config;
+        let config = effective.config.clone();
+        let effective_for_proxy = effective;
         let store = AuditStore::open(&paths.audit_db()).await?;
         if let Some(days) = config.audit.retention_days {
             let now = now_ms();
@@ -130,8 +134,20 @@ impl Host {
             );
         }
         let exporter = start_exporter(&store, &config.telemetry)?;
-        // Commands start faster once the sandbox's shared namespaces exist.
-        tokio::task::spawn_blocking(warden_sandbox::warm_up);
+        // Commands start faster once the sandbox's shared namespaces exist (the proxy's
+        // listener lives in them too).
+        let egress = if config.network.mode == config::NetworkMode::Proxy {
+            match crate::egress::EgressHub::start(&effective_for_proxy).await {
+                Ok(hub) => Some(hub),
+                Err(e) => {
+                    tracing::error!("no egress proxy, so sandboxed commands have no network: {e}");
+                    None
+                }
+            }
+        } else {
+            tokio::task::spawn_blocking(warden_sandbox::warm_up);
+            None
+        };
         let (events, _) = broadcast::channel(4096);
         Ok(Self {
             paths,
@@ -140,6 +156,7 @@ impl Host {
             store,
             events,
             sessions: Default::default(),
+            egress,
         })
     }
 
@@ -225,6 +242,17 @@ impl Host {
         )
         .map_err(|e| api_error(e.code(), e))?;
         let session_id = uuid::Uuid::now_v7().to_string();
+        let egress = match &self.egress {
+            Some(hub)
+                if config.network.mode == config::NetworkMode::Proxy
+                    && sandbox != SandboxMode::FullAccess =>
+            {
+                let hosts = warden_proxy::HostPolicy::from_effective(&effective)
+                    .map_err(|message| ApiError::new("config_invalid", message))?;
+                Some(hub.join(&session_id, hosts))
+            }
+            _ => None,
+        };
         self.store
             .create_session(&session_id, &cwd.display().to_string(), now_ms())
             .await
@@ -248,6 +276,7 @@ impl Host {
             store: self.store.clone(),
             events: self.events.clone(),
             support: warden_sandbox::support(),
+            egress,
         };
         let (ops, actor) = session::spawn(setup);
         self.lock_sessions().insert(session_id.clone(), ops);

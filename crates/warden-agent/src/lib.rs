@@ -4,6 +4,7 @@
 
 pub mod boundary;
 pub mod bundle;
+mod egress;
 mod host;
 pub mod model;
 mod policy_view;

@@ -34,6 +34,16 @@ async fn harness_with_url(
     approval: &str,
     model: ScriptedModel,
 ) -> Harness {
+    harness_with_overrides(base_url, wire_api, approval, model, Vec::new()).await
+}
+
+async fn harness_with_overrides(
+    base_url: &str,
+    wire_api: &str,
+    approval: &str,
+    model: ScriptedModel,
+    extra: Vec<String>,
+) -> Harness {
     let home = warden_testkit::scratch_dir();
     let workspace = home.path().join("workspace");
     std::fs::create_dir(&workspace).unwrap();
@@ -47,6 +57,7 @@ async fn harness_with_url(
         format!("model.wire_api={wire_api}"),
         format!("approval={approval}"),
     ];
+    let overrides = overrides.into_iter().chain(extra).collect();
     let host = Host::open(paths, overrides).await.unwrap();
     let events = host.subscribe();
     Harness {
@@ -883,4 +894,221 @@ async fn approving_one_call_releases_an_identical_one_in_the_same_response() {
         asked.last(),
         Some(EventMsg::ApprovalRequested { .. })
     ));
+}
+
+/// A one-page HTTP server on 127.0.0.2 (a loopback address the tests allow by IP).
+fn page_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 18\r\nConnection: close\r\n\r\nhello from the web",
+                );
+            });
+        }
+    });
+    port
+}
+
+async fn network_harness(extra: &[&str]) -> (Harness, u16) {
+    let port = page_server();
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let mut overrides = vec![
+        "network.hosts={\"web.test\"=[\"127.0.0.2\"]}".to_string(),
+        "network.allow_private=[\"127.0.0.2\"]".to_string(),
+    ];
+    overrides.extend(extra.iter().map(|s| s.to_string()));
+    let h = harness_with_overrides(
+        &model.base_url.clone(),
+        "responses",
+        "on-request",
+        model,
+        overrides,
+    )
+    .await;
+    std::fs::write(
+        h.workspace.join("url.txt"),
+        format!("http://web.test:{port}/"),
+    )
+    .unwrap();
+    (h, port)
+}
+
+/// Answer approvals until the turn ends: commands are approved once, network questions
+/// get `network`. Returns every recorded event.
+async fn run_answering_network(
+    h: &mut Harness,
+    id: &str,
+    network: ReviewDecision,
+) -> Vec<EventMsg> {
+    let mut all = Vec::new();
+    loop {
+        let events = h
+            .until(|m| matches!(m, EventMsg::ApprovalRequested { .. }) || turn_over(m))
+            .await;
+        let last = events.last().cloned();
+        all.extend(events);
+        match last {
+            Some(EventMsg::ApprovalRequested { call_id, tool, .. }) => {
+                let decision = if tool == "network" {
+                    network
+                } else {
+                    ReviewDecision::ApproveOnce
+                };
+                h.host
+                    .submit(
+                        id,
+                        Op::Approval {
+                            call_id,
+                            decision,
+                            message: None,
+                        },
+                    )
+                    .unwrap();
+            }
+            _ => return all,
+        }
+    }
+}
+
+fn network_events(events: &[EventMsg]) -> Vec<(Option<String>, NetworkAccess)> {
+    events
+        .iter()
+        .filter_map(|m| match m {
+            EventMsg::NetworkAccess { call_id, access } => Some((call_id.clone(), access.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_command_reaching_an_unknown_host_asks_in_the_session_and_the_answer_holds() {
+    let (mut h, port) = network_harness(&[]).await;
+    let id = h.start("download the url").await;
+    let events = run_answering_network(&mut h, &id, ReviewDecision::ApproveForSession).await;
+    let ask = events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::ApprovalRequested {
+                tool,
+                summary,
+                reason,
+                ..
+            } if tool == "network" => Some((summary.clone(), reason.clone())),
+            _ => None,
+        })
+        .expect("a network question");
+    assert!(
+        ask.0.starts_with("curl (from `sh -c ")
+            && ask.0.ends_with(&format!("wants web.test:{port}")),
+        "{ask:?}"
+    );
+    let result = events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::ToolResult {
+                output, call_id, ..
+            } => Some((call_id.clone(), output.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert!(result.1.contains("hello from the web"), "{}", result.1);
+    // The connection's event names the tool call, the program and who allowed it. It is
+    // recorded when the connection closes, so it may follow the tool result.
+    let mut all = events.clone();
+    if network_events(&all).is_empty() {
+        all.extend(
+            h.until(|m| matches!(m, EventMsg::NetworkAccess { .. }))
+                .await,
+        );
+    }
+    let timeline: Vec<EventMsg> = h.timeline(&id).await.into_iter().map(|e| e.msg).collect();
+    let recorded = network_events(&timeline);
+    assert_eq!(recorded.len(), 1, "{recorded:#?}");
+    let (call_id, access) = &recorded[0];
+    assert_eq!(call_id.as_deref(), Some(result.0.as_str()));
+    assert_eq!(
+        (
+            access.host.as_str(),
+            access.port,
+            access.decision.as_str(),
+            access.reason.as_str()
+        ),
+        ("web.test", port, "allow", "user")
+    );
+    assert_eq!(access.actor, Actor::User);
+    assert_eq!(access.program.as_deref(), Some("curl"));
+    assert!(access.bytes_down > 0, "{access:?}");
+
+    // Allowed for the session: the same host again goes through without a question.
+    h.host
+        .submit(
+            &id,
+            Op::UserTurn {
+                text: "download the url".into(),
+            },
+        )
+        .unwrap();
+    let again = run_answering_network(&mut h, &id, ReviewDecision::Deny).await;
+    assert!(
+        !again
+            .iter()
+            .any(|m| matches!(m, EventMsg::ApprovalRequested { tool, .. } if tool == "network")),
+        "{again:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_denied_question_refuses_the_connection_with_a_reason_the_model_reads() {
+    let (mut h, _) = network_harness(&[]).await;
+    let id = h.start("download the url").await;
+    let events = run_answering_network(&mut h, &id, ReviewDecision::Deny).await;
+    let output = events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::ToolResult { output, .. } => Some(output.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(output.contains("403 Forbidden"), "{output}");
+    assert!(output.contains("x-warden-block: not-allowed"), "{output}");
+    assert!(!output.contains("hello from the web"));
+    assert!(events.iter().any(|m| matches!(
+        m,
+        EventMsg::ApprovalAnswered {
+            decision: ReviewDecision::Deny,
+            actor: Actor::User,
+            ..
+        }
+    )));
+}
+
+#[tokio::test]
+async fn an_allowed_host_needs_no_question_and_a_denied_one_gets_none() {
+    let (mut h, port) = network_harness(&["network.allow=[\"web.test\"]"]).await;
+    let id = h.start("download the url").await;
+    let events = run_answering_network(&mut h, &id, ReviewDecision::Deny).await;
+    assert!(
+        !events
+            .iter()
+            .any(|m| matches!(m, EventMsg::ApprovalRequested { tool, .. } if tool == "network"))
+    );
+    let timeline: Vec<EventMsg> = h.timeline(&id).await.into_iter().map(|e| e.msg).collect();
+    let _ = port;
+    let output = timeline
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::ToolResult { output, .. } => Some(output.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(output.contains("hello from the web"), "{output}");
 }

@@ -23,6 +23,7 @@ async fn a_command_past_its_timeout_is_killed_with_its_children() {
         Duration::from_millis(300),
         4096,
         &policy,
+        None,
         |_, _| {},
     )
     .await
@@ -52,6 +53,7 @@ async fn output_streams_in_chunks_and_is_capped_for_the_model() {
         Duration::from_secs(10),
         1000,
         &policy,
+        None,
         |stream, chunk| {
             saw_stderr |= stream == OutputStream::Stderr;
             streamed.push_str(&chunk);

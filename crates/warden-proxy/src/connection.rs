@@ -168,12 +168,13 @@ pub(crate) async fn open(
         return Err(Refusal::block(BlockReason::NoCredential, message));
     };
     trace.attribute(&who);
+    let session = who.session_id.as_deref();
     let verdict = shared
         .settings
         .read()
         .unwrap_or_else(PoisonError::into_inner)
-        .policy
-        .decide(&host, port, who.session_id.as_deref());
+        .policy_for(session)
+        .decide(&host, port, session);
     match verdict.decision {
         HostDecision::Deny => {
             trace.decided("deny", "", verdict.source.as_ref(), Actor::Rule);
@@ -258,12 +259,12 @@ async fn ask(
         }
         AskAnswer::AllowOnce => trace.decided("allow", reason, None, reply.actor),
         AskAnswer::AllowForSession => {
-            if let Some(session) = &who.session_id {
+            if let Some(session) = who.session_id.as_deref() {
                 shared
                     .settings
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .policy
+                    .policy_for_mut(Some(session))
                     .allow_for_session(session, &host, port);
             }
             trace.decided(
@@ -275,17 +276,20 @@ async fn ask(
         }
         AskAnswer::AllowAlways { source } => {
             if let Ok(pattern) = HostPattern::parse(&host) {
-                shared
+                // Every policy: the rule is in the user's file now.
+                let mut settings = shared
                     .settings
                     .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .policy
-                    .rules
-                    .push(HostRule {
-                        pattern,
-                        decision: HostDecision::Allow,
-                        source: source.clone(),
-                    });
+                    .unwrap_or_else(PoisonError::into_inner);
+                let rule = HostRule {
+                    pattern,
+                    decision: HostDecision::Allow,
+                    source: source.clone(),
+                };
+                settings.policy.rules.push(rule.clone());
+                for policy in settings.sessions.values_mut() {
+                    policy.rules.push(rule.clone());
+                }
             }
             trace.decided("allow", reason, Some(&source), reply.actor);
         }

@@ -63,7 +63,10 @@ impl BlockReason {
 /// How the proxy behaves.
 #[derive(Debug, Clone)]
 pub struct ProxySettings {
+    /// The host policy for connections that belong to no session with its own.
     pub policy: HostPolicy,
+    /// Each session's host policy (its project may add rules), by session id.
+    pub sessions: HashMap<String, HostPolicy>,
     /// Non-public addresses that may be reached anyway.
     pub allow_private: Vec<AddressRule>,
     /// Names resolved to fixed addresses instead of through DNS (like curl's
@@ -83,6 +86,7 @@ impl Default for ProxySettings {
     fn default() -> Self {
         Self {
             policy: HostPolicy::default(),
+            sessions: HashMap::new(),
             allow_private: Vec::new(),
             resolve: HashMap::new(),
             tls_ports: vec![443],
@@ -95,6 +99,22 @@ impl Default for ProxySettings {
 }
 
 impl ProxySettings {
+    /// The host policy that applies to a connection from `session`.
+    pub fn policy_for(&self, session: Option<&str>) -> &HostPolicy {
+        session
+            .and_then(|s| self.sessions.get(s))
+            .unwrap_or(&self.policy)
+    }
+
+    pub fn policy_for_mut(&mut self, session: Option<&str>) -> &mut HostPolicy {
+        match session {
+            Some(s) if self.sessions.contains_key(s) => {
+                self.sessions.get_mut(s).unwrap_or(&mut self.policy)
+            }
+            _ => &mut self.policy,
+        }
+    }
+
     /// Settings from an effective configuration (`[network]`, rules, requirements).
     pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, String> {
         let network = &policy.config.network;
@@ -121,6 +141,7 @@ impl ProxySettings {
         }
         Ok(Self {
             policy: HostPolicy::from_effective(policy)?,
+            sessions: HashMap::new(),
             allow_private,
             resolve,
             tls_ports: network.tls_ports.clone(),
@@ -264,4 +285,27 @@ impl Proxy {
             }
         })
     }
+}
+
+/// Package registries the auto-reviewer may allow without asking: fetching
+/// dependencies is routine, and these hosts serve only published packages.
+const PACKAGE_REGISTRIES: &[&str] = &[
+    "registry.npmjs.org",
+    "registry.yarnpkg.com",
+    "pypi.org",
+    "files.pythonhosted.org",
+    "crates.io",
+    "index.crates.io",
+    "static.crates.io",
+    "proxy.golang.org",
+    "sum.golang.org",
+    "repo.maven.apache.org",
+    "repo1.maven.org",
+    "rubygems.org",
+    "api.nuget.org",
+];
+
+/// Is `host` one of the well-known package registries?
+pub fn is_package_registry(host: &str) -> bool {
+    PACKAGE_REGISTRIES.contains(&host.trim_end_matches('.').to_ascii_lowercase().as_str())
 }

@@ -65,7 +65,8 @@ impl Script {
     /// (needs approval), `escape` (a write outside the workspace), `patch` (apply_patch)
     /// `garbage` (a malformed stream), `slow` (a command that leaves a background job
     /// and waits for it), `force push` (a compound command with a force push) and
-    /// `fetch a page` (a medium-risk network command).
+    /// `fetch a page` (a medium-risk network command) and `download the url` (curl of the
+    /// URL in the workspace's `url.txt`).
     pub fn standard() -> Self {
         Script {
             scenarios: vec![
@@ -122,6 +123,17 @@ impl Script {
                     when: "fetch a page".into(),
                     steps: vec![
                         Step::shell(&["curl", "-s", "https://example.com"]),
+                        Step::Say("Result: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "download the url".into(),
+                    steps: vec![
+                        Step::shell(&[
+                            "sh",
+                            "-c",
+                            "curl -sS -i --no-styled-output \"$(cat url.txt)\"",
+                        ]),
                         Step::Say("Result: {last_output}".into()),
                     ],
                 },

@@ -4,10 +4,11 @@
 //! the user (approval events answered by approval ops), run it (sandbox), and feed the
 //! result back, until the model answers without calling a tool.
 
+mod network;
 mod recorder;
 mod tool_call;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::path::PathBuf;
 
@@ -49,6 +50,8 @@ pub struct SessionSetup {
     pub store: AuditStore,
     pub events: broadcast::Sender<Event>,
     pub support: SandboxSupport,
+    /// The egress proxy, when commands reach the network through it.
+    pub(crate) egress: Option<crate::egress::SessionEgress>,
 }
 
 /// Why a turn stopped early.
@@ -67,6 +70,7 @@ impl From<AuditError> for Stop {
 }
 
 pub(crate) struct Session {
+    session_id: String,
     cwd: PathBuf,
     sandbox: SandboxMode,
     approval: ApprovalPolicy,
@@ -87,6 +91,9 @@ pub(crate) struct Session {
     released: HashSet<String>,
     ops: mpsc::UnboundedReceiver<Op>,
     queued: VecDeque<Op>,
+    egress: Option<crate::egress::SessionEgress>,
+    /// Network questions shown to the user, by their approval call id.
+    pending_network: HashMap<String, network::PendingAsk>,
 }
 
 /// Start the actor; returns the op sender and a future that runs it to completion.
@@ -94,6 +101,7 @@ pub fn spawn(setup: SessionSetup) -> (mpsc::UnboundedSender<Op>, impl Future<Out
     let (tx, rx) = mpsc::unbounded_channel();
     let recorder = Recorder::new(setup.session_id.clone(), setup.store, setup.events);
     let session = Session {
+        session_id: setup.session_id.clone(),
         sandbox_policy: setup.sandbox_policy,
         cwd: setup.cwd,
         sandbox: setup.sandbox,
@@ -112,6 +120,8 @@ pub fn spawn(setup: SessionSetup) -> (mpsc::UnboundedSender<Op>, impl Future<Out
         released: HashSet::new(),
         ops: rx,
         queued: VecDeque::new(),
+        egress: setup.egress,
+        pending_network: HashMap::new(),
     };
     (tx, session.run())
 }
@@ -135,15 +145,27 @@ impl Session {
         }
         let reason = loop {
             let op = match self.queued.pop_front() {
-                Some(op) => op,
-                None => match self.ops.recv().await {
-                    Some(op) => op,
-                    None => break "closed",
-                },
+                Some(op) => Ok(Some(op)),
+                None => self.next_op().await,
+            };
+            let op = match op {
+                Ok(Some(op)) => op,
+                Ok(None) => break "closed",
+                Err(stop) => {
+                    tracing::error!(?stop, "cannot record a network event");
+                    return;
+                }
             };
             let result = match op {
                 Op::UserTurn { text } => self.run_turn(text).await,
                 Op::Shutdown => break "shutdown",
+                Op::Approval {
+                    call_id,
+                    decision,
+                    message,
+                } if self.pending_network.contains_key(&call_id) => {
+                    self.answer_network(&call_id, decision, message).await
+                }
                 Op::Approval { call_id, .. } => {
                     tracing::debug!(call_id, "approval for no pending request ignored");
                     Ok(())
@@ -267,20 +289,41 @@ impl Session {
     }
 
     /// Run `work` while still answering control ops: an interrupt or shutdown stops it,
-    /// anything else waits its turn.
+    /// answers to network questions are passed on, anything else waits its turn. Network
+    /// events and questions from the proxy are recorded as they come.
     pub(crate) async fn interruptible<T>(
         &mut self,
         work: impl Future<Output = T>,
     ) -> Result<T, Stop> {
         tokio::pin!(work);
+        let mut expiry = tokio::time::interval(std::time::Duration::from_millis(250));
         loop {
             tokio::select! {
                 output = &mut work => return Ok(output),
                 op = self.ops.recv() => match op {
                     Some(Op::Interrupt) => return Err(Stop::Interrupted),
                     Some(Op::Shutdown) | None => return Err(Stop::Shutdown),
+                    Some(Op::Approval { call_id, decision, message })
+                        if self.pending_network.contains_key(&call_id) =>
+                    {
+                        self.answer_network(&call_id, decision, message).await?
+                    }
                     Some(other) => self.queued.push_back(other),
                 },
+                Some(msg) = network::next(&mut self.egress) => self.on_network(msg).await?,
+                _ = expiry.tick(), if !self.pending_network.is_empty() => {
+                    self.expire_network().await?
+                }
+            }
+        }
+    }
+
+    /// The next op while idle, recording network events that arrive meanwhile.
+    async fn next_op(&mut self) -> Result<Option<Op>, Stop> {
+        loop {
+            tokio::select! {
+                op = self.ops.recv() => return Ok(op),
+                Some(msg) = network::next(&mut self.egress) => self.on_network(msg).await?,
             }
         }
     }

@@ -417,14 +417,37 @@ impl Session {
         let streamer = self.streamer.clone();
         let cap = self.config.shell.output_cap_bytes;
         let id = call_id.to_string();
+        let mut policy = policy;
+        // With the proxy, the command gets its own credential (revoked when it ends) and
+        // the proxy is its only way out.
+        let proxy = self.egress.as_ref().map(|egress| {
+            policy.egress = warden_sandbox::Egress::Proxy(egress.addr.port());
+            let credential = egress.proxy.credentials().issue(warden_proxy::Attribution {
+                session_id: Some(self.session_id.clone()),
+                call_id: Some(call_id.to_string()),
+                command: shlex::try_join(argv.iter().map(String::as_str))
+                    .unwrap_or_else(|_| argv.join(" ")),
+                pid: None,
+            });
+            (credential, egress.addr)
+        });
         let work = async move {
-            shell::run(argv, workdir, timeout, cap, &policy, |stream, chunk| {
-                streamer.send(EventMsg::OutputDelta {
-                    call_id: id.clone(),
-                    stream,
-                    chunk,
-                })
-            })
+            let access = proxy.as_ref().map(|(credential, addr)| (credential, *addr));
+            shell::run(
+                argv,
+                workdir,
+                timeout,
+                cap,
+                &policy,
+                access,
+                |stream, chunk| {
+                    streamer.send(EventMsg::OutputDelta {
+                        call_id: id.clone(),
+                        stream,
+                        chunk,
+                    })
+                },
+            )
             .await
         };
         let outcome = match self.interruptible(work).await? {

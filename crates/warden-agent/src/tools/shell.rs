@@ -71,13 +71,19 @@ impl CappedBuffer {
     }
 }
 
-/// Run `argv` in `cwd` inside `policy`, streaming output chunks to `on_output`.
+/// Warden's egress proxy for one command: its address and the command's credential.
+pub type ProxyAccess<'a> = (&'a warden_proxy::Credential, std::net::SocketAddr);
+
+/// Run `argv` in `cwd` inside `policy`, streaming output chunks to `on_output`. With
+/// `proxy`, the command gets the proxy settings (its only way out when the policy's
+/// egress is the proxy) and the credential learns the command's pid.
 pub async fn run(
     argv: &[String],
     cwd: &Path,
     timeout: Duration,
     output_cap: usize,
     policy: &SandboxPolicy,
+    proxy: Option<ProxyAccess<'_>>,
     mut on_output: impl FnMut(OutputStream, String),
 ) -> Result<ShellOutcome, ShellError> {
     let program = argv.first().ok_or(ShellError::Empty)?;
@@ -85,6 +91,9 @@ pub async fn run(
         return Err(ShellError::NoWorkdir(cwd.display().to_string()));
     }
     let (mut command, confinement) = warden_sandbox::command(argv, cwd, policy)?;
+    if let Some((credential, addr)) = proxy {
+        command.envs(credential.environment(addr));
+    }
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -97,6 +106,9 @@ pub async fn run(
         .spawn()
         .map_err(|e| ShellError::Spawn(program.clone(), e.to_string()))?;
     let pid = child.id();
+    if let (Some((credential, _)), Some(pid)) = (proxy, pid) {
+        credential.set_pid(pid);
+    }
     // However this ends (finished, timed out, or the turn was interrupted and this future
     // dropped), nothing the command started outlives it.
     let _group = KillGroupOnDrop(pid);

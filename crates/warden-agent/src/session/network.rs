@@ -1,0 +1,147 @@
+//! The session's side of the egress proxy: record each network decision in the
+//! timeline, and turn the proxy's questions into approval requests answered like any
+//! other (once, for the session, always, deny, abort), by the auto-reviewer for
+//! well-known package registries when it is on, or by nobody (denied) when no one can
+//! answer.
+
+use tokio::sync::oneshot;
+use warden_protocol::{Actor, ApprovalPolicy, EventMsg, ReviewDecision};
+use warden_proxy::{AskAnswer, AskReply, NetworkAsk};
+
+use super::{Session, Stop};
+use crate::egress::{NetworkMsg, SessionEgress};
+
+/// A question waiting for the user.
+pub(crate) struct PendingAsk {
+    ask: NetworkAsk,
+    reply: oneshot::Sender<AskReply>,
+}
+
+/// The next message from the proxy; never ready without one.
+pub(crate) async fn next(egress: &mut Option<SessionEgress>) -> Option<NetworkMsg> {
+    match egress {
+        Some(egress) => egress.messages.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Session {
+    pub(crate) async fn on_network(&mut self, msg: NetworkMsg) -> Result<(), Stop> {
+        match msg {
+            NetworkMsg::Event(event) => {
+                self.record(EventMsg::NetworkAccess {
+                    call_id: event.call_id,
+                    access: event.access,
+                })
+                .await
+            }
+            NetworkMsg::Ask { ask, reply } => {
+                if !self.interactive || self.approval == ApprovalPolicy::Never {
+                    let _ = reply.send(AskReply {
+                        answer: AskAnswer::Deny,
+                        actor: Actor::Default,
+                    });
+                    return Ok(());
+                }
+                if self.auto_review && warden_proxy::is_package_registry(&ask.host) {
+                    let _ = reply.send(AskReply {
+                        answer: AskAnswer::AllowOnce,
+                        actor: Actor::AutoReview,
+                    });
+                    return Ok(());
+                }
+                let call_id = format!("net-{}", uuid::Uuid::now_v7());
+                let cwd = self.cwd.display().to_string();
+                self.record(EventMsg::ApprovalRequested {
+                    call_id: call_id.clone(),
+                    tool: "network".into(),
+                    summary: ask.summary(),
+                    cwd,
+                    reason: format!(
+                        "no rule allows {}:{}; the connection waits for your answer",
+                        ask.host, ask.port
+                    ),
+                    risk: None,
+                    can_always: self.user_rules_file.is_some(),
+                })
+                .await?;
+                self.pending_network
+                    .insert(call_id, PendingAsk { ask, reply });
+                Ok(())
+            }
+        }
+    }
+
+    /// Pass the user's answer to the waiting connection and record it.
+    pub(crate) async fn answer_network(
+        &mut self,
+        call_id: &str,
+        decision: ReviewDecision,
+        message: Option<String>,
+    ) -> Result<(), Stop> {
+        let Some(pending) = self.pending_network.remove(call_id) else {
+            return Ok(());
+        };
+        let answer = match decision {
+            ReviewDecision::ApproveOnce => AskAnswer::AllowOnce,
+            ReviewDecision::ApproveForSession => AskAnswer::AllowForSession,
+            ReviewDecision::ApproveAlways => match &self.user_rules_file {
+                Some(file) => {
+                    let justification = format!(
+                        "always allowed by the user on {}",
+                        &warden_protocol::utc_time(crate::now_ms())[..10]
+                    );
+                    match warden_policy::rules::append_network_allow(
+                        file,
+                        &pending.ask.host,
+                        &justification,
+                    ) {
+                        Ok(source) => AskAnswer::AllowAlways { source },
+                        Err(e) => {
+                            tracing::error!("cannot write the always-allow rule: {e}");
+                            AskAnswer::AllowForSession
+                        }
+                    }
+                }
+                None => AskAnswer::AllowForSession,
+            },
+            ReviewDecision::Deny | ReviewDecision::Abort => AskAnswer::Deny,
+        };
+        self.record(EventMsg::ApprovalAnswered {
+            call_id: call_id.into(),
+            decision,
+            actor: Actor::User,
+            message,
+        })
+        .await?;
+        let _ = pending.reply.send(AskReply {
+            answer,
+            actor: Actor::User,
+        });
+        if decision == ReviewDecision::Abort {
+            return Err(Stop::Aborted);
+        }
+        Ok(())
+    }
+
+    /// Questions the proxy stopped waiting for (its ask timeout) are closed as denied.
+    pub(crate) async fn expire_network(&mut self) -> Result<(), Stop> {
+        let expired: Vec<String> = self
+            .pending_network
+            .iter()
+            .filter(|(_, p)| p.reply.is_closed())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for call_id in expired {
+            self.pending_network.remove(&call_id);
+            self.record(EventMsg::ApprovalAnswered {
+                call_id,
+                decision: ReviewDecision::Deny,
+                actor: Actor::Default,
+                message: Some("no answer in time; the connection was refused".into()),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
