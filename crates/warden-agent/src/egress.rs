@@ -8,11 +8,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::{mpsc, oneshot};
-use warden_policy::layers::EffectivePolicy;
 use warden_protocol::Actor;
 use warden_proxy::{
-    AskAnswer, AskFuture, AskReply, Asker, EventSink, HostPolicy, NetworkAsk, NetworkEvent, Proxy,
-    ProxySettings,
+    AskAnswer, AskFuture, AskReply, Asker, EventSink, NetworkAsk, NetworkEvent, NetworkScope,
+    Proxy, ProxySettings,
 };
 
 /// What the proxy tells a session.
@@ -26,24 +25,35 @@ pub(crate) enum NetworkMsg {
 
 type Routes = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<NetworkMsg>>>>;
 
-/// The running proxy and the sessions it reports to.
+/// The running proxy and the sessions it reports to. One per process (the listener
+/// lives in the sandbox's process-wide network namespace), on its own runtime threads so
+/// it outlives any one caller's runtime.
 pub(crate) struct EgressHub {
     proxy: Proxy,
     addr: SocketAddr,
     routes: Routes,
+    _runtime: tokio::runtime::Runtime,
 }
 
+static HUB: std::sync::OnceLock<Result<EgressHub, String>> = std::sync::OnceLock::new();
+
 impl EgressHub {
-    /// Start serving on the sandbox's proxy listener with the host's network settings.
-    pub(crate) async fn start(effective: &EffectivePolicy) -> Result<Self, String> {
-        let settings = ProxySettings::from_effective(effective)?;
-        let listener = tokio::task::spawn_blocking(warden_sandbox::proxy_listener)
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+    /// The process's hub, started on first use (blocking: it may create the sandbox's
+    /// namespaces). Connections belong to sessions, so the default scope refuses all.
+    pub(crate) fn shared() -> Result<&'static EgressHub, String> {
+        HUB.get_or_init(Self::start).as_ref().map_err(Clone::clone)
+    }
+
+    fn start() -> Result<Self, String> {
+        let listener = warden_sandbox::proxy_listener().map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("warden-proxy")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the proxy's runtime: {e}"))?;
         let routes: Routes = Arc::default();
         let sink_routes = routes.clone();
         let sink: EventSink = Arc::new(move |event: NetworkEvent| {
@@ -67,17 +77,25 @@ impl EgressHub {
         let asker = Arc::new(Router {
             routes: routes.clone(),
         });
+        let mut settings = ProxySettings::default();
+        settings.scope.policy.deny_unknown = true;
         let proxy = Proxy::new(settings, Some(asker), sink);
-        proxy.serve(listener);
+        {
+            let _inside = runtime.enter();
+            let listener =
+                tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+            proxy.serve(listener);
+        }
         Ok(Self {
             proxy,
             addr,
             routes,
+            _runtime: runtime,
         })
     }
 
-    /// Route a session's network traffic to it, under its own host policy.
-    pub(crate) fn join(&self, session_id: &str, policy: HostPolicy) -> SessionEgress {
+    /// Route a session's network traffic to it, under its own scope.
+    pub(crate) fn join(&self, session_id: &str, scope: NetworkScope) -> SessionEgress {
         let (tx, rx) = mpsc::unbounded_channel();
         self.routes
             .lock()
@@ -85,7 +103,7 @@ impl EgressHub {
             .insert(session_id.to_string(), tx);
         let id = session_id.to_string();
         self.proxy.update(|s| {
-            s.sessions.insert(id, policy);
+            s.sessions.insert(id, scope);
         });
         SessionEgress {
             proxy: self.proxy.clone(),

@@ -92,7 +92,7 @@ pub struct Host {
     sessions: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Op>>>>,
     /// The egress proxy every session's commands reach the network through (None where
     /// `network.mode = "deny"` or the sandbox cannot host it).
-    egress: Option<crate::egress::EgressHub>,
+    egress: Option<&'static crate::egress::EgressHub>,
 }
 
 impl Host {
@@ -119,8 +119,7 @@ impl Host {
                 }
             });
         }
-        let config = effective.config.clone();
-        let effective_for_proxy = effective;
+        let config = effective.config;
         let store = AuditStore::open(&paths.audit_db()).await?;
         if let Some(days) = config.audit.retention_days {
             let now = now_ms();
@@ -137,7 +136,10 @@ impl Host {
         // Commands start faster once the sandbox's shared namespaces exist (the proxy's
         // listener lives in them too).
         let egress = if config.network.mode == config::NetworkMode::Proxy {
-            match crate::egress::EgressHub::start(&effective_for_proxy).await {
+            let started = tokio::task::spawn_blocking(crate::egress::EgressHub::shared)
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+            match started {
                 Ok(hub) => Some(hub),
                 Err(e) => {
                     tracing::error!("no egress proxy, so sandboxed commands have no network: {e}");
@@ -247,9 +249,9 @@ impl Host {
                 if config.network.mode == config::NetworkMode::Proxy
                     && sandbox != SandboxMode::FullAccess =>
             {
-                let hosts = warden_proxy::HostPolicy::from_effective(&effective)
+                let scope = warden_proxy::NetworkScope::from_effective(&effective)
                     .map_err(|message| ApiError::new("config_invalid", message))?;
-                Some(hub.join(&session_id, hosts))
+                Some(hub.join(&session_id, scope))
             }
             _ => None,
         };

@@ -35,10 +35,11 @@ pub(crate) async fn handle(shared: Arc<Shared>, client: TcpStream, peer: SocketA
 }
 
 impl Shared {
-    pub(crate) fn checks_tls(&self, port: u16) -> bool {
+    pub(crate) fn checks_tls(&self, session: Option<&str>, port: u16) -> bool {
         self.settings
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .scope_for(session)
             .tls_ports
             .contains(&port)
     }
@@ -109,6 +110,10 @@ impl Trace {
         }
     }
 
+    pub(crate) fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
     fn attribute(&mut self, who: &Attribution) {
         self.session_id = who.session_id.clone();
         self.call_id = who.call_id.clone();
@@ -173,7 +178,8 @@ pub(crate) async fn open(
         .settings
         .read()
         .unwrap_or_else(PoisonError::into_inner)
-        .policy_for(session)
+        .scope_for(session)
+        .policy
         .decide(&host, port, session);
     match verdict.decision {
         HostDecision::Deny => {
@@ -237,6 +243,7 @@ async fn ask(
         .settings
         .read()
         .unwrap_or_else(PoisonError::into_inner)
+        .scope_for(who.session_id.as_deref())
         .ask_timeout;
     let Ok(reply) = timeout(wait, asker.ask(question)).await else {
         trace.decided("deny", "", None, Actor::Default);
@@ -264,7 +271,8 @@ async fn ask(
                     .settings
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .policy_for_mut(Some(session))
+                    .scope_for_mut(Some(session))
+                    .policy
                     .allow_for_session(session, &host, port);
             }
             trace.decided(
@@ -286,9 +294,9 @@ async fn ask(
                     decision: HostDecision::Allow,
                     source: source.clone(),
                 };
-                settings.policy.rules.push(rule.clone());
-                for policy in settings.sessions.values_mut() {
-                    policy.rules.push(rule.clone());
+                settings.scope.policy.rules.push(rule.clone());
+                for scope in settings.sessions.values_mut() {
+                    scope.policy.rules.push(rule.clone());
                 }
             }
             trace.decided("allow", reason, Some(&source), reply.actor);
@@ -314,9 +322,10 @@ async fn connect(shared: &Arc<Shared>, trace: &mut Trace) -> Result<TcpStream, R
             .settings
             .read()
             .unwrap_or_else(PoisonError::into_inner);
+        let scope = s.scope_for(trace.session_id());
         (
-            s.resolve.get(&host).cloned(),
-            s.allow_private.clone(),
+            scope.resolve.get(&host).cloned(),
+            scope.allow_private.clone(),
             s.connect_timeout,
         )
     };
@@ -531,7 +540,7 @@ async fn http(shared: Arc<Shared>, mut client: TcpStream, peer: SocketAddr) {
                 .await;
             match established {
                 Err(e) => Err(Refusal::failure(format!("client went away: {e}"))),
-                Ok(()) if shared.checks_tls(req.port) => {
+                Ok(()) if shared.checks_tls(trace.session_id(), req.port) => {
                     match check_server_name(&shared, &mut client, &req.host, leftover).await {
                         Ok(hello) => write_upstream(&mut upstream, &[&hello]).await,
                         Err(refusal) => Err(refusal),

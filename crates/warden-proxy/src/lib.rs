@@ -60,62 +60,34 @@ impl BlockReason {
     }
 }
 
-/// How the proxy behaves.
+/// What decides one connection: the host policy and the address and TLS checks.
+/// Each session has its own (its project may add rules); see [`ProxySettings`].
 #[derive(Debug, Clone)]
-pub struct ProxySettings {
-    /// The host policy for connections that belong to no session with its own.
+pub struct NetworkScope {
     pub policy: HostPolicy,
-    /// Each session's host policy (its project may add rules), by session id.
-    pub sessions: HashMap<String, HostPolicy>,
     /// Non-public addresses that may be reached anyway.
     pub allow_private: Vec<AddressRule>,
-    /// Names resolved to fixed addresses instead of through DNS (like curl's
-    /// `--resolve`), for scripting and tests.
+    /// Names resolved to fixed addresses instead of through DNS (like `/etc/hosts`).
     pub resolve: HashMap<String, Vec<IpAddr>>,
     /// Ports whose tunnels must start with a TLS hello naming the requested host.
     pub tls_ports: Vec<u16>,
     pub ask_timeout: Duration,
-    /// Time a client has to send its request head (or SOCKS handshake, or TLS hello).
-    pub header_timeout: Duration,
-    pub connect_timeout: Duration,
-    /// Connections served at once; more wait in the kernel's accept queue.
-    pub max_connections: usize,
 }
 
-impl Default for ProxySettings {
+impl Default for NetworkScope {
     fn default() -> Self {
         Self {
             policy: HostPolicy::default(),
-            sessions: HashMap::new(),
             allow_private: Vec::new(),
             resolve: HashMap::new(),
             tls_ports: vec![443],
             ask_timeout: Duration::from_secs(60),
-            header_timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(10),
-            max_connections: 16_384,
         }
     }
 }
 
-impl ProxySettings {
-    /// The host policy that applies to a connection from `session`.
-    pub fn policy_for(&self, session: Option<&str>) -> &HostPolicy {
-        session
-            .and_then(|s| self.sessions.get(s))
-            .unwrap_or(&self.policy)
-    }
-
-    pub fn policy_for_mut(&mut self, session: Option<&str>) -> &mut HostPolicy {
-        match session {
-            Some(s) if self.sessions.contains_key(s) => {
-                self.sessions.get_mut(s).unwrap_or(&mut self.policy)
-            }
-            _ => &mut self.policy,
-        }
-    }
-
-    /// Settings from an effective configuration (`[network]`, rules, requirements).
+impl NetworkScope {
+    /// The scope an effective configuration describes (`[network]`, rules, requirements).
     pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, String> {
         let network = &policy.config.network;
         let allow_private = network
@@ -141,13 +113,63 @@ impl ProxySettings {
         }
         Ok(Self {
             policy: HostPolicy::from_effective(policy)?,
-            sessions: HashMap::new(),
             allow_private,
             resolve,
             tls_ports: network.tls_ports.clone(),
             ask_timeout: Duration::from_secs(network.ask_timeout_secs),
+        })
+    }
+}
+
+/// How the proxy behaves.
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    /// For connections whose credential belongs to no session with its own scope.
+    pub scope: NetworkScope,
+    /// Each session's scope, by session id.
+    pub sessions: HashMap<String, NetworkScope>,
+    /// Time a client has to send its request head (or SOCKS handshake, or TLS hello).
+    pub header_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        Self {
+            scope: NetworkScope::default(),
+            sessions: HashMap::new(),
+            header_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+            max_connections: 16_384,
+        }
+    }
+}
+
+impl ProxySettings {
+    /// Settings whose default scope comes from an effective configuration.
+    pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, String> {
+        Ok(Self {
+            scope: NetworkScope::from_effective(policy)?,
             ..Self::default()
         })
+    }
+
+    /// The scope that applies to a connection from `session`.
+    pub fn scope_for(&self, session: Option<&str>) -> &NetworkScope {
+        session
+            .and_then(|s| self.sessions.get(s))
+            .unwrap_or(&self.scope)
+    }
+
+    pub fn scope_for_mut(&mut self, session: Option<&str>) -> &mut NetworkScope {
+        match session {
+            Some(s) if self.sessions.contains_key(s) => {
+                self.sessions.get_mut(s).unwrap_or(&mut self.scope)
+            }
+            _ => &mut self.scope,
+        }
     }
 }
 

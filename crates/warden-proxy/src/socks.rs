@@ -71,7 +71,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, mut client: TcpStream, peer: Soc
         trace.emit(&shared);
         return;
     }
-    if shared.checks_tls(req.port) {
+    if shared.checks_tls(trace.session_id(), req.port) {
         match check_server_name(&shared, &mut client, &req.host, Vec::new()).await {
             Ok(hello) => {
                 if upstream.write_all(&hello).await.is_err() {

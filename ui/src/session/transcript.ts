@@ -1,6 +1,13 @@
 // Builds the live transcript of one session from its event stream. Recorded events are
 // authoritative; transient deltas only fill in text while it streams.
-import type { Event, EventMsg, Reason, SandboxDenial, Verdict } from "../generated/protocol";
+import type {
+  Event,
+  EventMsg,
+  NetworkAccess,
+  Reason,
+  SandboxDenial,
+  Verdict,
+} from "../generated/protocol";
 
 export type Entry =
   | { kind: "user"; key: string; text: string }
@@ -18,6 +25,8 @@ export type Entry =
       output: string;
       result?: { success: boolean; exitCode?: number; durationMs: number };
       denials: SandboxDenial[];
+      /** Connections its command made through the egress proxy. */
+      network: NetworkAccess[];
     }
   | { kind: "notice"; key: string; tone: "info" | "error"; text: string };
 
@@ -116,6 +125,7 @@ function apply(t: Transcript, msg: EventMsg) {
         reasons: [],
         output: "",
         denials: [],
+        network: [],
       });
       break;
     case "decision": {
@@ -163,6 +173,9 @@ function apply(t: Transcript, msg: EventMsg) {
     }
     case "sandboxDenied":
       tool(t, msg.callId)?.denials.push(msg.denial);
+      break;
+    case "networkAccess":
+      if (msg.callId) tool(t, msg.callId)?.network.push(msg.access);
       break;
     case "error":
       t.entries.push({

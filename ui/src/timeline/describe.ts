@@ -1,5 +1,5 @@
 // One line per recorded event for the Timeline.
-import type { EventMsg } from "../generated/protocol";
+import type { EventMsg, NetworkAccess } from "../generated/protocol";
 
 export interface Line {
   label: string;
@@ -63,6 +63,13 @@ export function describe(msg: EventMsg): Line {
         text: `${msg.denial.detail} [${msg.denial.layer}]`,
         tone: "bad",
       };
+    case "networkAccess":
+      return {
+        label: `network: ${msg.access.decision}`,
+        who: msg.access.actor,
+        text: networkText(msg.access),
+        tone: msg.access.decision === "allow" && !msg.access.error ? "good" : "bad",
+      };
     case "error":
       return { label: "error", who: "warden", text: `${msg.message} (${msg.code})`, tone: "bad" };
     case "turnComplete":
@@ -81,4 +88,23 @@ export function describe(msg: EventMsg): Line {
 
 export function formatTime(ms: number): string {
   return new Date(ms).toLocaleString();
+}
+
+/** `curl → example.com:443 (connect; rule …) · 1.2 kB ↑ 5.0 kB ↓ · 120 ms`. */
+export function networkText(a: NetworkAccess): string {
+  const who = a.program ? `${a.program} → ` : "";
+  const by = a.source ? ` by ${a.source}` : "";
+  const traffic =
+    a.decision === "allow" && !a.error
+      ? ` · ${bytes(a.bytesUp)} ↑ ${bytes(a.bytesDown)} ↓ · ${a.durationMs} ms`
+      : "";
+  const error = a.error ? ` — ${a.error}` : "";
+  const from = a.command ? ` · from \`${a.command}\`` : "";
+  return `${who}${a.host}:${a.port} (${a.protocol}; ${a.reason}${by})${traffic}${error}${from}`;
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
