@@ -1,17 +1,28 @@
 // The UI in a real browser (Debian's Chromium via playwright-core) against `warden serve`.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { APPROVED_SESSION_KINDS, bin, freshProfile, root, screenshots, scriptedModel, startWithFirstLine } from "./support.mjs";
 
-let model, serve, browser, page, profile, url, approvedSession;
+let model, serve, browser, page, profile, url, approvedSession, web;
 
 before(async () => {
   model = await scriptedModel();
   profile = freshProfile("browser");
+  // A web server on a loopback address the config allows by IP, named web.test for the
+  // proxy, for the Network view.
+  web = createServer((_, res) => res.end("hello from the web\n"));
+  await new Promise((done) => web.listen(0, "127.0.0.2", done));
+  mkdirSync(profile.home, { recursive: true });
+  writeFileSync(
+    join(profile.home, "config.toml"),
+    '[network]\nhosts = { "web.test" = ["127.0.0.2"] }\nallow_private = ["127.0.0.2"]\n',
+  );
+  writeFileSync(join(profile.workspace, "url.txt"), `http://web.test:${web.address().port}/`);
   // A team rule and an admin requirement, for the Policy view.
   mkdirSync(join(profile.home, "rules"), { recursive: true });
   writeFileSync(
@@ -49,6 +60,7 @@ before(async () => {
 });
 
 after(async () => {
+  web?.close();
   await browser?.close();
   serve?.kill();
   model?.stop();
@@ -212,4 +224,33 @@ test("the policy view shows sources, admin locks, rules, and decides a typed com
   await page.getByTestId("policy-check").click();
   await page.waitForFunction(() => document.querySelector('[data-testid="policy-verdict"]')?.textContent === "prompt");
   assert.match(await page.getByTestId("policy-risk").innerText(), /Risk: critical/);
+});
+
+test("a command asks to reach an unknown host; the answer and every connection show in the Network view", async () => {
+  await page.goto(url);
+  await page.getByTestId("nav-session").click();
+  if (await page.getByTestId("new-session").count()) await page.getByTestId("new-session").click();
+  await page.getByTestId("workspace").fill(profile.workspace);
+  await page.getByTestId("task").fill("download the url");
+  await page.getByTestId("start").click();
+  // First the command itself (untrusted approval policy), then its connection.
+  await page.getByTestId("approval-card").waitFor();
+  await page.getByTestId("approve-once").click();
+  const card = page.getByTestId("approval-card").filter({ hasText: "Network access" });
+  await card.waitFor();
+  const port = web.address().port;
+  assert.match(await card.getByTestId("approval-command").innerText(), new RegExp(`^curl \\(from \`sh -c .*\`\\) wants web\\.test:${port}$`));
+  assert.match(await card.getByTestId("approval-reason").innerText(), /no rule allows web\.test/);
+  await page.screenshot({ path: join(screenshots, "browser-network-approval.png") });
+  await card.getByTestId("approve-session").click();
+  await page.getByText("Fetched: exit code: 0").waitFor({ timeout: 30_000 });
+  const line = page.getByTestId("tool-network").first();
+  await line.waitFor();
+  assert.match(await line.innerText(), new RegExp(`allow curl → web\\.test:${port} \\(http; user by approval for this session\\)`));
+
+  await page.getByTestId("nav-network").click();
+  await page.getByTestId("network-row").first().waitFor();
+  assert.match(await page.getByTestId("network-row").first().innerText(), /allowed[\s\S]*curl → web\.test/);
+  assert.match(await page.getByTestId("network-host-row").first().innerText(), new RegExp(`web\\.test:${port}\\s+1\\s+0`));
+  await page.screenshot({ path: join(screenshots, "browser-network.png"), fullPage: true });
 });
