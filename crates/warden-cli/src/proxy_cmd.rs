@@ -2,6 +2,7 @@
 //! the environment a client needs (with a credential issued for this run) and serves
 //! until interrupted; every decision is printed on stderr.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,11 +54,14 @@ pub fn run(overrides: Vec<String>, args: ProxyArgs) -> anyhow::Result<ExitCode> 
         Some(secret) => egress.proxy.credentials().issue_fixed(secret, attribution),
         None => egress.proxy.credentials().issue(attribution),
     };
+    // The reader may stop reading after the line it wanted: never die of a closed pipe.
+    let mut out = std::io::stdout();
     for (name, value) in credential.environment(egress.addr) {
         if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
-            println!("{name}={value}");
+            let _ = writeln!(out, "{name}={value}");
         }
     }
+    let _ = out.flush();
     eprintln!("warden: proxy listening on {}", egress.addr);
     loop {
         std::thread::park();

@@ -429,7 +429,7 @@ pub(crate) async fn relay(client: &mut TcpStream, upstream: &mut TcpStream, trac
     let mut client = Counted::new(client);
     let mut upstream = Counted::new(upstream);
     let result =
-        tokio::io::copy_bidirectional_with_sizes(&mut client, &mut upstream, 32 * 1024, 32 * 1024)
+        tokio::io::copy_bidirectional_with_sizes(&mut client, &mut upstream, 16 * 1024, 16 * 1024)
             .await;
     trace.access.bytes_up += client.read;
     trace.access.bytes_down += upstream.read;
