@@ -25,6 +25,16 @@ pub(crate) enum NetworkMsg {
 
 type Routes = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<NetworkMsg>>>>;
 
+/// The channel of the session that owns a connection, if it is still running.
+fn route(routes: &Routes, session: Option<&str>) -> Option<mpsc::UnboundedSender<NetworkMsg>> {
+    let session = session?;
+    routes
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(session)
+        .cloned()
+}
+
 /// The running proxy and the sessions it reports to. One per process (the listener
 /// lives in the sandbox's process-wide network namespace), on its own runtime threads so
 /// it outlives any one caller's runtime.
@@ -57,14 +67,7 @@ impl EgressHub {
         let routes: Routes = Arc::default();
         let sink_routes = routes.clone();
         let sink: EventSink = Arc::new(move |event: NetworkEvent| {
-            let route = event.session_id.as_ref().and_then(|id| {
-                sink_routes
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get(id)
-                    .cloned()
-            });
-            match route {
+            match route(&sink_routes, event.session_id.as_deref()) {
                 Some(tx) => {
                     let _ = tx.send(NetworkMsg::Event(event));
                 }
@@ -144,13 +147,7 @@ struct Router {
 
 impl Asker for Router {
     fn ask(&self, ask: NetworkAsk) -> AskFuture {
-        let route = ask.attribution.session_id.as_ref().and_then(|id| {
-            self.routes
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(id)
-                .cloned()
-        });
+        let route = route(&self.routes, ask.attribution.session_id.as_deref());
         Box::pin(async move {
             let refused = AskReply {
                 answer: AskAnswer::Deny,

@@ -56,12 +56,10 @@ impl Egress {
             eprintln!("warden: {}", crate::transcript::network_line(&event.access));
         });
         let proxy = Proxy::new(settings, asker, sink);
-        let listener = {
-            let _guard = runtime.enter();
-            tokio::net::TcpListener::from_std(listener).context("cannot serve the proxy")?
-        };
         {
-            let _guard = runtime.enter();
+            let _inside = runtime.enter();
+            let listener =
+                tokio::net::TcpListener::from_std(listener).context("cannot serve the proxy")?;
             proxy.serve(listener);
         }
         Ok(Self {

@@ -67,7 +67,7 @@ impl Refusal {
         }
     }
 
-    fn failure(message: impl Into<String>) -> Self {
+    pub(crate) fn failure(message: impl Into<String>) -> Self {
         Self {
             block: None,
             message: message.into(),
@@ -78,6 +78,7 @@ impl Refusal {
 /// The event being built for one connection.
 pub(crate) struct Trace {
     started: Instant,
+    protocol: &'static str,
     session_id: Option<String>,
     call_id: Option<String>,
     pid: Option<u32>,
@@ -85,9 +86,10 @@ pub(crate) struct Trace {
 }
 
 impl Trace {
-    pub(crate) fn new(protocol: &str, host: &str, port: u16) -> Self {
+    pub(crate) fn new(protocol: &'static str, host: &str, port: u16) -> Self {
         Self {
             started: Instant::now(),
+            protocol,
             session_id: None,
             call_id: None,
             pid: None,
@@ -192,15 +194,10 @@ pub(crate) async fn open(
             return Err(Refusal::block(block, format!("{host}:{port} is {by}")));
         }
         HostDecision::Allow => {
-            let reason = if verdict.source == Some(PolicySource::SessionApproval) {
-                "session"
+            let (reason, actor) = if verdict.source == Some(PolicySource::SessionApproval) {
+                ("session", Actor::SessionCache)
             } else {
-                "rule"
-            };
-            let actor = if reason == "session" {
-                Actor::SessionCache
-            } else {
-                Actor::Rule
+                ("rule", Actor::Rule)
             };
             trace.decided("allow", reason, verdict.source.as_ref(), actor);
         }
@@ -235,7 +232,7 @@ async fn ask(
     let question = NetworkAsk {
         host: host.clone(),
         port,
-        protocol: protocol_name(&trace.access.protocol),
+        protocol: trace.protocol,
         program: trace.access.program.clone(),
         attribution: who.clone(),
     };
@@ -303,14 +300,6 @@ async fn ask(
         }
     }
     Ok(())
-}
-
-fn protocol_name(protocol: &str) -> &'static str {
-    match protocol {
-        "http" => "http",
-        "socks5" => "socks5",
-        _ => "connect",
-    }
 }
 
 /// Resolve the host ourselves, keep addresses that pass the checks, connect to one.

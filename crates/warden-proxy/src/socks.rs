@@ -75,10 +75,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, mut client: TcpStream, peer: Soc
         match check_server_name(&shared, &mut client, &req.host, Vec::new()).await {
             Ok(hello) => {
                 if upstream.write_all(&hello).await.is_err() {
-                    trace.refused(&Refusal {
-                        block: None,
-                        message: "upstream went away".into(),
-                    });
+                    trace.refused(&Refusal::failure("upstream went away"));
                     trace.emit(&shared);
                     return;
                 }

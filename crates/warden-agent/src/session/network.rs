@@ -87,14 +87,10 @@ impl Session {
             ReviewDecision::ApproveForSession => AskAnswer::AllowForSession,
             ReviewDecision::ApproveAlways => match &self.user_rules_file {
                 Some(file) => {
-                    let justification = format!(
-                        "always allowed by the user on {}",
-                        &warden_protocol::utc_time(crate::now_ms())[..10]
-                    );
                     match warden_policy::rules::append_network_allow(
                         file,
                         &pending.ask.host,
-                        &justification,
+                        &super::tool_call::always_justification(),
                     ) {
                         Ok(source) => AskAnswer::AllowAlways { source },
                         Err(e) => {

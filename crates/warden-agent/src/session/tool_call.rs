@@ -249,11 +249,7 @@ impl Session {
     /// Write "always allow" rules; a failure is logged and the answer still counts for
     /// this session.
     fn remember_always(&mut self, file: &Path, argv: &[String]) {
-        let justification = format!(
-            "always allowed by the user on {}",
-            &warden_protocol::utc_time(crate::now_ms())[..10]
-        );
-        match warden_policy::rules::append_allow_rules(file, argv, &justification) {
+        match warden_policy::rules::append_allow_rules(file, argv, &always_justification()) {
             Ok(rules) => {
                 for rule in rules {
                     self.rules.push_prefix(rule);
@@ -548,4 +544,12 @@ fn rerun_folders(denials: &[SandboxDenial]) -> Vec<std::path::PathBuf> {
         }
     }
     folders
+}
+
+/// The justification of a rule written by an "always allow" answer.
+pub(super) fn always_justification() -> String {
+    format!(
+        "always allowed by the user on {}",
+        &warden_protocol::utc_time(crate::now_ms())[..10]
+    )
 }
