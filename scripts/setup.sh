@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools keyutils libdbus-1-dev
   sqlite3 chromium python3 python3-venv
+  curl git openssl bsdutils
 )
 
 sudo_if_needed() {
