@@ -1021,15 +1021,17 @@ async fn a_command_reaching_an_unknown_host_asks_in_the_session_and_the_answer_h
         })
         .unwrap();
     assert!(result.1.contains("hello from the web"), "{}", result.1);
-    // The connection's event names the tool call, the program and who allowed it. It is
-    // recorded when the connection closes, so it may follow the tool result.
-    let mut all = events.clone();
-    if network_events(&all).is_empty() {
-        all.extend(
-            h.until(|m| matches!(m, EventMsg::NetworkAccess { .. }))
-                .await,
-        );
-    }
+    // The connection's event names the tool call, the program and who allowed it, and
+    // is recorded before the command's result (the end of a command waits for it).
+    let network_at = events
+        .iter()
+        .position(|m| matches!(m, EventMsg::NetworkAccess { .. }))
+        .expect("a network event in the turn");
+    let result_at = events
+        .iter()
+        .position(|m| matches!(m, EventMsg::ToolResult { .. }))
+        .unwrap();
+    assert!(network_at < result_at, "{events:#?}");
     let timeline: Vec<EventMsg> = h.timeline(&id).await.into_iter().map(|e| e.msg).collect();
     let recorded = network_events(&timeline);
     assert_eq!(recorded.len(), 1, "{recorded:#?}");

@@ -68,6 +68,13 @@ impl Egress {
             runtime: Some(runtime),
         })
     }
+
+    /// See [`warden_proxy::Credential::settle`].
+    pub fn settle(&self, credential: &warden_proxy::Credential) {
+        if let Some(runtime) = &self.runtime {
+            runtime.block_on(credential.settle());
+        }
+    }
 }
 
 /// Asks on the controlling terminal, one question at a time.

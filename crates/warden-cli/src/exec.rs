@@ -130,6 +130,9 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let status = child.wait().context("waiting for the command")?;
+    if let (Some(egress), Some(credential)) = (&egress, &credential) {
+        egress.settle(credential);
+    }
     drop(credential);
     for denial in confinement.denials() {
         eprintln!("warden: {} [{}]", denial.detail, denial.layer);

@@ -18,7 +18,9 @@ use warden_protocol::{Actor, NetworkAccess, PolicySource};
 use crate::address::{self, classify};
 use crate::request::{self, Malformed, RequestKind};
 use crate::sni::{self, Hello};
-use crate::{AskAnswer, Attribution, BlockReason, HostRule, NetworkAsk, NetworkEvent, Shared};
+use crate::{
+    AskAnswer, Attribution, BlockReason, HostRule, NetworkAsk, NetworkEvent, OpenConnection, Shared,
+};
 
 pub(crate) async fn handle(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
     let _ = client.set_nodelay(true);
@@ -82,6 +84,8 @@ pub(crate) struct Trace {
     session_id: Option<String>,
     call_id: Option<String>,
     pid: Option<u32>,
+    /// Held until the event is recorded, so the command's end can wait for it.
+    open: Option<OpenConnection>,
     pub access: NetworkAccess,
 }
 
@@ -93,6 +97,7 @@ impl Trace {
             session_id: None,
             call_id: None,
             pid: None,
+            open: None,
             access: NetworkAccess {
                 host: host.to_string(),
                 port,
@@ -116,7 +121,8 @@ impl Trace {
         self.session_id.as_deref()
     }
 
-    fn attribute(&mut self, who: &Attribution) {
+    fn attribute(&mut self, who: &Attribution, open: OpenConnection) {
+        self.open = Some(open);
         self.session_id = who.session_id.clone();
         self.call_id = who.call_id.clone();
         self.pid = who.pid;
@@ -166,7 +172,7 @@ pub(crate) async fn open(
 ) -> Result<TcpStream, Refusal> {
     let host = trace.access.host.clone();
     let port = trace.access.port;
-    let Some(who) = credential.and_then(|c| shared.credentials.lookup(c)) else {
+    let Some((who, open_connection)) = credential.and_then(|c| shared.credentials.lookup(c)) else {
         trace.decided("deny", "no-credential", None, Actor::Rule);
         let message = match credential {
             None => "no proxy credential: use the proxy settings Warden put in the environment",
@@ -174,7 +180,7 @@ pub(crate) async fn open(
         };
         return Err(Refusal::block(BlockReason::NoCredential, message));
     };
-    trace.attribute(&who);
+    trace.attribute(&who, open_connection);
     let session = who.session_id.as_deref();
     let verdict = shared
         .settings

@@ -3,6 +3,7 @@
 //! connection without a live credential is refused.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rand::RngCore;
@@ -18,7 +19,15 @@ pub struct Attribution {
     pub pid: Option<u32>,
 }
 
-type Table = Arc<Mutex<HashMap<String, Arc<Mutex<Attribution>>>>>;
+/// One credential's state: who holds it and how many of its connections are still open.
+#[derive(Default)]
+struct Entry {
+    attribution: Mutex<Attribution>,
+    open: AtomicUsize,
+    closed: tokio::sync::Notify,
+}
+
+type Table = Arc<Mutex<HashMap<String, Arc<Entry>>>>;
 
 /// The live credentials.
 #[derive(Clone, Default)]
@@ -41,31 +50,54 @@ impl Credentials {
     }
 
     fn insert(&self, token: String, attribution: Attribution) -> Credential {
-        let shared = Arc::new(Mutex::new(attribution));
+        let entry = Arc::new(Entry {
+            attribution: Mutex::new(attribution),
+            ..Entry::default()
+        });
         self.table
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(token.clone(), shared.clone());
+            .insert(token.clone(), entry.clone());
         Credential {
             token,
-            attribution: shared,
+            entry,
             table: self.table.clone(),
         }
     }
 
-    /// Who holds `token`, if it is live.
-    pub fn lookup(&self, token: &str) -> Option<Attribution> {
+    /// Who holds `token`, if it is live, and a mark that one of its connections is open
+    /// until the mark drops.
+    pub fn lookup(&self, token: &str) -> Option<(Attribution, OpenConnection)> {
         let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = table.get(token)?;
-        let attribution = entry.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        Some(attribution)
+        let attribution = entry
+            .attribution
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        entry.open.fetch_add(1, Ordering::SeqCst);
+        Some((attribution, OpenConnection(entry.clone())))
     }
 }
+
+/// Marks one open connection made with a credential.
+pub struct OpenConnection(Arc<Entry>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.closed.notify_waiters();
+        }
+    }
+}
+
+/// The longest a finished command waits for its connections to be recorded.
+pub const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A live credential; revoked when dropped.
 pub struct Credential {
     token: String,
-    attribution: Arc<Mutex<Attribution>>,
+    entry: Arc<Entry>,
     table: Table,
 }
 
@@ -76,10 +108,30 @@ impl Credential {
 
     /// Record the command's process id once it has started.
     pub fn set_pid(&self, pid: u32) {
-        self.attribution
+        self.entry
+            .attribution
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pid = Some(pid);
+    }
+
+    /// After the command ends: wait until each of its connections has been recorded,
+    /// but at most [`SETTLE_LIMIT`] (a process it left running may hold one open).
+    pub async fn settle(&self) {
+        let _ = tokio::time::timeout(SETTLE_LIMIT, self.settled()).await;
+    }
+
+    /// Resolves once none of this credential's connections is open.
+    pub async fn settled(&self) {
+        loop {
+            let closed = self.entry.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if self.entry.open.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            closed.await;
+        }
     }
 
     /// The environment a sandboxed command gets to reach the proxy at `addr`: the
@@ -125,14 +177,36 @@ mod tests {
         assert_ne!(a.token(), b.token());
         assert_eq!(a.token().len(), 48);
         a.set_pid(42);
-        let found = creds.lookup(a.token()).unwrap();
+        let (found, _open) = creds.lookup(a.token()).unwrap();
         assert_eq!(
             (found.command.as_str(), found.pid),
             ("npm install", Some(42))
         );
         let token = a.token().to_string();
         drop(a);
-        assert_eq!(creds.lookup(&token), None);
+        assert!(creds.lookup(&token).is_none());
         assert!(creds.lookup("guess").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_credential_settles_when_its_last_connection_closes() {
+        let creds = Credentials::default();
+        let a = creds.issue(Attribution::default());
+        a.settled().await;
+        let (_, first) = creds.lookup(a.token()).unwrap();
+        let (_, second) = creds.lookup(a.token()).unwrap();
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), a.settled());
+        assert!(waiting.await.is_err(), "settled with two connections open");
+        drop(first);
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), a.settled());
+        assert!(waiting.await.is_err(), "settled with one connection open");
+        let (settled, ()) = tokio::join!(
+            tokio::time::timeout(std::time::Duration::from_secs(5), a.settled()),
+            async move { drop(second) }
+        );
+        assert!(
+            settled.is_ok(),
+            "never settled after the last connection closed"
+        );
     }
 }

@@ -26,7 +26,7 @@ use warden_policy::layers::EffectivePolicy;
 use warden_protocol::{Actor, NetworkAccess, PolicySource};
 
 pub use address::AddressRule;
-pub use credentials::{Attribution, Credential, Credentials};
+pub use credentials::{Attribution, Credential, Credentials, OpenConnection, SETTLE_LIMIT};
 pub use host_policy::{HostPolicy, HostRule, HostVerdict};
 
 /// Why a connection was refused; sent to HTTP clients in the `x-warden-block` header.

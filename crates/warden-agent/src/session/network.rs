@@ -26,6 +26,19 @@ pub(crate) async fn next(egress: &mut Option<SessionEgress>) -> Option<NetworkMs
 }
 
 impl Session {
+    /// Record the proxy's messages that have already arrived (e.g. a finished command's
+    /// connections, before its result).
+    pub(crate) async fn drain_network(&mut self) -> Result<(), Stop> {
+        while let Some(msg) = self
+            .egress
+            .as_mut()
+            .and_then(|egress| egress.messages.try_recv().ok())
+        {
+            self.on_network(msg).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn on_network(&mut self, msg: NetworkMsg) -> Result<(), Stop> {
         match msg {
             NetworkMsg::Event(event) => {

@@ -429,7 +429,7 @@ impl Session {
         });
         let work = async move {
             let access = proxy.as_ref().map(|(credential, addr)| (credential, *addr));
-            shell::run(
+            let ran = shell::run(
                 argv,
                 workdir,
                 timeout,
@@ -444,9 +444,17 @@ impl Session {
                     })
                 },
             )
-            .await
+            .await;
+            // The command has ended: wait (bounded) until its connections are recorded,
+            // so they come before its result.
+            if let Some((credential, _)) = &proxy {
+                credential.settle().await;
+            }
+            ran
         };
-        let outcome = match self.interruptible(work).await? {
+        let ran = self.interruptible(work).await?;
+        self.drain_network().await?;
+        let outcome = match ran {
             Ok(outcome) => outcome,
             Err(e) => {
                 let text = self
