@@ -37,9 +37,12 @@ fn main() {
     // Throughput: best of 3 each, alternating.
     let mut direct = Vec::new();
     let mut proxied = Vec::new();
+    let mut proxy_cpu = 0.0;
     for _ in 0..3 {
         direct.push(upload(server, None, GIB));
+        let before = cpu_seconds(proxy.id());
         proxied.push(upload(proxy_addr, Some(server), GIB));
+        proxy_cpu += cpu_seconds(proxy.id()) - before;
     }
     let best = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
     let (d, p) = (best(&direct), best(&proxied));
@@ -48,6 +51,10 @@ fn main() {
         d / 1e9,
         p / 1e9,
         100.0 * p / d
+    );
+    println!(
+        "the proxy's CPU time per GiB relayed: {:.2} s (user + system)",
+        proxy_cpu / 3.0
     );
 
     // Setup latency: 2,000 rounds each, interleaved.
@@ -253,6 +260,21 @@ fn status_kib(pid: u32, key: &str) -> u64 {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// User + system CPU seconds the process has used (its threads and the kernel work done
+/// in its system calls).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces) close with ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
 }
 
 fn rss_kib(pid: u32) -> u64 {

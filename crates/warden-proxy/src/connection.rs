@@ -3,12 +3,10 @@
 //! the checks, and relay bytes. Every path that names a host ends in one event.
 
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::{Arc, PoisonError};
-use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use warden_policy::network::HostPattern;
@@ -421,13 +419,9 @@ pub(crate) async fn check_server_name(
 
 /// Copy both ways until either side is done, counting bytes into the trace.
 pub(crate) async fn relay(client: &mut TcpStream, upstream: &mut TcpStream, trace: &mut Trace) {
-    let mut client = Counted::new(client);
-    let mut upstream = Counted::new(upstream);
-    let result =
-        tokio::io::copy_bidirectional_with_sizes(&mut client, &mut upstream, 16 * 1024, 16 * 1024)
-            .await;
-    trace.access.bytes_up += client.read;
-    trace.access.bytes_down += upstream.read;
+    let (result, up, down) = crate::relay::streams(client, upstream).await;
+    trace.access.bytes_up += up;
+    trace.access.bytes_down += down;
     if let Err(e) = result
         && !matches!(
             e.kind(),
@@ -435,51 +429,6 @@ pub(crate) async fn relay(client: &mut TcpStream, upstream: &mut TcpStream, trac
         )
     {
         trace.access.error = Some(format!("relay: {e}"));
-    }
-}
-
-/// A stream that counts the bytes read from it.
-struct Counted<'a> {
-    inner: &'a mut TcpStream,
-    read: u64,
-}
-
-impl<'a> Counted<'a> {
-    fn new(inner: &'a mut TcpStream) -> Self {
-        Self { inner, read: 0 }
-    }
-}
-
-impl AsyncRead for Counted<'_> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut *self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = polled {
-            self.read += (buf.filled().len() - before) as u64;
-        }
-        polled
-    }
-}
-
-impl AsyncWrite for Counted<'_> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut *self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut *self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut *self.inner).poll_shutdown(cx)
     }
 }
 

@@ -11,9 +11,12 @@ mod connection;
 mod credentials;
 mod host_policy;
 mod program;
+mod relay;
 pub mod request;
 pub mod sni;
 mod socks;
+#[cfg(target_os = "linux")]
+mod splice;
 
 use std::collections::HashMap;
 use std::future::Future;
