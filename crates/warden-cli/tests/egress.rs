@@ -400,37 +400,8 @@ fn direct_connections_skip_nothing() {
 #[test]
 fn the_standalone_proxy_answers_malformed_requests_with_400_and_keeps_serving() {
     let lab = lab(&["network.allow=[\"web.test\"]"]);
-    let mut child = lab
-        .command()
-        .args(["proxy", "--credential", "s3cret"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let proxy = first
-        .trim()
-        .strip_prefix("HTTP_PROXY=")
-        .unwrap()
-        .to_string();
-    assert!(
-        proxy.starts_with("http://warden:s3cret@127.0.0.1:"),
-        "{proxy}"
-    );
-    let addr = proxy.rsplit('@').next().unwrap().to_string();
-    let exchange = |request: &[u8]| -> String {
-        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        stream.write_all(request).unwrap();
-        let mut reply = String::new();
-        let _ = stream.read_to_string(&mut reply);
-        reply
-    };
+    let (mut child, addr) = standalone_proxy(&lab);
+    let exchange = |request: &[u8]| exchange(&addr, request);
     for bad in [
         &b"\x16\x03\x01\x00\x05hello\r\n\r\n"[..],
         b"GET /relative HTTP/1.1\r\n\r\n",
@@ -463,6 +434,91 @@ fn the_standalone_proxy_answers_malformed_requests_with_400_and_keeps_serving() 
         .read_to_string(&mut stderr)
         .unwrap();
     assert!(stderr.contains("network: allow web.test"), "{stderr}");
+}
+
+/// `warden proxy --credential s3cret` for `lab`, and the address it listens on.
+fn standalone_proxy(lab: &Lab) -> (Child, String) {
+    let mut child = lab
+        .command()
+        .args(["proxy", "--credential", "s3cret"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let proxy = first
+        .trim()
+        .strip_prefix("HTTP_PROXY=")
+        .unwrap()
+        .to_string();
+    assert!(
+        proxy.starts_with("http://warden:s3cret@127.0.0.1:"),
+        "{proxy}"
+    );
+    let addr = proxy.rsplit('@').next().unwrap().to_string();
+    (child, addr)
+}
+
+/// Send `request` to `addr` and read the reply until the connection closes.
+fn exchange(addr: &str, request: &[u8]) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply
+}
+
+#[test]
+fn a_slow_client_gets_408_and_does_not_hold_up_others() {
+    let lab = lab(&[
+        "network.allow=[\"web.test\"]",
+        "network.header_timeout_secs=1",
+    ]);
+    let (mut child, addr) = standalone_proxy(&lab);
+    // A client that starts a request head and never finishes it.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    slow.write_all(b"GET http://web.test/ HTTP/1.1\r\nHost: web.")
+        .unwrap();
+    // Meanwhile another client is served.
+    let auth = "Proxy-Authorization: Basic d2FyZGVuOnMzY3JldA=="; // warden:s3cret
+    let good = format!(
+        "GET http://web.test:{}/index.html HTTP/1.1\r\nHost: web.test\r\n{auth}\r\n\r\n",
+        servers().http
+    );
+    let reply = exchange(&addr, good.as_bytes());
+    assert!(reply.ends_with("hello from web.test\n"), "{reply}");
+    let mut reply = String::new();
+    let _ = slow.read_to_string(&mut reply);
+    let waited = started.elapsed();
+    assert!(
+        reply.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{reply:?}"
+    );
+    assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_zero_header_timeout_is_refused_naming_the_key() {
+    let lab = lab(&["network.header_timeout_secs=0"]);
+    let out = lab.command().args(["proxy"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("network.header_timeout_secs: must be at least 1"),
+        "{stderr}"
+    );
 }
 
 #[test]

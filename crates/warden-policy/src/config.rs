@@ -140,6 +140,9 @@ pub struct NetworkConfig {
     pub unknown: UnknownHosts,
     /// Seconds an ask waits for an answer before it counts as a denial.
     pub ask_timeout_secs: u64,
+    /// Seconds a client has to send its request head (or SOCKS handshake, or TLS hello)
+    /// before the proxy answers 408 and frees the slot.
+    pub header_timeout_secs: u64,
     /// Non-public addresses or networks (`10.0.0.0/8`, `127.0.0.2`) the proxy may
     /// connect to; every other loopback, private, link-local or metadata address is
     /// refused whatever the host rules say.
@@ -175,6 +178,7 @@ impl Default for NetworkConfig {
             deny: Vec::new(),
             unknown: UnknownHosts::Ask,
             ask_timeout_secs: 60,
+            header_timeout_secs: 10,
             allow_private: Vec::new(),
             hosts: Default::default(),
             tls_ports: vec![443],

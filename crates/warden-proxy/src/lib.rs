@@ -153,8 +153,13 @@ impl Default for ProxySettings {
 impl ProxySettings {
     /// Settings whose default scope comes from an effective configuration.
     pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, String> {
+        let header_timeout = match policy.config.network.header_timeout_secs {
+            0 => return Err("network.header_timeout_secs: must be at least 1".into()),
+            secs => Duration::from_secs(secs),
+        };
         Ok(Self {
             scope: NetworkScope::from_effective(policy)?,
+            header_timeout,
             ..Self::default()
         })
     }
