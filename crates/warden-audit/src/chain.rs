@@ -40,7 +40,13 @@ impl std::fmt::Display for Break {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// The link before a session's first event.
@@ -62,11 +68,25 @@ pub fn link(previous: &str, record: &StoredRecord) -> String {
         &record.event_id,
         &record.payload,
     );
-    let mut hasher = Sha256::new();
-    hasher.update(previous.as_bytes());
-    // Serializing plain strings and integers cannot fail.
-    hasher.update(serde_json::to_vec(&fields).unwrap_or_default());
-    hex(&hasher.finalize())
+    let mut hasher = HashWriter(Sha256::new());
+    hasher.0.update(previous.as_bytes());
+    // Serializing plain strings and integers into a hasher cannot fail.
+    let _ = serde_json::to_writer(&mut hasher, &fields);
+    hex(&hasher.0.finalize())
+}
+
+/// Feeds serialized bytes straight into the hash, with no buffer in between.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Checks records in order (sessions one after another, each by seq).
@@ -170,6 +190,31 @@ mod tests {
             v.check(r)?;
         }
         Ok(v.events)
+    }
+
+    /// The encoding is what stored chains were built with: it must never drift. The
+    /// expected values come from Python's hashlib and json (compact, UTF-8).
+    #[test]
+    fn links_are_sha256_of_the_previous_link_and_a_compact_json_array() {
+        let genesis = genesis("s-1");
+        assert_eq!(
+            genesis,
+            "aebc59decf9e2817db7f6fbac7bc4e374afdb1521e33dac7579c82c5b6c3ba0f"
+        );
+        let record = StoredRecord {
+            session_id: "s-1".into(),
+            seq: 1,
+            created_at: 1_700_000_000_000,
+            kind: "userPrompt".into(),
+            actor: "user".into(),
+            event_id: "0190-abc".into(),
+            payload: r#"{"type":"userPrompt","text":"hi \"there\" é"}"#.into(),
+            hash: None,
+        };
+        assert_eq!(
+            link(&genesis, &record),
+            "ce29a623d7b29cdcc2e8598ebbe27a88188014ebd9b66c116146c988e2c604db"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Search and filter recorded events: full text (FTS5) over what was recorded, plus
 //! session, kind, actor and time filters; newest first, paged by cursor.
 
+use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use warden_protocol::{Event, EventMsg};
 
@@ -39,34 +40,78 @@ fn fts_query(text: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" "))
 }
 
+/// Full-text candidates fetched in the first step, newest first: FTS5 walks its index in
+/// rowid order and stops there, so a common word never materializes every match. Each
+/// further step (when the other filters reject most candidates) takes twice as many, up
+/// to what one statement may bind.
+const TEXT_CHUNK: i64 = 2000;
+const TEXT_CHUNK_MAX: i64 = 30_000;
+
 impl AuditStore {
     pub async fn search(
         &self,
         query: &SearchQuery,
     ) -> Result<(Vec<SearchHit>, Option<i64>), AuditError> {
         let limit = query.limit.clamp(1, 1000) as usize;
-        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT e.id, e.session_id, e.seq, e.created_at, e.payload FROM events e",
-        );
-        let text = query.text.as_deref().and_then(fts_query);
-        let has_text = text.is_some();
-        if has_text {
-            sql.push(" JOIN events_fts f ON f.rowid = e.id");
+        let Some(text) = query.text.as_deref().and_then(fts_query) else {
+            let rows = self.filtered(query, None, limit).await?;
+            return page(rows, limit);
+        };
+        // Walk the text matches newest first, chunk by chunk, keeping those that pass
+        // the other filters, until a page (and one more, to know there is a next) is full.
+        let mut rows = Vec::new();
+        let mut below = query.before_id;
+        let mut chunk = TEXT_CHUNK;
+        while rows.len() <= limit {
+            let mut candidates: QueryBuilder<Sqlite> =
+                QueryBuilder::new("SELECT rowid FROM events_fts WHERE events_fts MATCH ");
+            candidates.push_bind(&text);
+            if let Some(below) = below {
+                candidates.push(" AND rowid < ").push_bind(below);
+            }
+            candidates
+                .push(" ORDER BY rowid DESC LIMIT ")
+                .push_bind(chunk);
+            let ids: Vec<i64> = candidates
+                .build_query_scalar()
+                .fetch_all(&self.pool)
+                .await?;
+            let Some(&oldest) = ids.last() else { break };
+            let wanted = limit + 1 - rows.len();
+            rows.extend(self.filtered(query, Some(&ids), wanted).await?);
+            if (ids.len() as i64) < chunk {
+                break;
+            }
+            below = Some(oldest);
+            chunk = (chunk * 2).min(TEXT_CHUNK_MAX);
         }
-        sql.push(" WHERE 1 = 1");
-        if let Some(text) = text {
-            sql.push(" AND events_fts MATCH ").push_bind(text);
+        page(rows, limit)
+    }
+
+    /// Newest events passing the query's filters (not its text), at most `limit` of
+    /// them, optionally only among `ids`.
+    async fn filtered(
+        &self,
+        query: &SearchQuery,
+        ids: Option<&[i64]>,
+        limit: usize,
+    ) -> Result<Vec<SqliteRow>, AuditError> {
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT e.id, e.session_id, e.seq, e.created_at, e.payload FROM events e WHERE 1 = 1",
+        );
+        if let Some(ids) = ids {
+            sql.push(" AND e.id IN (");
+            let mut list = sql.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            sql.push(")");
         }
         if let Some(session) = &query.session_id {
             sql.push(" AND e.session_id = ").push_bind(session.clone());
         }
         if !query.kinds.is_empty() {
-            // With a session, walk that session's events instead of the kind index.
-            sql.push(if query.session_id.is_some() {
-                " AND +e.kind IN ("
-            } else {
-                " AND e.kind IN ("
-            });
+            sql.push(" AND e.kind IN (");
             let mut list = sql.separated(", ");
             for kind in &query.kinds {
                 list.push_bind(kind.clone());
@@ -87,32 +132,35 @@ impl AuditStore {
         }
         sql.push(" ORDER BY e.id DESC LIMIT ")
             .push_bind(limit as i64 + 1);
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        let mut hits = Vec::with_capacity(rows.len().min(limit));
-        for row in rows.iter().take(limit) {
-            let session_id: String = row.get("session_id");
-            let seq: i64 = row.get("seq");
-            let payload: String = row.get("payload");
-            let msg: EventMsg = serde_json::from_str(&payload).map_err(|e| {
-                AuditError::Decode(format!("session {session_id} event {seq}: {e}"))
-            })?;
-            hits.push(SearchHit {
-                id: row.get("id"),
-                event: Event {
-                    session_id,
-                    seq: Some(seq as u64),
-                    created_at: row.get("created_at"),
-                    msg,
-                },
-            });
-        }
-        let next = if rows.len() > limit {
-            hits.last().map(|h| h.id)
-        } else {
-            None
-        };
-        Ok((hits, next))
+        Ok(sql.build().fetch_all(&self.pool).await?)
     }
+}
+
+/// The first `limit` rows as hits, and the cursor for the next page if there are more.
+fn page(rows: Vec<SqliteRow>, limit: usize) -> Result<(Vec<SearchHit>, Option<i64>), AuditError> {
+    let mut hits = Vec::with_capacity(rows.len().min(limit));
+    for row in rows.iter().take(limit) {
+        let session_id: String = row.get("session_id");
+        let seq: i64 = row.get("seq");
+        let payload: String = row.get("payload");
+        let msg: EventMsg = serde_json::from_str(&payload)
+            .map_err(|e| AuditError::Decode(format!("session {session_id} event {seq}: {e}")))?;
+        hits.push(SearchHit {
+            id: row.get("id"),
+            event: Event {
+                session_id,
+                seq: Some(seq as u64),
+                created_at: row.get("created_at"),
+                msg,
+            },
+        });
+    }
+    let next = if rows.len() > limit {
+        hits.last().map(|h| h.id)
+    } else {
+        None
+    };
+    Ok((hits, next))
 }
 
 #[cfg(test)]

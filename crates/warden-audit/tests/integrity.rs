@@ -361,3 +361,66 @@ async fn retention_removes_old_prefixes_and_the_rest_still_verifies() {
     let broken = store.verify().await.unwrap().broken.unwrap();
     assert_eq!((broken.session_id.as_str(), broken.seq), ("b", 5));
 }
+
+#[tokio::test]
+async fn text_search_walks_past_thousands_of_newer_matches_and_pages_by_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = AuditStore::open(&dir.path().join("audit.sqlite"))
+        .await
+        .unwrap();
+    // Three matches in an old session, then 9,000 newer matches elsewhere: the search
+    // has to walk several chunks of newer matches to reach the old ones.
+    store.create_session("old", "/w", 0).await.unwrap();
+    let old = (1..=3)
+        .map(|n| prompt("old", n, &format!("build the parser, take {n}")))
+        .collect();
+    store.append(old).await.unwrap();
+    store.create_session("new", "/w", 0).await.unwrap();
+    let new = (1..=9_000)
+        .map(|n| prompt("new", n, &format!("build step {n}")))
+        .collect();
+    store.append(new).await.unwrap();
+
+    let in_old = SearchQuery {
+        text: Some("build".into()),
+        session_id: Some("old".into()),
+        limit: 2,
+        ..Default::default()
+    };
+    let (first, next) = store.search(&in_old).await.unwrap();
+    let seqs = |hits: &[warden_audit::SearchHit]| {
+        hits.iter()
+            .map(|h| (h.event.session_id.clone(), h.event.seq.unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        seqs(&first),
+        [("old".to_string(), 3), ("old".to_string(), 2)]
+    );
+    let (second, next) = store
+        .search(&SearchQuery {
+            before_id: next,
+            ..in_old.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!((seqs(&second), next), (vec![("old".to_string(), 1)], None));
+
+    // Paging the common word newest first: every match once, in order.
+    let mut page = SearchQuery {
+        text: Some("build".into()),
+        limit: 1000,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let (hits, next) = store.search(&page).await.unwrap();
+        seen.extend(hits.iter().map(|h| h.id));
+        match next {
+            Some(cursor) => page.before_id = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 9_003);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "not newest first");
+}
