@@ -6,11 +6,16 @@ received is appended to --out as one JSON line (the protobuf JSON mapping plus t
 resource attributes). Prints "ready http=PORT grpc=PORT" once both listeners are up.
 
     python3 receiver.py --out received.jsonl [--http-port P] [--grpc-port P] [--count-only]
+                        [--tls-cert PEM --tls-key PEM [--client-ca PEM]]
+
+With --tls-cert both listeners speak TLS only; with --client-ca they also require a
+client certificate signed by that CA (mutual TLS).
 """
 
 import argparse
 import json
 import signal
+import ssl
 import sys
 import threading
 from concurrent import futures
@@ -87,16 +92,39 @@ def main():
     parser.add_argument("--http-port", type=int, default=0)
     parser.add_argument("--grpc-port", type=int, default=0)
     parser.add_argument("--count-only", action="store_true", help="only count records (for benchmarks)")
+    parser.add_argument("--tls-cert", help="serve TLS with this PEM certificate chain")
+    parser.add_argument("--tls-key", help="the certificate's PEM private key")
+    parser.add_argument("--client-ca", help="require client certificates signed by this PEM CA")
     args = parser.parse_args()
     global count_only
     count_only = args.count_only
 
     http = ThreadingHTTPServer(("127.0.0.1", args.http_port), http_handler(args.out))
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            context.load_verify_locations(args.client_ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+        http.socket = context.wrap_socket(http.socket, server_side=True)
     threading.Thread(target=http.serve_forever, daemon=True).start()
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(args.out), server)
-    grpc_port = server.add_insecure_port(f"127.0.0.1:{args.grpc_port}")
+    address = f"127.0.0.1:{args.grpc_port}"
+    if args.tls_cert:
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+
+        credentials = grpc.ssl_server_credentials(
+            [(read(args.tls_key), read(args.tls_cert))],
+            root_certificates=read(args.client_ca) if args.client_ca else None,
+            require_client_auth=bool(args.client_ca),
+        )
+        grpc_port = server.add_secure_port(address, credentials)
+    else:
+        grpc_port = server.add_insecure_port(address)
     server.start()
 
     print(f"ready http={http.server_address[1]} grpc={grpc_port}", flush=True)

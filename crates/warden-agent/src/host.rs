@@ -72,9 +72,40 @@ fn start_exporter(
             batch_size: 2000,
             backlog_warning: t.backlog_warning,
             timeout: std::time::Duration::from_secs(10),
+            tls: tls_settings(t).map_err(invalid)?,
         })
         .map_err(|e| invalid(format!("telemetry: {e}")))?;
     Ok(Some((exporter, t.clone())))
+}
+
+/// The collector TLS files named by `telemetry.otlp_ca_file`, `otlp_client_cert` and
+/// `otlp_client_key`, read now so a missing or unreadable file is a clear error.
+fn tls_settings(t: &TelemetryConfig) -> Result<warden_audit::TlsSettings, String> {
+    let read = |key: &str, path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|e| format!("telemetry.{key}: cannot read {}: {e}", path.display()))
+    };
+    let ca_pem = match &t.otlp_ca_file {
+        Some(path) => Some(read("otlp_ca_file", path)?),
+        None => None,
+    };
+    let client_identity = match (&t.otlp_client_cert, &t.otlp_client_key) {
+        (Some(cert), Some(key)) => Some((
+            read("otlp_client_cert", cert)?,
+            read("otlp_client_key", key)?,
+        )),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err("telemetry.otlp_client_cert is set without otlp_client_key".into());
+        }
+        (None, Some(_)) => {
+            return Err("telemetry.otlp_client_key is set without otlp_client_cert".into());
+        }
+    };
+    Ok(warden_audit::TlsSettings {
+        ca_pem,
+        client_identity,
+    })
 }
 
 /// Owns everything a running Warden has. Cheap to share behind an `Arc`.

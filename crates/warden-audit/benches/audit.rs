@@ -306,6 +306,7 @@ async fn export_rate(protocol: OtlpProtocol, n: u64) -> String {
             batch_size: 5000,
             backlog_warning: u64::MAX,
             timeout: Duration::from_secs(30),
+            tls: Default::default(),
         })
         .unwrap();
     while exporter.status().exported < total {

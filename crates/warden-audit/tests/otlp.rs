@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use warden_audit::{AuditStore, ExporterConfig, OtlpProtocol};
+use warden_audit::{AuditStore, ExporterConfig, OtlpProtocol, TlsSettings};
 use warden_protocol::{Actor, Event, EventMsg, SandboxDenial, Verdict};
 
 struct Receiver {
@@ -35,17 +35,23 @@ fn python() -> PathBuf {
 }
 
 fn start_receiver(out: &Path, http: u16, grpc: u16) -> Receiver {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/otlp/receiver.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .args([
-            "--out",
-            out.to_str().unwrap(),
+    start_receiver_with(
+        out,
+        &[
             "--http-port",
             &http.to_string(),
             "--grpc-port",
             &grpc.to_string(),
-        ])
+        ],
+    )
+}
+
+fn start_receiver_with(out: &Path, args: &[&str]) -> Receiver {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/otlp/receiver.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .args(["--out", out.to_str().unwrap()])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .expect("the OTLP receiver starts (run scripts/setup.sh for its .venv)");
@@ -179,6 +185,7 @@ async fn exports_survive_an_outage(protocol: OtlpProtocol) {
             batch_size: 7,
             backlog_warning: 10,
             timeout: Duration::from_secs(5),
+            tls: Default::default(),
         })
         .unwrap();
 
@@ -258,4 +265,190 @@ async fn http_protobuf_export_survives_a_collector_outage() {
 #[tokio::test]
 async fn grpc_export_survives_a_collector_outage() {
     exports_survive_an_outage(OtlpProtocol::Grpc).await;
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made by openssl.
+fn certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509", "-days", "2", "-subj", "/CN=Warden test CA"][..],
+            &key,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+            ],
+        ]
+        .concat(),
+    );
+    for (name, usage) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        ),
+        ("client", "extendedKeyUsage=clientAuth\n"),
+    ] {
+        std::fs::write(dir.join(format!("{name}.ext")), usage).unwrap();
+        let (keyout, csr) = (format!("{name}.key"), format!("{name}.csr"));
+        let subject = format!("/CN=warden-{name}");
+        openssl(
+            &[
+                &["req", "-subj", subject.as_str()][..],
+                &key,
+                &["-keyout", &keyout, "-out", &csr],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.pem"),
+        ]);
+    }
+}
+
+/// A receiver serving TLS that requires a client certificate from the test CA.
+fn start_tls_receiver(out: &Path, certs: &Path) -> Receiver {
+    let file = |name: &str| certs.join(name).to_str().unwrap().to_string();
+    start_receiver_with(
+        out,
+        &[
+            "--tls-cert",
+            &file("server.pem"),
+            "--tls-key",
+            &file("server.key"),
+            "--client-ca",
+            &file("ca.pem"),
+        ],
+    )
+}
+
+async fn export_over_mutual_tls(protocol: OtlpProtocol) {
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path());
+    let out = dir.path().join("received.jsonl");
+    let receiver = start_tls_receiver(&out, dir.path());
+    let port = match protocol {
+        OtlpProtocol::HttpProtobuf => receiver.http,
+        OtlpProtocol::Grpc => receiver.grpc,
+    };
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    let config = |tls: TlsSettings| ExporterConfig {
+        protocol,
+        endpoint: format!("https://127.0.0.1:{port}"),
+        headers: vec![],
+        export_prompts: false,
+        batch_size: 100,
+        backlog_warning: 1000,
+        timeout: Duration::from_secs(5),
+        tls,
+    };
+    let trusted = TlsSettings {
+        ca_pem: Some(read("ca.pem")),
+        client_identity: Some((read("client.pem"), read("client.key"))),
+    };
+    let cases = [
+        // The system's roots do not know the test CA: the server is not trusted.
+        (
+            "untrusted server",
+            TlsSettings {
+                ca_pem: None,
+                ..trusted.clone()
+            },
+        ),
+        // The server is trusted but wants a client certificate.
+        (
+            "no client certificate",
+            TlsSettings {
+                client_identity: None,
+                ..trusted.clone()
+            },
+        ),
+    ];
+    for (case, tls) in cases {
+        let store = AuditStore::open(&dir.path().join(format!("{case}.sqlite")))
+            .await
+            .unwrap();
+        store.create_session("s", "/w", 0).await.unwrap();
+        let exporter = store.start_export(config(tls)).unwrap();
+        store.append(events("s", 1, 3)).await.unwrap();
+        let mut status = exporter.status();
+        for _ in 0..100 {
+            if status.last_error.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            status = exporter.status();
+        }
+        assert_eq!(status.state, "retrying", "{case}: {status:?}");
+        assert_eq!(status.backlog, 3, "{case}: {status:?}");
+        let error = status.last_error.unwrap_or_default();
+        assert!(
+            error.contains(&format!("127.0.0.1:{port}")),
+            "{case}: {error}"
+        );
+        assert!(received(&out).is_empty(), "{case}: something arrived");
+    }
+
+    let store = AuditStore::open(&dir.path().join("audit.sqlite"))
+        .await
+        .unwrap();
+    store.create_session("s", "/w", 0).await.unwrap();
+    let exporter = store.start_export(config(trusted)).unwrap();
+    store.append(events("s", 1, 5)).await.unwrap();
+    let got = wait_for_unique(&out, 5).await;
+    assert_eq!(attr(&got[0], "warden.session.id"), "s");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = exporter.status();
+    assert_eq!(
+        (status.state.as_str(), status.backlog),
+        ("connected", 0),
+        "{status:?}"
+    );
+}
+
+#[tokio::test]
+async fn http_export_over_mutual_tls_trusts_only_the_configured_ca() {
+    export_over_mutual_tls(OtlpProtocol::HttpProtobuf).await;
+}
+
+#[tokio::test]
+async fn grpc_export_over_mutual_tls_trusts_only_the_configured_ca() {
+    export_over_mutual_tls(OtlpProtocol::Grpc).await;
 }

@@ -188,6 +188,38 @@ async fn bad_input_gets_a_clear_message() {
     );
     std::fs::remove_file(env.home.path().join("config.toml")).unwrap();
 
+    // Collector TLS files are read at start: a missing one is named with its key.
+    let out = env
+        .output(&[
+            "-c",
+            "telemetry.otlp_endpoint=https://127.0.0.1:4318",
+            "-c",
+            "telemetry.otlp_ca_file=/no/such/ca.pem",
+            "run",
+            "x",
+        ])
+        .await;
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("telemetry.otlp_ca_file: cannot read /no/such/ca.pem"),
+        "{stderr}"
+    );
+    let out = env
+        .output(&[
+            "-c",
+            "telemetry.otlp_endpoint=https://127.0.0.1:4318",
+            "-c",
+            "telemetry.otlp_client_cert=/etc/hostname",
+            "run",
+            "x",
+        ])
+        .await;
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("telemetry.otlp_client_cert is set without otlp_client_key"),
+        "{stderr}"
+    );
+
     let corrupt = env.home.path().join("corrupt.sqlite");
     std::fs::write(&corrupt, b"definitely not sqlite".repeat(50)).unwrap();
     let out = env

@@ -88,6 +88,17 @@ pub struct TelemetryConfig {
     /// Extra headers sent to the collector.
     #[serde(default)]
     pub otlp_headers: std::collections::BTreeMap<String, String>,
+    /// PEM file of the certificate authorities to trust for an `https://` endpoint,
+    /// instead of the system's (a private collector's CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_ca_file: Option<PathBuf>,
+    /// PEM certificate (chain) Warden presents to a collector that requires client
+    /// certificates (mutual TLS); needs `otlp_client_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_client_cert: Option<PathBuf>,
+    /// The PEM private key of `otlp_client_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_client_key: Option<PathBuf>,
     /// Export the text of user prompts (otherwise `[REDACTED:prompt]`).
     pub export_prompts: bool,
     /// Warn when this many events wait for the collector.
@@ -100,6 +111,9 @@ impl Default for TelemetryConfig {
             otlp_endpoint: None,
             otlp_protocol: "http".into(),
             otlp_headers: Default::default(),
+            otlp_ca_file: None,
+            otlp_client_cert: None,
+            otlp_client_key: None,
             export_prompts: false,
             backlog_warning: 100_000,
         }

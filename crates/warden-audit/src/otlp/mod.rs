@@ -36,6 +36,18 @@ pub struct ExporterConfig {
     /// Backlog above which the status warns.
     pub backlog_warning: u64,
     pub timeout: Duration,
+    /// For `https://` endpoints.
+    pub tls: TlsSettings,
+}
+
+/// TLS for the collector connection: by default the system's trusted roots and no
+/// client certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM certificate authorities to trust instead of the system's.
+    pub ca_pem: Option<Vec<u8>>,
+    /// PEM client certificate (chain) and private key, for mutual TLS.
+    pub client_identity: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// What the exporter is doing, for settings screens.
@@ -161,6 +173,15 @@ impl AuditStore {
                         continue;
                     }
                 };
+                let batch = match store.records_after(cursor, config.batch_size).await {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        update(&|s| s.last_error = Some(e.to_string()));
+                        tokio::time::sleep(backoff).await;
+                        continue;
+                    }
+                };
+                // Counted after reading the batch, so the backlog covers it.
                 let backlog = store
                     .max_event_id()
                     .await
@@ -170,14 +191,6 @@ impl AuditStore {
                     s.backlog = backlog;
                     s.backlog_warning = backlog > config.backlog_warning;
                 });
-                let batch = match store.records_after(cursor, config.batch_size).await {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        update(&|s| s.last_error = Some(e.to_string()));
-                        tokio::time::sleep(backoff).await;
-                        continue;
-                    }
-                };
                 let Some(last_id) = batch.last().map(|(id, _)| *id) else {
                     tokio::time::sleep(IDLE_POLL).await;
                     continue;

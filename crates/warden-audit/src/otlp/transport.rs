@@ -4,7 +4,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use prost::Message;
 
-use super::{ExporterConfig, OtlpProtocol};
+use super::{ExporterConfig, OtlpProtocol, TlsSettings};
 
 pub(crate) enum Transport {
     Http {
@@ -13,20 +13,64 @@ pub(crate) enum Transport {
         headers: Vec<(String, String)>,
     },
     Grpc {
-        endpoint: String,
+        endpoint: Box<tonic::transport::Endpoint>,
         headers: Vec<(String, String)>,
         client: Option<LogsServiceClient<tonic::transport::Channel>>,
     },
+}
+
+/// The HTTP client, trusting `tls`'s authorities (if any) instead of the system's.
+fn http_client(config: &ExporterConfig) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder().timeout(config.timeout);
+    let TlsSettings {
+        ca_pem,
+        client_identity,
+    } = &config.tls;
+    if let Some(pem) = ca_pem {
+        let roots = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| format!("the CA file holds no usable certificate: {e}"))?;
+        builder = builder.tls_certs_only(roots);
+    }
+    if let Some((cert, key)) = client_identity {
+        let mut pem = cert.clone();
+        pem.push(b'\n');
+        pem.extend_from_slice(key);
+        let identity = reqwest::Identity::from_pem(&pem)
+            .map_err(|e| format!("the client certificate or key is not usable: {e}"))?;
+        builder = builder.identity(identity);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// The gRPC endpoint, with TLS for `https://` addresses.
+fn grpc_endpoint(config: &ExporterConfig) -> Result<tonic::transport::Endpoint, String> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+    let endpoint = Endpoint::from_shared(config.endpoint.clone())
+        .map_err(|e| format!("{} is not a gRPC address: {e}", config.endpoint))?
+        .timeout(config.timeout);
+    if !config.endpoint.starts_with("https://") {
+        return Ok(endpoint);
+    }
+    let mut tls = ClientTlsConfig::new();
+    match &config.tls.ca_pem {
+        Some(pem) => tls = tls.ca_certificate(Certificate::from_pem(pem)),
+        None => tls = tls.with_native_roots(),
+    }
+    if let Some((cert, key)) = &config.tls.client_identity {
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    endpoint
+        .tls_config(tls)
+        .map_err(|e| format!("TLS settings for {}: {e}", config.endpoint))
 }
 
 impl Transport {
     pub(crate) fn new(config: &ExporterConfig) -> Result<Self, String> {
         match config.protocol {
             OtlpProtocol::HttpProtobuf => {
-                let client = reqwest::Client::builder()
-                    .timeout(config.timeout)
-                    .build()
-                    .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+                let client = http_client(config)?;
                 let base = config.endpoint.trim_end_matches('/');
                 let url = if base.ends_with("/v1/logs") {
                     base.to_string()
@@ -40,7 +84,7 @@ impl Transport {
                 })
             }
             OtlpProtocol::Grpc => Ok(Self::Grpc {
-                endpoint: config.endpoint.clone(),
+                endpoint: Box::new(grpc_endpoint(config)?),
                 headers: config.headers.clone(),
                 client: None,
             }),
@@ -65,7 +109,7 @@ impl Transport {
                     .body(request.encode_to_vec())
                     .send()
                     .await
-                    .map_err(|e| format!("cannot reach {url}: {e}"))?;
+                    .map_err(|e| format!("cannot reach {url}: {}", error_chain(&e)))?;
                 let status = response.status();
                 if status.is_success() {
                     Ok(())
@@ -84,10 +128,10 @@ impl Transport {
                 client,
             } => {
                 if client.is_none() {
-                    let connected = LogsServiceClient::connect(endpoint.clone())
-                        .await
-                        .map_err(|e| format!("cannot connect to {endpoint}: {e}"))?;
-                    *client = Some(connected);
+                    let channel = endpoint.connect().await.map_err(|e| {
+                        format!("cannot connect to {}: {}", endpoint.uri(), error_chain(&e))
+                    })?;
+                    *client = Some(LogsServiceClient::new(channel));
                 }
                 let Some(grpc) = client.as_mut() else {
                     return Err("no gRPC client".into());
@@ -105,10 +149,26 @@ impl Transport {
                     Err(status) => {
                         // Reconnect next time.
                         *client = None;
-                        Err(format!("{endpoint} refused the export: {status}"))
+                        Err(format!("{} refused the export: {status}", endpoint.uri()))
                     }
                 }
             }
         }
     }
+}
+
+/// An error with its causes (`error trying to connect: invalid peer certificate: …`), so a
+/// TLS failure says why.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -173,6 +173,9 @@ const TELEMETRY_KEYS: &[&str] = &[
     "otlp_endpoint",
     "otlp_protocol",
     "otlp_headers",
+    "otlp_ca_file",
+    "otlp_client_cert",
+    "otlp_client_key",
     "export_prompts",
     "backlog_warning",
 ];
