@@ -741,17 +741,23 @@ fn policy_show_names_each_source_and_lock() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let config = home.path().join("config.toml").display().to_string();
-    assert!(
-        stdout.contains(&format!(
-            "approval                  = \"on-request\"  [user config {config}]"
-        )),
-        "{stdout}"
+    // Keys are padded to the longest one; compare what follows the padding.
+    let setting = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|l| {
+                let (k, rest) = l.split_once(" = ")?;
+                (k.trim_end() == key).then(|| rest.to_string())
+            })
+            .unwrap_or_else(|| panic!("no {key} in {stdout}"))
+    };
+    assert_eq!(
+        setting("approval"),
+        format!("\"on-request\"  [user config {config}]")
     );
-    assert!(
-        stdout.contains(&format!(
-            "sandbox                   = \"workspace-write\"  [built-in default]  LOCKED by admin requirement {req_arg}"
-        )),
-        "{stdout}"
+    assert_eq!(
+        setting("sandbox"),
+        format!("\"workspace-write\"  [built-in default]  LOCKED by admin requirement {req_arg}")
     );
 
     // A user value outside a requirement is refused, naming the requirement.
