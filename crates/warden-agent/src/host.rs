@@ -290,6 +290,7 @@ impl Host {
             .create_session(&session_id, &cwd.display().to_string(), now_ms())
             .await
             .map_err(audit_error)?;
+        let policy = crate::policy_view::session_policy(&effective);
         let setup = SessionSetup {
             session_id: session_id.clone(),
             cwd,
@@ -310,6 +311,7 @@ impl Host {
             events: self.events.clone(),
             support: warden_sandbox::support(),
             egress,
+            policy,
         };
         let (ops, actor) = session::spawn(setup);
         self.lock_sessions().insert(session_id.clone(), ops);

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use warden_policy::layers::SessionChoices;
+use warden_policy::layers::{EffectivePolicy, EffectiveValue, SessionChoices};
 use warden_protocol::{
     ApiError, CheckCommandParams, CheckCommandResponse, GetPolicyParams, GetPolicyResponse,
-    PolicyRule, PolicyValue,
+    PolicyRule, PolicyValue, SessionPolicy,
 };
 
 use crate::Host;
@@ -14,6 +14,46 @@ use crate::Host;
 fn workspace(cwd: Option<&str>) -> Option<PathBuf> {
     cwd.filter(|c| !c.trim().is_empty())
         .and_then(|c| PathBuf::from(c).canonicalize().ok())
+}
+
+/// Settings whose values are secrets (collector API keys ride in its headers): shown and
+/// recorded with each value replaced by a marker.
+const SECRET_SETTINGS: &[&str] = &["telemetry.otlp_headers"];
+
+fn policy_values(values: &[EffectiveValue]) -> Vec<PolicyValue> {
+    values
+        .iter()
+        .map(|v| {
+            let secret = SECRET_SETTINGS
+                .iter()
+                .any(|key| v.key == *key || v.key.starts_with(&format!("{key}.")));
+            let value = match (&v.value, secret) {
+                (serde_json::Value::Object(map), true) => serde_json::Value::Object(
+                    map.keys()
+                        .map(|k| (k.clone(), "[REDACTED:setting]".into()))
+                        .collect(),
+                ),
+                (_, true) => "[REDACTED:setting]".into(),
+                (value, false) => value.clone(),
+            };
+            PolicyValue {
+                key: v.key.clone(),
+                value,
+                source: v.source.clone(),
+                locked_by: v.locked_by.clone(),
+            }
+        })
+        .collect()
+}
+
+/// What a session's start records about the policy it runs under.
+pub(crate) fn session_policy(policy: &EffectivePolicy) -> SessionPolicy {
+    SessionPolicy {
+        values: policy_values(&policy.values),
+        requirement_sources: policy.requirements.sources.clone(),
+        rule_files: policy.rule_files.clone(),
+        warnings: policy.warnings.clone(),
+    }
 }
 
 impl Host {
@@ -24,16 +64,7 @@ impl Host {
         let ws = workspace(params.cwd.as_deref());
         let policy = self.policy(ws.as_deref(), SessionChoices::default())?;
         Ok(GetPolicyResponse {
-            values: policy
-                .values
-                .into_iter()
-                .map(|v| PolicyValue {
-                    key: v.key,
-                    value: v.value,
-                    source: v.source,
-                    locked_by: v.locked_by,
-                })
-                .collect(),
+            values: policy_values(&policy.values),
             requirement_sources: policy.requirements.sources,
             rules: policy
                 .rules

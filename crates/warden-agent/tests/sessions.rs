@@ -1114,3 +1114,50 @@ async fn an_allowed_host_needs_no_question_and_a_denied_one_gets_none() {
         .unwrap();
     assert!(output.contains("hello from the web"), "{output}");
 }
+
+#[tokio::test]
+async fn the_session_start_records_the_effective_policy_with_sources_and_no_secrets() {
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let base_url = model.base_url.clone();
+    let mut h = harness_with_overrides(
+        &base_url,
+        "responses",
+        "on-request",
+        model,
+        vec![
+            "network.deny=[\"pastebin.com\"]".into(),
+            "telemetry.otlp_headers={\"x-api-key\"=\"collector-secret-123\"}".into(),
+        ],
+    )
+    .await;
+    let id = h.start("list files").await;
+    h.until(|m| matches!(m, EventMsg::SessionStarted { .. }))
+        .await;
+    let timeline = h.timeline(&id).await;
+    let Some(EventMsg::SessionStarted { policy, .. }) = timeline.first().map(|e| &e.msg) else {
+        panic!("the first event is not the session start: {timeline:#?}");
+    };
+    let value = |key: &str| {
+        policy
+            .values
+            .iter()
+            .find(|v| v.key == key)
+            .unwrap_or_else(|| panic!("no {key} in {:#?}", policy.values))
+    };
+    let approval = value("approval");
+    assert_eq!(approval.value, serde_json::json!("on-request"));
+    assert_eq!(approval.source.to_string(), "session flag");
+    let deny = value("network.deny");
+    assert_eq!(deny.value, serde_json::json!(["pastebin.com"]));
+    let sandbox = value("sandbox");
+    assert_eq!(sandbox.source.to_string(), "built-in default");
+    let headers = value("telemetry.otlp_headers");
+    assert_eq!(
+        headers.value,
+        serde_json::json!({"x-api-key": "[REDACTED:setting]"})
+    );
+    let stored = serde_json::to_string(&timeline[0].msg).unwrap();
+    assert!(!stored.contains("collector-secret-123"), "{stored}");
+}

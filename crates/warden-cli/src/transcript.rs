@@ -12,11 +12,18 @@ pub fn line(msg: &EventMsg) -> String {
             approval,
             model,
             wire_api,
-        } => format!(
-            "session started in {cwd} (sandbox {}, approval {}, model {model} via {wire_api})",
-            sandbox.as_str(),
-            approval.as_str()
-        ),
+            policy,
+        } => {
+            let requirements = match policy.requirement_sources.len() {
+                0 => String::new(),
+                n => format!(", {n} admin requirement source(s)"),
+            };
+            format!(
+                "session started in {cwd} (sandbox {}, approval {}, model {model} via {wire_api}{requirements})",
+                sandbox.as_str(),
+                approval.as_str()
+            )
+        }
         EventMsg::UserPrompt { text } => format!("user: {text}"),
         EventMsg::NetworkAccess { access, .. } => format!("  {}", network_line(access)),
         EventMsg::ModelTurn {

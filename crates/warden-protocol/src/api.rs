@@ -273,6 +273,19 @@ pub struct PolicyValue {
     pub locked_by: Option<PolicySource>,
 }
 
+/// The policy a session runs under, recorded in its `sessionStarted` event: every
+/// effective setting with its source and lock, the requirement sources and the rules
+/// files read. Secret setting values (collector headers) are replaced by a marker.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionPolicy {
+    pub values: Vec<PolicyValue>,
+    pub requirement_sources: Vec<PolicySource>,
+    pub rule_files: Vec<String>,
+    /// Loud problems while loading (an ignored requirements file...).
+    pub warnings: Vec<String>,
+}
+
 /// One loaded command rule.
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]

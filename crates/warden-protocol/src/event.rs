@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{Actor, ApprovalPolicy, Reason, ReviewDecision, SandboxMode, Verdict};
+use crate::{Actor, ApprovalPolicy, Reason, ReviewDecision, SandboxMode, SessionPolicy, Verdict};
 
 /// One event from a session. `seq` is present for recorded events (those written to the
 /// audit store, in order, starting at 1) and absent for transient streaming deltas.
@@ -93,6 +93,9 @@ pub enum EventMsg {
         approval: ApprovalPolicy,
         model: String,
         wire_api: String,
+        /// Absent from sessions recorded before it was added.
+        #[serde(default)]
+        policy: SessionPolicy,
     },
     UserPrompt {
         text: String,

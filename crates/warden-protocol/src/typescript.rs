@@ -50,6 +50,7 @@ pub fn render() -> String {
         ExportSessionResponse::decl(&cfg),
         GetPolicyParams::decl(&cfg),
         PolicyValue::decl(&cfg),
+        SessionPolicy::decl(&cfg),
         PolicyRule::decl(&cfg),
         GetPolicyResponse::decl(&cfg),
         CheckCommandParams::decl(&cfg),

@@ -83,7 +83,11 @@ command?: string,
  */
 error?: string, bytesUp: number, bytesDown: number, durationMs: number, };
 
-export type EventMsg = { "type": "sessionStarted", cwd: string, sandbox: SandboxMode, approval: ApprovalPolicy, model: string, wireApi: string, } | { "type": "userPrompt", text: string, } | { "type": "reasoningDelta", delta: string, } | { "type": "messageDelta", delta: string, } | { "type": "modelTurn", text: string, reasoning: string, toolCalls: number, } | { "type": "toolCallProposed", callId: string, tool: string, 
+export type EventMsg = { "type": "sessionStarted", cwd: string, sandbox: SandboxMode, approval: ApprovalPolicy, model: string, wireApi: string, 
+/**
+ * Absent from sessions recorded before it was added.
+ */
+policy: SessionPolicy, } | { "type": "userPrompt", text: string, } | { "type": "reasoningDelta", delta: string, } | { "type": "messageDelta", delta: string, } | { "type": "modelTurn", text: string, reasoning: string, toolCalls: number, } | { "type": "toolCallProposed", callId: string, tool: string, 
 /**
  * The command line for `shell`, a path for file tools, a summary for patches.
  */
@@ -242,6 +246,12 @@ export type GetPolicyParams = {
 cwd?: string, };
 
 export type PolicyValue = { key: string, value: JsonValue, source: PolicySource, lockedBy?: PolicySource, };
+
+export type SessionPolicy = { values: Array<PolicyValue>, requirementSources: Array<PolicySource>, ruleFiles: Array<string>, 
+/**
+ * Loud problems while loading (an ignored requirements file...).
+ */
+warnings: Array<string>, };
 
 export type PolicyRule = { pattern: string, decision: Verdict, justification?: string, source: PolicySource, };
 

@@ -1,5 +1,5 @@
 // One line per recorded event for the Timeline.
-import type { EventMsg, NetworkAccess } from "../generated/protocol";
+import type { EventMsg, NetworkAccess, SessionPolicy } from "../generated/protocol";
 
 export interface Line {
   label: string;
@@ -8,13 +8,21 @@ export interface Line {
   tone: "plain" | "good" | "warn" | "bad";
 }
 
+/** " · policy: 42 settings, 3 locked by admin requirements" (nothing for old sessions). */
+function policySummary(policy: SessionPolicy | undefined): string {
+  if (!policy || policy.values.length === 0) return "";
+  const locked = policy.values.filter((v) => v.lockedBy).length;
+  const lockedText = locked > 0 ? `, ${locked} locked by admin requirements` : "";
+  return ` · policy: ${policy.values.length} settings${lockedText}`;
+}
+
 export function describe(msg: EventMsg): Line {
   switch (msg.type) {
     case "sessionStarted":
       return {
         label: "session started",
         who: "warden",
-        text: `${msg.cwd} · sandbox ${msg.sandbox} · approval ${msg.approval} · ${msg.model} (${msg.wireApi})`,
+        text: `${msg.cwd} · sandbox ${msg.sandbox} · approval ${msg.approval} · ${msg.model} (${msg.wireApi})${policySummary(msg.policy)}`,
         tone: "plain",
       };
     case "userPrompt":

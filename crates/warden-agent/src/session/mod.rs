@@ -52,6 +52,8 @@ pub struct SessionSetup {
     pub support: SandboxSupport,
     /// The egress proxy, when commands reach the network through it.
     pub(crate) egress: Option<crate::egress::SessionEgress>,
+    /// Recorded at the start: the effective policy with its sources.
+    pub policy: warden_protocol::SessionPolicy,
 }
 
 /// Why a turn stopped early.
@@ -94,6 +96,8 @@ pub(crate) struct Session {
     egress: Option<crate::egress::SessionEgress>,
     /// Network questions shown to the user, by their approval call id.
     pending_network: HashMap<String, network::PendingAsk>,
+    /// Taken when the start is recorded.
+    policy: warden_protocol::SessionPolicy,
 }
 
 /// Start the actor; returns the op sender and a future that runs it to completion.
@@ -122,6 +126,7 @@ pub fn spawn(setup: SessionSetup) -> (mpsc::UnboundedSender<Op>, impl Future<Out
         queued: VecDeque::new(),
         egress: setup.egress,
         pending_network: HashMap::new(),
+        policy: setup.policy,
     };
     (tx, session.run())
 }
@@ -138,6 +143,7 @@ impl Session {
             approval: self.approval,
             model: self.client.model().to_string(),
             wire_api: self.client.wire_api().as_str().to_string(),
+            policy: std::mem::take(&mut self.policy),
         };
         if let Err(e) = self.record(started).await {
             tracing::error!(?e, "cannot record session start");
