@@ -768,8 +768,27 @@ async fn always_allow_writes_a_user_rule_that_later_sessions_follow() {
     };
     assert!(*can_always);
     assert!(risk.as_deref().unwrap().starts_with("low: "), "{risk:?}");
-    h.until(turn_over).await;
+    let rest = h.until(turn_over).await;
     let file = h.home.path().join("config/rules/default.rules");
+    // The rule written is recorded, right after the answer that wrote it.
+    let answered = rest
+        .iter()
+        .position(|m| matches!(m, EventMsg::ApprovalAnswered { .. }))
+        .unwrap();
+    match &rest[answered + 1] {
+        EventMsg::ConfigChanged {
+            file: written,
+            change,
+            actor,
+            error,
+            ..
+        } => {
+            assert_eq!(written, &file.display().to_string());
+            assert_eq!(change, "prefix_rule(touch created.txt) = allow");
+            assert_eq!((*actor, error), (Actor::User, &None));
+        }
+        other => panic!("expected the rule change after the answer, got {other:?}"),
+    }
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(
         text.starts_with(
@@ -1160,4 +1179,49 @@ async fn the_session_start_records_the_effective_policy_with_sources_and_no_secr
     );
     let stored = serde_json::to_string(&timeline[0].msg).unwrap();
     assert!(!stored.contains("collector-secret-123"), "{stored}");
+}
+
+#[tokio::test]
+async fn always_allowing_a_host_writes_a_network_rule_and_records_the_change() {
+    let (mut h, _) = network_harness(&[]).await;
+    let id = h.start("download the url").await;
+    let events = run_answering_network(&mut h, &id, ReviewDecision::ApproveAlways).await;
+    let file = h.home.path().join("config/rules/default.rules");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("network_rule(host = \"web.test\", decision = \"allow\""),
+        "{text}"
+    );
+    let answered = events
+        .iter()
+        .position(|m| {
+            matches!(
+                m,
+                EventMsg::ApprovalAnswered {
+                    decision: ReviewDecision::ApproveAlways,
+                    ..
+                }
+            )
+        })
+        .expect("the network question was answered");
+    match &events[answered + 1] {
+        EventMsg::ConfigChanged {
+            file: written,
+            change,
+            error: None,
+            ..
+        } => {
+            assert_eq!(written, &file.display().to_string());
+            assert_eq!(change, "network_rule(web.test) = allow");
+        }
+        other => panic!("expected the rule change after the answer, got {other:?}"),
+    }
+    let output = events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::ToolResult { output, .. } => Some(output.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(output.contains("hello from the web"), "{output}");
 }

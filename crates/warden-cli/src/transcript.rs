@@ -95,6 +95,15 @@ pub fn line(msg: &EventMsg) -> String {
             format!("  ⛔ sandbox ({}): {}", denial.layer, denial.detail)
         }
         EventMsg::Error { code, message } => format!("error [{code}]: {message}"),
+        EventMsg::ConfigChanged {
+            file,
+            change,
+            error,
+            ..
+        } => match error {
+            None => format!("  rules: added to {file}: {change}"),
+            Some(error) => format!("  rules: could not add to {file}: {change} ({error})"),
+        },
         EventMsg::TurnComplete { .. } => "turn complete".into(),
         EventMsg::TurnAborted { reason } => format!("turn aborted: {reason}"),
         EventMsg::SessionEnded { reason } => format!("session ended ({reason})"),

@@ -180,6 +180,23 @@ pub enum EventMsg {
         call_id: Option<String>,
         access: NetworkAccess,
     },
+    /// A setting or rule changed on disk during the session (an "always allow" answer
+    /// writes a user rule), or failed to.
+    ConfigChanged {
+        /// The approval that caused it.
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call_id: Option<String>,
+        /// The file written.
+        file: String,
+        /// What was added, as written (`prefix_rule(pattern = ["git", "status"], …)`).
+        change: String,
+        actor: Actor,
+        /// Why the change could not be made; the answer then held for this session only.
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     Error {
         code: String,
         message: String,
@@ -223,6 +240,7 @@ impl EventMsg {
             Self::ToolResult { .. } => "toolResult",
             Self::SandboxDenied { .. } => "sandboxDenied",
             Self::NetworkAccess { .. } => "networkAccess",
+            Self::ConfigChanged { .. } => "configChanged",
             Self::Error { .. } => "error",
             Self::TurnComplete { .. } => "turnComplete",
             Self::TurnAborted { .. } => "turnAborted",
@@ -237,6 +255,7 @@ impl EventMsg {
             Self::ModelTurn { .. } | Self::ToolCallProposed { .. } => "agent",
             Self::Decision { actor, .. }
             | Self::ApprovalAnswered { actor, .. }
+            | Self::ConfigChanged { actor, .. }
             | Self::NetworkAccess {
                 access: NetworkAccess { actor, .. },
                 ..

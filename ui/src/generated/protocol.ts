@@ -111,7 +111,23 @@ output: string, } | { "type": "sandboxDenied", callId: string, denial: SandboxDe
 /**
  * The tool call whose command connected.
  */
-callId?: string, access: NetworkAccess, } | { "type": "error", code: string, message: string, } | { "type": "turnComplete", lastMessage?: string, } | { "type": "turnAborted", reason: string, } | { "type": "sessionEnded", reason: string, };
+callId?: string, access: NetworkAccess, } | { "type": "configChanged", 
+/**
+ * The approval that caused it.
+ */
+callId?: string, 
+/**
+ * The file written.
+ */
+file: string, 
+/**
+ * What was added, as written (`prefix_rule(pattern = ["git", "status"], …)`).
+ */
+change: string, actor: Actor, 
+/**
+ * Why the change could not be made; the answer then held for this session only.
+ */
+error?: string, } | { "type": "error", code: string, message: string, } | { "type": "turnComplete", lastMessage?: string, } | { "type": "turnAborted", reason: string, } | { "type": "sessionEnded", reason: string, };
 
 export type Event = { sessionId: string, seq: number | null, createdAt: number, msg: EventMsg, };
 

@@ -83,6 +83,39 @@ describe("transcript", () => {
     });
   });
 
+  it("shows a rule written by an always answer, and a failed write as an error", () => {
+    const t = emptyTranscript();
+    const file = "/home/me/.config/warden/rules/default.rules";
+    applyEvent(
+      t,
+      recorded({
+        type: "configChanged",
+        callId: "c1",
+        file,
+        change: "prefix_rule(touch x) = allow",
+        actor: "user",
+      }),
+    );
+    applyEvent(
+      t,
+      recorded({
+        type: "configChanged",
+        file,
+        change: "network_rule(web.test) = allow",
+        actor: "user",
+        error: "permission denied",
+      }),
+    );
+    expect(t.entries).toMatchObject([
+      { kind: "notice", tone: "info", text: `Added prefix_rule(touch x) = allow to ${file}` },
+      {
+        kind: "notice",
+        tone: "error",
+        text: `Could not add network_rule(web.test) = allow to ${file}: permission denied`,
+      },
+    ]);
+  });
+
   it("ignores recorded events it has already applied", () => {
     const t = emptyTranscript();
     const e = recorded({ type: "userPrompt", text: "once" });

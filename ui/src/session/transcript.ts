@@ -177,6 +177,16 @@ function apply(t: Transcript, msg: EventMsg) {
     case "networkAccess":
       if (msg.callId) tool(t, msg.callId)?.network.push(msg.access);
       break;
+    case "configChanged":
+      t.entries.push({
+        kind: "notice",
+        key: `n-${t.entries.length}`,
+        tone: msg.error ? "error" : "info",
+        text: msg.error
+          ? `Could not add ${msg.change} to ${msg.file}: ${msg.error}`
+          : `Added ${msg.change} to ${msg.file}`,
+      });
+      break;
     case "error":
       t.entries.push({
         kind: "notice",

@@ -78,6 +78,15 @@ export function describe(msg: EventMsg): Line {
         text: networkText(msg.access),
         tone: msg.access.decision === "allow" && !msg.access.error ? "good" : "bad",
       };
+    case "configChanged":
+      return {
+        label: msg.error ? "rule not written" : "rule added",
+        who: msg.actor,
+        text: msg.error
+          ? `${msg.change} in ${msg.file}: ${msg.error}`
+          : `${msg.change} in ${msg.file}`,
+        tone: msg.error ? "bad" : "warn",
+      };
     case "error":
       return { label: "error", who: "warden", text: `${msg.message} (${msg.code})`, tone: "bad" };
     case "turnComplete":

@@ -95,21 +95,32 @@ impl Session {
         let Some(pending) = self.pending_network.remove(call_id) else {
             return Ok(());
         };
+        // An "always" answer's rule is recorded after the answer itself.
+        let mut config_change = None;
         let answer = match decision {
             ReviewDecision::ApproveOnce => AskAnswer::AllowOnce,
             ReviewDecision::ApproveForSession => AskAnswer::AllowForSession,
-            ReviewDecision::ApproveAlways => match &self.user_rules_file {
+            ReviewDecision::ApproveAlways => match self.user_rules_file.clone() {
                 Some(file) => {
-                    match warden_policy::rules::append_network_allow(
-                        file,
+                    let written = warden_policy::rules::append_network_allow(
+                        &file,
                         &pending.ask.host,
                         &super::tool_call::always_justification(),
-                    ) {
+                    );
+                    let error = written.as_ref().err().map(ToString::to_string);
+                    if let Some(e) = &error {
+                        tracing::error!("cannot write the always-allow rule: {e}");
+                    }
+                    config_change = Some(EventMsg::ConfigChanged {
+                        call_id: Some(call_id.to_string()),
+                        file: file.display().to_string(),
+                        change: format!("network_rule({}) = allow", pending.ask.host),
+                        actor: Actor::User,
+                        error,
+                    });
+                    match written {
                         Ok(source) => AskAnswer::AllowAlways { source },
-                        Err(e) => {
-                            tracing::error!("cannot write the always-allow rule: {e}");
-                            AskAnswer::AllowForSession
-                        }
+                        Err(_) => AskAnswer::AllowForSession,
                     }
                 }
                 None => AskAnswer::AllowForSession,
@@ -123,6 +134,9 @@ impl Session {
             message,
         })
         .await?;
+        if let Some(change) = config_change {
+            self.record(change).await?;
+        }
         let _ = pending.reply.send(AskReply {
             answer,
             actor: Actor::User,

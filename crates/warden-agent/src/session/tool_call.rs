@@ -223,7 +223,7 @@ impl Session {
             ReviewDecision::ApproveAlways => {
                 self.approvals.insert(key);
                 if let (Some(file), Some(argv)) = (self.user_rules_file.clone(), shell_argv) {
-                    self.remember_always(&file, &argv);
+                    self.remember_always(call_id, &file, &argv).await?;
                 }
                 Ok(Approval::Run)
             }
@@ -246,17 +246,40 @@ impl Session {
         (risk.level == RiskLevel::Low).then(|| format!("auto-review: {}", risk_line(risk)))
     }
 
-    /// Write "always allow" rules; a failure is logged and the answer still counts for
-    /// this session.
-    fn remember_always(&mut self, file: &Path, argv: &[String]) {
-        match warden_policy::rules::append_allow_rules(file, argv, &always_justification()) {
-            Ok(rules) => {
-                for rule in rules {
-                    self.rules.push_prefix(rule);
+    /// Write "always allow" rules and record the change; a failure is recorded and the
+    /// answer still counts for this session.
+    async fn remember_always(
+        &mut self,
+        call_id: &str,
+        file: &Path,
+        argv: &[String],
+    ) -> Result<(), Stop> {
+        let program = argv.first().map(String::as_str).unwrap_or_default();
+        let (change, error) =
+            match warden_policy::rules::append_allow_rules(file, argv, &always_justification()) {
+                Ok(rules) => {
+                    let added: Vec<String> = rules
+                        .iter()
+                        .map(|r| format!("prefix_rule({}) = allow", r.text))
+                        .collect();
+                    for rule in rules {
+                        self.rules.push_prefix(rule);
+                    }
+                    (added.join("; "), None)
                 }
-            }
-            Err(e) => tracing::error!("cannot write the always-allow rule: {e}"),
-        }
+                Err(e) => {
+                    tracing::error!("cannot write the always-allow rule: {e}");
+                    (format!("always allow `{program}` …"), Some(e.to_string()))
+                }
+            };
+        self.record(EventMsg::ConfigChanged {
+            call_id: Some(call_id.to_string()),
+            file: file.display().to_string(),
+            change,
+            actor: Actor::User,
+            error,
+        })
+        .await
     }
 
     /// Show an approval request, wait for the person's answer, and record it.

@@ -46,6 +46,8 @@ fn severity(kind: &str, payload: &Value) -> (i32, &'static str) {
         "sandboxDenied" => (13, "WARN"),
         "decision" if payload["verdict"] == "forbidden" => (13, "WARN"),
         "approvalAnswered" if payload["decision"] == "deny" => (13, "WARN"),
+        "networkAccess" if payload["access"]["decision"] == "deny" => (13, "WARN"),
+        "configChanged" if !payload["error"].is_null() => (13, "WARN"),
         _ => (9, "INFO"),
     }
 }
@@ -114,6 +116,49 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
                 "warden.sandbox.layer",
                 d["layer"].as_str().unwrap_or_default(),
             ));
+        }
+        "networkAccess" => {
+            if let Some(call) = p["callId"].as_str() {
+                out.push(string("warden.tool.call_id", call));
+            }
+            let a = &p["access"];
+            let text = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            out.push(string("server.address", text("host")));
+            out.push(int("server.port", a["port"].as_i64().unwrap_or(0)));
+            out.push(string("warden.network.protocol", text("protocol")));
+            out.push(string("warden.network.decision", text("decision")));
+            out.push(string("warden.network.reason", text("reason")));
+            out.push(string("warden.decision.by", text("actor")));
+            for (key, field) in [
+                ("warden.network.rule_source", "source"),
+                ("network.peer.address", "address"),
+                ("process.executable.name", "program"),
+                ("process.command_line", "command"),
+            ] {
+                if let Some(v) = a[field].as_str() {
+                    out.push(string(key, v));
+                }
+            }
+            out.push(int(
+                "warden.network.bytes_up",
+                a["bytesUp"].as_i64().unwrap_or(0),
+            ));
+            out.push(int(
+                "warden.network.bytes_down",
+                a["bytesDown"].as_i64().unwrap_or(0),
+            ));
+            out.push(int(
+                "warden.network.duration_ms",
+                a["durationMs"].as_i64().unwrap_or(0),
+            ));
+        }
+        "configChanged" => {
+            out.push(string("warden.config.file", s("file")));
+            out.push(string("warden.config.change", s("change")));
+            if let Some(e) = p["error"].as_str() {
+                out.push(string("error.type", "config_write_failed"));
+                out.push(string("warden.config.error", e));
+            }
         }
         "error" => {
             out.push(string("error.type", s("code")));
@@ -195,5 +240,82 @@ pub(crate) fn request(
             }],
             ..Default::default()
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attributes(kind: &str, payload: &Value) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        details(kind, payload, &mut out);
+        out.into_iter()
+            .map(|kv| {
+                let value = match kv.value.and_then(|v| v.value) {
+                    Some(any_value::Value::StringValue(s)) => s,
+                    Some(any_value::Value::IntValue(i)) => i.to_string(),
+                    other => format!("{other:?}"),
+                };
+                (kv.key, value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_refused_connection_carries_its_host_reason_and_command_and_warns() {
+        let payload = serde_json::json!({
+            "type": "networkAccess",
+            "callId": "c7",
+            "access": {
+                "host": "evil.test", "port": 443, "protocol": "connect",
+                "decision": "deny", "reason": "denylist",
+                "source": "user rules /home/me/.config/warden/rules/default.rules:3",
+                "actor": "rule", "program": "curl", "command": "curl https://evil.test",
+                "bytesUp": 0, "bytesDown": 0, "durationMs": 2
+            }
+        });
+        let got = attributes("networkAccess", &payload);
+        for expected in [
+            ("warden.tool.call_id", "c7"),
+            ("server.address", "evil.test"),
+            ("server.port", "443"),
+            ("warden.network.protocol", "connect"),
+            ("warden.network.decision", "deny"),
+            ("warden.network.reason", "denylist"),
+            ("warden.decision.by", "rule"),
+            ("process.executable.name", "curl"),
+            ("process.command_line", "curl https://evil.test"),
+            ("warden.network.duration_ms", "2"),
+        ] {
+            assert!(
+                got.contains(&(expected.0.to_string(), expected.1.to_string())),
+                "{expected:?} missing from {got:?}"
+            );
+        }
+        assert!(!got.iter().any(|(k, _)| k == "network.peer.address"));
+        assert_eq!(severity("networkAccess", &payload), (13, "WARN"));
+    }
+
+    #[test]
+    fn a_rule_change_names_the_file_and_what_was_added() {
+        let payload = serde_json::json!({
+            "type": "configChanged", "file": "/home/me/.config/warden/rules/default.rules",
+            "change": "network_rule(web.test) = allow", "actor": "user"
+        });
+        assert_eq!(
+            attributes("configChanged", &payload),
+            [
+                (
+                    "warden.config.file".to_string(),
+                    "/home/me/.config/warden/rules/default.rules".to_string()
+                ),
+                (
+                    "warden.config.change".to_string(),
+                    "network_rule(web.test) = allow".to_string()
+                ),
+            ]
+        );
+        assert_eq!(severity("configChanged", &payload), (9, "INFO"));
     }
 }
