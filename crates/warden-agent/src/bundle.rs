@@ -17,7 +17,10 @@ pub async fn refresh(config: &BundleConfig, cache: &Path) -> Result<(), String> 
         .send()
         .await
         .and_then(|r| r.error_for_status())
-        .map_err(|e| format!("cannot fetch {}: {e}", config.url))?;
+        .map_err(|e| {
+            let why = warden_protocol::error_with_causes(&e);
+            format!("cannot fetch {}: {why}", config.url)
+        })?;
     let body = response
         .bytes()
         .await

@@ -740,13 +740,7 @@ async fn a_user_rule_forbids_a_force_push_however_it_is_spelled() {
             .iter()
             .any(|m| matches!(m, EventMsg::ApprovalRequested { .. }))
     );
-    let result = events
-        .iter()
-        .find_map(|m| match m {
-            EventMsg::ToolResult { output, .. } => Some(output.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let result = tool_output(&events);
     assert!(
         result.contains("force pushes rewrite shared history"),
         "{result}"
@@ -998,6 +992,17 @@ async fn run_answering_network(
     }
 }
 
+/// The first tool result's output.
+fn tool_output(events: &[EventMsg]) -> String {
+    events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::ToolResult { output, .. } => Some(output.clone()),
+            _ => None,
+        })
+        .expect("a tool result")
+}
+
 fn network_events(events: &[EventMsg]) -> Vec<(Option<String>, NetworkAccess)> {
     events
         .iter()
@@ -1092,13 +1097,7 @@ async fn a_denied_question_refuses_the_connection_with_a_reason_the_model_reads(
     let (mut h, _) = network_harness(&[]).await;
     let id = h.start("download the url").await;
     let events = run_answering_network(&mut h, &id, ReviewDecision::Deny).await;
-    let output = events
-        .iter()
-        .find_map(|m| match m {
-            EventMsg::ToolResult { output, .. } => Some(output.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let output = tool_output(&events);
     assert!(output.contains("403 Forbidden"), "{output}");
     assert!(output.contains("x-warden-block: not-allowed"), "{output}");
     assert!(!output.contains("hello from the web"));
@@ -1124,13 +1123,7 @@ async fn an_allowed_host_needs_no_question_and_a_denied_one_gets_none() {
     );
     let timeline: Vec<EventMsg> = h.timeline(&id).await.into_iter().map(|e| e.msg).collect();
     let _ = port;
-    let output = timeline
-        .iter()
-        .find_map(|m| match m {
-            EventMsg::ToolResult { output, .. } => Some(output.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let output = tool_output(&timeline);
     assert!(output.contains("hello from the web"), "{output}");
 }
 
@@ -1216,12 +1209,6 @@ async fn always_allowing_a_host_writes_a_network_rule_and_records_the_change() {
         }
         other => panic!("expected the rule change after the answer, got {other:?}"),
     }
-    let output = events
-        .iter()
-        .find_map(|m| match m {
-            EventMsg::ToolResult { output, .. } => Some(output.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let output = tool_output(&events);
     assert!(output.contains("hello from the web"), "{output}");
 }

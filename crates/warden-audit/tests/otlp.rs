@@ -248,6 +248,11 @@ async fn exports_survive_an_outage(protocol: OtlpProtocol) {
         }
     }
     assert_eq!(order, (1..=30).collect::<Vec<_>>());
+    assert_drained(&exporter).await;
+}
+
+/// The exporter ends up connected with nothing waiting.
+async fn assert_drained(exporter: &warden_audit::Exporter) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let status = exporter.status();
     assert_eq!(
@@ -265,82 +270,6 @@ async fn http_protobuf_export_survives_a_collector_outage() {
 #[tokio::test]
 async fn grpc_export_survives_a_collector_outage() {
     exports_survive_an_outage(OtlpProtocol::Grpc).await;
-}
-
-/// A CA, a server certificate for 127.0.0.1 and a client certificate, made by openssl.
-fn certificates(dir: &Path) {
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let key = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-    ];
-    openssl(
-        &[
-            &["req", "-x509", "-days", "2", "-subj", "/CN=Warden test CA"][..],
-            &key,
-            &[
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign",
-            ],
-        ]
-        .concat(),
-    );
-    for (name, usage) in [
-        (
-            "server",
-            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-        ),
-        ("client", "extendedKeyUsage=clientAuth\n"),
-    ] {
-        std::fs::write(dir.join(format!("{name}.ext")), usage).unwrap();
-        let (keyout, csr) = (format!("{name}.key"), format!("{name}.csr"));
-        let subject = format!("/CN=warden-{name}");
-        openssl(
-            &[
-                &["req", "-subj", subject.as_str()][..],
-                &key,
-                &["-keyout", &keyout, "-out", &csr],
-            ]
-            .concat(),
-        );
-        openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{name}.ext"),
-            "-out",
-            &format!("{name}.pem"),
-        ]);
-    }
 }
 
 /// A receiver serving TLS that requires a client certificate from the test CA.
@@ -361,7 +290,7 @@ fn start_tls_receiver(out: &Path, certs: &Path) -> Receiver {
 
 async fn export_over_mutual_tls(protocol: OtlpProtocol) {
     let dir = tempfile::tempdir().unwrap();
-    certificates(dir.path());
+    warden_testkit::tls::certificates(dir.path());
     let out = dir.path().join("received.jsonl");
     let receiver = start_tls_receiver(&out, dir.path());
     let port = match protocol {
@@ -434,13 +363,7 @@ async fn export_over_mutual_tls(protocol: OtlpProtocol) {
     store.append(events("s", 1, 5)).await.unwrap();
     let got = wait_for_unique(&out, 5).await;
     assert_eq!(attr(&got[0], "warden.session.id"), "s");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let status = exporter.status();
-    assert_eq!(
-        (status.state.as_str(), status.backlog),
-        ("connected", 0),
-        "{status:?}"
-    );
+    assert_drained(&exporter).await;
 }
 
 #[tokio::test]

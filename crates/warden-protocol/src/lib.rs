@@ -17,6 +17,23 @@ pub use op::*;
 pub use policy::*;
 pub use settings::*;
 
+/// An error with its causes (`error sending request: … invalid peer certificate:
+/// UnknownIssuer`), for messages people read: HTTP and TLS errors put the reason in
+/// their sources.
+pub fn error_with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// UTC `YYYY-MM-DD HH:MM:SS` from Unix epoch milliseconds (the `*_at` fields).
 pub fn utc_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);

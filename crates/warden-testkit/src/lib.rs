@@ -8,6 +8,8 @@
 
 use std::sync::{Arc, Mutex};
 
+pub mod tls;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

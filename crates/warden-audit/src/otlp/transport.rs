@@ -109,7 +109,12 @@ impl Transport {
                     .body(request.encode_to_vec())
                     .send()
                     .await
-                    .map_err(|e| format!("cannot reach {url}: {}", error_chain(&e)))?;
+                    .map_err(|e| {
+                        format!(
+                            "cannot reach {url}: {}",
+                            warden_protocol::error_with_causes(&e)
+                        )
+                    })?;
                 let status = response.status();
                 if status.is_success() {
                     Ok(())
@@ -129,7 +134,11 @@ impl Transport {
             } => {
                 if client.is_none() {
                     let channel = endpoint.connect().await.map_err(|e| {
-                        format!("cannot connect to {}: {}", endpoint.uri(), error_chain(&e))
+                        format!(
+                            "cannot connect to {}: {}",
+                            endpoint.uri(),
+                            warden_protocol::error_with_causes(&e)
+                        )
                     })?;
                     *client = Some(LogsServiceClient::new(channel));
                 }
@@ -155,20 +164,4 @@ impl Transport {
             }
         }
     }
-}
-
-/// An error with its causes (`error trying to connect: invalid peer certificate: …`), so a
-/// TLS failure says why.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -1,0 +1,106 @@
+//! The admin's signed requirements bundle fetched over real HTTPS from a local server
+//! whose certificate comes from a test CA. The CA is trusted the way a machine's store
+//! would be extended (`SSL_CERT_FILE`), so this binary holds this one test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use base64::Engine;
+use ed25519_dalek::{Signer, SigningKey};
+use warden_policy::requirements::{BundleConfig, SignedBundle};
+
+/// Serves `dir` over HTTPS on 127.0.0.1 with the test server certificate.
+const SERVER: &str = r#"
+import functools, http.server, ssl, sys
+folder, cert, key = sys.argv[1:4]
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=folder)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_signed_bundle_is_fetched_over_https_and_a_bad_one_never_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    warden_testkit::tls::certificates(dir.path());
+    let served = dir.path().join("served");
+    std::fs::create_dir(&served).unwrap();
+    let key = SigningKey::from_bytes(&[11u8; 32]);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let signed = |text: &str, signed_text: &str| {
+        serde_json::to_vec(&SignedBundle {
+            requirements: text.into(),
+            signature: b64.encode(key.sign(signed_text.as_bytes()).to_bytes()),
+        })
+        .unwrap()
+    };
+    let text = "allowed_approval_policies = [\"untrusted\"]\n";
+    std::fs::write(served.join("good.json"), signed(text, text)).unwrap();
+    std::fs::write(
+        served.join("tampered.json"),
+        signed("allowed_approval_policies = [\"never\"]\n", text),
+    )
+    .unwrap();
+
+    let mut child = Command::new("python3")
+        .args(["-c", SERVER])
+        .arg(&served)
+        .arg(dir.path().join("server.pem"))
+        .arg(dir.path().join("server.key"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let _server = Server(child);
+    let port = port.trim();
+    let config = |name: &str| BundleConfig {
+        url: format!("https://127.0.0.1:{port}/{name}"),
+        public_key: b64.encode(key.verifying_key().as_bytes()),
+    };
+    let cache = dir.path().join("cache/bundle.json");
+
+    // The system's roots do not know the test CA: nothing is fetched or cached.
+    let error = warden_agent::bundle::refresh(&config("good.json"), &cache)
+        .await
+        .unwrap_err();
+    assert!(error.contains("certificate"), "{error}");
+    assert!(!cache.exists());
+
+    // Trusted like a machine whose store holds the CA: the bundle verifies and is cached.
+    // SAFETY: this test binary runs this one test; nothing else reads the environment.
+    unsafe { std::env::set_var("SSL_CERT_FILE", dir.path().join("ca.pem")) };
+    warden_agent::bundle::refresh(&config("good.json"), &cache)
+        .await
+        .unwrap();
+    let good = std::fs::read(&cache).unwrap();
+    assert_eq!(good, signed(text, text));
+
+    // A tampered bundle or a missing one leaves the last good copy in place.
+    let error = warden_agent::bundle::refresh(&config("tampered.json"), &cache)
+        .await
+        .unwrap_err();
+    assert!(error.contains("does not verify"), "{error}");
+    let error = warden_agent::bundle::refresh(&config("missing.json"), &cache)
+        .await
+        .unwrap_err();
+    assert!(error.contains("404"), "{error}");
+    assert_eq!(std::fs::read(&cache).unwrap(), good);
+}
