@@ -1212,3 +1212,87 @@ async fn always_allowing_a_host_writes_a_network_rule_and_records_the_change() {
     let output = tool_output(&events);
     assert!(output.contains("hello from the web"), "{output}");
 }
+
+#[tokio::test]
+async fn approvals_per_category_deny_without_asking_and_say_why() {
+    // Network questions off: an unknown host is refused with the reason, no card.
+    let (mut h, _) = network_harness(&["approvals.network=deny"]).await;
+    let id = h.start("download the url").await;
+    let events = run_answering_network(&mut h, &id, ReviewDecision::ApproveOnce).await;
+    assert!(
+        !events
+            .iter()
+            .any(|m| matches!(m, EventMsg::ApprovalRequested { tool, .. } if tool == "network")),
+        "{events:#?}"
+    );
+    let output = tool_output(&events);
+    assert!(output.contains("x-warden-block: not-allowed"), "{output}");
+    assert!(output.contains("approvals.network is `deny`"), "{output}");
+
+    // Command questions off: a command the untrusted policy would ask about is denied
+    // by the default, with the setting named, and nothing is asked.
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let url = model.base_url.clone();
+    let mut h = harness_with_overrides(
+        &url,
+        "responses",
+        "untrusted",
+        model,
+        vec!["approvals.commands=deny".into()],
+    )
+    .await;
+    h.start("create a file").await;
+    let events = h.until(turn_over).await;
+    assert!(
+        !events
+            .iter()
+            .any(|m| matches!(m, EventMsg::ApprovalRequested { .. })),
+        "{events:#?}"
+    );
+    let denied = events.iter().find_map(|m| match m {
+        EventMsg::ApprovalAnswered {
+            decision: ReviewDecision::Deny,
+            actor: Actor::Default,
+            message,
+            ..
+        } => message.clone(),
+        _ => None,
+    });
+    assert!(
+        denied
+            .as_deref()
+            .is_some_and(|m| m.contains("approvals.commands is `deny`")),
+        "{events:#?}"
+    );
+    assert!(!h.workspace.join("created.txt").exists());
+    // Escalation questions off: a blocked write is reported, and no rerun is offered.
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let url = model.base_url.clone();
+    let mut h = harness_with_overrides(
+        &url,
+        "responses",
+        "on-request",
+        model,
+        vec!["approvals.escalation=deny".into()],
+    )
+    .await;
+    h.start("escape the workspace").await;
+    let events = h.until(turn_over).await;
+    assert!(
+        events
+            .iter()
+            .any(|m| matches!(m, EventMsg::SandboxDenied { .. })),
+        "{events:#?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|m| matches!(m, EventMsg::ApprovalRequested { .. })),
+        "{events:#?}"
+    );
+    assert!(!h.workspace.parent().unwrap().join("outside.txt").exists());
+}

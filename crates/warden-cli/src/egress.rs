@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
-use warden_policy::config::WardenPaths;
+use warden_policy::config::{CategoryApproval, WardenPaths};
 use warden_policy::layers::{EffectivePolicy, user_rules_dir};
 use warden_protocol::Actor;
 use warden_proxy::{AskAnswer, AskFuture, AskReply, Asker, NetworkAsk, Proxy, ProxySettings};
@@ -82,11 +82,30 @@ struct TerminalAsker {
     /// Where "always" writes its rule; None where requirements forbid user rules.
     rules_file: Option<PathBuf>,
     one_at_a_time: Arc<Mutex<()>>,
+    /// Refuse every ask with this reason instead of asking.
+    refuse: Option<String>,
 }
 
 impl TerminalAsker {
-    /// None when there is no terminal to ask on.
+    /// None when there is no terminal to ask on. Where network questions are not asked
+    /// (`approvals.network = "deny"`, approval policy `never`) every ask is refused with
+    /// that reason.
     fn open(policy: &EffectivePolicy, paths: &WardenPaths) -> Option<Self> {
+        let config = &policy.config;
+        let refuse = if config.approval == warden_protocol::ApprovalPolicy::Never {
+            Some("the approval policy is `never`")
+        } else if config.approvals.network == CategoryApproval::Deny {
+            Some("approvals.network is `deny`")
+        } else {
+            None
+        };
+        if let Some(why) = refuse {
+            return Some(Self {
+                rules_file: None,
+                one_at_a_time: Arc::new(Mutex::new(())),
+                refuse: Some(why.into()),
+            });
+        }
         let tty = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -102,12 +121,21 @@ impl TerminalAsker {
         Some(Self {
             rules_file,
             one_at_a_time: Arc::new(Mutex::new(())),
+            refuse: None,
         })
     }
 }
 
 impl Asker for TerminalAsker {
     fn ask(&self, ask: NetworkAsk) -> AskFuture {
+        if let Some(why) = self.refuse.clone() {
+            return Box::pin(async move {
+                AskReply {
+                    answer: AskAnswer::Refused(why),
+                    actor: Actor::Default,
+                }
+            });
+        }
         let rules_file = self.rules_file.clone();
         let lock = self.one_at_a_time.clone();
         Box::pin(async move {

@@ -315,6 +315,20 @@ fn without_a_terminal_unknown_hosts_are_refused() {
 }
 
 #[test]
+fn with_network_questions_off_the_terminal_is_not_asked() {
+    let lab = lab(&["approvals.network=deny"]);
+    let out = lab.exec_on_tty(
+        &["curl", "-sS", "-i", "--no-styled-output", &web("/")],
+        None,
+        Duration::ZERO,
+    );
+    let all = text(&out.stdout);
+    assert!(!all.contains("allow? [o]nce"), "asked anyway: {all}");
+    assert!(all.contains("x-warden-block: not-allowed"), "{all}");
+    assert!(all.contains("approvals.network is `deny`"), "{all}");
+}
+
+#[test]
 fn an_allowed_name_resolving_to_a_private_address_is_refused() {
     let lab = lab(&["network.allow=[\"sneaky.test\"]"]);
     let url = format!("http://sneaky.test:{}/", servers().http);

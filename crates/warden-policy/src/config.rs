@@ -221,6 +221,9 @@ pub struct Config {
     /// Let the deterministic reviewer approve low-risk prompts without asking.
     #[serde(default)]
     pub auto_review: bool,
+    /// Per-category approval settings, applied on top of `approval`.
+    #[serde(default)]
+    pub approvals: ApprovalCategories,
     /// Projects whose `.warden/config.toml` and `.warden/rules/` are read (user config only).
     #[serde(default)]
     pub trusted_projects: Vec<PathBuf>,
@@ -246,9 +249,35 @@ impl Default for Config {
             boundary: BoundaryConfig::default(),
             network: NetworkConfig::default(),
             auto_review: false,
+            approvals: ApprovalCategories::default(),
             trusted_projects: Vec::new(),
         }
     }
+}
+
+/// Whether each kind of question may reach a person. `ask` follows the approval policy
+/// (and auto-review); `deny` refuses that kind of request without asking, whatever the
+/// approval policy says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalCategories {
+    /// Commands a rule or the approval policy prompts for.
+    #[serde(default)]
+    pub commands: CategoryApproval,
+    /// Rerunning a command with more access after the sandbox blocked a write.
+    #[serde(default)]
+    pub escalation: CategoryApproval,
+    /// Connections to hosts no network rule covers.
+    #[serde(default)]
+    pub network: CategoryApproval,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum CategoryApproval {
+    #[default]
+    Ask,
+    Deny,
 }
 
 /// Load defaults, then the user file at `config_file` (if present), then `overrides`

@@ -265,6 +265,13 @@ async fn ask(
                 format!("{host}:{port} was denied when asked"),
             ));
         }
+        AskAnswer::Refused(why) => {
+            trace.decided("deny", "", None, reply.actor);
+            return Err(Refusal::block(
+                BlockReason::NotAllowed,
+                format!("{host}:{port} is not on the allow list and was not asked about: {why}"),
+            ));
+        }
         AskAnswer::AllowOnce => trace.decided("allow", reason, None, reply.actor),
         AskAnswer::AllowForSession => {
             if let Some(session) = who.session_id.as_deref() {

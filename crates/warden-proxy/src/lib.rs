@@ -217,6 +217,8 @@ pub enum AskAnswer {
         source: PolicySource,
     },
     Deny,
+    /// Refused without asking anyone, and why (`approvals.network is "deny"`).
+    Refused(String),
 }
 
 /// Who answered, and how.

@@ -5,6 +5,7 @@
 //! answer.
 
 use tokio::sync::oneshot;
+use warden_policy::config::CategoryApproval;
 use warden_protocol::{Actor, ApprovalPolicy, EventMsg, ReviewDecision};
 use warden_proxy::{AskAnswer, AskReply, NetworkAsk};
 
@@ -49,9 +50,18 @@ impl Session {
                 .await
             }
             NetworkMsg::Ask { ask, reply } => {
-                if !self.interactive || self.approval == ApprovalPolicy::Never {
+                let refused = if self.approval == ApprovalPolicy::Never {
+                    Some("the approval policy is `never`")
+                } else if self.config.approvals.network == CategoryApproval::Deny {
+                    Some("approvals.network is `deny`")
+                } else if !self.interactive {
+                    Some("nobody can be asked here (no terminal)")
+                } else {
+                    None
+                };
+                if let Some(why) = refused {
                     let _ = reply.send(AskReply {
-                        answer: AskAnswer::Deny,
+                        answer: AskAnswer::Refused(why.into()),
                         actor: Actor::Default,
                     });
                     return Ok(());

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use warden_policy::config::CategoryApproval;
 use warden_policy::risk::{Assessment, RiskLevel};
 use warden_policy::{ActionRequest, Decision, DecisionContext, canonical_command_key, decide};
 use warden_protocol::{
@@ -178,6 +179,9 @@ impl Session {
             (ApprovalPolicy::Never, _) => {
                 Some("the approval policy is `never`, so actions needing approval are denied")
             }
+            _ if self.config.approvals.commands == CategoryApproval::Deny => Some(
+                "approvals.commands is `deny`, so commands needing approval are denied without asking",
+            ),
             (_, false) => {
                 Some("nobody can be asked for approval here (no terminal), so it is denied")
             }
@@ -375,6 +379,7 @@ impl Session {
         if folders.is_empty()
             || self.sandbox != SandboxMode::WorkspaceWrite
             || self.approval == ApprovalPolicy::Never
+            || self.config.approvals.escalation == CategoryApproval::Deny
             || !self.interactive
         {
             return Ok(first);
