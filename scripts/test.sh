@@ -22,7 +22,7 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo build (binaries for the end-to-end tests)"
-cargo build --workspace --locked
+cargo build --workspace --bins --examples --locked
 
 step "cargo test (inside a D-Bus session with an unlocked gnome-keyring)"
 WARDEN_TEST_KEYRING=1 scripts/with-test-session.sh cargo test --workspace --locked

@@ -6,7 +6,16 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { APPROVED_SESSION_KINDS, bin, freshProfile, root, screenshots, scriptedModel, startWithFirstLine } from "./support.mjs";
+import {
+  APPROVED_SESSION_KINDS,
+  bin,
+  freshProfile,
+  root,
+  screenshots,
+  scriptedModel,
+  startWithFirstLine,
+  targetDir,
+} from "./support.mjs";
 
 let model, serve, browser, page, profile, url, approvedSession, web;
 
@@ -200,6 +209,41 @@ test("the audit view searches, filters, opens the event in its timeline, verifie
   const check = spawnSync(bin("warden"), ["audit", "verify", "--file", path], { encoding: "utf8" });
   assert.equal(check.status, 0, check.stderr);
   assert.match(check.stdout, /^intact: \d+ events in 1 sessions/);
+});
+
+test("the audit view loads the next page of results as the list is scrolled to its end", async () => {
+  // A store of 1,200 events written through the real write path (pages hold 500).
+  const seeded = freshProfile("browser-many");
+  mkdirSync(seeded.home, { recursive: true });
+  const seed = spawnSync(join(targetDir, "debug/examples/seed"), [join(seeded.home, "audit.sqlite"), "1200"], {
+    encoding: "utf8",
+  });
+  assert.equal(seed.status, 0, seed.stderr);
+  const other = await startWithFirstLine(bin("warden"), ["serve", "--ui-dir", join(root, "ui/dist")], {
+    env: { ...process.env, WARDEN_HOME: seeded.home, OPENAI_API_KEY: "" },
+  });
+  const tab = await browser.newPage({ viewport: { width: 1200, height: 820 } });
+  try {
+    await tab.goto(other.line.replace("Warden is serving on ", "").trim());
+    await tab.getByTestId("nav-audit").click();
+    const count = tab.getByTestId("audit-count");
+    await tab.waitForFunction(() => document.querySelector('[data-testid="audit-count"]')?.textContent?.startsWith("500+"));
+    for (const next of ["1000+ events", "1200 events"]) {
+      await tab.getByTestId("audit-results").evaluate((el) => {
+        el.scrollTop = el.scrollHeight;
+      });
+      await tab.waitForFunction(
+        (want) => document.querySelector('[data-testid="audit-count"]')?.textContent?.trim() === want,
+        next,
+      );
+    }
+    assert.equal((await count.textContent())?.trim(), "1200 events");
+    // Only the rows in view are in the page, whatever the list holds.
+    assert.ok((await tab.getByTestId("audit-row").count()) < 60);
+  } finally {
+    await tab.close();
+    other.child.kill();
+  }
 });
 
 test("the policy view shows sources, admin locks, rules, and decides a typed command", async () => {
