@@ -1230,7 +1230,8 @@ async fn approvals_per_category_deny_without_asking_and_say_why() {
     assert!(output.contains("approvals.network is `deny`"), "{output}");
 
     // Command questions off: a command the untrusted policy would ask about is denied
-    // by the default, with the setting named, and nothing is asked.
+    // by the default, with the setting named, and nothing is asked (not even the
+    // auto-reviewer, which would approve this low-risk command).
     let model = ScriptedModel::start(Script::standard(), None)
         .await
         .unwrap();
@@ -1240,7 +1241,7 @@ async fn approvals_per_category_deny_without_asking_and_say_why() {
         "responses",
         "untrusted",
         model,
-        vec!["approvals.commands=deny".into()],
+        vec!["approvals.commands=deny".into(), "auto_review=true".into()],
     )
     .await;
     h.start("create a file").await;

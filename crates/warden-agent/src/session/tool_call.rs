@@ -165,7 +165,8 @@ impl Session {
         }
         self.record_decision(call_id, &decision, Actor::Rule)
             .await?;
-        if let Some(why) = self.auto_approval(&decision) {
+        let category_off = self.config.approvals.commands == CategoryApproval::Deny;
+        if let Some(why) = self.auto_approval(&decision).filter(|_| !category_off) {
             self.record(EventMsg::ApprovalAnswered {
                 call_id: call_id.into(),
                 decision: ReviewDecision::ApproveOnce,
@@ -179,7 +180,7 @@ impl Session {
             (ApprovalPolicy::Never, _) => {
                 Some("the approval policy is `never`, so actions needing approval are denied")
             }
-            _ if self.config.approvals.commands == CategoryApproval::Deny => Some(
+            _ if category_off => Some(
                 "approvals.commands is `deny`, so commands needing approval are denied without asking",
             ),
             (_, false) => {
