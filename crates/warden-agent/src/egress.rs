@@ -150,7 +150,7 @@ impl Asker for Router {
         let route = route(&self.routes, ask.attribution.session_id.as_deref());
         Box::pin(async move {
             let refused = AskReply {
-                answer: AskAnswer::Deny,
+                answer: AskAnswer::Refused("the session that ran the command has ended".into()),
                 actor: Actor::Default,
             };
             let Some(tx) = route else {
