@@ -91,7 +91,10 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
     };
     // The proxy serves inside the sandbox's network namespace; full access has none.
     let egress = if proxied && config.sandbox != SandboxMode::FullAccess {
-        let listener = warden_sandbox::proxy_listener()?;
+        let listener = warden_sandbox::proxy_listener().context(
+            "the egress proxy needs the sandbox's network namespace, which cannot be made \
+             here; run with `--network deny` (no network) or set network.mode = \"deny\"",
+        )?;
         Some(Egress::start(listener, &effective, &paths, |_| Ok(()))?)
     } else {
         None

@@ -329,6 +329,35 @@ fn with_network_questions_off_the_terminal_is_not_asked() {
 }
 
 #[test]
+fn where_no_network_namespace_can_be_made_the_proxy_mode_says_what_to_do() {
+    // Inside Warden's own sandbox no namespace can be created: a nested `warden exec`
+    // meets a machine without user namespaces.
+    let lab = lab(&[]);
+    let out = lab
+        .command()
+        .args([
+            "exec",
+            "--network",
+            "deny",
+            "--",
+            WARDEN,
+            "exec",
+            "--",
+            "/bin/true",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the egress proxy needs the sandbox's network namespace")
+            && stderr.contains("run with `--network deny`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn an_allowed_name_resolving_to_a_private_address_is_refused() {
     let lab = lab(&["network.allow=[\"sneaky.test\"]"]);
     let url = format!("http://sneaky.test:{}/", servers().http);
