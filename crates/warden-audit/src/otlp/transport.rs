@@ -49,7 +49,8 @@ fn grpc_endpoint(config: &ExporterConfig) -> Result<tonic::transport::Endpoint, 
     use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
     let endpoint = Endpoint::from_shared(config.endpoint.clone())
         .map_err(|e| format!("{} is not a gRPC address: {e}", config.endpoint))?
-        .timeout(config.timeout);
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout);
     if !config.endpoint.starts_with("https://") {
         return Ok(endpoint);
     }
