@@ -69,6 +69,15 @@ async fn harness_with_overrides(
     }
 }
 
+/// The standard script over the Responses API, with `approval` and config overrides.
+async fn harness_configured(approval: &str, extra: Vec<String>) -> Harness {
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let url = model.base_url.clone();
+    harness_with_overrides(&url, "responses", approval, model, extra).await
+}
+
 impl Harness {
     async fn start(&self, task: &str) -> String {
         let id = self
@@ -931,22 +940,12 @@ fn page_server() -> u16 {
 
 async fn network_harness(extra: &[&str]) -> (Harness, u16) {
     let port = page_server();
-    let model = ScriptedModel::start(Script::standard(), None)
-        .await
-        .unwrap();
     let mut overrides = vec![
         "network.hosts={\"web.test\"=[\"127.0.0.2\"]}".to_string(),
         "network.allow_private=[\"127.0.0.2\"]".to_string(),
     ];
     overrides.extend(extra.iter().map(|s| s.to_string()));
-    let h = harness_with_overrides(
-        &model.base_url.clone(),
-        "responses",
-        "on-request",
-        model,
-        overrides,
-    )
-    .await;
+    let h = harness_configured("on-request", overrides).await;
     std::fs::write(
         h.workspace.join("url.txt"),
         format!("http://web.test:{port}/"),
@@ -1129,15 +1128,8 @@ async fn an_allowed_host_needs_no_question_and_a_denied_one_gets_none() {
 
 #[tokio::test]
 async fn the_session_start_records_the_effective_policy_with_sources_and_no_secrets() {
-    let model = ScriptedModel::start(Script::standard(), None)
-        .await
-        .unwrap();
-    let base_url = model.base_url.clone();
-    let mut h = harness_with_overrides(
-        &base_url,
-        "responses",
+    let mut h = harness_configured(
         "on-request",
-        model,
         vec![
             "network.deny=[\"pastebin.com\"]".into(),
             "telemetry.otlp_headers={\"x-api-key\"=\"collector-secret-123\"}".into(),
@@ -1232,15 +1224,8 @@ async fn approvals_per_category_deny_without_asking_and_say_why() {
     // Command questions off: a command the untrusted policy would ask about is denied
     // by the default, with the setting named, and nothing is asked (not even the
     // auto-reviewer, which would approve this low-risk command).
-    let model = ScriptedModel::start(Script::standard(), None)
-        .await
-        .unwrap();
-    let url = model.base_url.clone();
-    let mut h = harness_with_overrides(
-        &url,
-        "responses",
+    let mut h = harness_configured(
         "untrusted",
-        model,
         vec!["approvals.commands=deny".into(), "auto_review=true".into()],
     )
     .await;
@@ -1269,18 +1254,7 @@ async fn approvals_per_category_deny_without_asking_and_say_why() {
     );
     assert!(!h.workspace.join("created.txt").exists());
     // Escalation questions off: a blocked write is reported, and no rerun is offered.
-    let model = ScriptedModel::start(Script::standard(), None)
-        .await
-        .unwrap();
-    let url = model.base_url.clone();
-    let mut h = harness_with_overrides(
-        &url,
-        "responses",
-        "on-request",
-        model,
-        vec!["approvals.escalation=deny".into()],
-    )
-    .await;
+    let mut h = harness_configured("on-request", vec!["approvals.escalation=deny".into()]).await;
     h.start("escape the workspace").await;
     let events = h.until(turn_over).await;
     assert!(
