@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use base64::Engine;
@@ -56,21 +55,15 @@ async fn a_signed_bundle_is_fetched_over_https_and_a_bad_one_never_replaces_it()
     )
     .unwrap();
 
-    let mut child = Command::new("python3")
-        .args(["-c", SERVER])
-        .arg(&served)
-        .arg(dir.path().join("server.pem"))
-        .arg(dir.path().join("server.key"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
+    let (child, port) = warden_testkit::start_with_first_line(
+        Command::new("python3")
+            .args(["-c", SERVER])
+            .arg(&served)
+            .arg(dir.path().join("server.pem"))
+            .arg(dir.path().join("server.key"))
+            .stderr(Stdio::null()),
+    );
     let _server = Server(child);
-    let port = port.trim();
     let config = |name: &str| BundleConfig {
         url: format!("https://127.0.0.1:{port}/{name}"),
         public_key: b64.encode(key.verifying_key().as_bytes()),

@@ -265,20 +265,15 @@ async fn main() {
 
 /// Export the first `n` events to tests/otlp/receiver.py (count-only) and report the rate.
 async fn export_rate(protocol: OtlpProtocol, n: u64) -> String {
-    use std::io::BufRead;
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = root.join("target/bench-audit/otlp-count");
     let _ = std::fs::remove_file(&out);
-    let mut receiver = std::process::Command::new(root.join(".venv/bin/python3"))
-        .arg(root.join("tests/otlp/receiver.py"))
-        .args(["--count-only", "--out", out.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run scripts/setup.sh first (the receiver's .venv)");
-    let mut ready = String::new();
-    std::io::BufReader::new(receiver.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
+    // Run scripts/setup.sh first: the receiver runs in its .venv.
+    let (mut receiver, ready) = warden_testkit::start_with_first_line(
+        std::process::Command::new(root.join(".venv/bin/python3"))
+            .arg(root.join("tests/otlp/receiver.py"))
+            .args(["--count-only", "--out", out.to_str().unwrap()]),
+    );
     let port = |name: &str| {
         ready
             .split_whitespace()

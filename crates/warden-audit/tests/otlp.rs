@@ -5,9 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -48,19 +47,14 @@ fn start_receiver(out: &Path, http: u16, grpc: u16) -> Receiver {
 
 fn start_receiver_with(out: &Path, args: &[&str]) -> Receiver {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/otlp/receiver.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .args(["--out", out.to_str().unwrap()])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the OTLP receiver starts (run scripts/setup.sh for its .venv)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    // Run scripts/setup.sh first: the receiver runs in its .venv.
+    let (child, line) = warden_testkit::start_with_first_line(
+        Command::new(python())
+            .arg(script)
+            .args(["--out", out.to_str().unwrap()])
+            .args(args),
+    );
     let ports: HashMap<&str, u16> = line
-        .trim()
         .strip_prefix("ready ")
         .unwrap_or_else(|| panic!("receiver said {line:?}"))
         .split(' ')

@@ -9,7 +9,7 @@
 //! Run: `cargo bench -p warden-cli --bench egress [-- --peers ~/.cache/warden-peers]`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -158,27 +158,22 @@ fn sink_server() -> SocketAddr {
 }
 
 fn start_proxy(home: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(WARDEN)
-        .env("WARDEN_HOME", home)
-        .args([
-            "-c",
-            "network.allow=[\"localhost\", \"127.0.0.1\"]",
-            "-c",
-            "network.allow_private=[\"127.0.0.1\"]",
-            "proxy",
-            "--credential",
-            SECRET,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().rsplit('@').next().unwrap().parse().unwrap();
+    let (child, line) = warden_testkit::start_with_first_line(
+        Command::new(WARDEN)
+            .env("WARDEN_HOME", home)
+            .args([
+                "-c",
+                "network.allow=[\"localhost\", \"127.0.0.1\"]",
+                "-c",
+                "network.allow_private=[\"127.0.0.1\"]",
+                "proxy",
+                "--credential",
+                SECRET,
+            ])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let addr = line.rsplit('@').next().unwrap().parse().unwrap();
     (child, addr)
 }
 

@@ -610,17 +610,12 @@ async fn run_exports_the_session_to_an_otlp_collector() {
     let env = env().await;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = env.home.path().join("received.jsonl");
-    let mut receiver = Command::new(root.join(".venv/bin/python3"))
-        .arg(root.join("tests/otlp/receiver.py"))
-        .args(["--out", out.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run scripts/setup.sh for the receiver's .venv");
-    let mut ready = String::new();
-    BufReader::new(receiver.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let grpc_port = ready.trim().rsplit("grpc=").next().unwrap().to_string();
+    let (mut receiver, ready) = warden_testkit::start_with_first_line(
+        Command::new(root.join(".venv/bin/python3"))
+            .arg(root.join("tests/otlp/receiver.py"))
+            .args(["--out", out.to_str().unwrap()]),
+    );
+    let grpc_port = ready.rsplit("grpc=").next().unwrap().to_string();
     let ws = env.workspace.display().to_string();
     let run = env
         .output(&[

@@ -5,7 +5,7 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -58,17 +58,12 @@ fn servers() -> &'static Servers {
         git(&["clone", "-q", "--bare", "src", "repo.git"], root.path());
         git(&["update-server-info"], &root.path().join("repo.git"));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/egress/servers.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args([SERVER_IP, root.path().to_str().unwrap()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (child, line) = warden_testkit::start_with_first_line(
+            Command::new("python3")
+                .arg(script)
+                .args([SERVER_IP, root.path().to_str().unwrap()])
+                .stdin(Stdio::piped()),
+        );
         let ports: serde_json::Value = serde_json::from_str(&line).unwrap();
         Servers {
             http: ports["http"].as_u64().unwrap() as u16,
@@ -481,22 +476,13 @@ fn the_standalone_proxy_answers_malformed_requests_with_400_and_keeps_serving() 
 
 /// `warden proxy --credential s3cret` for `lab`, and the address it listens on.
 fn standalone_proxy(lab: &Lab) -> (Child, String) {
-    let mut child = lab
-        .command()
-        .args(["proxy", "--credential", "s3cret"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let proxy = first
-        .trim()
-        .strip_prefix("HTTP_PROXY=")
-        .unwrap()
-        .to_string();
+    let (child, first) = warden_testkit::start_with_first_line(
+        lab.command()
+            .args(["proxy", "--credential", "s3cret"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let proxy = first.strip_prefix("HTTP_PROXY=").unwrap().to_string();
     assert!(
         proxy.starts_with("http://warden:s3cret@127.0.0.1:"),
         "{proxy}"

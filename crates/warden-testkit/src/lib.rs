@@ -10,6 +10,22 @@ use std::sync::{Arc, Mutex};
 
 pub mod tls;
 
+/// Start `command` with its stdout piped and return the child and its first line
+/// (trimmed): test servers print their address or ports there once they listen.
+pub fn start_with_first_line(command: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", command.get_program()));
+    let mut line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        let read = std::io::BufReader::new(stdout).read_line(&mut line);
+        read.unwrap_or_else(|e| panic!("{:?} printed nothing: {e}", command.get_program()));
+    }
+    (child, line.trim().to_string())
+}
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
