@@ -5,14 +5,15 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
 import {
   APPROVED_SESSION_KINDS,
   bin,
   freshProfile,
+  launchChromium,
   root,
   screenshots,
   scriptedModel,
+  serveUrl,
   startWithFirstLine,
   targetDir,
 } from "./support.mjs";
@@ -53,18 +54,8 @@ before(async () => {
     },
   );
   serve = started.child;
-  url = started.line.replace("Warden is serving on ", "").trim();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  url = serveUrl(started.line);
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
 });
 
@@ -224,7 +215,7 @@ test("the audit view loads the next page of results as the list is scrolled to i
   });
   const tab = await browser.newPage({ viewport: { width: 1200, height: 820 } });
   try {
-    await tab.goto(other.line.replace("Warden is serving on ", "").trim());
+    await tab.goto(serveUrl(other.line));
     await tab.getByTestId("nav-audit").click();
     const count = tab.getByTestId("audit-count");
     await tab.waitForFunction(() => document.querySelector('[data-testid="audit-count"]')?.textContent?.startsWith("500+"));

@@ -8,8 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { bin, freshProfile, root, startWithFirstLine, targetDir } from "./support.mjs";
+import { bin, freshProfile, launchChromium, root, serveUrl, startWithFirstLine, targetDir } from "./support.mjs";
 
 const events = Number(process.argv[2] ?? 100_000);
 const profile = freshProfile("scroll");
@@ -27,19 +26,8 @@ const { child: serve, line } = await startWithFirstLine(
   ["serve", "--ui-dir", join(root, "ui/dist")],
   { env: { ...process.env, WARDEN_HOME: profile.home, OPENAI_API_KEY: "" } },
 );
-const url = line.replace("Warden is serving on ", "").trim();
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--enable-precise-memory-info",
-  ],
-});
+const url = serveUrl(line);
+const browser = await launchChromium(["--enable-precise-memory-info"]);
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 820 } });
   await page.goto(url);

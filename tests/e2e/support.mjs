@@ -6,6 +6,7 @@ import { homedir } from "node:os";
 import { createInterface } from "node:readline";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
@@ -54,3 +55,22 @@ export const APPROVED_SESSION_KINDS = [
   "modelTurn",
   "turnComplete",
 ];
+
+/** Debian's Chromium, headless, quiet (no background traffic), plus `extraArgs`. */
+export function launchChromium(extraArgs = []) {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      ...extraArgs,
+    ],
+  });
+}
+
+/** The `warden serve` URL (with its token) from the line it prints first. */
+export const serveUrl = (line) => line.replace("Warden is serving on ", "").trim();
