@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
-use warden_policy::config::{CategoryApproval, WardenPaths};
+use warden_policy::config::WardenPaths;
 use warden_policy::layers::{EffectivePolicy, user_rules_dir};
 use warden_protocol::Actor;
 use warden_proxy::{AskAnswer, AskFuture, AskReply, Asker, NetworkAsk, Proxy, ProxySettings};
@@ -91,15 +91,7 @@ impl TerminalAsker {
     /// (`approvals.network = "deny"`, approval policy `never`) every ask is refused with
     /// that reason.
     fn open(policy: &EffectivePolicy, paths: &WardenPaths) -> Option<Self> {
-        let config = &policy.config;
-        let refuse = if config.approval == warden_protocol::ApprovalPolicy::Never {
-            Some("the approval policy is `never`")
-        } else if config.approvals.network == CategoryApproval::Deny {
-            Some("approvals.network is `deny`")
-        } else {
-            None
-        };
-        if let Some(why) = refuse {
+        if let Some(why) = policy.config.network_questions_refused() {
             return Some(Self {
                 rules_file: None,
                 one_at_a_time: Arc::new(Mutex::new(())),

@@ -255,6 +255,20 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// Why questions about unknown hosts go to nobody, when they do not: the approval
+    /// policy `never` or `approvals.network = "deny"`.
+    pub fn network_questions_refused(&self) -> Option<&'static str> {
+        if self.approval == ApprovalPolicy::Never {
+            Some("the approval policy is `never`")
+        } else if self.approvals.network == CategoryApproval::Deny {
+            Some("approvals.network is `deny`")
+        } else {
+            None
+        }
+    }
+}
+
 /// Whether each kind of question may reach a person. `ask` follows the approval policy
 /// (and auto-review); `deny` refuses that kind of request without asking, whatever the
 /// approval policy says.

@@ -5,8 +5,7 @@
 //! answer.
 
 use tokio::sync::oneshot;
-use warden_policy::config::CategoryApproval;
-use warden_protocol::{Actor, ApprovalPolicy, EventMsg, ReviewDecision};
+use warden_protocol::{Actor, EventMsg, ReviewDecision};
 use warden_proxy::{AskAnswer, AskReply, NetworkAsk};
 
 use super::{Session, Stop};
@@ -50,15 +49,9 @@ impl Session {
                 .await
             }
             NetworkMsg::Ask { ask, reply } => {
-                let refused = if self.approval == ApprovalPolicy::Never {
-                    Some("the approval policy is `never`")
-                } else if self.config.approvals.network == CategoryApproval::Deny {
-                    Some("approvals.network is `deny`")
-                } else if !self.interactive {
-                    Some("nobody can be asked here (no terminal)")
-                } else {
-                    None
-                };
+                let refused = self.config.network_questions_refused().or_else(|| {
+                    (!self.interactive).then_some("nobody can be asked here (no terminal)")
+                });
                 if let Some(why) = refused {
                     let _ = reply.send(AskReply {
                         answer: AskAnswer::Refused(why.into()),
