@@ -1,5 +1,6 @@
-//! Decision latency: a compound shell command against 1,000 loaded rules (parse with
-//! tree-sitter-bash, look through wrappers, match every program, score risk, combine).
+//! Decision latency: a compound shell command against 1,000 loaded rules (parse with the
+//! plain-subset parser or tree-sitter-bash, look through wrappers, match every program,
+//! score risk, combine).
 //! Prints medians and p90s in microseconds.
 //!
 //! `cargo bench -p warden-policy --bench decide -- [ROUNDS]` (default 20000).
@@ -70,13 +71,21 @@ fn main() {
         writable_roots: &roots,
         rules: &rules,
     };
-    let cases: [(&str, Vec<String>); 2] = [
+    let cases: [(&str, Vec<String>); 3] = [
         (
             "compound (bash -lc 'cargo test && git push origin main --force | tee log')",
             vec![
                 "bash".into(),
                 "-lc".into(),
                 "cargo test --workspace && git push origin main --force 2>&1 | tee push.log".into(),
+            ],
+        ),
+        (
+            "compound with a substitution (tree-sitter path)",
+            vec![
+                "bash".into(),
+                "-lc".into(),
+                "cargo test --workspace && git push origin \"$(git branch --show-current)\" --force 2>&1 | tee push.log".into(),
             ],
         ),
         (

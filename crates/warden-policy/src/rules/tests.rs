@@ -48,6 +48,8 @@ prefix_rule(pattern = ["rm", "-rf"], decision = "forbidden")
         "echo `git push --force`",
         "sh -c 'bash -c \"git push --force\"'",
         "xargs git push --force",
+        "git >/dev/null push --force",
+        "git 2>&1 push --force \"$X\"",
         "rm -rf build",
         "rm -r -f build",
         "rm -fr build",

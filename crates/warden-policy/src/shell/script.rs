@@ -35,6 +35,14 @@ pub(super) fn walk(out: &mut Analysis, source: &str, depth: usize) -> Vec<usize>
         ));
         return Vec::new();
     }
+    if let Some(found) = super::plain::walk(out, source, depth) {
+        return found;
+    }
+    walk_parsed(out, source, depth)
+}
+
+/// Walk a script parsed by tree-sitter-bash (any shell syntax).
+pub(super) fn walk_parsed(out: &mut Analysis, source: &str, depth: usize) -> Vec<usize> {
     let Some(tree) = parse(source) else {
         out.doubt("the command could not be parsed as a shell script".into());
         return Vec::new();
@@ -57,33 +65,52 @@ impl Walker<'_> {
     }
 
     fn node(&self, out: &mut Analysis, node: Node<'_>) -> Vec<usize> {
+        self.node_with(out, node, &[])
+    }
+
+    /// A node whose last simple command also takes `arguments`: words tree-sitter hung on
+    /// a redirection after it (`git >/dev/null push -f`, `a || b > log c`).
+    fn node_with(&self, out: &mut Analysis, node: Node<'_>, arguments: &[Node<'_>]) -> Vec<usize> {
         match node.kind() {
-            "command" => self.command(out, node),
-            "pipeline" => self.pipeline(out, node),
-            "redirected_statement" => self.redirected(out, node),
+            "command" => self.command(out, node, arguments),
+            "pipeline" => self.pipeline(out, node, arguments),
+            "list" => self.children(out, node, arguments),
+            "redirected_statement" => self.redirected(out, node, arguments),
             "comment" | "heredoc_body" => Vec::new(),
-            _ => self.children(out, node),
+            _ if arguments.is_empty() => self.children(out, node, &[]),
+            _ => {
+                out.doubt("words follow a redirection after a compound command".into());
+                self.children(out, node, &[])
+            }
         }
     }
 
-    fn children(&self, out: &mut Analysis, node: Node<'_>) -> Vec<usize> {
+    fn children(&self, out: &mut Analysis, node: Node<'_>, arguments: &[Node<'_>]) -> Vec<usize> {
         let mut found = Vec::new();
         let mut cursor = node.walk();
-        for child in node.named_children(&mut cursor) {
-            found.extend(self.node(out, child));
+        let children: Vec<Node<'_>> = node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() != "comment")
+            .collect();
+        let last = children.len().saturating_sub(1);
+        for (i, child) in children.into_iter().enumerate() {
+            let arguments = if i == last { arguments } else { &[] };
+            found.extend(self.node_with(out, child, arguments));
         }
         found
     }
 
-    fn pipeline(&self, out: &mut Analysis, node: Node<'_>) -> Vec<usize> {
+    fn pipeline(&self, out: &mut Analysis, node: Node<'_>, arguments: &[Node<'_>]) -> Vec<usize> {
         let mut all = Vec::new();
         let mut previous: Vec<usize> = Vec::new();
         let mut cursor = node.walk();
-        for stage in node.named_children(&mut cursor) {
-            if stage.kind() == "comment" {
-                continue;
-            }
-            let current = self.node(out, stage);
+        let stages: Vec<Node<'_>> = node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() != "comment")
+            .collect();
+        let last = stages.len().saturating_sub(1);
+        for (i, stage) in stages.into_iter().enumerate() {
+            let current = self.node_with(out, stage, if i == last { arguments } else { &[] });
             for &from in &previous {
                 for &to in &current {
                     out.feeds.push((from, to));
@@ -99,12 +126,23 @@ impl Walker<'_> {
 
     /// A statement with redirections; a here-document or here-string fed to a shell is
     /// a script of its own.
-    fn redirected(&self, out: &mut Analysis, node: Node<'_>) -> Vec<usize> {
+    fn redirected(&self, out: &mut Analysis, node: Node<'_>, outer: &[Node<'_>]) -> Vec<usize> {
         let mut found = Vec::new();
         let mut scripts = Vec::new();
+        // tree-sitter-bash hangs the words after a redirection (`git >/dev/null push -f`)
+        // on the redirection; to bash they are the command's arguments.
+        let mut cursor = node.walk();
+        let mut arguments: Vec<Node<'_>> = node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "file_redirect")
+            .flat_map(|c| redirect_arguments(c))
+            .collect();
+        arguments.extend_from_slice(outer);
+        let body = node.child_by_field_name("body");
         let mut cursor = node.walk();
         for child in node.named_children(&mut cursor) {
             match child.kind() {
+                _ if Some(child) == body => found.extend(self.node_with(out, child, &arguments)),
                 "heredoc_redirect" => {
                     let mut inner = child.walk();
                     for part in child.named_children(&mut inner) {
@@ -116,7 +154,7 @@ impl Walker<'_> {
                     }
                 }
                 "herestring_redirect" => {
-                    found.extend(self.children(out, child));
+                    found.extend(self.children(out, child, &[]));
                     let mut inner = child.walk();
                     if let Some(word) = child.named_children(&mut inner).last() {
                         scripts.push(self.word(word).text);
@@ -136,7 +174,8 @@ impl Walker<'_> {
         found
     }
 
-    fn command(&self, out: &mut Analysis, node: Node<'_>) -> Vec<usize> {
+    /// A simple command; `arguments` are words tree-sitter put on a redirection after it.
+    fn command(&self, out: &mut Analysis, node: Node<'_>, arguments: &[Node<'_>]) -> Vec<usize> {
         let mut words = Vec::new();
         let mut substituted = Vec::new();
         let mut here_string = None;
@@ -151,8 +190,12 @@ impl Walker<'_> {
                         .last()
                         .map(|word| self.word(word).text);
                 }
-                "variable_assignment" | "file_redirect" => {
+                "variable_assignment" => {
                     substituted.extend(self.substitutions(out, child));
+                }
+                "file_redirect" => {
+                    substituted.extend(self.substitutions(out, child));
+                    words.extend(redirect_arguments(child).map(|w| self.word(w)));
                 }
                 "command_name" => {
                     substituted.extend(self.substitutions(out, child));
@@ -168,6 +211,7 @@ impl Walker<'_> {
                 }
             }
         }
+        words.extend(arguments.iter().map(|&w| self.word(w)));
         let mut made = expand(out, &words, false, self.depth);
         if let Some(script) = here_string
             && made
@@ -188,7 +232,7 @@ impl Walker<'_> {
     /// Commands inside `$(...)`, backticks and `<(...)` anywhere below `node`.
     fn substitutions(&self, out: &mut Analysis, node: Node<'_>) -> Vec<usize> {
         if matches!(node.kind(), "command_substitution" | "process_substitution") {
-            return self.children(out, node);
+            return self.children(out, node, &[]);
         }
         let mut found = Vec::new();
         let mut cursor = node.walk();
@@ -244,6 +288,15 @@ impl Walker<'_> {
             },
         }
     }
+}
+
+/// The destinations of a redirection after its first: words bash gives to the command.
+fn redirect_arguments<'t>(redirect: Node<'t>) -> impl Iterator<Item = Node<'t>> {
+    let mut cursor = redirect.walk();
+    let destinations: Vec<Node<'t>> = redirect
+        .children_by_field_name("destination", &mut cursor)
+        .collect();
+    destinations.into_iter().skip(1)
 }
 
 /// `a\ b` → `a b`: a backslash outside quotes keeps the next character as it is.

@@ -162,3 +162,24 @@ fn pipes_and_substitutions_record_what_feeds_what() {
         analysis.feeds
     );
 }
+
+#[test]
+fn words_after_a_redirection_are_still_arguments() {
+    // tree-sitter-bash hangs `push --force` on the redirection; bash passes them to git.
+    // The `$X` keeps the first script off the plain parser, so both parsers are covered.
+    for script in [
+        "git >/dev/null push --force \"$X\"",
+        "git > /dev/null push --force",
+        "git 2>&1 push --force",
+        "cargo test || git > log push --force",
+        "ls | git > log push --force $X",
+    ] {
+        let analysis = analyze_script(script);
+        let git = analysis
+            .invocations
+            .iter()
+            .find(|i| i.name == "git")
+            .unwrap_or_else(|| panic!("{script}: {analysis:?}"));
+        assert_eq!(git.args[..2], ["push", "--force"], "{script}");
+    }
+}
