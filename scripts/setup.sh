@@ -35,11 +35,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# The OTLP test receiver's Python packages, in a virtual environment of the project's.
-if ! .venv/bin/python3 -c "import grpc, opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc" 2>/dev/null; then
-  echo "setup: installing the OTLP test receiver into .venv"
+# Test peers' Python packages (the OTLP receiver, the MCP server), in a virtual
+# environment of the project's.
+if ! .venv/bin/python3 -c "import grpc, opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc, mcp.server.mcpserver" 2>/dev/null; then
+  echo "setup: installing the OTLP receiver and MCP server test peers into .venv"
   python3 -m venv .venv
-  .venv/bin/python3 -m pip install --quiet --disable-pip-version-check -r tests/otlp/requirements.txt
+  .venv/bin/python3 -m pip install --quiet --disable-pip-version-check \
+    -r tests/otlp/requirements.txt -r tests/mcp/requirements.txt
 fi
 
 if ! command -v tauri-driver >/dev/null; then

@@ -6,6 +6,7 @@ pub mod boundary;
 pub mod bundle;
 mod egress;
 mod host;
+mod mcp;
 pub mod model;
 mod policy_view;
 mod secrets;

@@ -1271,3 +1271,184 @@ async fn approvals_per_category_deny_without_asking_and_say_why() {
     );
     assert!(!h.workspace.parent().unwrap().join("outside.txt").exists());
 }
+
+/// Config for the test MCP server (tests/mcp/server.py, run by the project's .venv) as
+/// server `demo`, plus `extra` settings of it.
+fn mcp_demo(extra: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = root.canonicalize().unwrap();
+    let mut overrides = vec![
+        format!(
+            "mcp_servers.demo.command=\"{}\"",
+            root.join(".venv/bin/python3").display()
+        ),
+        format!(
+            "mcp_servers.demo.args=[\"{}\"]",
+            root.join("tests/mcp/server.py").display()
+        ),
+    ];
+    overrides.extend(extra.iter().map(|e| format!("mcp_servers.demo.{e}")));
+    overrides
+}
+
+#[tokio::test]
+async fn an_mcp_servers_tools_are_offered_decided_run_and_recorded() {
+    // Run scripts/setup.sh first: the MCP server runs in the project's .venv.
+    let mut h = harness_configured("untrusted", mcp_demo(&["approval=\"allow\""])).await;
+    let id = h.start("echo through mcp").await;
+    let events = h
+        .until(|m| matches!(m, EventMsg::TurnComplete { .. }))
+        .await;
+    let started = events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::McpServerStarted {
+                server,
+                tools,
+                error,
+                command,
+            } => Some((server, tools, error, command)),
+            _ => None,
+        })
+        .expect("the server's start is recorded");
+    assert_eq!(started.0, "demo");
+    assert_eq!(started.2, &None);
+    assert!(started.3.ends_with("tests/mcp/server.py"), "{}", started.3);
+    let mut tools = started.1.clone();
+    tools.sort();
+    assert_eq!(
+        tools,
+        ["mcp__demo__echo", "mcp__demo__fail", "mcp__demo__read_text"]
+    );
+    // The model was offered the tools, with the server's own schema.
+    let offered = serde_json::to_string(&h.model.requests()[0]["tools"]).unwrap();
+    assert!(offered.contains("mcp__demo__echo"), "{offered}");
+    assert!(offered.contains("Answer with the text."), "{offered}");
+
+    let decision = events
+        .iter()
+        .find_map(|m| match m {
+            EventMsg::Decision {
+                verdict, reasons, ..
+            } => Some((verdict, reasons)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(decision.0, &Verdict::Allow);
+    assert_eq!(decision.1[0].rule, "mcp_servers.demo.approval");
+    let call = events
+        .iter()
+        .position(|m| matches!(m, EventMsg::McpCall { .. }))
+        .expect("the call is recorded");
+    let EventMsg::McpCall {
+        server,
+        tool,
+        arguments,
+        is_error,
+        result,
+        ..
+    } = &events[call]
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (server.as_str(), tool.as_str(), is_error, result.as_str()),
+        ("demo", "echo", &false, "echo: hello")
+    );
+    assert_eq!(arguments, &serde_json::json!({"text": "hello"}));
+    assert!(matches!(
+        &events[call + 1],
+        EventMsg::ToolResult { success: true, output, .. } if output == "echo: hello"
+    ));
+    let done = events.last().unwrap();
+    assert!(
+        matches!(done, EventMsg::TurnComplete { last_message: Some(m) } if m == "Result: echo: hello"),
+        "{done:?}"
+    );
+
+    // The audit store holds the same call, searchable.
+    let store = AuditStore::open(&h.home.path().join("data/audit.sqlite"))
+        .await
+        .unwrap();
+    let (hits, _) = store
+        .search(&warden_audit::SearchQuery {
+            session_id: Some(id),
+            kinds: vec!["mcpCall".into()],
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+}
+
+#[tokio::test]
+async fn an_mcp_server_runs_inside_the_boundary() {
+    // The scenario reads `../secret.txt` (next to the workspace). Allowed at first...
+    let mut h = harness_configured("untrusted", mcp_demo(&["approval=\"allow\""])).await;
+    let secret = h.workspace.join("../secret.txt");
+    std::fs::write(&secret, "s3cret\n").unwrap();
+    let read = |events: &[EventMsg]| {
+        events
+            .iter()
+            .find_map(|m| match m {
+                EventMsg::McpCall {
+                    is_error, result, ..
+                } => Some((*is_error, result.clone())),
+                _ => None,
+            })
+            .unwrap()
+    };
+    h.start("read the secret through mcp").await;
+    let events = h
+        .until(|m| matches!(m, EventMsg::TurnComplete { .. }))
+        .await;
+    assert_eq!(read(&events), (false, "s3cret\n".to_string()));
+
+    // ...then hidden by `boundary.deny_read`: the server, sandboxed, cannot read it.
+    let mut overrides = vec![
+        format!("model.base_url={}", h.model.base_url),
+        "model.wire_api=responses".to_string(),
+        "approval=untrusted".to_string(),
+        format!(
+            "boundary.deny_read=[\"{}\"]",
+            secret.canonicalize().unwrap().display()
+        ),
+    ];
+    overrides.extend(mcp_demo(&["approval=\"allow\""]));
+    let paths = WardenPaths {
+        config_dir: h.home.path().join("config"),
+        data_dir: h.home.path().join("data"),
+    };
+    h.host = Host::open(paths, overrides).await.unwrap();
+    h.events = h.host.subscribe();
+    h.start("read the secret through mcp").await;
+    let events = h
+        .until(|m| matches!(m, EventMsg::TurnComplete { .. }))
+        .await;
+    let (is_error, result) = read(&events);
+    assert!(is_error, "{result}");
+    assert!(!result.contains("s3cret"), "{result}");
+}
+
+#[tokio::test]
+async fn mcp_calls_that_need_approval_are_denied_when_nobody_may_be_asked() {
+    let mut h = harness_configured("never", mcp_demo(&[])).await;
+    h.start("echo through mcp").await;
+    let events = h
+        .until(|m| matches!(m, EventMsg::TurnComplete { .. }))
+        .await;
+    assert!(events.iter().any(|m| matches!(
+        m,
+        EventMsg::Decision { verdict: Verdict::Prompt, reasons, .. }
+            if reasons[0].rule == "mcp_servers.demo.approval"
+    )));
+    assert!(
+        !events.iter().any(|m| matches!(m, EventMsg::McpCall { .. })),
+        "{events:#?}"
+    );
+    assert!(events.iter().any(|m| matches!(
+        m,
+        EventMsg::ToolResult { success: false, output, .. } if output.contains("was not run")
+    )));
+}

@@ -104,6 +104,27 @@ pub fn line(msg: &EventMsg) -> String {
             None => format!("  rules: added to {file}: {change}"),
             Some(error) => format!("  rules: could not add to {file}: {change} ({error})"),
         },
+        EventMsg::McpServerStarted {
+            server,
+            command,
+            tools,
+            error,
+        } => match error {
+            None => format!("mcp: {server} started ({command}): {}", tools.join(", ")),
+            Some(error) => format!("mcp: {server} did not start ({command}): {error}"),
+        },
+        EventMsg::McpCall {
+            server,
+            tool,
+            is_error,
+            duration_ms,
+            result,
+            ..
+        } => format!(
+            "  mcp {server}.{tool} {} in {duration_ms} ms: {}",
+            if *is_error { "failed" } else { "answered" },
+            one_line(result)
+        ),
         EventMsg::TurnComplete { .. } => "turn complete".into(),
         EventMsg::TurnAborted { reason } => format!("turn aborted: {reason}"),
         EventMsg::SessionEnded { reason } => format!("session ended ({reason})"),

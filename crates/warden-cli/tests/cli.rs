@@ -772,6 +772,42 @@ fn policy_show_names_each_source_and_lock() {
 }
 
 #[test]
+fn an_mcp_server_outside_the_admin_allowlist_is_refused_by_name() {
+    let home = warden_testkit::scratch_dir();
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[mcp_servers.docs]\ncommand = \"docs-mcp\"\n\n[mcp_servers.shady]\ncommand = \"npx\"\nargs = [\"shady-mcp\"]\n",
+    )
+    .unwrap();
+    let req = home.path().join("req.toml");
+    std::fs::write(&req, "allowed_mcp_servers = [\"docs\"]\n").unwrap();
+    let req_arg = req.display().to_string();
+    let out = plain(home.path(), &["policy", "show", "--requirements", &req_arg]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "MCP server `shady` (mcp_servers.shady from user config {}) is not allowed by admin requirement {req_arg}; allowed: docs",
+            config.display()
+        )),
+        "{stderr}"
+    );
+
+    // Once only allowed servers are configured, `policy show` lists them with their source.
+    std::fs::write(&config, "[mcp_servers.docs]\ncommand = \"docs-mcp\"\n").unwrap();
+    let out = plain(home.path(), &["policy", "show", "--requirements", &req_arg]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("mcp_servers.docs") && l.contains("docs-mcp")),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn admin_validate_reports_line_and_column_and_profile_round_trips() {
     let home = warden_testkit::scratch_dir();
     let bad = home.path().join("bad.toml");

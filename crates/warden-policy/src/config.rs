@@ -138,6 +138,58 @@ pub struct BoundaryConfig {
     pub accept_weaker: Vec<String>,
 }
 
+/// An MCP server the agent starts for each session, over stdio, inside the same
+/// boundary as its commands (sandbox, scrubbed environment, network only through the
+/// proxy). Its tools are offered to the model as `mcp__SERVER__TOOL`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerConfig {
+    /// The program to run (looked up on `PATH`).
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment variables set for the server (after scrubbing).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// `ask`: every tool call is an approval; `allow`: calls run without asking.
+    #[serde(default)]
+    pub approval: McpApproval,
+    /// Seconds to wait for the server to start and list its tools.
+    #[serde(default = "McpServerConfig::default_startup_timeout")]
+    pub startup_timeout_secs: u64,
+    /// Seconds one tool call may take.
+    #[serde(default = "McpServerConfig::default_tool_timeout")]
+    pub tool_timeout_secs: u64,
+}
+
+impl McpServerConfig {
+    fn default_startup_timeout() -> u64 {
+        20
+    }
+
+    fn default_tool_timeout() -> u64 {
+        60
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum McpApproval {
+    #[default]
+    Ask,
+    Allow,
+}
+
+/// Whether `name` may name an MCP server: it becomes part of the tool names the model
+/// sees (`mcp__NAME__TOOL`), so letters, digits, `-` and single `_` only.
+pub fn valid_mcp_server_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && !name.contains("__")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// How sandboxed commands reach the network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -227,6 +279,9 @@ pub struct Config {
     /// Projects whose `.warden/config.toml` and `.warden/rules/` are read (user config only).
     #[serde(default)]
     pub trusted_projects: Vec<PathBuf>,
+    /// MCP servers by name (letters, digits, `-`, `_`).
+    #[serde(default)]
+    pub mcp_servers: std::collections::BTreeMap<String, McpServerConfig>,
 }
 
 impl Default for Config {
@@ -251,6 +306,7 @@ impl Default for Config {
             auto_review: false,
             approvals: ApprovalCategories::default(),
             trusted_projects: Vec::new(),
+            mcp_servers: Default::default(),
         }
     }
 }
@@ -408,16 +464,28 @@ pub(crate) fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), P
     let mut parts: Vec<&str> = key.split('.').collect();
     let last = parts.pop().unwrap_or(key);
     let mut cursor = &mut *table;
+    let mut created = false;
     for part in parts {
-        cursor = match cursor.get_mut(part) {
-            Some(toml::Value::Table(t)) => t,
+        // Tables keyed by name (`mcp_servers.NAME`) start empty: make the entry.
+        if !cursor.contains_key(part) {
+            created = true;
+        }
+        cursor = match cursor
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        {
+            toml::Value::Table(t) => t,
             _ => return Err(err(format!("unknown key `{key}`"))),
         };
     }
-    let known = cursor.contains_key(last);
+    let known = cursor.contains_key(last) && !created;
     cursor.insert(last.to_string(), value);
-    // Optional keys are absent from the defaults: accept them if the schema does.
-    if !known && check_partial(table).is_err() {
+    // Optional keys are absent from the defaults: accept them if the schema does. A new
+    // named entry may still miss fields that later overrides set; the load checks those.
+    if !known
+        && let Err(message) = check_partial(table)
+        && !(created && message.starts_with("missing field"))
+    {
         return Err(err(format!("unknown key `{key}`")));
     }
     Ok(())

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use warden_protocol::{ApprovalPolicy, PolicySource, Reason, SandboxMode, Verdict};
 
+use crate::config::McpApproval;
 use crate::risk::{Assessment, assess};
 use crate::rules::RuleSet;
 use crate::safe_commands::is_known_safe;
@@ -23,6 +24,14 @@ pub enum ActionRequest<'a> {
     Read { path: &'a Path },
     /// Write these files (a patch).
     Write { paths: &'a [PathBuf] },
+    /// Call a tool of a configured MCP server, whose `mcp_servers.SERVER.approval` came
+    /// from `source`.
+    McpTool {
+        server: &'a str,
+        tool: &'a str,
+        approval: McpApproval,
+        source: &'a PolicySource,
+    },
 }
 
 /// Everything about the session that a decision depends on.
@@ -97,6 +106,33 @@ pub fn decide(request: ActionRequest<'_>, cx: &DecisionContext<'_>) -> Decision 
             }
         }
         ActionRequest::Write { paths } => decide_write(paths, cx),
+        ActionRequest::McpTool {
+            server,
+            tool,
+            approval,
+            source,
+        } => {
+            let (verdict, why) = match approval {
+                McpApproval::Allow => (
+                    Verdict::Allow,
+                    format!("tools of MCP server `{server}` run without asking ({tool})"),
+                ),
+                McpApproval::Ask => (
+                    Verdict::Prompt,
+                    format!("tool calls to MCP server `{server}` need approval ({tool})"),
+                ),
+            };
+            Decision {
+                verdict,
+                reasons: vec![Reason {
+                    rule: format!("mcp_servers.{server}.approval"),
+                    source: source.clone(),
+                    justification: why,
+                }],
+                risk: None,
+                reviewable: false,
+            }
+        }
     }
 }
 

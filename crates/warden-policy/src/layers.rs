@@ -213,7 +213,7 @@ fn record(
 
 /// Settings whose value is a whole table (one setting, not a section).
 fn is_map_setting(path: &str) -> bool {
-    path == "telemetry.otlp_headers"
+    path == "telemetry.otlp_headers" || path.starts_with("mcp_servers.")
 }
 
 fn read_layer(path: &Path) -> Result<Option<toml::Table>, PolicyError> {
@@ -588,6 +588,34 @@ fn enforce(
             "boundary.accept_weaker (from {}) would run with a weaker sandbox, which {source} does not allow",
             layers.source("boundary.accept_weaker")
         )));
+    }
+    let servers: Vec<String> = layers
+        .get("mcp_servers")
+        .and_then(|v| v.as_table())
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default();
+    for name in &servers {
+        let key = format!("mcp_servers.{name}");
+        if !crate::config::valid_mcp_server_name(name) {
+            return Err(PolicyError::Refused(format!(
+                "{key} (from {}): an MCP server name uses letters, digits, `-` and single `_` (at most 32)",
+                layers.source(&key)
+            )));
+        }
+        if let Some(allowed) = &req.mcp_servers
+            && !allowed.value.contains(name)
+        {
+            let listed = if allowed.value.is_empty() {
+                "none".to_string()
+            } else {
+                allowed.value.join(", ")
+            };
+            return Err(PolicyError::Refused(format!(
+                "MCP server `{name}` ({key} from {}) is not allowed by {}; allowed: {listed}",
+                layers.source(&key),
+                allowed.source
+            )));
+        }
     }
     if !req.deny_read.is_empty() {
         let mut list: Vec<toml::Value> = layers

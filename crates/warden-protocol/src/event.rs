@@ -180,6 +180,30 @@ pub enum EventMsg {
         call_id: Option<String>,
         access: NetworkAccess,
     },
+    /// An MCP server the session started (its tools offered to the model), or could not.
+    McpServerStarted {
+        server: String,
+        /// The command line it runs as.
+        command: String,
+        /// Its tools, as the model sees them (`mcp__SERVER__TOOL`).
+        tools: Vec<String>,
+        /// Why it is not available.
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A tool call an MCP server answered (or did not): recorded before the `toolResult`.
+    McpCall {
+        call_id: String,
+        server: String,
+        tool: String,
+        arguments: serde_json::Value,
+        /// The server reported an error, or never answered.
+        is_error: bool,
+        duration_ms: u64,
+        /// The server's answer as text (capped), or why there is none.
+        result: String,
+    },
     /// A setting or rule changed on disk during the session (an "always allow" answer
     /// writes a user rule), or failed to.
     ConfigChanged {
@@ -241,6 +265,8 @@ impl EventMsg {
             Self::SandboxDenied { .. } => "sandboxDenied",
             Self::NetworkAccess { .. } => "networkAccess",
             Self::ConfigChanged { .. } => "configChanged",
+            Self::McpServerStarted { .. } => "mcpServerStarted",
+            Self::McpCall { .. } => "mcpCall",
             Self::Error { .. } => "error",
             Self::TurnComplete { .. } => "turnComplete",
             Self::TurnAborted { .. } => "turnAborted",

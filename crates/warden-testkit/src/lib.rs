@@ -83,8 +83,9 @@ impl Script {
     /// (needs approval), `escape` (a write outside the workspace), `patch` (apply_patch)
     /// `garbage` (a malformed stream), `slow` (a command that leaves a background job
     /// and waits for it), `force push` (a compound command with a force push) and
-    /// `fetch a page` (a medium-risk network command) and `download the url` (curl of the
-    /// URL in the workspace's `url.txt`).
+    /// `fetch a page` (a medium-risk network command), `download the url` (curl of the
+    /// URL in the workspace's `url.txt`), `echo through mcp` and `read the secret through
+    /// mcp` (tools of an MCP server named `demo`, see tests/mcp/server.py).
     pub fn standard() -> Self {
         Script {
             scenarios: vec![
@@ -163,6 +164,26 @@ impl Script {
                             vec!["touch".into(), "twice.txt".into()],
                         ]),
                         Step::Say("(placeholder: the parallel step takes two slots)".into()),
+                        Step::Say("Result: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "echo through mcp".into(),
+                    steps: vec![
+                        Step::Call {
+                            name: "mcp__demo__echo".into(),
+                            arguments: serde_json::json!({"text": "hello"}),
+                        },
+                        Step::Say("Result: {last_output}".into()),
+                    ],
+                },
+                Scenario {
+                    when: "read the secret through mcp".into(),
+                    steps: vec![
+                        Step::Call {
+                            name: "mcp__demo__read_text".into(),
+                            arguments: serde_json::json!({"path": "../secret.txt"}),
+                        },
                         Step::Say("Result: {last_output}".into()),
                     ],
                 },

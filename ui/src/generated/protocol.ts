@@ -111,7 +111,27 @@ output: string, } | { "type": "sandboxDenied", callId: string, denial: SandboxDe
 /**
  * The tool call whose command connected.
  */
-callId?: string, access: NetworkAccess, } | { "type": "configChanged", 
+callId?: string, access: NetworkAccess, } | { "type": "mcpServerStarted", server: string, 
+/**
+ * The command line it runs as.
+ */
+command: string, 
+/**
+ * Its tools, as the model sees them (`mcp__SERVER__TOOL`).
+ */
+tools: Array<string>, 
+/**
+ * Why it is not available.
+ */
+error?: string, } | { "type": "mcpCall", callId: string, server: string, tool: string, arguments: JsonValue, 
+/**
+ * The server reported an error, or never answered.
+ */
+isError: boolean, durationMs: number, 
+/**
+ * The server's answer as text (capped), or why there is none.
+ */
+result: string, } | { "type": "configChanged", 
 /**
  * The approval that caused it.
  */

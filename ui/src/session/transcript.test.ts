@@ -83,6 +83,37 @@ describe("transcript", () => {
     });
   });
 
+  it("says which MCP servers started, and why one did not", () => {
+    const t = emptyTranscript();
+    applyEvent(
+      t,
+      recorded({
+        type: "mcpServerStarted",
+        server: "docs",
+        command: "docs-mcp --stdio",
+        tools: ["mcp__docs__search", "mcp__docs__fetch"],
+      }),
+    );
+    applyEvent(
+      t,
+      recorded({
+        type: "mcpServerStarted",
+        server: "gh",
+        command: "gh-mcp",
+        tools: [],
+        error: "initialize: no answer within 20 s",
+      }),
+    );
+    expect(t.entries).toMatchObject([
+      { kind: "notice", tone: "info", text: "MCP server docs started (2 tools)" },
+      {
+        kind: "notice",
+        tone: "error",
+        text: "MCP server gh did not start: initialize: no answer within 20 s",
+      },
+    ]);
+  });
+
   it("shows a rule written by an always answer, and a failed write as an error", () => {
     const t = emptyTranscript();
     const file = "/home/me/.config/warden/rules/default.rules";

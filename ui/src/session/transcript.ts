@@ -187,6 +187,16 @@ function apply(t: Transcript, msg: EventMsg) {
           : `Added ${msg.change} to ${msg.file}`,
       });
       break;
+    case "mcpServerStarted":
+      t.entries.push({
+        kind: "notice",
+        key: `n-${t.entries.length}`,
+        tone: msg.error ? "error" : "info",
+        text: msg.error
+          ? `MCP server ${msg.server} did not start: ${msg.error}`
+          : `MCP server ${msg.server} started (${msg.tools.length} tools)`,
+      });
+      break;
     case "error":
       t.entries.push({
         kind: "notice",

@@ -87,6 +87,22 @@ export function describe(msg: EventMsg): Line {
           : `${msg.change} in ${msg.file}`,
         tone: msg.error ? "bad" : "warn",
       };
+    case "mcpServerStarted":
+      return {
+        label: msg.error ? "MCP server failed" : "MCP server started",
+        who: "warden",
+        text: msg.error
+          ? `${msg.server} (${msg.command}): ${msg.error}`
+          : `${msg.server} (${msg.command}) · ${msg.tools.length} tools: ${msg.tools.join(", ")}`,
+        tone: msg.error ? "bad" : "plain",
+      };
+    case "mcpCall":
+      return {
+        label: msg.isError ? "MCP call: error" : "MCP call",
+        who: msg.server,
+        text: `${msg.server}.${msg.tool} ${JSON.stringify(msg.arguments).slice(0, 200)} · ${msg.durationMs} ms · ${msg.result.slice(0, 300)}`,
+        tone: msg.isError ? "bad" : "good",
+      };
     case "error":
       return { label: "error", who: "warden", text: `${msg.message} (${msg.code})`, tone: "bad" };
     case "turnComplete":

@@ -4,6 +4,7 @@
 //! the user (approval events answered by approval ops), run it (sandbox), and feed the
 //! result back, until the model answers without calling a tool.
 
+mod mcp;
 mod network;
 mod recorder;
 mod tool_call;
@@ -98,6 +99,7 @@ pub(crate) struct Session {
     pending_network: HashMap<String, network::PendingAsk>,
     /// Taken when the start is recorded.
     policy: warden_protocol::SessionPolicy,
+    mcp: crate::mcp::McpServers,
 }
 
 /// Start the actor; returns the op sender and a future that runs it to completion.
@@ -127,6 +129,7 @@ pub fn spawn(setup: SessionSetup) -> (mpsc::UnboundedSender<Op>, impl Future<Out
         egress: setup.egress,
         pending_network: HashMap::new(),
         policy: setup.policy,
+        mcp: crate::mcp::McpServers::default(),
     };
     (tx, session.run())
 }
@@ -137,6 +140,7 @@ impl Session {
     }
 
     async fn run(mut self) {
+        let mcp_sources = mcp::sources(&self.policy);
         let started = EventMsg::SessionStarted {
             cwd: self.cwd.display().to_string(),
             sandbox: self.sandbox,
@@ -148,6 +152,21 @@ impl Session {
         if let Err(e) = self.record(started).await {
             tracing::error!(?e, "cannot record session start");
             return;
+        }
+        match self.start_mcp_servers(&mcp_sources).await {
+            Ok(()) | Err(Stop::Interrupted | Stop::Aborted) => {}
+            Err(Stop::Audit(e)) => {
+                tracing::error!(error = %e, "cannot record MCP servers starting");
+                return;
+            }
+            Err(Stop::Shutdown) => {
+                let _ = self
+                    .record(EventMsg::SessionEnded {
+                        reason: "shutdown".into(),
+                    })
+                    .await;
+                return;
+            }
         }
         let reason = loop {
             let op = match self.queued.pop_front() {
@@ -275,8 +294,9 @@ impl Session {
         let client = self.client.clone();
         let items = self.history.clone();
         let streamer = self.streamer.clone();
+        let mut specs = tools::specs();
+        specs.extend(self.mcp.specs());
         let request = async move {
-            let specs = tools::specs();
             let request = TurnRequest {
                 instructions: INSTRUCTIONS,
                 items: &items,

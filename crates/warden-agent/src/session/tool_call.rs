@@ -26,7 +26,15 @@ impl Session {
     pub(super) async fn handle_tool_call(&mut self, call: &ToolCall) -> Result<String, Stop> {
         let arguments = serde_json::from_str(&call.arguments)
             .unwrap_or_else(|_| serde_json::Value::String(call.arguments.clone()));
-        let invocation = match tools::parse(&call.name, &call.arguments, &self.cwd) {
+        let parsed = match self.mcp.resolve(&call.name) {
+            Some((server, tool)) => Ok(ToolInvocation::Mcp {
+                server: server.name.clone(),
+                tool: tool.to_string(),
+                arguments: arguments.clone(),
+            }),
+            None => tools::parse(&call.name, &call.arguments, &self.cwd),
+        };
+        let invocation = match parsed {
             Ok(invocation) => invocation,
             Err(message) => {
                 self.record(EventMsg::ToolCallProposed {
@@ -95,6 +103,7 @@ impl Session {
             rules: &self.rules,
         };
         let paths;
+        let running;
         let request = match invocation {
             ToolInvocation::Shell { argv, workdir, .. } => {
                 ActionRequest::Shell { argv, cwd: workdir }
@@ -106,6 +115,29 @@ impl Session {
             ToolInvocation::ReadFile { path, .. } | ToolInvocation::ListDir { path } => {
                 ActionRequest::Read { path }
             }
+            ToolInvocation::Mcp { server, tool, .. } => match self.mcp.server(server) {
+                Some(found) => {
+                    running = found;
+                    ActionRequest::McpTool {
+                        server,
+                        tool,
+                        approval: running.config.approval,
+                        source: &running.source,
+                    }
+                }
+                None => {
+                    return Decision {
+                        verdict: Verdict::Forbidden,
+                        reasons: vec![Reason {
+                            rule: "mcp-server-not-running".into(),
+                            source: PolicySource::BuiltIn,
+                            justification: format!("MCP server `{server}` is not running"),
+                        }],
+                        risk: None,
+                        reviewable: false,
+                    };
+                }
+            },
         };
         decide(request, &cx)
     }
@@ -135,6 +167,8 @@ impl Session {
     ) -> Result<Approval, Stop> {
         let key = match invocation {
             ToolInvocation::Shell { argv, workdir, .. } => canonical_command_key(argv, workdir),
+            // "For the session" covers the tool, whatever its arguments.
+            ToolInvocation::Mcp { server, tool, .. } => format!("mcp:{server}.{tool}"),
             other => format!("{tool}:{}", other.summary()),
         };
         if self.approvals.contains(&key) || self.released.contains(&key) {
@@ -357,6 +391,13 @@ impl Session {
                 self.config.shell.output_cap_bytes,
             )),
             ToolInvocation::ListDir { path } => split(tools::list_dir(&path)),
+            ToolInvocation::Mcp {
+                server,
+                tool,
+                arguments,
+            } => {
+                return self.call_mcp(call_id, &server, &tool, arguments).await;
+            }
         };
         let duration = started.elapsed().as_millis() as u64;
         self.finish(call_id, success, None, duration, output).await
@@ -525,7 +566,7 @@ impl Session {
         Ok((for_model, denials))
     }
 
-    async fn finish(
+    pub(super) async fn finish(
         &mut self,
         call_id: &str,
         success: bool,

@@ -17,8 +17,8 @@ use crate::model::ToolSpec;
 pub fn specs() -> Vec<ToolSpec> {
     vec![
         ToolSpec {
-            name: "shell",
-            description: "Run a command (argv array) in the workspace, inside the sandbox. Returns exit code and output.",
+            name: "shell".into(),
+            description: "Run a command (argv array) in the workspace, inside the sandbox. Returns exit code and output.".into(),
             parameters: json!({
                 "type": "object",
                 "properties": {
@@ -30,8 +30,8 @@ pub fn specs() -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
-            name: "apply_patch",
-            description: "Edit files with a patch: '*** Begin Patch', then '*** Add File: p' / '*** Delete File: p' / '*** Update File: p' sections with @@ hunks of ' ', '-', '+' lines, then '*** End Patch'.",
+            name: "apply_patch".into(),
+            description: "Edit files with a patch: '*** Begin Patch', then '*** Add File: p' / '*** Delete File: p' / '*** Update File: p' sections with @@ hunks of ' ', '-', '+' lines, then '*** End Patch'.".into(),
             parameters: json!({
                 "type": "object",
                 "properties": {"patch": {"type": "string"}},
@@ -39,8 +39,8 @@ pub fn specs() -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
-            name: "read_file",
-            description: "Read a text file. Optional 1-based line offset and line limit.",
+            name: "read_file".into(),
+            description: "Read a text file. Optional 1-based line offset and line limit.".into(),
             parameters: json!({
                 "type": "object",
                 "properties": {
@@ -52,8 +52,8 @@ pub fn specs() -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
-            name: "list_dir",
-            description: "List a directory's entries (folders end with '/').",
+            name: "list_dir".into(),
+            description: "List a directory's entries (folders end with '/').".into(),
             parameters: json!({
                 "type": "object",
                 "properties": {"path": {"type": "string"}},
@@ -82,6 +82,12 @@ pub enum ToolInvocation {
     ListDir {
         path: PathBuf,
     },
+    /// A tool of an MCP server (resolved by the session, which knows its servers).
+    Mcp {
+        server: String,
+        tool: String,
+        arguments: serde_json::Value,
+    },
 }
 
 impl ToolInvocation {
@@ -93,6 +99,22 @@ impl ToolInvocation {
             }
             Self::ApplyPatch { patch } => patch.summary(),
             Self::ReadFile { path, .. } | Self::ListDir { path } => path.display().to_string(),
+            Self::Mcp {
+                server,
+                tool,
+                arguments,
+            } => {
+                let mut args = arguments.to_string();
+                if args.len() > 200 {
+                    let cut = (0..=200)
+                        .rev()
+                        .find(|&i| args.is_char_boundary(i))
+                        .unwrap_or(0);
+                    args.truncate(cut);
+                    args.push('…');
+                }
+                format!("{server}.{tool} {args}")
+            }
         }
     }
 }

@@ -168,7 +168,7 @@ pub async fn run(
 }
 
 /// Kills the command's process group when dropped.
-struct KillGroupOnDrop(Option<u32>);
+pub(crate) struct KillGroupOnDrop(pub(crate) Option<u32>);
 
 impl Drop for KillGroupOnDrop {
     fn drop(&mut self) {

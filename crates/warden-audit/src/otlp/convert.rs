@@ -47,7 +47,8 @@ fn severity(kind: &str, payload: &Value) -> (i32, &'static str) {
         "decision" if payload["verdict"] == "forbidden" => (13, "WARN"),
         "approvalAnswered" if payload["decision"] == "deny" => (13, "WARN"),
         "networkAccess" if payload["access"]["decision"] == "deny" => (13, "WARN"),
-        "configChanged" if !payload["error"].is_null() => (13, "WARN"),
+        "configChanged" | "mcpServerStarted" if !payload["error"].is_null() => (13, "WARN"),
+        "mcpCall" if payload["isError"] == true => (13, "WARN"),
         _ => (9, "INFO"),
     }
 }
@@ -160,6 +161,35 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
                 out.push(string("warden.config.error", e));
             }
         }
+        "mcpServerStarted" => {
+            out.push(string("warden.mcp.server", s("server")));
+            out.push(string("warden.mcp.command", s("command")));
+            let tools: Vec<&str> = p["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            out.push(string("warden.mcp.tools", tools.join(",")));
+            if let Some(e) = p["error"].as_str() {
+                out.push(string("error.type", "mcp_start_failed"));
+                out.push(string("warden.mcp.error", e));
+            }
+        }
+        "mcpCall" => {
+            out.push(string("warden.tool.call_id", s("callId")));
+            out.push(string("warden.mcp.server", s("server")));
+            out.push(string("mcp.method.name", "tools/call"));
+            out.push(string("gen_ai.tool.name", s("tool")));
+            out.push(boolean(
+                "warden.mcp.is_error",
+                p["isError"].as_bool().unwrap_or(false),
+            ));
+            out.push(int(
+                "warden.tool.duration_ms",
+                p["durationMs"].as_i64().unwrap_or(0),
+            ));
+        }
         "error" => {
             out.push(string("error.type", s("code")));
         }
@@ -255,6 +285,7 @@ mod tests {
                 let value = match kv.value.and_then(|v| v.value) {
                     Some(any_value::Value::StringValue(s)) => s,
                     Some(any_value::Value::IntValue(i)) => i.to_string(),
+                    Some(any_value::Value::BoolValue(b)) => b.to_string(),
                     other => format!("{other:?}"),
                 };
                 (kv.key, value)
@@ -317,5 +348,27 @@ mod tests {
             ]
         );
         assert_eq!(severity("configChanged", &payload), (9, "INFO"));
+    }
+
+    #[test]
+    fn an_mcp_call_names_its_server_and_tool_and_warns_on_error() {
+        let payload = serde_json::json!({
+            "type": "mcpCall", "callId": "c7", "server": "docs", "tool": "search",
+            "arguments": {"q": "x"}, "isError": true, "durationMs": 41, "result": "boom"
+        });
+        let got = attributes("mcpCall", &payload);
+        let expected: Vec<(String, String)> = [
+            ("warden.tool.call_id", "c7"),
+            ("warden.mcp.server", "docs"),
+            ("mcp.method.name", "tools/call"),
+            ("gen_ai.tool.name", "search"),
+            ("warden.mcp.is_error", "true"),
+            ("warden.tool.duration_ms", "41"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(got, expected);
+        assert_eq!(severity("mcpCall", &payload), (13, "WARN"));
     }
 }

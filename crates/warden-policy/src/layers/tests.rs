@@ -258,3 +258,83 @@ fn added_requirements_add_and_never_replace() {
     assert_eq!(modes.value, vec![SandboxMode::WorkspaceWrite]);
     assert_eq!(policy.requirements.sources.len(), 2);
 }
+
+#[test]
+fn mcp_servers_outside_the_admin_allowlist_are_refused_naming_both_sources() {
+    let w = World::new();
+    let req = w.write(
+        "etc/requirements.toml",
+        "allowed_mcp_servers = [\"docs\"]\n",
+    );
+    w.trust_project("[mcp_servers.docs]\ncommand = \"docs-server\"\napproval = \"allow\"\n");
+    let policy = resolve(&w.inputs()).unwrap();
+    let docs = &policy.config.mcp_servers["docs"];
+    assert_eq!(docs.command, "docs-server");
+    assert_eq!(docs.approval, crate::config::McpApproval::Allow);
+    assert_eq!(docs.startup_timeout_secs, 20);
+    let user_file = w.root.join("home/config.toml");
+    assert_eq!(
+        value(&policy, "mcp_servers.docs").source,
+        PolicySource::UserConfig {
+            path: user_file.display().to_string()
+        }
+    );
+
+    // A project adding a server the admin did not list is refused, naming both files.
+    let project = w.write(
+        "project/.warden/config.toml",
+        "[mcp_servers.shady]\ncommand = \"npx\"\nargs = [\"shady-mcp\"]\n",
+    );
+    let message = resolve(&w.inputs()).unwrap_err().to_string();
+    assert!(message.contains("MCP server `shady`"), "{message}");
+    assert!(
+        message.contains(&project.display().to_string()),
+        "{message}"
+    );
+    assert!(message.contains(&req.display().to_string()), "{message}");
+    assert!(message.contains("allowed: docs"), "{message}");
+
+    // Names become part of tool names: `__` and dots are refused.
+    std::fs::remove_file(&project).unwrap();
+    w.trust_project("[mcp_servers.a__b]\ncommand = \"x\"\n");
+    std::fs::remove_file(&req).unwrap();
+    let message = resolve(&w.inputs()).unwrap_err().to_string();
+    assert!(message.contains("mcp_servers.a__b"), "{message}");
+}
+
+#[test]
+fn mcp_tool_calls_ask_unless_the_server_is_allowed() {
+    let source = PolicySource::BuiltIn;
+    let rules = RuleSet::default();
+    let ws = PathBuf::from("/work");
+    let cx = DecisionContext {
+        policy: ApprovalPolicy::OnRequest,
+        sandbox: SandboxMode::WorkspaceWrite,
+        sandbox_enforced: true,
+        workspace: &ws,
+        writable_roots: std::slice::from_ref(&ws),
+        rules: &rules,
+    };
+    let ask = decide(
+        ActionRequest::McpTool {
+            server: "docs",
+            tool: "search",
+            approval: crate::config::McpApproval::Ask,
+            source: &source,
+        },
+        &cx,
+    );
+    assert_eq!(ask.verdict, Verdict::Prompt);
+    assert_eq!(ask.reasons[0].rule, "mcp_servers.docs.approval");
+    assert!(!ask.reviewable);
+    let allow = decide(
+        ActionRequest::McpTool {
+            server: "docs",
+            tool: "search",
+            approval: crate::config::McpApproval::Allow,
+            source: &source,
+        },
+        &cx,
+    );
+    assert_eq!(allow.verdict, Verdict::Allow);
+}
