@@ -217,6 +217,10 @@ def cases(h: Host):
     yield ("ptrace-attach", "processes",
            py + f"'import ctypes; l=ctypes.CDLL(None); print(l.ptrace(16,{pid},0,0))'",
            lambda r: h.victim_state()[1] == "0")
+    # The x32 ABI reaches the same kernel code under other numbers (ptrace is 521).
+    yield ("ptrace-attach-x32", "processes",
+           py + f"'import ctypes; l=ctypes.CDLL(None); print(l.syscall(0x40000000|521,16,{pid},0,0))'",
+           lambda r: h.victim_state()[1] == "0")
     yield ("proc-mem-write", "processes",
            py + f"'open(\"/proc/{pid}/mem\",\"wb\").write(b\"x\")'",
            lambda r: h.victim.poll() is None and "Traceback" in r.stderr)

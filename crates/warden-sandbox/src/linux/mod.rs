@@ -6,6 +6,7 @@
 //! - seccomp: no sockets, tracing, mounts or namespaces; blocked calls and file-system
 //!   writes are reported to the supervisor, which records structured denials.
 
+mod dispatch;
 mod landlock_rules;
 mod namespace;
 mod seccomp;
@@ -143,7 +144,6 @@ pub(crate) fn confine(
         landlock_rules::build(abi, &landlock_writable, &unreadable, &late_dirs, proxy_port)?;
     landlock_writable.extend(late_dirs);
     let filter = seccomp::filter(proxy_port.is_some())?;
-    let x32 = seccomp::deny_x32();
     let mut pinned: Vec<PathBuf> = Vec::new();
     for p in &protected {
         for dir in pinned_ancestors(&p.path, &writable) {
@@ -186,9 +186,6 @@ pub(crate) fn confine(
                 plan.apply()?;
             }
             landlock.apply()?;
-            if let Some(x32) = x32 {
-                x32.install_plain()?;
-            }
             let listener = filter.install()?;
             supervisor::send_fd(child_end.as_raw_fd(), listener)?;
             libc::close(listener);

@@ -137,6 +137,18 @@ pub(crate) fn filter(proxy: bool) -> Result<&'static Filter, SandboxError> {
 }
 
 fn build(proxy: bool) -> Result<Filter, SandboxError> {
+    let (program, handled) = program(proxy)?;
+    let program = super::dispatch::with_dispatch(program, &handled);
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(program.len()).map_err(|e| SandboxError::Seccomp(e.to_string()))?,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
+    Ok(Filter { program, fprog })
+}
+
+/// The rules compiled by seccompiler (notify actions patched in), and the system calls
+/// they name.
+pub(crate) fn program(proxy: bool) -> Result<(BpfProgram, Vec<i64>), SandboxError> {
     let err = |e: &dyn std::fmt::Display| SandboxError::Seccomp(e.to_string());
     let notify = SeccompAction::Trace(MARKER);
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
@@ -212,6 +224,7 @@ fn build(proxy: bool) -> Result<Filter, SandboxError> {
         };
         rules.insert(*nr, entry);
     }
+    let handled: Vec<i64> = rules.keys().copied().collect();
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| err(&e))?;
     let filter =
         SeccompFilter::new(rules, SeccompAction::Allow, notify, arch).map_err(|e| err(&e))?;
@@ -230,11 +243,7 @@ fn build(proxy: bool) -> Result<Filter, SandboxError> {
             "no notify action found in the compiled filter".into(),
         ));
     }
-    let fprog = libc::sock_fprog {
-        len: u16::try_from(program.len()).map_err(|e| err(&e))?,
-        filter: program.as_ptr() as *mut libc::sock_filter,
-    };
-    Ok(Filter { program, fprog })
+    Ok((program, handled))
 }
 
 impl Filter {
@@ -269,72 +278,4 @@ pub(crate) fn name(nr: libc::c_long) -> &'static str {
         } else {
             "file-system write"
         })
-}
-
-/// A plain filter refusing the x32 system-call ABI (numbers with bit 30 set), which
-/// would otherwise reach the same kernel functions under numbers the main filter does
-/// not list.
-pub(crate) struct PlainFilter {
-    program: Vec<libc::sock_filter>,
-    fprog: libc::sock_fprog,
-}
-
-// SAFETY: as for Filter.
-unsafe impl Send for PlainFilter {}
-unsafe impl Sync for PlainFilter {}
-
-pub(crate) fn deny_x32() -> Option<&'static PlainFilter> {
-    static X32: std::sync::OnceLock<Option<PlainFilter>> = std::sync::OnceLock::new();
-    X32.get_or_init(build_x32).as_ref()
-}
-
-fn build_x32() -> Option<PlainFilter> {
-    if !cfg!(target_arch = "x86_64") {
-        return None;
-    }
-    const X32_BIT: u32 = 0x4000_0000;
-    const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
-    const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
-    let stmt = |code: u16, k: u32| libc::sock_filter {
-        code,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let program = vec![
-        stmt(0x20, 0), // ld  [nr]  (BPF_LD | BPF_W | BPF_ABS, offset 0)
-        libc::sock_filter {
-            code: 0x35, // jge #X32_BIT (BPF_JMP | BPF_JGE | BPF_K)
-            jt: 0,
-            jf: 1,
-            k: X32_BIT,
-        },
-        stmt(BPF_RET, SECCOMP_RET_ERRNO | libc::EPERM as u32),
-        stmt(BPF_RET, SECCOMP_RET_ALLOW),
-    ];
-    let fprog = libc::sock_fprog {
-        len: program.len() as u16,
-        filter: program.as_ptr() as *mut libc::sock_filter,
-    };
-    Some(PlainFilter { program, fprog })
-}
-
-impl PlainFilter {
-    /// Child side: install without a listener.
-    pub(crate) fn install_plain(&self) -> std::io::Result<()> {
-        debug_assert_eq!(self.program.len(), usize::from(self.fprog.len));
-        // SAFETY: as in Filter::install.
-        let ret = unsafe {
-            libc::syscall(
-                libc::SYS_seccomp,
-                SECCOMP_SET_MODE_FILTER,
-                0,
-                &self.fprog as *const libc::sock_fprog,
-            )
-        };
-        if ret < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
-    }
 }
