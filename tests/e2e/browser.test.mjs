@@ -1,6 +1,6 @@
 // The UI in a real browser (Debian's Chromium via playwright-core) against `warden serve`.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -288,4 +288,32 @@ test("a command asks to reach an unknown host; the answer and every connection s
   assert.match(await page.getByTestId("network-row").first().innerText(), /allowed[\s\S]*curl → web\.test/);
   assert.match(await page.getByTestId("network-host-row").first().innerText(), new RegExp(`web\\.test:${port}\\s+1\\s+0`));
   await page.screenshot({ path: join(screenshots, "browser-network.png"), fullPage: true });
+});
+
+test("an MCP server's tool asks first, then its call shows in the session and the timeline", async () => {
+  // The test MCP server (built on the official Python SDK), for sessions started from now.
+  appendFileSync(
+    join(profile.home, "config.toml"),
+    `\n[mcp_servers.demo]\ncommand = "${join(root, ".venv/bin/python3")}"\nargs = ["${join(root, "tests/mcp/server.py")}"]\n`,
+  );
+  await page.goto(url);
+  await page.getByTestId("nav-session").click();
+  if (await page.getByTestId("new-session").count()) await page.getByTestId("new-session").click();
+  await page.getByTestId("workspace").fill(profile.workspace);
+  await page.getByTestId("task").fill("echo through mcp");
+  await page.getByTestId("start").click();
+  await page.getByText("MCP server demo started (3 tools)").waitFor();
+  const card = page.getByTestId("approval-card");
+  await card.waitFor();
+  assert.equal(await card.getByTestId("approval-command").innerText(), 'demo.echo {"text":"hello"}');
+  assert.match(await card.getByTestId("approval-reason").innerText(), /tool calls to MCP server `demo` need approval/);
+  await page.screenshot({ path: join(screenshots, "browser-mcp-approval.png") });
+  await card.getByTestId("approve-once").click();
+  await page.getByText("Echoed: echo: hello").waitFor();
+
+  await page.getByTestId("open-timeline").click();
+  await page.locator('[data-kind="mcpCall"]').waitFor();
+  assert.match(await page.locator('[data-kind="mcpCall"]').innerText(), /demo\.echo[\s\S]*echo: hello/);
+  assert.match(await page.locator('[data-kind="mcpServerStarted"]').innerText(), /mcp__demo__echo/);
+  await page.screenshot({ path: join(screenshots, "browser-mcp-timeline.png"), fullPage: true });
 });
