@@ -131,16 +131,6 @@ async fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let store = AuditStore::open(&dir.join("audit.sqlite")).await.unwrap();
-    if std::env::var_os("AUDIT_BENCH_NO_FTS").is_some() {
-        // Analysis only: how fast is ingest without the full-text index?
-        let out = std::process::Command::new("sqlite3")
-            .arg(dir.join("audit.sqlite"))
-            .arg("DROP TRIGGER events_fts_insert;")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        println!("(analysis: full-text indexing off)");
-    }
     for s in 0..SESSIONS {
         store
             .create_session(&format!("session-{s:05}"), "/home/dev", 0)

@@ -11,6 +11,7 @@ mod reader;
 mod redact;
 mod retention;
 mod search;
+mod search_text;
 mod store;
 mod writer;
 

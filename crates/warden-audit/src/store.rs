@@ -12,6 +12,7 @@ use warden_protocol::{Event, EventMsg};
 use crate::AuditError;
 use crate::chain::StoredRecord;
 use crate::redact::redact;
+use crate::search_text::searchable;
 use crate::writer::{WriteRequest, run_writer};
 
 /// Handle to one audit database. Cheap to clone.
@@ -101,11 +102,13 @@ impl AuditStore {
     pub async fn append(&self, events: Vec<Event>) -> Result<Vec<Event>, AuditError> {
         let mut stored = Vec::with_capacity(events.len());
         let mut records = Vec::with_capacity(events.len());
+        let mut search = Vec::with_capacity(events.len());
         for event in events {
             let seq = event.seq.ok_or_else(|| {
                 AuditError::Write(format!("a {} event has no seq", event.msg.kind()))
             })?;
             let (msg, payload) = redacted(event.msg)?;
+            search.push(searchable(&payload));
             records.push(StoredRecord {
                 session_id: event.session_id.clone(),
                 seq,
@@ -120,7 +123,11 @@ impl AuditStore {
         }
         let (ack, done) = oneshot::channel();
         self.writer
-            .send(WriteRequest { records, ack })
+            .send(WriteRequest {
+                records,
+                search,
+                ack,
+            })
             .await
             .map_err(|_| AuditError::WriterStopped)?;
         done.await.map_err(|_| AuditError::WriterStopped)??;

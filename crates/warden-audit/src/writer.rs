@@ -11,11 +11,15 @@ use crate::chain::{StoredRecord, genesis, link};
 
 pub(crate) struct WriteRequest {
     pub records: Vec<StoredRecord>,
+    /// Each record's searchable text (same order), for the full-text index.
+    pub search: Vec<String>,
     pub ack: oneshot::Sender<Result<(), AuditError>>,
 }
 
 /// Rows per INSERT statement (SQLite allows 32766 bound parameters; 8 per row).
 const ROWS_PER_STATEMENT: usize = 4000;
+/// Full-text rows per INSERT statement (2 parameters per row).
+const TEXT_ROWS_PER_STATEMENT: usize = 16_000;
 /// Requests folded into one transaction.
 const REQUESTS_PER_BATCH: usize = 512;
 
@@ -49,7 +53,11 @@ pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteReq
             }
         }
         let records: Vec<&StoredRecord> = accepted.iter().flat_map(|r| r.records.iter()).collect();
-        let result = write_batch(&pool, &records, &mut titled).await;
+        let search: Vec<&str> = accepted
+            .iter()
+            .flat_map(|r| r.search.iter().map(String::as_str))
+            .collect();
+        let result = write_batch(&pool, &records, &search, &mut titled).await;
         match &result {
             Ok(()) => heads.extend(pending),
             Err(e) => {
@@ -140,12 +148,16 @@ async fn load_heads(pool: &SqlitePool, sessions: &[&str]) -> Result<Heads, Audit
 async fn write_batch(
     pool: &SqlitePool,
     records: &[&StoredRecord],
+    search: &[&str],
     titled: &mut Titled,
 ) -> Result<(), AuditError> {
     if records.is_empty() {
         return Ok(());
     }
     let mut tx = pool.begin().await?;
+    // Row ids of the batch, in order: inside the transaction nobody else inserts, and a
+    // multi-row insert gives its rows consecutive ids after the largest one.
+    let mut ids: Vec<i64> = Vec::with_capacity(records.len());
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
         let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO events (session_id, seq, created_at, kind, actor, payload, event_id, hash) ",
@@ -159,6 +171,28 @@ async fn write_batch(
                 .push_bind(&r.payload)
                 .push_bind(&r.event_id)
                 .push_bind(&r.hash);
+        });
+        let done = insert.build().execute(&mut *tx).await?;
+        let last = done.last_insert_rowid();
+        let count = chunk.len() as i64;
+        if done.rows_affected() != chunk.len() as u64 {
+            return Err(AuditError::Write(format!(
+                "inserted {} of {count} events",
+                done.rows_affected()
+            )));
+        }
+        ids.extend(last - count + 1..=last);
+    }
+    let texts: Vec<(i64, &str)> = ids
+        .into_iter()
+        .zip(search.iter().copied())
+        .filter(|(_, text)| !text.is_empty())
+        .collect();
+    for chunk in texts.chunks(TEXT_ROWS_PER_STATEMENT) {
+        let mut insert: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO events_fts (rowid, text) ");
+        insert.push_values(chunk, |mut row, (id, text)| {
+            row.push_bind(*id).push_bind(*text);
         });
         insert.build().execute(&mut *tx).await?;
     }

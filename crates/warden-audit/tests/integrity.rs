@@ -199,6 +199,13 @@ async fn search_filters_and_pages() {
         ids(store.search(&q("registry.example.com")).await.unwrap().0),
         [("s2".to_string(), 2)]
     );
+    // Text is indexed, not JSON: keys, kind tags and call ids are not words.
+    for not_text in ["callId", "toolCallProposed", "c3", "summary"] {
+        assert!(
+            store.search(&q(not_text)).await.unwrap().0.is_empty(),
+            "{not_text}"
+        );
+    }
     let kinds = SearchQuery {
         kinds: vec!["toolCallProposed".into()],
         session_id: Some("s1".into()),
@@ -238,6 +245,15 @@ async fn search_filters_and_pages() {
     assert_eq!(
         (first.len(), second.len(), third.len(), next),
         (2, 2, 1, None)
+    );
+    // An escaped line break separates words instead of gluing them (`\nsecond`).
+    store
+        .append(vec![prompt("s2", 3, "first line\nsecond line")])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.search(&q("second")).await.unwrap().0),
+        [("s2".to_string(), 3)]
     );
 }
 
