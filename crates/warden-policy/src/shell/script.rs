@@ -87,14 +87,7 @@ impl Walker<'_> {
 
     fn children(&self, out: &mut Analysis, node: Node<'_>, arguments: &[Node<'_>]) -> Vec<usize> {
         let mut found = Vec::new();
-        let mut cursor = node.walk();
-        let children: Vec<Node<'_>> = node
-            .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
-            .collect();
-        let last = children.len().saturating_sub(1);
-        for (i, child) in children.into_iter().enumerate() {
-            let arguments = if i == last { arguments } else { &[] };
+        for (child, arguments) in with_trailing(node, arguments) {
             found.extend(self.node_with(out, child, arguments));
         }
         found
@@ -103,14 +96,8 @@ impl Walker<'_> {
     fn pipeline(&self, out: &mut Analysis, node: Node<'_>, arguments: &[Node<'_>]) -> Vec<usize> {
         let mut all = Vec::new();
         let mut previous: Vec<usize> = Vec::new();
-        let mut cursor = node.walk();
-        let stages: Vec<Node<'_>> = node
-            .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
-            .collect();
-        let last = stages.len().saturating_sub(1);
-        for (i, stage) in stages.into_iter().enumerate() {
-            let current = self.node_with(out, stage, if i == last { arguments } else { &[] });
+        for (stage, arguments) in with_trailing(node, arguments) {
+            let current = self.node_with(out, stage, arguments);
             for &from in &previous {
                 for &to in &current {
                     out.feeds.push((from, to));
@@ -288,6 +275,24 @@ impl Walker<'_> {
             },
         }
     }
+}
+
+/// `node`'s named children but comments, the last one paired with `arguments` (words
+/// that follow it), the others with none.
+fn with_trailing<'t, 'a>(
+    node: Node<'t>,
+    arguments: &'a [Node<'t>],
+) -> impl Iterator<Item = (Node<'t>, &'a [Node<'t>])> {
+    let mut cursor = node.walk();
+    let children: Vec<Node<'t>> = node
+        .named_children(&mut cursor)
+        .filter(|c| c.kind() != "comment")
+        .collect();
+    let last = children.len().saturating_sub(1);
+    children
+        .into_iter()
+        .enumerate()
+        .map(move |(i, child)| (child, if i == last { arguments } else { &[][..] }))
 }
 
 /// The destinations of a redirection after its first: words bash gives to the command.
