@@ -243,20 +243,7 @@ pub fn command(
         let home = std::env::var_os("HOME")
             .map(PathBuf::from)
             .unwrap_or_default();
-        let writable = policy.effective_writable_roots()?;
-        let input = seatbelt::SeatbeltInput {
-            protected: paths::protected_paths(&home, &writable, &policy.boundary.protect)
-                .into_iter()
-                .map(|p| p.path)
-                .collect(),
-            unreadable: paths::credential_paths(
-                &home,
-                &policy.boundary.deny_read,
-                &policy.boundary.allow_read,
-            ),
-            writable_roots: writable,
-            proxy_port: None,
-        };
+        let input = seatbelt::SeatbeltInput::for_policy(policy, &home)?;
         let full = seatbelt::argv(&seatbelt::profile(&input), argv);
         let mut command = std::process::Command::new(&full[0]);
         command.args(&full[1..]).current_dir(cwd);

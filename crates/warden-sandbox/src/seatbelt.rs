@@ -20,6 +20,34 @@ pub struct SeatbeltInput {
     pub proxy_port: Option<u16>,
 }
 
+impl SeatbeltInput {
+    /// What `policy` means for a command run by the user whose home is `home`: its
+    /// writable roots, the protected and credential paths that exist, and the proxy port
+    /// when the policy's egress is Warden's proxy.
+    pub fn for_policy(
+        policy: &crate::SandboxPolicy,
+        home: &Path,
+    ) -> Result<Self, crate::SandboxError> {
+        let writable = policy.effective_writable_roots()?;
+        Ok(Self {
+            protected: crate::paths::protected_paths(home, &writable, &policy.boundary.protect)
+                .into_iter()
+                .map(|p| p.path)
+                .collect(),
+            unreadable: crate::paths::credential_paths(
+                home,
+                &policy.boundary.deny_read,
+                &policy.boundary.allow_read,
+            ),
+            writable_roots: writable,
+            proxy_port: match policy.egress {
+                crate::Egress::Proxy(port) => Some(port),
+                crate::Egress::None => None,
+            },
+        })
+    }
+}
+
 /// A string literal in the profile language.
 fn quote(path: &Path) -> String {
     let text = path.to_string_lossy();
@@ -123,6 +151,30 @@ mod tests {
             ],
             proxy_port: Some(3128),
         }
+    }
+
+    #[test]
+    fn a_policy_becomes_the_profile_input_with_its_proxy_port() {
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path().canonicalize().unwrap();
+        let ws = home.join("ws");
+        std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        let mut policy = crate::SandboxPolicy::new(
+            warden_protocol::SandboxMode::WorkspaceWrite,
+            vec![ws.clone()],
+        );
+        let input = SeatbeltInput::for_policy(&policy, &home).unwrap();
+        assert_eq!(input.proxy_port, None);
+        assert!(input.writable_roots.contains(&ws));
+        assert!(input.protected.contains(&ws.join(".git/hooks")));
+        assert!(input.unreadable.contains(&home.join(".ssh")));
+        assert!(!profile(&input).contains("network-outbound"));
+
+        policy.egress = crate::Egress::Proxy(3128);
+        let input = SeatbeltInput::for_policy(&policy, &home).unwrap();
+        assert_eq!(input.proxy_port, Some(3128));
+        assert!(profile(&input).contains("(remote tcp \"localhost:3128\")"));
     }
 
     #[test]
