@@ -20,28 +20,40 @@ fn workspace(cwd: Option<&str>) -> Option<PathBuf> {
 /// recorded with each value replaced by a marker.
 const SECRET_SETTINGS: &[&str] = &["telemetry.otlp_headers"];
 
+const MARKER: &str = "[REDACTED:setting]";
+
+/// A setting's value as shown and recorded: secret settings, and the `env` of MCP
+/// servers (tokens for the services they reach), keep their keys but not their values.
+fn shown(key: &str, value: &serde_json::Value) -> serde_json::Value {
+    let masked = |map: &serde_json::Map<String, serde_json::Value>| {
+        serde_json::Value::Object(map.keys().map(|k| (k.clone(), MARKER.into())).collect())
+    };
+    let secret = SECRET_SETTINGS
+        .iter()
+        .any(|s| key == *s || key.starts_with(&format!("{s}.")));
+    match value {
+        serde_json::Value::Object(map) if secret => masked(map),
+        _ if secret => MARKER.into(),
+        serde_json::Value::Object(server) if key.starts_with("mcp_servers.") => {
+            let mut server = server.clone();
+            if let Some(serde_json::Value::Object(env)) = server.get("env") {
+                let env = masked(env);
+                server.insert("env".into(), env);
+            }
+            serde_json::Value::Object(server)
+        }
+        other => other.clone(),
+    }
+}
+
 fn policy_values(values: &[EffectiveValue]) -> Vec<PolicyValue> {
     values
         .iter()
-        .map(|v| {
-            let secret = SECRET_SETTINGS
-                .iter()
-                .any(|key| v.key == *key || v.key.starts_with(&format!("{key}.")));
-            let value = match (&v.value, secret) {
-                (serde_json::Value::Object(map), true) => serde_json::Value::Object(
-                    map.keys()
-                        .map(|k| (k.clone(), "[REDACTED:setting]".into()))
-                        .collect(),
-                ),
-                (_, true) => "[REDACTED:setting]".into(),
-                (value, false) => value.clone(),
-            };
-            PolicyValue {
-                key: v.key.clone(),
-                value,
-                source: v.source.clone(),
-                locked_by: v.locked_by.clone(),
-            }
+        .map(|v| PolicyValue {
+            key: v.key.clone(),
+            value: shown(&v.key, &v.value),
+            source: v.source.clone(),
+            locked_by: v.locked_by.clone(),
         })
         .collect()
 }
@@ -110,5 +122,31 @@ impl Host {
             commands: analysis.invocations.iter().map(|i| i.argv()).collect(),
             unresolved: analysis.uncertain,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_settings_keep_their_keys_but_not_their_values() {
+        let headers = serde_json::json!({"x-api-key": "k-123"});
+        assert_eq!(
+            shown("telemetry.otlp_headers", &headers),
+            serde_json::json!({"x-api-key": MARKER})
+        );
+        let server = serde_json::json!({
+            "command": "gh-mcp", "args": ["--stdio"],
+            "env": {"GITHUB_TOKEN": "ghp_abc", "LOG": "debug"}
+        });
+        assert_eq!(
+            shown("mcp_servers.gh", &server),
+            serde_json::json!({
+                "command": "gh-mcp", "args": ["--stdio"],
+                "env": {"GITHUB_TOKEN": MARKER, "LOG": MARKER}
+            })
+        );
+        assert_eq!(shown("sandbox", &"read-only".into()), "read-only");
     }
 }
