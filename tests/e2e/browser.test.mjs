@@ -172,10 +172,11 @@ test("a workspace that does not exist gets a clear message", async () => {
 
 test("the audit view searches, filters, opens the event in its timeline, verifies and exports", async () => {
   await page.getByTestId("nav-audit").click();
+  // Search at once, while the first page may still be loading: the search must win.
   await page.getByTestId("audit-search").fill("created-by-agent.txt");
   await page.getByTestId("audit-kind").selectOption("toolCallProposed");
   await page.getByTestId("audit-go").click();
-  await page.getByTestId("audit-row").first().waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="audit-count"]')?.textContent?.trim() === "2 events");
   const rows = page.getByTestId("audit-row");
   assert.equal(await rows.count(), 2, "two sessions proposed that command");
   assert.deepEqual(await rows.evaluateAll((r) => r.map((x) => x.dataset.kind)), ["toolCallProposed", "toolCallProposed"]);
