@@ -106,8 +106,7 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
     let (mut command, confinement) = warden_sandbox::command(&args.command, &cwd, &policy)?;
     let credential = egress.as_ref().map(|egress| {
         let credential = egress.proxy.credentials().issue(Attribution {
-            command: shlex::try_join(args.command.iter().map(String::as_str))
-                .unwrap_or_else(|_| args.command.join(" ")),
+            command: warden_policy::shell::command_line(&args.command),
             ..Attribution::default()
         });
         command.envs(credential.environment(egress.addr));

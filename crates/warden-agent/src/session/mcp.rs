@@ -8,6 +8,7 @@ use warden_protocol::{EventMsg, PolicySource, SessionPolicy};
 
 use super::{Session, Stop};
 use crate::mcp::{McpServer, command_argv};
+use crate::tools::shell::CappedBuffer;
 
 /// Where each `mcp_servers.NAME` setting came from.
 pub(super) fn sources(policy: &SessionPolicy) -> HashMap<String, PolicySource> {
@@ -33,8 +34,7 @@ impl Session {
         let mut starts = Vec::new();
         for (name, config) in &self.config.mcp_servers {
             let mut policy = self.sandbox_policy.clone();
-            let command = shlex::try_join(command_argv(config).iter().map(String::as_str))
-                .unwrap_or_else(|_| command_argv(config).join(" "));
+            let command = warden_policy::shell::command_line(&command_argv(config));
             let proxy = self.egress.as_ref().map(|egress| {
                 policy.egress = warden_sandbox::Egress::Proxy(egress.addr.port());
                 let credential = egress.proxy.credentials().issue(warden_proxy::Attribution {
@@ -93,11 +93,14 @@ impl Session {
             .interruptible(async move { running.call(tool, sent).await })
             .await?;
         let duration_ms = started.elapsed().as_millis() as u64;
-        let (mut result, is_error) = match answer {
+        let (text, is_error) = match answer {
             Ok((text, is_error)) => (text, is_error),
             Err(e) => (format!("the MCP call failed: {e}"), true),
         };
-        cap(&mut result, self.config.shell.output_cap_bytes);
+        // Capped like command output: head and tail kept.
+        let mut capped = CappedBuffer::new(self.config.shell.output_cap_bytes);
+        capped.push(text.as_bytes());
+        let result = capped.into_string();
         self.record(EventMsg::McpCall {
             call_id: call_id.into(),
             server: server.into(),
@@ -111,18 +114,4 @@ impl Session {
         self.finish(call_id, !is_error, None, duration_ms, result)
             .await
     }
-}
-
-/// Keep at most `limit` bytes (on a character boundary), saying how much was cut.
-fn cap(text: &mut String, limit: usize) {
-    if text.len() <= limit {
-        return;
-    }
-    let cut = (0..=limit)
-        .rev()
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(0);
-    let dropped = text.len() - cut;
-    text.truncate(cut);
-    text.push_str(&format!("\n[… {dropped} bytes omitted …]"));
 }

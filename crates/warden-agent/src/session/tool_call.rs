@@ -491,8 +491,7 @@ impl Session {
             let credential = egress.proxy.credentials().issue(warden_proxy::Attribution {
                 session_id: Some(self.session_id.clone()),
                 call_id: Some(call_id.to_string()),
-                command: shlex::try_join(argv.iter().map(String::as_str))
-                    .unwrap_or_else(|_| argv.join(" ")),
+                command: warden_policy::shell::command_line(argv),
                 pid: None,
             });
             (credential, egress.addr)

@@ -94,9 +94,7 @@ impl ToolInvocation {
     /// One line for approval cards and the timeline.
     pub fn summary(&self) -> String {
         match self {
-            Self::Shell { argv, .. } => {
-                shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
-            }
+            Self::Shell { argv, .. } => warden_policy::shell::command_line(argv),
             Self::ApplyPatch { patch } => patch.summary(),
             Self::ReadFile { path, .. } | Self::ListDir { path } => path.display().to_string(),
             Self::Mcp {
@@ -106,11 +104,7 @@ impl ToolInvocation {
             } => {
                 let mut args = arguments.to_string();
                 if args.len() > 200 {
-                    let cut = (0..=200)
-                        .rev()
-                        .find(|&i| args.is_char_boundary(i))
-                        .unwrap_or(0);
-                    args.truncate(cut);
+                    args.truncate(args.floor_char_boundary(200));
                     args.push('…');
                 }
                 format!("{server}.{tool} {args}")

@@ -28,7 +28,7 @@ impl ShellOutcome {
 }
 
 /// Keeps the first and last `cap / 2` bytes of a stream.
-struct CappedBuffer {
+pub(crate) struct CappedBuffer {
     cap: usize,
     head: Vec<u8>,
     tail: std::collections::VecDeque<u8>,
@@ -36,7 +36,7 @@ struct CappedBuffer {
 }
 
 impl CappedBuffer {
-    fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Self {
             cap: cap.max(2),
             head: Vec::new(),
@@ -45,7 +45,7 @@ impl CappedBuffer {
         }
     }
 
-    fn push(&mut self, bytes: &[u8]) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         let half = self.cap / 2;
         for &b in bytes {
             if self.head.len() < half {
@@ -60,7 +60,7 @@ impl CappedBuffer {
         }
     }
 
-    fn into_string(self) -> String {
+    pub(crate) fn into_string(self) -> String {
         let mut out = String::from_utf8_lossy(&self.head).into_owned();
         if self.dropped > 0 {
             out.push_str(&format!("\n[… {} bytes omitted …]\n", self.dropped));

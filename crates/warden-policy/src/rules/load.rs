@@ -37,9 +37,7 @@ struct Example {
 impl Example {
     fn display(&self) -> String {
         match &self.argv_or_script {
-            Ok(argv) => {
-                shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
-            }
+            Ok(argv) => crate::shell::command_line(argv),
             Err(script) => script.clone(),
         }
     }

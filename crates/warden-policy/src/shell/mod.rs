@@ -73,6 +73,11 @@ pub struct Analysis {
     pub uncertain: Vec<String>,
 }
 
+/// An argv as one line a person can read and paste (shell-quoted where needed).
+pub fn command_line(argv: &[String]) -> String {
+    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+}
+
 /// A shell whose `-c SCRIPT` Warden parses.
 pub fn is_shell(name: &str) -> bool {
     wrappers::SHELLS.contains(&name)
