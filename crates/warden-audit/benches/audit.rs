@@ -172,6 +172,9 @@ async fn main() {
         ingest.as_secs_f64(),
         ingested as f64 / ingest.as_secs_f64()
     );
+    if std::env::var_os("AUDIT_BENCH_INGEST_ONLY").is_some() {
+        return;
+    }
 
     // Timeline page: 100 events of one kind in one session, random sessions.
     let mut samples = Vec::new();

@@ -118,29 +118,42 @@ async fn chain_records(
     Ok(())
 }
 
-/// The last `(seq, hash)` of each session, in one query; new sessions start at genesis.
+/// Each session's committed chain head, in one query per 500 sessions: its last event,
+/// else the anchor retention left when it deleted them all, else genesis. A session that
+/// was never created is refused here, so one stray request cannot fail a whole batch on
+/// the foreign key.
 async fn load_heads(pool: &SqlitePool, sessions: &[&str]) -> Result<Heads, AuditError> {
-    let mut heads: Heads = sessions
-        .iter()
-        .map(|s| (s.to_string(), (0, genesis(s))))
-        .collect();
+    let mut heads = Heads::new();
     for chunk in sessions.chunks(500) {
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT e.session_id, e.seq, e.hash FROM events e JOIN \
-             (SELECT session_id, MAX(seq) AS seq FROM events WHERE session_id IN (",
+            "SELECT s.session_id, \
+             (SELECT seq FROM events e WHERE e.session_id = s.session_id ORDER BY seq DESC LIMIT 1) AS seq, \
+             (SELECT hash FROM events e WHERE e.session_id = s.session_id ORDER BY seq DESC LIMIT 1) AS hash, \
+             a.seq AS anchor_seq, a.hash AS anchor_hash \
+             FROM sessions s LEFT JOIN chain_anchors a ON a.session_id = s.session_id \
+             WHERE s.session_id IN (",
         );
         let mut list = query.separated(", ");
         for s in chunk {
             list.push_bind(*s);
         }
-        query.push(") GROUP BY session_id) m ON m.session_id = e.session_id AND m.seq = e.seq");
+        query.push(")");
         for row in query.build().fetch_all(pool).await? {
             let session: String = row.get("session_id");
-            let seq: i64 = row.get("seq");
-            let hash: Option<String> = row.get("hash");
+            let last: Option<i64> = row.get("seq");
+            let anchor: Option<i64> = row.get("anchor_seq");
+            // Rows from before the chain existed have no hash: the chain starts after them.
+            let (seq, hash): (i64, Option<String>) = match (last, anchor) {
+                (Some(seq), _) => (seq, row.get("hash")),
+                (None, Some(seq)) => (seq, row.get("anchor_hash")),
+                (None, None) => (0, None),
+            };
             let hash = hash.unwrap_or_else(|| genesis(&session));
             heads.insert(session, (seq as u64, hash));
         }
+    }
+    if let Some(missing) = sessions.iter().find(|s| !heads.contains_key(**s)) {
+        return Err(AuditError::UnknownSession(missing.to_string()));
     }
     Ok(heads)
 }

@@ -267,6 +267,38 @@ async fn out_of_order_or_repeated_events_are_refused() {
     assert!(store.verify().await.unwrap().broken.is_none());
 }
 
+#[tokio::test]
+async fn events_of_a_session_never_created_are_refused_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(&dir.path().join("audit.sqlite"), &["s"], 1).await;
+    let (stray, kept) = tokio::join!(
+        store.append(vec![prompt("ghost", 1, "who")]),
+        store.append(vec![prompt("s", 2, "next")])
+    );
+    let e = stray.unwrap_err();
+    assert_eq!(e.code(), "audit_unknown_session");
+    assert!(e.to_string().contains("ghost"), "{e}");
+    kept.unwrap();
+    assert_eq!(store.verify().await.unwrap().events, 2);
+}
+
+#[tokio::test]
+async fn a_session_trimmed_to_nothing_chains_on_from_its_anchor_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.sqlite");
+    let store = store_with(&path, &["a"], 3).await; // created_at = 1000 * seq
+    let report = store.apply_retention(10_000, 20_000).await.unwrap();
+    assert_eq!(report.events_deleted, 3);
+    drop(store);
+    let store = AuditStore::open(&path).await.unwrap();
+    store.append(vec![prompt("a", 4, "after")]).await.unwrap();
+    assert!(store.append(vec![prompt("a", 4, "again")]).await.is_err());
+    assert_eq!(
+        store.verify().await.unwrap().to_string(),
+        "intact: 1 events in 1 sessions"
+    );
+}
+
 /// Runs in a child process (see the crash test): appends events one by one and prints
 /// each seq once `append` has returned, until it is killed.
 #[tokio::test]
