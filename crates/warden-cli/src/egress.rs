@@ -37,14 +37,25 @@ impl Egress {
         paths: &WardenPaths,
         adjust: impl FnOnce(&mut ProxySettings) -> anyhow::Result<()>,
     ) -> anyhow::Result<Self> {
-        let mut settings = ProxySettings::from_effective(policy).map_err(anyhow::Error::msg)?;
-        adjust(&mut settings)?;
         let addr = listener
             .local_addr()
             .context("the proxy listener has no address")?;
-        listener
-            .set_nonblocking(true)
-            .context("cannot make the proxy listener non-blocking")?;
+        let egress = Self::new(addr, policy, paths, adjust)?;
+        egress.serve(listener)?;
+        Ok(egress)
+    }
+
+    /// The proxy for a listener on `addr` that is not there yet (it comes from the
+    /// sandboxed command's child: see `warden_sandbox::CommandProxy`): credentials can be
+    /// issued now, [`Self::serve`] once the listener has arrived.
+    pub fn new(
+        addr: SocketAddr,
+        policy: &EffectivePolicy,
+        paths: &WardenPaths,
+        adjust: impl FnOnce(&mut ProxySettings) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Self> {
+        let mut settings = ProxySettings::from_effective(policy).map_err(anyhow::Error::msg)?;
+        adjust(&mut settings)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("warden-proxy")
@@ -55,18 +66,27 @@ impl Egress {
         let sink: warden_proxy::EventSink = Arc::new(|event: warden_proxy::NetworkEvent| {
             eprintln!("warden: {}", crate::transcript::network_line(&event.access));
         });
-        let proxy = Proxy::new(settings, asker, sink);
-        {
-            let _inside = runtime.enter();
-            let listener =
-                tokio::net::TcpListener::from_std(listener).context("cannot serve the proxy")?;
-            proxy.serve(listener);
-        }
         Ok(Self {
-            proxy,
+            proxy: Proxy::new(settings, asker, sink),
             addr,
             runtime: Some(runtime),
         })
+    }
+
+    /// Accept connections on `listener`.
+    pub fn serve(&self, listener: std::net::TcpListener) -> anyhow::Result<()> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .context("the proxy's runtime has stopped")?;
+        listener
+            .set_nonblocking(true)
+            .context("cannot make the proxy listener non-blocking")?;
+        let _inside = runtime.enter();
+        let listener =
+            tokio::net::TcpListener::from_std(listener).context("cannot serve the proxy")?;
+        self.proxy.serve(listener);
+        Ok(())
     }
 
     /// See [`warden_proxy::Credential::settle`].

@@ -3,6 +3,7 @@
 //! reported as blocked is printed on stderr in one line.
 
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 
@@ -13,6 +14,7 @@ use warden_policy::config::WardenPaths;
 use warden_policy::layers::{self, PolicyInputs};
 use warden_protocol::SandboxMode;
 use warden_proxy::Attribution;
+use warden_sandbox::CommandProxy;
 
 use crate::egress::Egress;
 
@@ -89,22 +91,27 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
         Some(word) => word == "proxy",
         None => config.network.mode == NetworkMode::Proxy,
     };
-    // The proxy serves inside the sandbox's network namespace; full access has none.
+    // The proxy serves inside the command's network namespace, whose child makes the
+    // listener (no shared namespaces to create first); full access has none.
     let egress = if proxied && config.sandbox != SandboxMode::FullAccess {
-        let listener = warden_sandbox::proxy_listener().context(
+        let own = CommandProxy::new().context(
             "the egress proxy needs the sandbox's network namespace, which cannot be made \
              here; run with `--network deny` (no network) or set network.mode = \"deny\"",
         )?;
-        Some(Egress::start(listener, &effective, &paths, |_| Ok(()))?)
+        let addr = SocketAddr::from(([127, 0, 0, 1], CommandProxy::PORT));
+        policy.egress = warden_sandbox::Egress::Proxy(CommandProxy::PORT);
+        Some((Egress::new(addr, &effective, &paths, |_| Ok(()))?, own))
     } else {
         None
     };
-    if let Some(egress) = &egress {
-        policy.egress = warden_sandbox::Egress::Proxy(egress.addr.port());
-    }
     let program = args.command.first().context("no command given")?;
-    let (mut command, confinement) = warden_sandbox::command(&args.command, &cwd, &policy)?;
-    let credential = egress.as_ref().map(|egress| {
+    let (mut command, confinement) = warden_sandbox::command_behind(
+        &args.command,
+        &cwd,
+        &policy,
+        egress.as_ref().map(|(_, own)| own),
+    )?;
+    let credential = egress.as_ref().map(|(egress, _)| {
         let credential = egress.proxy.credentials().issue(Attribution {
             command: warden_policy::shell::command_line(&args.command),
             ..Attribution::default()
@@ -113,9 +120,35 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
         credential
     });
     command.stderr(Stdio::piped());
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("cannot start {program}"))?;
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        // The child could not make its namespaces (e.g. inside another sandbox).
+        Err(e) if egress.is_some() && e.raw_os_error() == Some(libc::EPERM) => {
+            anyhow::bail!(
+                "cannot start {program}: {e}: the egress proxy needs the sandbox's network \
+                 namespace, which cannot be made here; run with `--network deny` (no network) \
+                 or set network.mode = \"deny\""
+            )
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot start {program}")),
+    };
+    // The child sent its listener before exec; connections made since wait in its queue.
+    let egress = match egress {
+        Some((egress, own)) => match own
+            .listener()
+            .map_err(anyhow::Error::from)
+            .and_then(|listener| egress.serve(listener))
+        {
+            Ok(()) => Some(egress),
+            Err(e) => {
+                // Never leave the command running without its only way out explained.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     if let Some(credential) = &credential {
         credential.set_pid(child.id());
     }

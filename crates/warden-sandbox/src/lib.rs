@@ -206,6 +206,66 @@ pub fn proxy_listener() -> Result<std::net::TcpListener, SandboxError> {
     }
 }
 
+/// Warden's proxy listener for one command of a one-shot process (`warden exec`): the
+/// command's own child brings up the loopback of its new network namespace, listens on
+/// `127.0.0.1:`[`CommandProxy::PORT`] and hands the socket back before it execs. The
+/// process creates no shared namespaces first (two helper processes fewer than
+/// [`proxy_listener`]). Not for a process that called [`warm_up`].
+pub struct CommandProxy {
+    #[cfg(target_os = "linux")]
+    parent_end: std::os::fd::OwnedFd,
+    #[cfg(target_os = "linux")]
+    child_end: std::os::fd::OwnedFd,
+}
+
+impl CommandProxy {
+    /// The port the proxy listens on inside the command's network namespace, which
+    /// holds nothing else. Set the policy's egress to `Egress::Proxy(PORT)`.
+    pub const PORT: u16 = 3128;
+
+    pub fn new() -> Result<Self, SandboxError> {
+        #[cfg(target_os = "linux")]
+        {
+            let (parent_end, child_end) = linux::socket_pair()?;
+            Ok(Self {
+                parent_end,
+                child_end,
+            })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err(SandboxError::Unsupported(format!(
+                "a proxy inside the sandbox on {}",
+                std::env::consts::OS
+            )))
+        }
+    }
+
+    /// The listening socket, once the command built by [`command_behind`] has been
+    /// spawned (its child sent it before exec).
+    pub fn listener(self) -> Result<std::net::TcpListener, SandboxError> {
+        #[cfg(target_os = "linux")]
+        {
+            drop(self.child_end);
+            linux::receive_fd_nonblocking(&self.parent_end)
+                .map(std::net::TcpListener::from)
+                .ok_or_else(|| {
+                    SandboxError::Unsupported(
+                        "a proxy inside the sandbox (the command did not hand over its listener)"
+                            .into(),
+                    )
+                })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err(SandboxError::Unsupported(format!(
+                "a proxy inside the sandbox on {}",
+                std::env::consts::OS
+            )))
+        }
+    }
+}
+
 /// A command's boundary after [`prepare`]: what it blocked, reported by the kernel.
 #[derive(Default)]
 pub struct Confinement {
@@ -235,6 +295,17 @@ pub fn command(
     cwd: &Path,
     policy: &SandboxPolicy,
 ) -> Result<(std::process::Command, Confinement), SandboxError> {
+    command_behind(argv, cwd, policy, None)
+}
+
+/// [`command`], with its network going to `own_proxy`'s listener, which its child makes
+/// (the policy's egress must be `Egress::Proxy(CommandProxy::PORT)`).
+pub fn command_behind(
+    argv: &[String],
+    cwd: &Path,
+    policy: &SandboxPolicy,
+    own_proxy: Option<&CommandProxy>,
+) -> Result<(std::process::Command, Confinement), SandboxError> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| SandboxError::Unsupported("an empty command".into()))?;
@@ -252,7 +323,7 @@ pub fn command(
     }
     let mut command = std::process::Command::new(program);
     command.args(args).current_dir(cwd);
-    let confinement = prepare(&mut command, policy, cwd)?;
+    let confinement = prepare_behind(&mut command, policy, cwd, own_proxy)?;
     Ok((command, confinement))
 }
 
@@ -264,17 +335,35 @@ pub fn prepare(
     policy: &SandboxPolicy,
     cwd: &Path,
 ) -> Result<Confinement, SandboxError> {
+    prepare_behind(command, policy, cwd, None)
+}
+
+fn prepare_behind(
+    command: &mut std::process::Command,
+    policy: &SandboxPolicy,
+    cwd: &Path,
+    own_proxy: Option<&CommandProxy>,
+) -> Result<Confinement, SandboxError> {
     scrub_environment(command, &policy.boundary.allow_env);
     if policy.mode == SandboxMode::FullAccess {
         return Ok(Confinement::default());
     }
     #[cfg(target_os = "linux")]
     {
-        linux::confine(command, policy, cwd)
+        use std::os::fd::AsRawFd;
+        if own_proxy.is_some() && policy.egress != Egress::Proxy(CommandProxy::PORT) {
+            return Err(SandboxError::Unsupported(format!(
+                "a command's own proxy listener with egress {:?} (it listens on port {})",
+                policy.egress,
+                CommandProxy::PORT
+            )));
+        }
+        let channel = own_proxy.map(|p| p.child_end.as_raw_fd());
+        linux::confine(command, policy, cwd, channel)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = cwd;
+        let _ = (cwd, own_proxy);
         Err(SandboxError::Unsupported(format!(
             "{} (use warden_sandbox::command, which runs macOS commands under sandbox-exec)",
             std::env::consts::OS

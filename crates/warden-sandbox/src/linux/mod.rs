@@ -22,6 +22,7 @@ use crate::paths::{credential_paths, pinned_ancestors, protected_paths};
 use crate::{Confinement, Egress, SandboxError, SandboxPolicy, SandboxSupport, Weakening};
 pub(crate) use namespace::{proxy_listener, warm_up};
 pub(crate) use supervisor::Denials;
+pub(crate) use supervisor::receive_fd_nonblocking;
 
 /// Landlock ABI with everything Warden uses: file system incl. truncate and device
 /// ioctl, TCP bind/connect, abstract-socket and signal scoping.
@@ -71,10 +72,13 @@ fn abi_from(version: i64) -> Option<ABI> {
     })
 }
 
+/// `own_proxy`: the child end of a [`crate::CommandProxy`] channel, when the command
+/// makes its own proxy listener instead of joining the shared namespaces.
 pub(crate) fn confine(
     command: &mut std::process::Command,
     policy: &SandboxPolicy,
     cwd: &std::path::Path,
+    own_proxy: Option<libc::c_int>,
 ) -> Result<Confinement, SandboxError> {
     let version = landlock_rules::kernel_abi();
     let support = support_with(version);
@@ -96,9 +100,10 @@ pub(crate) fn confine(
     let proxy_port = match policy.egress {
         Egress::None => None,
         Egress::Proxy(port) => {
-            // The proxy listens inside the shared network namespace: without it (or
-            // without Landlock's TCP rules) the command could reach more than the proxy.
-            if !namespaces || abi < ABI::V4 || !namespace::warm_up() {
+            // The proxy listens inside the command's network namespace (shared, or its
+            // own): without one (or without Landlock's TCP rules) the command could reach
+            // more than the proxy.
+            if !namespaces || abi < ABI::V4 || (own_proxy.is_none() && !namespace::warm_up()) {
                 return Err(SandboxError::Unsupported(
                     "network through the proxy needs user namespaces and Landlock ABI 4; \
                      use --network deny here"
@@ -162,6 +167,7 @@ pub(crate) fn confine(
             &pinned,
             &read_only,
             cwd,
+            own_proxy.zip(proxy_port),
         )?)
     } else {
         None
@@ -195,7 +201,7 @@ pub(crate) fn confine(
     Ok(Confinement { denials })
 }
 
-fn socket_pair() -> Result<(OwnedFd, OwnedFd), SandboxError> {
+pub(crate) fn socket_pair() -> Result<(OwnedFd, OwnedFd), SandboxError> {
     let mut fds = [0; 2];
     // SAFETY: socketpair writes two fds into the array.
     let ret = unsafe {

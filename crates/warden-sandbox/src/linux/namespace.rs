@@ -57,6 +57,9 @@ enum Mode {
     Direct {
         recipe: Box<MountRecipe>,
         maps: UidMaps,
+        /// Where to send a proxy listener made inside the new network namespace, and its
+        /// port (see [`crate::CommandProxy`]).
+        proxy: Option<(libc::c_int, u16)>,
     },
 }
 
@@ -93,11 +96,14 @@ impl UidMaps {
 impl NamespacePlan {
     /// `writable` outermost first; `pinned` outermost first; `read_only` are protected
     /// paths inside writable roots.
+    /// `own_proxy`: the channel and port for a proxy listener made in the command's own
+    /// network namespace; only for a process that has not created shared namespaces.
     pub(crate) fn new(
         writable: &[PathBuf],
         pinned: &[PathBuf],
         read_only: &[PathBuf],
         cwd: &Path,
+        own_proxy: Option<(libc::c_int, u16)>,
     ) -> Result<Self, SandboxError> {
         static LAST_CAP: std::sync::OnceLock<libc::c_int> = std::sync::OnceLock::new();
         let last_cap = *LAST_CAP.get_or_init(|| {
@@ -107,6 +113,13 @@ impl NamespacePlan {
                 .unwrap_or(63)
         });
         let mode = match SHARED.get() {
+            Some(Some(_)) if own_proxy.is_some() => {
+                return Err(SandboxError::Unsupported(
+                    "a command's own proxy listener in a process with shared namespaces \
+                     (use proxy_listener there)"
+                        .into(),
+                ));
+            }
             Some(Some(shared)) => Mode::Cached {
                 shared,
                 mnt: mount_namespace(shared, writable, pinned, read_only)?,
@@ -121,6 +134,7 @@ impl NamespacePlan {
                 recipe: Box::new(MountRecipe::new(writable, pinned, read_only)?),
                 maps: UidMaps::new()
                     .ok_or_else(|| SandboxError::Seccomp("uid map paths".into()))?,
+                proxy: own_proxy,
             },
         };
         Ok(Self {
@@ -139,9 +153,17 @@ impl NamespacePlan {
                 // SAFETY: setns on an owned descriptor.
                 check(unsafe { libc::setns(mnt.as_raw_fd(), libc::CLONE_NEWNS) })?;
             }
-            Mode::Direct { recipe, maps } => {
+            Mode::Direct {
+                recipe,
+                maps,
+                proxy,
+            } => {
                 check(unshare_all())?;
                 maps.write()?;
+                if let Some((channel, port)) = *proxy {
+                    // Asked for: without it the command would silently have no network.
+                    loopback_listener(channel, port)?;
+                }
                 recipe.build()?;
             }
         }
@@ -561,7 +583,7 @@ fn create_shared() -> Option<SharedNamespaces> {
             maps.write()?;
             // The namespaces are useful without the proxy listener: a failure here only
             // means no proxy (reported when one is asked for).
-            let _ = loopback_listener(child_channel);
+            let _ = loopback_listener(child_channel, 0);
             Ok(())
         },
         |pid| {
@@ -582,8 +604,8 @@ fn create_shared() -> Option<SharedNamespaces> {
 }
 
 /// Child side, inside the new network namespace: bring the loopback up, listen on
-/// 127.0.0.1 (any port) and send the socket to the parent. No allocation.
-fn loopback_listener(channel: libc::c_int) -> std::io::Result<()> {
+/// 127.0.0.1:`port` (0: any) and send the socket to the parent. No allocation.
+fn loopback_listener(channel: libc::c_int, port: u16) -> std::io::Result<()> {
     // SAFETY: socket/ioctl/bind/listen on stack structs; descriptors closed here.
     unsafe {
         let control = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
@@ -606,7 +628,7 @@ fn loopback_listener(channel: libc::c_int) -> std::io::Result<()> {
         check(listener)?;
         let addr = libc::sockaddr_in {
             sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: 0,
+            sin_port: port.to_be(),
             sin_addr: libc::in_addr {
                 s_addr: u32::from_be_bytes([127, 0, 0, 1]).to_be(),
             },
