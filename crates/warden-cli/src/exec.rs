@@ -98,8 +98,8 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
             "the egress proxy needs the sandbox's network namespace, which cannot be made \
              here; run with `--network deny` (no network) or set network.mode = \"deny\"",
         )?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], CommandProxy::PORT));
-        policy.egress = warden_sandbox::Egress::Proxy(CommandProxy::PORT);
+        let addr = SocketAddr::from(([127, 0, 0, 1], own.port()));
+        policy.egress = warden_sandbox::Egress::Proxy(own.port());
         Some((Egress::new(addr, &effective, &paths, |_| Ok(()))?, own))
     } else {
         None

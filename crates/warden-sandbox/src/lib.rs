@@ -38,8 +38,8 @@ pub enum Egress {
     /// Nowhere: no sockets but private Unix ones.
     #[default]
     None,
-    /// Only Warden's proxy, listening on this loopback port inside the sandbox's network
-    /// namespace (see [`proxy_listener`]). TCP only; no other address or port.
+    /// Only Warden's proxy, listening on this loopback port (inside the sandbox's network
+    /// namespace on Linux; see [`proxy_listener`]). TCP only; no other address or port.
     Proxy(u16),
 }
 
@@ -188,16 +188,21 @@ pub fn warm_up() {
     linux::warm_up();
 }
 
-/// The listening socket for Warden's proxy inside the network namespace every
-/// sandboxed command shares (its loopback holds nothing else). Creates the shared
-/// namespaces if needed (blocking, a few ms). Each call returns a new handle to the
-/// same socket, on `127.0.0.1` and a port fixed for this process; serve it once.
+/// The listening socket for Warden's proxy. Linux: inside the network namespace every
+/// sandboxed command shares (its loopback holds nothing else); creates the shared
+/// namespaces if needed (blocking, a few ms). macOS: on the host's loopback (see
+/// `host_loopback_listener`). Each call returns a new handle to the same socket, on
+/// `127.0.0.1` and a port fixed for this process; serve it once.
 pub fn proxy_listener() -> Result<std::net::TcpListener, SandboxError> {
     #[cfg(target_os = "linux")]
     {
         linux::proxy_listener()
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        host_loopback_listener()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         Err(SandboxError::Unsupported(format!(
             "a proxy inside the sandbox on {}",
@@ -206,23 +211,50 @@ pub fn proxy_listener() -> Result<std::net::TcpListener, SandboxError> {
     }
 }
 
-/// Warden's proxy listener for one command of a one-shot process (`warden exec`): the
-/// command's own child brings up the loopback of its new network namespace, listens on
-/// `127.0.0.1:`[`CommandProxy::PORT`] and hands the socket back before it execs. The
+/// macOS has no network namespaces: the proxy listens on the host's loopback, on a port
+/// fixed for this process. Seatbelt lets sandboxed commands connect to that port only;
+/// any other local process can connect too, and the proxy refuses it without a
+/// command's credential.
+#[cfg(target_os = "macos")]
+fn host_loopback_listener() -> Result<std::net::TcpListener, SandboxError> {
+    static LISTENER: std::sync::OnceLock<Result<std::net::TcpListener, String>> =
+        std::sync::OnceLock::new();
+    let unavailable =
+        |why: String| SandboxError::Unsupported(format!("the proxy's loopback listener ({why})"));
+    match LISTENER
+        .get_or_init(|| std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string()))
+    {
+        Ok(listener) => listener
+            .try_clone()
+            .map_err(|e| unavailable(format!("cannot duplicate it: {e}"))),
+        Err(e) => Err(unavailable(e.clone())),
+    }
+}
+
+/// Warden's proxy listener for one command of a one-shot process (`warden exec`).
+///
+/// Linux: the command's own child brings up the loopback of its new network namespace,
+/// listens on `127.0.0.1:3128` there and hands the socket back before it execs, so the
 /// process creates no shared namespaces first (two helper processes fewer than
 /// [`proxy_listener`]). Not for a process that called [`warm_up`].
+///
+/// macOS (no network namespaces): [`proxy_listener`]'s socket on the host's loopback;
+/// Seatbelt lets the command connect to that port only.
 pub struct CommandProxy {
     #[cfg(target_os = "linux")]
     parent_end: std::os::fd::OwnedFd,
     #[cfg(target_os = "linux")]
     child_end: std::os::fd::OwnedFd,
+    #[cfg(target_os = "macos")]
+    listener: std::net::TcpListener,
 }
 
-impl CommandProxy {
-    /// The port the proxy listens on inside the command's network namespace, which
-    /// holds nothing else. Set the policy's egress to `Egress::Proxy(PORT)`.
-    pub const PORT: u16 = 3128;
+/// The port of a command's own listener inside its network namespace, which holds
+/// nothing else (so it is known before the fork and can go into `HTTP_PROXY`).
+#[cfg(target_os = "linux")]
+const OWN_PROXY_PORT: u16 = 3128;
 
+impl CommandProxy {
     pub fn new() -> Result<Self, SandboxError> {
         #[cfg(target_os = "linux")]
         {
@@ -232,7 +264,13 @@ impl CommandProxy {
                 child_end,
             })
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(target_os = "macos")]
+        {
+            Ok(Self {
+                listener: proxy_listener()?,
+            })
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
         {
             Err(SandboxError::Unsupported(format!(
                 "a proxy inside the sandbox on {}",
@@ -241,8 +279,25 @@ impl CommandProxy {
         }
     }
 
+    /// The loopback port the command reaches the proxy on: set the policy's egress to
+    /// `Egress::Proxy(port)` and the command's proxy variables to `127.0.0.1:port`.
+    pub fn port(&self) -> u16 {
+        #[cfg(target_os = "linux")]
+        {
+            OWN_PROXY_PORT
+        }
+        #[cfg(target_os = "macos")]
+        {
+            self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+        {
+            0
+        }
+    }
+
     /// The listening socket, once the command built by [`command_behind`] has been
-    /// spawned (its child sent it before exec).
+    /// spawned (on Linux its child sent it before exec).
     pub fn listener(self) -> Result<std::net::TcpListener, SandboxError> {
         #[cfg(target_os = "linux")]
         {
@@ -256,7 +311,11 @@ impl CommandProxy {
                     )
                 })
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(target_os = "macos")]
+        {
+            Ok(self.listener)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
         {
             Err(SandboxError::Unsupported(format!(
                 "a proxy inside the sandbox on {}",
@@ -299,7 +358,7 @@ pub fn command(
 }
 
 /// [`command`], with its network going to `own_proxy`'s listener, which its child makes
-/// (the policy's egress must be `Egress::Proxy(CommandProxy::PORT)`).
+/// (the policy's egress must be `Egress::Proxy(own_proxy.port())`).
 pub fn command_behind(
     argv: &[String],
     cwd: &Path,
@@ -351,11 +410,13 @@ fn prepare_behind(
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
-        if own_proxy.is_some() && policy.egress != Egress::Proxy(CommandProxy::PORT) {
+        if let Some(own) = own_proxy
+            && policy.egress != Egress::Proxy(own.port())
+        {
             return Err(SandboxError::Unsupported(format!(
                 "a command's own proxy listener with egress {:?} (it listens on port {})",
                 policy.egress,
-                CommandProxy::PORT
+                own.port()
             )));
         }
         let channel = own_proxy.map(|p| p.child_end.as_raw_fd());

@@ -17,8 +17,9 @@ fn the_command_reaches_only_its_own_proxy_listener_and_the_parent_serves_it() {
         SandboxMode::WorkspaceWrite,
         vec![workspace.path().to_path_buf()],
     );
-    policy.egress = Egress::Proxy(CommandProxy::PORT);
     let own = CommandProxy::new().unwrap();
+    assert_eq!(own.port(), 3128);
+    policy.egress = Egress::Proxy(own.port());
     // Another port on the same loopback first (refused), then the proxy's port.
     let script = "if exec 4<>/dev/tcp/127.0.0.1/3129; then echo other-port-open; fi; \
                   exec 3<>/dev/tcp/127.0.0.1/3128 && echo hello >&3 && read -r line <&3 \
@@ -34,7 +35,7 @@ fn the_command_reaches_only_its_own_proxy_listener_and_the_parent_serves_it() {
     let listener = own.listener().unwrap();
     assert_eq!(
         listener.local_addr().unwrap(),
-        std::net::SocketAddr::from(([127, 0, 0, 1], CommandProxy::PORT))
+        std::net::SocketAddr::from(([127, 0, 0, 1], 3128))
     );
     let (mut stream, _) = listener.accept().unwrap();
     let mut line = String::new();
