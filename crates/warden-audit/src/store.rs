@@ -43,7 +43,11 @@ impl AuditStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(5));
+            .busy_timeout(std::time::Duration::from_secs(5))
+            // A multi-row INSERT keeps a statement journal, which spills to a temporary
+            // file past 64 KiB unless temporary storage is in memory (+8 % ingest on
+            // average over four alternating runs, docs/benchmarks.md).
+            .pragma("temp_store", "memory");
         let corrupt = |e: &dyn std::fmt::Display| AuditError::Corrupt {
             path: path.to_path_buf(),
             message: e.to_string(),
