@@ -43,6 +43,10 @@ pub struct ExecArgs {
     command: Vec<String>,
 }
 
+const NO_NAMESPACE_FOR_PROXY: &str = "the egress proxy needs the sandbox's network namespace, \
+     which cannot be made here; run with `--network deny` (no network) or set \
+     network.mode = \"deny\"";
+
 pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
     let cwd = match args.cwd {
         Some(dir) => dir,
@@ -94,10 +98,7 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
     // The proxy serves inside the command's network namespace, whose child makes the
     // listener (no shared namespaces to create first); full access has none.
     let egress = if proxied && config.sandbox != SandboxMode::FullAccess {
-        let own = CommandProxy::new().context(
-            "the egress proxy needs the sandbox's network namespace, which cannot be made \
-             here; run with `--network deny` (no network) or set network.mode = \"deny\"",
-        )?;
+        let own = CommandProxy::new().context(NO_NAMESPACE_FOR_PROXY)?;
         let addr = SocketAddr::from(([127, 0, 0, 1], own.port()));
         policy.egress = warden_sandbox::Egress::Proxy(own.port());
         Some((Egress::new(addr, &effective, &paths, |_| Ok(()))?, own))
@@ -124,11 +125,7 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
         Ok(child) => child,
         // The child could not make its namespaces (e.g. inside another sandbox).
         Err(e) if egress.is_some() && e.raw_os_error() == Some(libc::EPERM) => {
-            anyhow::bail!(
-                "cannot start {program}: {e}: the egress proxy needs the sandbox's network \
-                 namespace, which cannot be made here; run with `--network deny` (no network) \
-                 or set network.mode = \"deny\""
-            )
+            anyhow::bail!("cannot start {program}: {e}: {NO_NAMESPACE_FOR_PROXY}")
         }
         Err(e) => return Err(e).with_context(|| format!("cannot start {program}")),
     };

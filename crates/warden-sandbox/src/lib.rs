@@ -204,11 +204,17 @@ pub fn proxy_listener() -> Result<std::net::TcpListener, SandboxError> {
     }
     #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
-        Err(SandboxError::Unsupported(format!(
-            "a proxy inside the sandbox on {}",
-            std::env::consts::OS
-        )))
+        Err(no_proxy_on_this_os())
     }
+}
+
+/// Where Warden has no way to put a proxy in front of a sandboxed command.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn no_proxy_on_this_os() -> SandboxError {
+    SandboxError::Unsupported(format!(
+        "a proxy inside the sandbox on {}",
+        std::env::consts::OS
+    ))
 }
 
 /// macOS has no network namespaces: the proxy listens on the host's loopback, on a port
@@ -272,10 +278,7 @@ impl CommandProxy {
         }
         #[cfg(not(any(target_os = "linux", target_os = "macos")))]
         {
-            Err(SandboxError::Unsupported(format!(
-                "a proxy inside the sandbox on {}",
-                std::env::consts::OS
-            )))
+            Err(no_proxy_on_this_os())
         }
     }
 
@@ -317,10 +320,7 @@ impl CommandProxy {
         }
         #[cfg(not(any(target_os = "linux", target_os = "macos")))]
         {
-            Err(SandboxError::Unsupported(format!(
-                "a proxy inside the sandbox on {}",
-                std::env::consts::OS
-            )))
+            Err(no_proxy_on_this_os())
         }
     }
 }
