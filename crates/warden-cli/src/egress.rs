@@ -40,14 +40,16 @@ impl Egress {
         let addr = listener
             .local_addr()
             .context("the proxy listener has no address")?;
-        let egress = Self::new(addr, policy, paths, adjust)?;
+        let mut egress = Self::new(addr, policy, paths, adjust)?;
         egress.serve(listener)?;
         Ok(egress)
     }
 
     /// The proxy for a listener on `addr` that is not there yet (it comes from the
     /// sandboxed command's child: see `warden_sandbox::CommandProxy`): credentials can be
-    /// issued now, [`Self::serve`] once the listener has arrived.
+    /// issued now, [`Self::serve`] once the listener has arrived. The runtime starts in
+    /// `serve`, so for `warden exec` its threads start while the command's child builds
+    /// its namespaces on the other core (and are not there to slow the fork).
     pub fn new(
         addr: SocketAddr,
         policy: &EffectivePolicy,
@@ -56,12 +58,6 @@ impl Egress {
     ) -> anyhow::Result<Self> {
         let mut settings = ProxySettings::from_effective(policy).map_err(anyhow::Error::msg)?;
         adjust(&mut settings)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("warden-proxy")
-            .enable_all()
-            .build()
-            .context("cannot start the proxy's runtime")?;
         let asker = TerminalAsker::open(policy, paths).map(|a| Arc::new(a) as Arc<dyn Asker>);
         let sink: warden_proxy::EventSink = Arc::new(|event: warden_proxy::NetworkEvent| {
             eprintln!("warden: {}", crate::transcript::network_line(&event.access));
@@ -69,19 +65,26 @@ impl Egress {
         Ok(Self {
             proxy: Proxy::new(settings, asker, sink),
             addr,
-            runtime: Some(runtime),
+            runtime: None,
         })
     }
 
-    /// Accept connections on `listener`.
-    pub fn serve(&self, listener: std::net::TcpListener) -> anyhow::Result<()> {
-        let runtime = self
-            .runtime
-            .as_ref()
-            .context("the proxy's runtime has stopped")?;
+    /// Accept connections on `listener`, on the proxy's own runtime threads.
+    pub fn serve(&mut self, listener: std::net::TcpListener) -> anyhow::Result<()> {
         listener
             .set_nonblocking(true)
             .context("cannot make the proxy listener non-blocking")?;
+        let runtime = match &mut self.runtime {
+            Some(runtime) => runtime,
+            none => none.insert(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("warden-proxy")
+                    .enable_all()
+                    .build()
+                    .context("cannot start the proxy's runtime")?,
+            ),
+        };
         let _inside = runtime.enter();
         let listener =
             tokio::net::TcpListener::from_std(listener).context("cannot serve the proxy")?;

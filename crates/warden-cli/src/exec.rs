@@ -131,7 +131,7 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
     };
     // The child sent its listener before exec; connections made since wait in its queue.
     let egress = match egress {
-        Some((egress, own)) => match own
+        Some((mut egress, own)) => match own
             .listener()
             .map_err(anyhow::Error::from)
             .and_then(|listener| egress.serve(listener))
