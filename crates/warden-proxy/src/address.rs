@@ -194,6 +194,34 @@ pub fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     None
 }
 
+/// This machine's own addresses, read when first needed and again when the last reading
+/// is older than [`OwnAddresses::FRESH_FOR`]: a proxy that runs for hours sees an
+/// address a new interface or VPN brings, and a one-shot `warden exec` whose command
+/// never connects never pays for reading them.
+#[derive(Default)]
+pub(crate) struct OwnAddresses {
+    read: std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Vec<IpAddr>>)>>,
+}
+
+impl OwnAddresses {
+    pub(crate) const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+    pub(crate) fn current(&self) -> std::sync::Arc<Vec<IpAddr>> {
+        let mut read = self
+            .read
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*read {
+            Some((at, addresses)) if at.elapsed() < Self::FRESH_FOR => addresses.clone(),
+            _ => {
+                let addresses = std::sync::Arc::new(own_addresses());
+                *read = Some((std::time::Instant::now(), addresses.clone()));
+                addresses
+            }
+        }
+    }
+}
+
 /// This machine's own addresses (every interface), so a public address that is really
 /// the host itself is refused like loopback.
 pub fn own_addresses() -> Vec<IpAddr> {
@@ -313,6 +341,25 @@ mod tests {
             Some(Restricted::OwnHost)
         );
         assert!(own_addresses().iter().any(|a| a.is_loopback()));
+    }
+
+    #[test]
+    fn the_hosts_addresses_are_read_when_needed_and_read_again_once_stale() {
+        let own = OwnAddresses::default();
+        assert!(own.read.lock().unwrap().is_none(), "nothing read up front");
+        let first = own.current();
+        assert!(first.iter().any(|a| a.is_loopback()));
+        assert!(
+            std::sync::Arc::ptr_eq(&first, &own.current()),
+            "fresh: kept"
+        );
+        // Age the reading past FRESH_FOR: the next use reads the interfaces again.
+        if let Some((at, _)) = own.read.lock().unwrap().as_mut() {
+            *at -= OwnAddresses::FRESH_FOR;
+        }
+        let again = own.current();
+        assert!(!std::sync::Arc::ptr_eq(&first, &again), "stale: read again");
+        assert_eq!(*first, *again);
     }
 
     #[test]

@@ -341,10 +341,11 @@ async fn connect(shared: &Arc<Shared>, trace: &mut Trace) -> Result<TcpStream, R
     };
     let mut refused = None;
     let mut last_error = None;
+    let own_addresses = shared.own_addresses.current();
     for ip in addresses {
         let ip = address::canonical(ip);
         let explicitly = allow_private.iter().any(|rule| rule.contains(ip));
-        if let Some(class) = classify(ip, &shared.own_addresses).filter(|_| !explicitly) {
+        if let Some(class) = classify(ip, &own_addresses).filter(|_| !explicitly) {
             refused.get_or_insert((ip, class));
             continue;
         }

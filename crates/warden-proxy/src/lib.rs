@@ -258,7 +258,7 @@ pub(crate) struct Shared {
     credentials: Credentials,
     asker: Option<Arc<dyn Asker>>,
     sink: EventSink,
-    own_addresses: Vec<IpAddr>,
+    own_addresses: address::OwnAddresses,
     slots: Arc<tokio::sync::Semaphore>,
 }
 
@@ -273,7 +273,7 @@ impl Proxy {
                 credentials: Credentials::default(),
                 asker,
                 sink,
-                own_addresses: address::own_addresses(),
+                own_addresses: address::OwnAddresses::default(),
                 slots,
             }),
         }
