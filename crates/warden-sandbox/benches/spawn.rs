@@ -3,6 +3,10 @@
 //! machine state. Prints medians and p90s in microseconds.
 //!
 //! `cargo bench -p warden-sandbox --bench spawn -- [ROUNDS]` (default 300).
+//!
+//! `SPAWN_BENCH_RESIDENT_MB=N` first fills N MiB of the heap, as a desktop process with a
+//! web view has resident: `fork` copies the page tables of everything resident, so its
+//! cost grows with the spawning process while `posix_spawn`'s does not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -22,6 +26,12 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(300);
+    let resident_mb: usize = std::env::var("SPAWN_BENCH_RESIDENT_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    // Written, so every page is really resident (and copied-on-write after a fork).
+    let resident = vec![1u8; resident_mb << 20];
     // The agent's case: a long-lived process that warmed up once.
     warden_sandbox::warm_up();
     let ws = std::env::current_dir().expect("cwd");
@@ -67,7 +77,10 @@ fn main() {
         assert!(status.success());
     }
     let (bare_median, boxed_median) = (percentile(&mut bare, 0.5), percentile(&mut boxed, 0.5));
-    println!("rounds: {rounds}");
+    println!(
+        "rounds: {rounds}, resident ballast: {} MiB",
+        resident.len() >> 20
+    );
     println!(
         "bare spawn        median {bare_median:8.0} us   p90 {:8.0} us",
         percentile(&mut bare, 0.9)
