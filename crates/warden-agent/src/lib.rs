@@ -9,6 +9,7 @@ mod host;
 mod mcp;
 pub mod model;
 mod policy_view;
+mod process;
 mod secrets;
 pub mod session;
 pub mod tools;

@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
@@ -120,7 +120,7 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
         command.envs(credential.environment(egress.addr));
         credential
     });
-    command.stderr(Stdio::piped());
+    command.stderr(warden_sandbox::Io::Piped);
     let mut child = match command.spawn() {
         Ok(child) => child,
         // The child could not make its namespaces (e.g. inside another sandbox).
@@ -149,7 +149,8 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
     if let Some(credential) = &credential {
         credential.set_pid(child.id());
     }
-    if let Some(mut stderr) = child.stderr.take() {
+    if let Some(stderr) = child.stderr.take() {
+        let mut stderr = std::fs::File::from(stderr);
         let mut buf = [0u8; 8192];
         let mut out = std::io::stderr();
         loop {

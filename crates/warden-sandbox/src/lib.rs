@@ -14,11 +14,15 @@ mod error;
 mod linux;
 pub mod paths;
 pub mod seatbelt;
+mod spawn;
 
 use std::path::{Path, PathBuf};
 
 pub use env::scrub_environment;
 pub use error::SandboxError;
+#[cfg(target_os = "linux")]
+pub use spawn::signal_pidfd;
+pub use spawn::{Child, Io, SandboxCommand};
 use warden_protocol::{SandboxDenial, SandboxMode};
 
 /// What one command may touch.
@@ -347,13 +351,14 @@ impl Confinement {
 }
 
 /// A command running `argv` in `cwd` inside `policy`'s boundary: on macOS through
-/// `/usr/bin/sandbox-exec` with a generated profile, elsewhere via [`prepare`]. The
+/// `/usr/bin/sandbox-exec` with a generated profile; on Linux it enters the boundary in
+/// a child that shares this process's memory until exec (see [`SandboxCommand`]). The
 /// caller sets stdio and spawns it.
 pub fn command(
     argv: &[String],
     cwd: &Path,
     policy: &SandboxPolicy,
-) -> Result<(std::process::Command, Confinement), SandboxError> {
+) -> Result<(SandboxCommand, Confinement), SandboxError> {
     command_behind(argv, cwd, policy, None)
 }
 
@@ -364,7 +369,7 @@ pub fn command_behind(
     cwd: &Path,
     policy: &SandboxPolicy,
     own_proxy: Option<&CommandProxy>,
-) -> Result<(std::process::Command, Confinement), SandboxError> {
+) -> Result<(SandboxCommand, Confinement), SandboxError> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| SandboxError::Unsupported("an empty command".into()))?;
@@ -378,12 +383,26 @@ pub fn command_behind(
         let mut command = std::process::Command::new(&full[0]);
         command.args(&full[1..]).current_dir(cwd);
         scrub_environment(&mut command, &policy.boundary.allow_env);
-        return Ok((command, Confinement::default()));
+        return Ok((SandboxCommand::new(command), Confinement::default()));
     }
     let mut command = std::process::Command::new(program);
     command.args(args).current_dir(cwd);
-    let confinement = prepare_behind(&mut command, policy, cwd, own_proxy)?;
-    Ok((command, confinement))
+    scrub_environment(&mut command, &policy.boundary.allow_env);
+    let mut sandboxed = SandboxCommand::new(command);
+    if policy.mode == SandboxMode::FullAccess {
+        return Ok((sandboxed, Confinement::default()));
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let (hook, confinement) = linux_boundary(policy, cwd, own_proxy)?;
+        sandboxed.confine(hook);
+        Ok((sandboxed, confinement))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (&mut sandboxed, own_proxy);
+        Err(no_boundary_here())
+    }
 }
 
 /// Make `command` (which will run in `cwd`) run inside `policy`'s boundary, with a
@@ -409,25 +428,41 @@ fn prepare_behind(
     }
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
-        if let Some(own) = own_proxy
-            && policy.egress != Egress::Proxy(own.port())
-        {
-            return Err(SandboxError::Unsupported(format!(
-                "a command's own proxy listener with egress {:?} (it listens on port {})",
-                policy.egress,
-                own.port()
-            )));
-        }
-        let channel = own_proxy.map(|p| p.child_end.as_raw_fd());
-        linux::confine(command, policy, cwd, channel)
+        let (hook, confinement) = linux_boundary(policy, cwd, own_proxy)?;
+        linux::install(command, hook);
+        Ok(confinement)
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (cwd, own_proxy);
-        Err(SandboxError::Unsupported(format!(
-            "{} (use warden_sandbox::command, which runs macOS commands under sandbox-exec)",
-            std::env::consts::OS
-        )))
+        Err(no_boundary_here())
     }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn no_boundary_here() -> SandboxError {
+    SandboxError::Unsupported(format!(
+        "{} (use warden_sandbox::command, which runs macOS commands under sandbox-exec)",
+        std::env::consts::OS
+    ))
+}
+
+/// The Linux boundary for `policy`, its network behind `own_proxy` when given.
+#[cfg(target_os = "linux")]
+fn linux_boundary(
+    policy: &SandboxPolicy,
+    cwd: &Path,
+    own_proxy: Option<&CommandProxy>,
+) -> Result<(linux::Hook, Confinement), SandboxError> {
+    use std::os::fd::AsRawFd;
+    if let Some(own) = own_proxy
+        && policy.egress != Egress::Proxy(own.port())
+    {
+        return Err(SandboxError::Unsupported(format!(
+            "a command's own proxy listener with egress {:?} (it listens on port {})",
+            policy.egress,
+            own.port()
+        )));
+    }
+    linux::boundary(policy, cwd, own_proxy.map(|p| p.child_end.as_raw_fd()))
 }

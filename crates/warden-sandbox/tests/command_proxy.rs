@@ -4,11 +4,10 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::Stdio;
+use std::io::{BufRead, BufReader, Read, Write};
 
 use warden_protocol::SandboxMode;
-use warden_sandbox::{CommandProxy, Egress, SandboxPolicy, command_behind};
+use warden_sandbox::{CommandProxy, Egress, Io, SandboxPolicy, command_behind};
 
 #[test]
 fn the_command_reaches_only_its_own_proxy_listener_and_the_parent_serves_it() {
@@ -27,11 +26,7 @@ fn the_command_reaches_only_its_own_proxy_listener_and_the_parent_serves_it() {
     let argv = ["/bin/bash", "-c", script].map(String::from);
     let (mut command, _confinement) =
         command_behind(&argv, workspace.path(), &policy, Some(&own)).unwrap();
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = command.stdout(Io::Piped).spawn().unwrap();
     let listener = own.listener().unwrap();
     assert_eq!(
         listener.local_addr().unwrap(),
@@ -44,10 +39,13 @@ fn the_command_reaches_only_its_own_proxy_listener_and_the_parent_serves_it() {
         .unwrap();
     assert_eq!(line, "hello\n");
     stream.write_all(b"from the proxy\n").unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout, "got from the proxy\n", "{out:?}");
-    assert!(out.status.success(), "{out:?}");
+    let mut stdout = String::new();
+    std::fs::File::from(child.stdout.take().unwrap())
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(stdout, "got from the proxy\n");
+    assert!(status.success(), "{status:?}");
 }
 
 #[test]

@@ -4,17 +4,17 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin};
+use tokio::net::unix::pipe::Sender as ChildStdin;
 use tokio::sync::oneshot;
-use warden_sandbox::SandboxPolicy;
+use warden_sandbox::{Io, SandboxPolicy};
 
+use crate::process::Running;
 use crate::tools::shell::KillGroupOnDrop;
 
 /// The MCP revision Warden speaks.
@@ -38,7 +38,7 @@ pub(crate) struct McpClient {
     pending: Pending,
     next_id: AtomicU64,
     stderr: Arc<Mutex<VecDeque<u8>>>,
-    _child: Child,
+    _child: Running,
     _group: KillGroupOnDrop,
 }
 
@@ -55,16 +55,13 @@ impl McpClient {
             warden_sandbox::command(argv, cwd, policy).map_err(|e| e.to_string())?;
         command
             .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut command = tokio::process::Command::from(command);
-        command.kill_on_drop(true);
-        let mut child = command
-            .spawn()
+            .stdin(Io::Piped)
+            .stdout(Io::Piped)
+            .stderr(Io::Piped)
+            .process_group();
+        let mut child = Running::start(&mut command)
             .map_err(|e| format!("cannot start `{}`: {e}", argv.join(" ")))?;
-        let group = KillGroupOnDrop(child.id());
+        let group = KillGroupOnDrop(Some(child.pid));
         let (Some(stdin), Some(stdout), Some(mut stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -227,7 +224,7 @@ async fn write_line(
 /// Route answers to their requests and answer the server's requests, until stdout
 /// closes; then every waiting request learns the server is gone.
 async fn read_messages(
-    stdout: tokio::process::ChildStdout,
+    stdout: tokio::net::unix::pipe::Receiver,
     stdin: Arc<tokio::sync::Mutex<ChildStdin>>,
     pending: Pending,
 ) {

@@ -2,12 +2,13 @@
 //! The same `warden_sandbox::prepare` path as `warden exec`.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 use warden_protocol::OutputStream;
-use warden_sandbox::{SandboxError, SandboxPolicy};
+use warden_sandbox::{Io, SandboxError, SandboxPolicy};
+
+use crate::process::Running;
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,17 +96,14 @@ pub async fn run(
         command.envs(credential.environment(addr));
     }
     command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut command = tokio::process::Command::from(command);
-    command.kill_on_drop(true);
+        .stdin(Io::Null)
+        .stdout(Io::Piped)
+        .stderr(Io::Piped)
+        .process_group();
     let started = Instant::now();
-    let mut child = command
-        .spawn()
+    let mut child = Running::start(&mut command)
         .map_err(|e| ShellError::Spawn(program.clone(), e.to_string()))?;
-    let pid = child.id();
+    let pid = Some(child.pid);
     if let (Some((credential, _)), Some(pid)) = (proxy, pid) {
         credential.set_pid(pid);
     }
@@ -145,7 +143,7 @@ pub async fn run(
     }
     if timed_out {
         kill_group(pid);
-        let _ = child.kill().await;
+        child.kill();
     }
     let status = child
         .wait()

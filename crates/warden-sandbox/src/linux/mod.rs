@@ -10,7 +10,9 @@ mod dispatch;
 mod landlock_rules;
 mod namespace;
 mod seccomp;
+pub(crate) mod spawn;
 mod supervisor;
+mod vfork;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -74,12 +76,26 @@ fn abi_from(version: i64) -> Option<ABI> {
 
 /// `own_proxy`: the child end of a [`crate::CommandProxy`] channel, when the command
 /// makes its own proxy listener instead of joining the shared namespaces.
-pub(crate) fn confine(
-    command: &mut std::process::Command,
+/// Run `hook` in `command`'s child between fork and exec (the fork path, for callers that
+/// spawn through std).
+pub(crate) fn install(command: &mut std::process::Command, hook: Hook) {
+    // SAFETY: the hook runs between fork and exec. It only makes syscalls on data built
+    // before the fork and builds its errors from raw OS codes without allocating.
+    unsafe {
+        command.pre_exec(hook);
+    }
+}
+
+/// What the child runs between fork (or clone) and exec to enter the boundary.
+pub(crate) type Hook = Box<dyn FnMut() -> std::io::Result<()> + Send + Sync>;
+
+/// The boundary for `policy`, built here: the hook that enters it in the child, and the
+/// denials it will report.
+pub(crate) fn boundary(
     policy: &SandboxPolicy,
     cwd: &std::path::Path,
     own_proxy: Option<libc::c_int>,
-) -> Result<Confinement, SandboxError> {
+) -> Result<(Hook, Confinement), SandboxError> {
     let version = landlock_rules::kernel_abi();
     let support = support_with(version);
     let abi = abi_from(version)
@@ -184,21 +200,18 @@ pub(crate) fn confine(
         proxy: proxy_port.map(|port| std::net::SocketAddrV4::new([127, 0, 0, 1].into(), port)),
     };
     supervisor::spawn(parent_end, rules, denials.clone());
-    // SAFETY: the closure runs between fork and exec. It only makes syscalls on data
-    // built before the fork and builds its errors from raw OS codes without allocating.
-    unsafe {
-        command.pre_exec(move || {
-            if let Some(plan) = plan.as_mut() {
-                plan.apply()?;
-            }
-            landlock.apply()?;
-            let listener = filter.install()?;
-            supervisor::send_fd(child_end.as_raw_fd(), listener)?;
-            libc::close(listener);
-            Ok(())
-        });
-    }
-    Ok(Confinement { denials })
+    let hook = move || -> std::io::Result<()> {
+        if let Some(plan) = plan.as_mut() {
+            plan.apply()?;
+        }
+        landlock.apply()?;
+        let listener = filter.install()?;
+        supervisor::send_fd(child_end.as_raw_fd(), listener)?;
+        // SAFETY: closing the descriptor the filter just returned.
+        unsafe { libc::close(listener) };
+        Ok(())
+    };
+    Ok((Box::new(hook), Confinement { denials }))
 }
 
 pub(crate) fn socket_pair() -> Result<(OwnedFd, OwnedFd), SandboxError> {

@@ -1,0 +1,183 @@
+//! Starting a confined [`SandboxCommand`] with [`super::vfork::launch`]: its program found
+//! on PATH, its environment and streams prepared here, then waited for and signalled
+//! through a pidfd.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+
+use super::Hook;
+use crate::spawn::{Child, Io};
+
+fn c_string(bytes: Vec<u8>) -> std::io::Result<CString> {
+    CString::new(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a NUL byte in the command, its environment or its directory",
+        )
+    })
+}
+
+pub(crate) fn start(
+    command: &std::process::Command,
+    stdio: [Io; 3],
+    process_group: bool,
+    hook: &mut Hook,
+) -> std::io::Result<Child> {
+    let env = environment(command);
+    let program = command.get_program();
+    let path = resolve(program, &env).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{}: not found on PATH", program.to_string_lossy()),
+        )
+    })?;
+    let path = c_string(path.into_os_string().into_vec())?;
+    let argv = std::iter::once(program)
+        .chain(command.get_args())
+        .map(|a| c_string(a.as_bytes().to_vec()))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let envp = env
+        .into_iter()
+        .map(|(key, value)| {
+            let mut pair = key.into_vec();
+            pair.push(b'=');
+            pair.extend_from_slice(value.as_bytes());
+            c_string(pair)
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let cwd = c_string(working_directory(command)?.as_os_str().as_bytes().to_vec())?;
+    // The child's end of each stream (closed here once it has started) and ours.
+    let mut theirs: [Option<OwnedFd>; 3] = [None, None, None];
+    let mut ours: [Option<OwnedFd>; 3] = [None, None, None];
+    for (index, io) in stdio.into_iter().enumerate() {
+        match io {
+            Io::Inherit => {}
+            Io::Null => {
+                theirs[index] = Some(
+                    std::fs::File::options()
+                        .read(true)
+                        .write(true)
+                        .open("/dev/null")?
+                        .into(),
+                )
+            }
+            Io::Piped => {
+                let (read, write) = pipe()?;
+                let (child_end, our_end) = if index == 0 {
+                    (read, write)
+                } else {
+                    (write, read)
+                };
+                theirs[index] = Some(child_end);
+                ours[index] = Some(our_end);
+            }
+        }
+    }
+    let fds = [0, 1, 2].map(|i| theirs[i].as_ref().map_or(-1, |fd| fd.as_raw_fd()));
+    let started = super::vfork::launch(&path, &cwd, &argv, &envp, fds, process_group, hook)?;
+    drop(theirs);
+    let id = u32::try_from(started.pid).map_err(std::io::Error::other)?;
+    Ok(Child::cloned(id, started.pidfd, ours))
+}
+
+/// This process's environment with the command's changes applied.
+fn environment(command: &std::process::Command) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    for (key, value) in command.get_envs() {
+        env.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            env.push((key.to_owned(), value.to_owned()));
+        }
+    }
+    env
+}
+
+/// `program` as execvp would find it on the command's PATH.
+fn resolve(program: &OsStr, env: &[(OsString, OsString)]) -> Option<PathBuf> {
+    if program.as_bytes().contains(&b'/') {
+        return Some(PathBuf::from(program));
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            use std::os::unix::fs::PermissionsExt;
+            candidate
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two new descriptors into the array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both were just created and belong to nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Wait for the child behind `pidfd` to end, and reap it.
+pub(crate) fn wait(pidfd: &OwnedFd) -> std::io::Result<ExitStatus> {
+    loop {
+        // SAFETY: waitid on our own child's pidfd into a zeroed siginfo.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let ret = unsafe {
+            libc::waitid(
+                libc::P_PIDFD,
+                pidfd.as_raw_fd() as libc::id_t,
+                &mut info,
+                libc::WEXITED,
+            )
+        };
+        if ret == 0 {
+            // SAFETY: waitid filled a CLD_* record.
+            let (code, status) = unsafe { (info.si_code, info.si_status()) };
+            return Ok(ExitStatus::from_raw(match code {
+                libc::CLD_EXITED => (status & 0xff) << 8,
+                libc::CLD_DUMPED => status | 0x80,
+                _ => status,
+            }));
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+pub(crate) fn signal(
+    pidfd: std::os::fd::BorrowedFd<'_>,
+    signal: libc::c_int,
+) -> std::io::Result<()> {
+    // SAFETY: pidfd_send_signal on a pidfd, no siginfo.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The working directory the command was given ([`crate::command`] always sets one).
+fn working_directory(command: &std::process::Command) -> std::io::Result<&std::path::Path> {
+    command
+        .get_current_dir()
+        .ok_or_else(|| std::io::Error::other("a sandboxed command needs a working directory"))
+}
