@@ -1,5 +1,5 @@
 //! The `shell` tool: one command inside the sandbox, output streamed and capped.
-//! The same `warden_sandbox::prepare` path as `warden exec`.
+//! The same `warden_sandbox::command` path as `warden exec`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
