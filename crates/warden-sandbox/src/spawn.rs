@@ -97,12 +97,8 @@ impl SandboxCommand {
         self
     }
 
-    /// The program, as given.
-    pub fn program(&self) -> &OsStr {
-        self.command.get_program()
-    }
-
-    /// Start it. A command starts once: a second call fails.
+    /// Start it. A confined command starts once: a second call fails (its boundary was
+    /// used by the first).
     pub fn spawn(&mut self) -> std::io::Result<Child> {
         #[cfg(target_os = "linux")]
         if let Some(mut hook) = self.hook.take() {
