@@ -1,5 +1,6 @@
-//! Linux boundary. Layers, all built in the parent and applied in the child between fork
-//! and exec (no allocation after fork):
+//! Linux boundary. Layers, all built in the parent and applied in the child before exec
+//! (a `clone(CLONE_VM)` child, see `vfork.rs`, or a forked one for [`install`]; no
+//! allocation there):
 //! - namespaces (user, mount, network, IPC): read-only view of the file system with
 //!   writable roots attached back, protected paths read-only, no network, no capabilities;
 //! - Landlock: file-system rights (credential paths unreadable), TCP, IPC scoping;
@@ -74,8 +75,6 @@ fn abi_from(version: i64) -> Option<ABI> {
     })
 }
 
-/// `own_proxy`: the child end of a [`crate::CommandProxy`] channel, when the command
-/// makes its own proxy listener instead of joining the shared namespaces.
 /// Run `hook` in `command`'s child between fork and exec (the fork path, for callers that
 /// spawn through std).
 pub(crate) fn install(command: &mut std::process::Command, hook: Hook) {
@@ -90,7 +89,9 @@ pub(crate) fn install(command: &mut std::process::Command, hook: Hook) {
 pub(crate) type Hook = Box<dyn FnMut() -> std::io::Result<()> + Send + Sync>;
 
 /// The boundary for `policy`, built here: the hook that enters it in the child, and the
-/// denials it will report.
+/// denials it will report. `own_proxy`: the child end of a [`crate::CommandProxy`]
+/// channel, when the command makes its own proxy listener instead of joining the shared
+/// namespaces.
 pub(crate) fn boundary(
     policy: &SandboxPolicy,
     cwd: &std::path::Path,
