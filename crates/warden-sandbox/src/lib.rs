@@ -407,20 +407,12 @@ pub fn command_behind(
 
 /// Make `command` (which will run in `cwd`) run inside `policy`'s boundary, with a
 /// scrubbed environment. Fails closed: if the boundary cannot be built, the command must
-/// not run.
+/// not run. For callers that spawn through std, whose child is forked (its cost grows
+/// with this process; [`command`] does not).
 pub fn prepare(
     command: &mut std::process::Command,
     policy: &SandboxPolicy,
     cwd: &Path,
-) -> Result<Confinement, SandboxError> {
-    prepare_behind(command, policy, cwd, None)
-}
-
-fn prepare_behind(
-    command: &mut std::process::Command,
-    policy: &SandboxPolicy,
-    cwd: &Path,
-    own_proxy: Option<&CommandProxy>,
 ) -> Result<Confinement, SandboxError> {
     scrub_environment(command, &policy.boundary.allow_env);
     if policy.mode == SandboxMode::FullAccess {
@@ -428,13 +420,13 @@ fn prepare_behind(
     }
     #[cfg(target_os = "linux")]
     {
-        let (hook, confinement) = linux_boundary(policy, cwd, own_proxy)?;
+        let (hook, confinement) = linux_boundary(policy, cwd, None)?;
         linux::install(command, hook);
         Ok(confinement)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (cwd, own_proxy);
+        let _ = cwd;
         Err(no_boundary_here())
     }
 }

@@ -143,7 +143,7 @@ pub struct Child {
     process: Process,
 }
 
-pub(crate) enum Process {
+enum Process {
     Std(std::process::Child),
     #[cfg(target_os = "linux")]
     Clone {
