@@ -48,6 +48,9 @@ const NO_NAMESPACE_FOR_PROXY: &str = "the egress proxy needs the sandbox's netwo
      network.mode = \"deny\"";
 
 pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
+    // The command's process starts now and makes its namespaces on the other core while
+    // this one reads the policy and builds the boundary.
+    let early = warden_sandbox::EarlyChild::start();
     let cwd = match args.cwd {
         Some(dir) => dir,
         None => std::env::current_dir().context("cannot read the current directory")?,
@@ -121,7 +124,11 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
         credential
     });
     command.stderr(warden_sandbox::Io::Piped);
-    let mut child = match command.spawn() {
+    let spawned = match early {
+        Some(early) => command.spawn_from(early),
+        None => command.spawn(),
+    };
+    let mut child = match spawned {
         Ok(child) => child,
         // The child could not make its namespaces (e.g. inside another sandbox).
         Err(e) if egress.is_some() && e.raw_os_error() == Some(libc::EPERM) => {

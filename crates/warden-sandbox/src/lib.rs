@@ -22,7 +22,7 @@ pub use env::scrub_environment;
 pub use error::SandboxError;
 #[cfg(target_os = "linux")]
 pub use spawn::signal_pidfd;
-pub use spawn::{Child, Io, SandboxCommand};
+pub use spawn::{Child, EarlyChild, Io, SandboxCommand};
 use warden_protocol::{SandboxDenial, SandboxMode};
 
 /// What one command may touch.

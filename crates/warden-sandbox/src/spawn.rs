@@ -100,6 +100,17 @@ impl SandboxCommand {
     /// Start it. A confined command starts once: a second call fails (its boundary was
     /// used by the first).
     pub fn spawn(&mut self) -> std::io::Result<Child> {
+        self.start(None)
+    }
+
+    /// [`Self::spawn`] in `early`, the process started ahead of it (its namespaces made
+    /// while this one decided what to run). An unconfined command (full access) starts
+    /// as usual and `early` is ended.
+    pub fn spawn_from(&mut self, early: EarlyChild) -> std::io::Result<Child> {
+        self.start(Some(early))
+    }
+
+    fn start(&mut self, early: Option<EarlyChild>) -> std::io::Result<Child> {
         #[cfg(target_os = "linux")]
         if let Some(mut hook) = self.hook.take() {
             return crate::linux::spawn::start(
@@ -107,8 +118,10 @@ impl SandboxCommand {
                 self.stdio,
                 self.process_group,
                 &mut hook,
+                early.map(|e| e.inner),
             );
         }
+        drop(early);
         // Never run a confined command a second time without its boundary.
         #[cfg(target_os = "linux")]
         if self.confined {
@@ -130,6 +143,47 @@ impl SandboxCommand {
             stderr: child.stderr.take().map(OwnedFd::from),
             process: Process::Std(child),
         })
+    }
+}
+
+/// The process a one-off confined command will become, started before the command is
+/// known (Linux): it makes the command's namespaces on another core while this process
+/// reads its policy and builds the boundary, then becomes the command in
+/// [`SandboxCommand::spawn_from`]. Start it, and spawn from it, on the same thread, which
+/// must outlive the start (the child is killed if that thread ends first); dropped
+/// unused, it is killed and reaped.
+pub struct EarlyChild {
+    #[cfg(target_os = "linux")]
+    inner: crate::linux::early::Early,
+    #[cfg(not(target_os = "linux"))]
+    _none: std::convert::Infallible,
+}
+
+impl EarlyChild {
+    /// Start one; None where it would not help: not Linux, an architecture without raw
+    /// system calls here, no user namespaces, or a process that shares namespaces across
+    /// its commands (see [`crate::warm_up`]).
+    pub fn start() -> Option<Self> {
+        #[cfg(target_os = "linux")]
+        {
+            crate::linux::early::Early::start().map(|inner| Self { inner })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            None
+        }
+    }
+
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        #[cfg(target_os = "linux")]
+        {
+            self.inner.id()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            match self._none {}
+        }
     }
 }
 

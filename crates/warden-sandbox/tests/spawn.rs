@@ -1,13 +1,30 @@
 //! Starting confined commands with `clone(CLONE_VM | CLONE_VFORK)` (`warden_sandbox::command`
-//! on Linux): what the child inherits and what it must not, streams, errors, and that a
-//! command starts once.
+//! on Linux) and in an early child (`EarlyChild`, which made the namespaces before the
+//! command was known): what the child inherits and what it must not, streams, errors,
+//! and that a command starts once.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
 
 use warden_protocol::SandboxMode;
-use warden_sandbox::{Io, SandboxCommand, SandboxPolicy, command};
+use warden_sandbox::{Child, EarlyChild, Io, SandboxCommand, SandboxPolicy, command};
+
+/// Which way the command's process is made.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    Clone,
+    Early,
+}
+
+fn spawn(command: &mut SandboxCommand, via: Via) -> Child {
+    match via {
+        Via::Clone => command.spawn().unwrap(),
+        Via::Early => command
+            .spawn_from(EarlyChild::start().expect("user namespaces on this machine"))
+            .unwrap(),
+    }
+}
 
 fn confined(script: &str, workspace: &std::path::Path) -> SandboxCommand {
     let policy = SandboxPolicy::new(SandboxMode::WorkspaceWrite, vec![workspace.to_path_buf()]);
@@ -15,8 +32,8 @@ fn confined(script: &str, workspace: &std::path::Path) -> SandboxCommand {
     command(&argv, workspace, &policy).unwrap().0
 }
 
-fn output(command: &mut SandboxCommand) -> (String, std::process::ExitStatus) {
-    let mut child = command.stdout(Io::Piped).spawn().unwrap();
+fn output(command: &mut SandboxCommand, via: Via) -> (String, std::process::ExitStatus) {
+    let mut child = spawn(command.stdout(Io::Piped), via);
     let mut out = String::new();
     std::fs::File::from(child.stdout.take().unwrap())
         .read_to_string(&mut out)
@@ -34,13 +51,22 @@ fn status_field(status: &str, name: &str) -> u64 {
 
 #[test]
 fn the_child_gets_default_signals_an_empty_mask_and_the_boundary() {
+    the_boundary_and_nothing_of_ours(Via::Clone);
+}
+
+#[test]
+fn an_early_child_gets_default_signals_an_empty_mask_and_the_boundary() {
+    the_boundary_and_nothing_of_ours(Via::Early);
+}
+
+fn the_boundary_and_nothing_of_ours(via: Via) {
     let ws = tempfile::tempdir().unwrap();
     let ws = ws.path().canonicalize().unwrap();
     // This test process ignores SIGPIPE (Rust does); the command must not. Read by the
     // program itself (a shell may change its own mask).
     let policy = SandboxPolicy::new(SandboxMode::WorkspaceWrite, vec![ws.clone()]);
     let argv = ["/bin/cat", "/proc/self/status"].map(String::from);
-    let (status_text, status) = output(&mut command(&argv, &ws, &policy).unwrap().0);
+    let (status_text, status) = output(&mut command(&argv, &ws, &policy).unwrap().0, via);
     assert!(status.success(), "{status:?}");
     let sigpipe = 1 << (libc::SIGPIPE - 1);
     assert_eq!(
@@ -56,19 +82,52 @@ fn the_child_gets_default_signals_an_empty_mask_and_the_boundary() {
         "{status_text}"
     );
     assert!(status_text.contains("Seccomp:\t2"), "{status_text}");
-    let (out, status) = output(&mut confined(
-        "touch inside && echo wrote-inside; \
-         touch /etc/warden-clone-test 2>/dev/null && echo wrote-outside; true",
-        &ws,
-    ));
+    let (out, status) = output(
+        &mut confined(
+            "touch inside && echo wrote-inside; \
+         touch /etc/warden-clone-test 2>/dev/null && echo wrote-outside; \
+         cat /proc/self/uid_map; echo interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1); \
+         readlink /proc/self/ns/net /proc/self/ns/mnt",
+            &ws,
+        ),
+        via,
+    );
     assert!(status.success(), "{status:?}: {out}");
     assert!(out.contains("wrote-inside") && ws.join("inside").exists());
     assert!(!out.contains("wrote-outside"));
     assert!(!std::path::Path::new("/etc/warden-clone-test").exists());
+    // Its own user namespace (our uid mapped alone), network namespace (loopback only)
+    // and mount namespace.
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    assert!(
+        out.lines().any(|l| l.split_whitespace().collect::<Vec<_>>()
+            == [uid.to_string(), uid.to_string(), "1".into()]),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l == "interfaces: lo"), "{out}");
+    for kind in ["net", "mnt"] {
+        let ours = std::fs::read_link(format!("/proc/self/ns/{kind}")).unwrap();
+        let ours = ours.to_string_lossy();
+        assert!(out.contains(&format!("{kind}:[")), "{out}");
+        assert!(
+            !out.contains(ours.as_ref()),
+            "the command shares our {kind} namespace: {out}"
+        );
+    }
 }
 
 #[test]
 fn streams_environment_and_process_group() {
+    streams_and_group(Via::Clone);
+}
+
+#[test]
+fn streams_environment_and_process_group_from_an_early_child() {
+    streams_and_group(Via::Early);
+}
+
+fn streams_and_group(via: Via) {
     let ws = tempfile::tempdir().unwrap();
     let mut command = confined(
         "read -r line; echo \"$line $WARDEN_SPAWN_TEST\"; \
@@ -81,7 +140,7 @@ fn streams_environment_and_process_group() {
         .stdout(Io::Piped)
         .stderr(Io::Piped)
         .process_group();
-    let mut child = command.spawn().unwrap();
+    let mut child = spawn(&mut command, via);
     let mut stdin = std::fs::File::from(child.stdin.take().unwrap());
     stdin.write_all(b"from-stdin\n").unwrap();
     drop(stdin);
@@ -115,4 +174,49 @@ fn a_confined_command_starts_once_and_can_be_killed() {
     assert_eq!(status.signal(), Some(libc::SIGKILL));
     // Killing a reaped child is not an error (and cannot hit a reused pid).
     child.kill().unwrap();
+}
+
+#[test]
+fn the_command_outlives_the_thread_that_started_its_early_child() {
+    let ws = tempfile::tempdir().unwrap();
+    let ws = ws.path().to_path_buf();
+    // The early child dies with the thread that started it until it becomes the
+    // command; the command itself must not.
+    let mut child = std::thread::spawn(move || spawn(&mut confined("sleep 30", &ws), Via::Early))
+        .join()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut poll = libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&child.pidfd().unwrap()),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll on one live pidfd, no wait.
+    assert_eq!(
+        unsafe { libc::poll(&mut poll, 1, 0) },
+        0,
+        "the command ended"
+    );
+    child.kill().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+}
+
+#[test]
+fn an_unused_early_child_dies_with_its_thread() {
+    let pid = std::thread::spawn(|| {
+        let early = EarlyChild::start().expect("user namespaces on this machine");
+        let pid = early.id();
+        // Not dropped (that would kill it): only the thread's end does.
+        std::mem::forget(early);
+        pid
+    })
+    .join()
+    .unwrap();
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    let reaped = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+    assert_eq!(reaped, pid as libc::pid_t);
+    assert!(libc::WIFSIGNALED(status), "{status:#x}");
+    assert_eq!(libc::WTERMSIG(status), libc::SIGKILL);
 }

@@ -8,8 +8,10 @@
 //!   writes are reported to the supervisor, which records structured denials.
 
 mod dispatch;
+pub(crate) mod early;
 mod landlock_rules;
 mod namespace;
+mod raw;
 mod seccomp;
 pub(crate) mod spawn;
 mod supervisor;
@@ -77,16 +79,24 @@ fn abi_from(version: i64) -> Option<ABI> {
 
 /// Run `hook` in `command`'s child between fork and exec (the fork path, for callers that
 /// spawn through std).
-pub(crate) fn install(command: &mut std::process::Command, hook: Hook) {
+pub(crate) fn install(command: &mut std::process::Command, mut hook: Hook) {
     // SAFETY: the hook runs between fork and exec. It only makes syscalls on data built
     // before the fork and builds its errors from raw OS codes without allocating.
     unsafe {
-        command.pre_exec(hook);
+        command.pre_exec(move || hook(Namespaces::ToMake));
     }
 }
 
 /// What the child runs between fork (or clone) and exec to enter the boundary.
-pub(crate) type Hook = Box<dyn FnMut() -> std::io::Result<()> + Send + Sync>;
+pub(crate) type Hook = Box<dyn FnMut(Namespaces) -> std::io::Result<()> + Send + Sync>;
+
+/// Whether the child entering the boundary still has to make its namespaces, or is an
+/// early child (`early.rs`) that made them before its command was known.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Namespaces {
+    ToMake,
+    Made,
+}
 
 /// The boundary for `policy`, built here: the hook that enters it in the child, and the
 /// denials it will report. `own_proxy`: the child end of a [`crate::CommandProxy`]
@@ -201,9 +211,15 @@ pub(crate) fn boundary(
         proxy: proxy_port.map(|port| std::net::SocketAddrV4::new([127, 0, 0, 1].into(), port)),
     };
     supervisor::spawn(parent_end, rules, denials.clone());
-    let hook = move || -> std::io::Result<()> {
-        if let Some(plan) = plan.as_mut() {
-            plan.apply()?;
+    let hook = move |namespaces: Namespaces| -> std::io::Result<()> {
+        match plan.as_mut() {
+            Some(plan) => plan.apply(namespaces == Namespaces::Made)?,
+            // Namespaces made without a plan for them: nothing would drop the
+            // capabilities they carry.
+            None if namespaces == Namespaces::Made => {
+                return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+            }
+            None => {}
         }
         landlock.apply()?;
         let listener = filter.install()?;

@@ -16,6 +16,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::raw;
 use crate::SandboxError;
 
 const OPEN_TREE_CLONE: libc::c_uint = 1;
@@ -64,14 +65,14 @@ enum Mode {
 }
 
 /// Pre-built `/proc/self/{setgroups,uid_map,gid_map}` writes for a new user namespace.
-struct UidMaps {
+pub(crate) struct UidMaps {
     paths: [CString; 3],
     uid_map: Vec<u8>,
     gid_map: Vec<u8>,
 }
 
 impl UidMaps {
-    fn new() -> Option<Self> {
+    pub(crate) fn new() -> Option<Self> {
         // SAFETY: getuid/getgid take no arguments and cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         Some(Self {
@@ -91,6 +92,73 @@ impl UidMaps {
         write_file(&self.paths[1], &self.uid_map)?;
         write_file(&self.paths[2], &self.gid_map)
     }
+
+    /// [`Self::write`] with raw system calls (see `raw.rs`): 0 or an errno.
+    fn write_raw(&self) -> libc::c_int {
+        for (path, bytes) in self
+            .paths
+            .iter()
+            .zip([&b"deny"[..], &self.uid_map, &self.gid_map])
+        {
+            // SAFETY: openat/write/close on a NUL-terminated path and a live buffer.
+            unsafe {
+                let fd = raw::syscall(
+                    libc::SYS_openat,
+                    libc::AT_FDCWD as usize,
+                    path.as_ptr() as usize,
+                    (libc::O_WRONLY | libc::O_CLOEXEC) as usize,
+                    0,
+                );
+                if fd < 0 {
+                    return raw::errno(fd);
+                }
+                let written = raw::syscall(
+                    libc::SYS_write,
+                    fd as usize,
+                    bytes.as_ptr() as usize,
+                    bytes.len(),
+                    0,
+                );
+                raw::syscall(libc::SYS_close, fd as usize, 0, 0, 0);
+                if written < 0 {
+                    return raw::errno(written);
+                }
+                if written as usize != bytes.len() {
+                    return libc::EIO;
+                }
+            }
+        }
+        0
+    }
+}
+
+/// What an early child does before it knows its command (`early.rs`): make the user,
+/// mount, network and IPC namespaces and map its ids, with raw system calls only. 0 or
+/// an errno.
+///
+/// The ids are mapped before the mount namespace exists. The early child shares its
+/// descriptor table, so a fork elsewhere in the process can copy the `uid_map` files
+/// while they are open and keep them open until its own exec; opened through a mount of
+/// the new namespace, they would count as writers there and make the view's read-only
+/// remount fail with EBUSY. Opened before, they belong to the old namespace's mounts.
+pub(crate) fn make_early(maps: &UidMaps) -> libc::c_int {
+    let unshare = |flags: libc::c_int| {
+        // SAFETY: unshare takes flags only.
+        raw::errno(unsafe { raw::syscall(libc::SYS_unshare, flags as usize, 0, 0, 0) })
+    };
+    match unshare(libc::CLONE_NEWUSER) {
+        0 => match maps.write_raw() {
+            0 => unshare(NEW_NAMESPACES & !libc::CLONE_NEWUSER),
+            error => error,
+        },
+        error => error,
+    }
+}
+
+/// Whether a command here would make its own namespaces (so an early child can make them
+/// ahead of it): none are shared yet and the kernel lets this user make them.
+pub(crate) fn made_per_command() -> bool {
+    SHARED.get().is_none() && available()
 }
 
 impl NamespacePlan {
@@ -144,10 +212,15 @@ impl NamespacePlan {
         })
     }
 
-    /// Child side: join the namespaces, enter the working directory through the new view
-    /// and drop every capability. No allocation.
-    pub(crate) fn apply(&mut self) -> std::io::Result<()> {
+    /// Child side: join the namespaces (or, `made`, use the ones an early child already
+    /// made), enter the working directory through the new view and drop every
+    /// capability. No allocation.
+    pub(crate) fn apply(&mut self, made: bool) -> std::io::Result<()> {
         match &mut self.mode {
+            // Shared namespaces cannot be joined from new ones.
+            Mode::Cached { .. } if made => {
+                return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+            }
             Mode::Cached { shared, mnt } => {
                 shared.enter()?;
                 // SAFETY: setns on an owned descriptor.
@@ -158,8 +231,10 @@ impl NamespacePlan {
                 maps,
                 proxy,
             } => {
-                check(unshare_all())?;
-                maps.write()?;
+                if !made {
+                    check(unshare_all())?;
+                    maps.write()?;
+                }
                 if let Some((channel, port)) = *proxy {
                     // Asked for: without it the command would silently have no network.
                     loopback_listener(channel, port)?;
@@ -544,13 +619,13 @@ pub(crate) fn warm_up() -> bool {
     SHARED.get_or_init(create_shared).is_some()
 }
 
+/// The namespaces a command makes for itself when none are shared.
+const NEW_NAMESPACES: libc::c_int =
+    libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC;
+
 fn unshare_all() -> libc::c_int {
     // SAFETY: unshare takes flags only; the child is single-threaded after fork.
-    unsafe {
-        libc::unshare(
-            libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC,
-        )
-    }
+    unsafe { libc::unshare(NEW_NAMESPACES) }
 }
 
 /// Whether user namespaces can be created here: known once warmed up, otherwise read

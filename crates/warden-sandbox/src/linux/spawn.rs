@@ -1,4 +1,5 @@
-//! Starting a confined [`SandboxCommand`] with [`super::vfork::launch`]: its program found
+//! Starting a confined [`SandboxCommand`] (with [`super::vfork::launch`] or in an early
+//! child, [`super::early::Early::launch`]): its program found
 //! on PATH, its environment and streams prepared here, then waited for and signalled
 //! through a pidfd.
 
@@ -21,11 +22,14 @@ fn c_string(bytes: Vec<u8>) -> std::io::Result<CString> {
     })
 }
 
+/// Start `command` behind `hook`: in `early` when given (see `early.rs`), otherwise in a
+/// new clone.
 pub(crate) fn start(
     command: &std::process::Command,
     stdio: [Io; 3],
     process_group: bool,
     hook: &mut Hook,
+    early: Option<super::early::Early>,
 ) -> std::io::Result<Child> {
     let env = environment(command);
     let program = command.get_program();
@@ -78,7 +82,11 @@ pub(crate) fn start(
         }
     }
     let fds = [0, 1, 2].map(|i| theirs[i].as_ref().map_or(-1, |fd| fd.as_raw_fd()));
-    let started = super::vfork::launch(&path, &cwd, &argv, &envp, fds, process_group, hook)?;
+    let program = super::vfork::Program::new(&path, &cwd, &argv, &envp, fds, process_group);
+    let started = match early {
+        Some(early) => early.launch(&program, hook)?,
+        None => super::vfork::launch(&program, hook)?,
+    };
     drop(theirs);
     let id = u32::try_from(started.pid).map_err(std::io::Error::other)?;
     Ok(Child::cloned(id, started.pidfd, ours))

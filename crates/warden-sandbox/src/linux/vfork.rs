@@ -16,25 +16,69 @@
 use std::ffi::{CStr, CString};
 use std::os::fd::{FromRawFd, OwnedFd};
 
-use super::Hook;
+use super::{Hook, Namespaces};
 
 const STACK: usize = 256 << 10;
 const GUARD: usize = 4096;
 
-/// What the child needs, all built before the clone. The child writes `error` (shared
-/// memory) when it cannot exec.
-struct Launch<'a> {
+/// The program a child execs, as the pointer arrays `execve` takes.
+pub(crate) struct Program<'a> {
     path: &'a CStr,
     cwd: &'a CStr,
-    argv: &'a [*const libc::c_char],
-    envp: &'a [*const libc::c_char],
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
     /// Descriptors to become the child's stdin, stdout and stderr (-1: keep).
     stdio: [libc::c_int; 3],
     /// Lead a new process group.
     process_group: bool,
+}
+
+impl<'a> Program<'a> {
+    pub(super) fn new(
+        path: &'a CString,
+        cwd: &'a CString,
+        argv: &'a [CString],
+        envp: &'a [CString],
+        stdio: [libc::c_int; 3],
+        process_group: bool,
+    ) -> Self {
+        let pointers = |strings: &'a [CString]| -> Vec<*const libc::c_char> {
+            strings
+                .iter()
+                .map(|a| a.as_ptr())
+                .chain(std::iter::once(std::ptr::null()))
+                .collect()
+        };
+        Self {
+            path,
+            cwd,
+            argv: pointers(argv),
+            envp: pointers(envp),
+            stdio,
+            process_group,
+        }
+    }
+}
+
+/// What the child needs, all built before it runs. The child writes `error` (shared
+/// memory) when it cannot exec.
+pub(super) struct Launch<'a> {
+    program: &'a Program<'a>,
     hook: &'a mut Hook,
+    /// The signal mask the program starts with.
     mask: libc::sigset_t,
-    error: libc::c_int,
+    pub(super) error: libc::c_int,
+}
+
+impl<'a> Launch<'a> {
+    pub(super) fn new(program: &'a Program<'a>, hook: &'a mut Hook, mask: libc::sigset_t) -> Self {
+        Self {
+            program,
+            hook,
+            mask,
+            error: 0,
+        }
+    }
 }
 
 /// A started child: its pid and a pidfd to wait on or signal it.
@@ -43,39 +87,11 @@ pub(crate) struct Started {
     pub pidfd: OwnedFd,
 }
 
-/// Start `path` with `argv` and `envp` (NUL-terminated C strings) after `hook`.
-pub(crate) fn launch(
-    path: &CString,
-    cwd: &CString,
-    argv: &[CString],
-    envp: &[CString],
-    stdio: [libc::c_int; 3],
-    process_group: bool,
-    hook: &mut Hook,
-) -> std::io::Result<Started> {
-    let argv: Vec<*const libc::c_char> = argv
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
-    let envp: Vec<*const libc::c_char> = envp
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
+/// Start `program` after `hook`.
+pub(super) fn launch(program: &Program<'_>, hook: &mut Hook) -> std::io::Result<Started> {
     let stack = Stack::new()?;
-    // SAFETY: zeroed sigset_t is a valid value to be filled by sigfillset/pthread_sigmask.
-    let mut launch = Launch {
-        path,
-        cwd,
-        argv: &argv,
-        envp: &envp,
-        stdio,
-        process_group,
-        hook,
-        mask: unsafe { std::mem::zeroed() },
-        error: 0,
-    };
+    // SAFETY: zeroed sigset_t is a valid value to be filled by pthread_sigmask.
+    let mut launch = Launch::new(program, hook, unsafe { std::mem::zeroed() });
     let mut pidfd: libc::c_int = -1;
     // SAFETY: every signal is blocked in this thread while the child shares its memory
     // (a handler must not run on the child's stack), then the old mask comes back. The
@@ -111,19 +127,25 @@ pub(crate) fn launch(
     Ok(Started { pid, pidfd })
 }
 
-/// The child: default signal handlers, the caller's signal mask, stdio, the boundary,
-/// exec. No allocation: everything it touches was built by the parent.
+/// The child: see [`run`].
 extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the parent's `Launch`, alive until this child execs or exits.
-    let launch = unsafe { &mut *arg.cast::<Launch>() };
-    let error = match enter(launch) {
+    run(unsafe { &mut *arg.cast::<Launch>() }, Namespaces::ToMake)
+}
+
+/// In the child: default signal handlers, the caller's signal mask, stdio, the boundary,
+/// exec; or, when any of it fails, the error in `launch.error` and exit. No allocation:
+/// everything it touches was built by the parent.
+pub(super) fn run(launch: &mut Launch, namespaces: Namespaces) -> ! {
+    let error = match enter(launch, namespaces) {
         Ok(()) => {
+            let program = launch.program;
             // SAFETY: exec with NUL-terminated arrays of C strings built by the parent.
             unsafe {
                 libc::execve(
-                    launch.path.as_ptr(),
-                    launch.argv.as_ptr(),
-                    launch.envp.as_ptr(),
+                    program.path.as_ptr(),
+                    program.argv.as_ptr(),
+                    program.envp.as_ptr(),
                 )
             };
             std::io::Error::last_os_error()
@@ -135,7 +157,8 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
     unsafe { libc::_exit(127) }
 }
 
-fn enter(launch: &mut Launch) -> std::io::Result<()> {
+fn enter(launch: &mut Launch, namespaces: Namespaces) -> std::io::Result<()> {
+    let program = launch.program;
     // SAFETY: sigaction on this child's own copy of the handlers (no CLONE_SIGHAND):
     // handlers the parent installed (they would run on the parent's data) become the
     // default; ignored signals stay ignored except SIGPIPE, which std also resets.
@@ -155,31 +178,31 @@ fn enter(launch: &mut Launch) -> std::io::Result<()> {
                 libc::sigaction(signal, &default, std::ptr::null_mut());
             }
         }
-        for (target, &fd) in launch.stdio.iter().enumerate() {
+        for (target, &fd) in program.stdio.iter().enumerate() {
             if fd >= 0 && libc::dup2(fd, target as libc::c_int) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
         }
-        if launch.process_group && libc::setpgid(0, 0) != 0 {
+        if program.process_group && libc::setpgid(0, 0) != 0 {
             return Err(std::io::Error::last_os_error());
         }
-        if libc::chdir(launch.cwd.as_ptr()) != 0 {
+        if libc::chdir(program.cwd.as_ptr()) != 0 {
             return Err(std::io::Error::last_os_error());
         }
     }
-    (launch.hook)()?;
+    (launch.hook)(namespaces)?;
     // SAFETY: the mask the calling thread had, restored for the program.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &launch.mask, std::ptr::null_mut()) };
     Ok(())
 }
 
 /// The child's stack, with a guard page below it.
-struct Stack {
+pub(super) struct Stack {
     base: *mut libc::c_void,
 }
 
 impl Stack {
-    fn new() -> std::io::Result<Self> {
+    pub(super) fn new() -> std::io::Result<Self> {
         // SAFETY: a fresh private anonymous mapping; the lowest page becomes the guard.
         unsafe {
             let base = libc::mmap(
@@ -198,7 +221,7 @@ impl Stack {
         }
     }
 
-    fn top(&self) -> *mut libc::c_void {
+    pub(super) fn top(&self) -> *mut libc::c_void {
         // SAFETY: one past the end of the mapping; stacks grow down from it.
         unsafe { self.base.cast::<u8>().add(STACK + GUARD).cast() }
     }

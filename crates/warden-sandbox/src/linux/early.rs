@@ -1,0 +1,259 @@
+//! An early child: the command's process, started before the command is known so that
+//! it makes its namespaces (the slowest step of entering the boundary: a network
+//! namespace registers a loopback device and its sysctl tables) on the other core while
+//! this process reads its policy and builds the rest of the boundary. Only where a
+//! command makes its own namespaces (a one-off `warden exec`; a long-lived process joins
+//! shared ones instead).
+//!
+//! The child is cloned with `CLONE_VM | CLONE_FILES`: it shares this process's memory and
+//! descriptor table, so everything the parent builds afterwards (Landlock rulesets, the
+//! supervisor's channel, stdio pipes) is there when it goes on. Until it is told to go it
+//! also shares the thread's storage with a parent that is still running, so it makes
+//! only raw system calls (`raw.rs`: no `errno`), allocates nothing and takes no lock.
+//! Then the parent blocks every signal and waits on a futex the kernel clears when the
+//! child execs or exits (`CLONE_CHILD_CLEARTID`), as a vfork parent waits, and the child
+//! takes a private copy of the descriptor table and continues exactly as a vfork child
+//! (`vfork.rs`) that has already made its namespaces.
+//!
+//! If the parent thread dies first, the child is killed (`PR_SET_PDEATHSIG`, which the
+//! child sets before `start` returns and resets before exec); if the parent drops it
+//! unused, it is killed and reaped.
+
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering};
+
+use super::namespace::{self, UidMaps};
+use super::vfork::{self, Launch, Program, Stack, Started};
+use super::{Hook, Namespaces, raw};
+
+/// `Launch::error` until the child has been told to go.
+const NOT_STARTED: libc::c_int = -1;
+
+/// `Shared::alive` from the clone until the child has asked to die with its parent
+/// thread; then `ARMED`, and 0 once it has exec'd or exited.
+const STARTING: u32 = 1;
+const ARMED: u32 = 2;
+
+/// What the parent and the child share, at a fixed address.
+struct Shared {
+    /// Non-zero while the child runs on this process's memory (`STARTING`, `ARMED`); the
+    /// kernel zeroes it and wakes waiters when the child execs or exits.
+    alive: AtomicU32,
+    /// Set by the parent once `launch` is filled in.
+    go: AtomicU32,
+    /// The child's result of making its namespaces: 0 or an errno.
+    made: AtomicI32,
+    /// The parent's `Launch`, valid once `go` is set.
+    launch: AtomicPtr<libc::c_void>,
+    parent: libc::pid_t,
+    maps: UidMaps,
+}
+
+/// A started early child, waiting for its command.
+pub(crate) struct Early {
+    pid: libc::pid_t,
+    /// Taken when the child becomes the command.
+    pidfd: Option<OwnedFd>,
+    shared: Box<Shared>,
+    /// Freed (after `shared`'s child is gone) when this is dropped.
+    _stack: Stack,
+}
+
+impl Early {
+    /// Start one where commands make their own namespaces and this architecture's raw
+    /// system calls are known; None otherwise (the command then makes its namespaces
+    /// itself, as before).
+    pub(crate) fn start() -> Option<Self> {
+        if !raw::SUPPORTED || !namespace::made_per_command() {
+            return None;
+        }
+        let stack = Stack::new().ok()?;
+        let shared = Box::new(Shared {
+            alive: AtomicU32::new(STARTING),
+            go: AtomicU32::new(0),
+            made: AtomicI32::new(0),
+            launch: AtomicPtr::new(std::ptr::null_mut()),
+            // SAFETY: getpid takes no arguments and cannot fail.
+            parent: unsafe { libc::getpid() },
+            maps: UidMaps::new()?,
+        });
+        let mut pidfd: libc::c_int = -1;
+        // SAFETY: the child starts with every signal blocked (restored here right after)
+        // on its own stack, with a pointer to `shared`, which this value keeps alive
+        // until the child has exec'd or exited (see `Drop`).
+        let pid = unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+            let pid = libc::clone(
+                child,
+                stack.top(),
+                libc::CLONE_VM
+                    | libc::CLONE_FILES
+                    | libc::CLONE_PIDFD
+                    | libc::CLONE_CHILD_CLEARTID
+                    | libc::SIGCHLD,
+                (&*shared as *const Shared).cast_mut().cast(),
+                &mut pidfd as *mut libc::c_int,
+                std::ptr::null_mut::<libc::c_void>(),
+                shared.alive.as_ptr(),
+            );
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            pid
+        };
+        if pid < 0 {
+            return None;
+        }
+        let early = Self {
+            pid,
+            // SAFETY: the kernel wrote a new pidfd for the child.
+            pidfd: Some(unsafe { OwnedFd::from_raw_fd(pidfd) }),
+            shared,
+            _stack: stack,
+        };
+        // The parent death signal is tied to this thread, and the child can only ask for
+        // it itself: if this thread ended first, nothing would end the child.
+        loop {
+            match early.shared.alive.load(Ordering::Acquire) {
+                STARTING => {
+                    // SAFETY: the word lives in `shared`.
+                    unsafe { raw::futex_wait(early.shared.alive.as_ptr(), STARTING) };
+                }
+                ARMED => return Some(early),
+                // It ended already; `Drop` reaps it.
+                _ => return None,
+            }
+        }
+    }
+
+    /// Make the child `program` behind `hook` (which must expect namespaces already
+    /// made), and wait until it has exec'd; an error if it could not.
+    pub(crate) fn launch(
+        mut self,
+        program: &Program<'_>,
+        hook: &mut Hook,
+    ) -> std::io::Result<Started> {
+        // SAFETY: zeroed sigset_t values filled by sigfillset/pthread_sigmask; every
+        // signal stays blocked while the child may use this thread's storage.
+        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        }
+        let mut launch = Launch::new(program, hook, old);
+        launch.error = NOT_STARTED;
+        self.shared
+            .launch
+            .store((&mut launch as *mut Launch).cast(), Ordering::Release);
+        self.shared.go.store(1, Ordering::Release);
+        // SAFETY: the word lives in `shared`.
+        unsafe { raw::futex_wake(self.shared.go.as_ptr()) };
+        self.wait_gone();
+        // SAFETY: the mask saved above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+        let made = self.shared.made.load(Ordering::Acquire);
+        let error = if made != 0 { made } else { launch.error };
+        match error {
+            0 => Ok(Started {
+                pid: self.pid,
+                pidfd: self
+                    .pidfd
+                    .take()
+                    .ok_or_else(|| std::io::Error::other("no pidfd"))?,
+            }),
+            // Reaped by `Drop`.
+            NOT_STARTED => Err(std::io::Error::other(
+                "the command's process ended before the command could start",
+            )),
+            errno => Err(std::io::Error::from_raw_os_error(errno)),
+        }
+    }
+
+    pub(crate) fn id(&self) -> u32 {
+        self.pid as u32
+    }
+
+    /// Until the child has exec'd or exited.
+    fn wait_gone(&self) {
+        loop {
+            let alive = self.shared.alive.load(Ordering::Acquire);
+            if alive == 0 {
+                return;
+            }
+            // SAFETY: the word lives in `shared`.
+            unsafe { raw::futex_wait(self.shared.alive.as_ptr(), alive) };
+        }
+    }
+}
+
+impl Drop for Early {
+    fn drop(&mut self) {
+        // Not (or not successfully) launched: kill it if it still waits, and reap it
+        // before its stack and `shared` go away.
+        if let Some(pidfd) = self.pidfd.take() {
+            let _ = super::spawn::signal(pidfd.as_fd(), libc::SIGKILL);
+            self.wait_gone();
+            let _ = super::spawn::wait(&pidfd);
+        }
+    }
+}
+
+/// The early child. Until `go`: raw system calls only (see the module's docs).
+extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the parent's `Shared`, alive until this child execs or exits.
+    let shared = unsafe { &*arg.cast::<Shared>() };
+    // SAFETY: integer arguments.
+    unsafe {
+        raw::syscall(
+            libc::SYS_prctl,
+            libc::PR_SET_PDEATHSIG as usize,
+            libc::SIGKILL as usize,
+            0,
+            0,
+        );
+        // The parent process died before the line above took effect.
+        if raw::syscall(libc::SYS_getppid, 0, 0, 0, 0) != shared.parent as isize {
+            exit(0);
+        }
+        shared.alive.store(ARMED, Ordering::Release);
+        raw::futex_wake(shared.alive.as_ptr());
+    }
+    let made = namespace::make_early(&shared.maps);
+    if made != 0 {
+        shared.made.store(made, Ordering::Release);
+        exit(127);
+    }
+    while shared.go.load(Ordering::Acquire) == 0 {
+        // SAFETY: the word lives in `shared`; with every signal blocked only a wake
+        // (or a spurious return) ends the wait.
+        unsafe { raw::futex_wait(shared.go.as_ptr(), 0) };
+    }
+    // The parent now waits with every signal blocked: from here on this is a vfork
+    // child, with its own copy of the descriptor table.
+    // SAFETY: the parent stored its `Launch` before setting `go` and keeps it alive
+    // until this child has exec'd or exited.
+    let launch = unsafe { &mut *shared.launch.load(Ordering::Acquire).cast::<Launch>() };
+    launch.error = 0;
+    // SAFETY: integer arguments.
+    let own_table = unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        libc::unshare(libc::CLONE_FILES)
+    };
+    if own_table != 0 {
+        launch.error = std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EPERM);
+        exit(127);
+    }
+    vfork::run(launch, Namespaces::Made)
+}
+
+/// Leave with raw `exit_group`.
+fn exit(code: libc::c_int) -> ! {
+    loop {
+        // SAFETY: exit_group does not return.
+        unsafe { raw::syscall(libc::SYS_exit_group, code as usize, 0, 0, 0) };
+    }
+}
