@@ -867,3 +867,42 @@ fn admin_validate_reports_line_and_column_and_profile_round_trips() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
+    let home = warden_testkit::scratch_dir();
+    // Beside its sibling (as built): `audit` runs there, with its own exit status.
+    let out = plain(home.path(), &["audit", "list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("sessions recorded"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Copied alone: the commands it runs itself still work; the others name what is
+    // missing and where.
+    let alone = home.path().join("bin");
+    std::fs::create_dir(&alone).unwrap();
+    let copy = alone.join("warden");
+    std::fs::copy(WARDEN, &copy).unwrap();
+    let out = Command::new(&copy)
+        .env("WARDEN_HOME", home.path())
+        .args(["policy", "show"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = Command::new(&copy)
+        .env("WARDEN_HOME", home.path())
+        .args(["audit", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{} is missing",
+            alone.join("warden-sessions").display()
+        )),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,6 @@
+//! `warden-sessions`: the commands `warden` hands over (`run`, `audit`, `serve`); see the
+//! crate's docs.
+
+fn main() -> std::process::ExitCode {
+    warden_cli::sessions_main()
+}

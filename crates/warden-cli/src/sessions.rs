@@ -1,0 +1,49 @@
+//! Handing a command to `warden-sessions`, the binary beside `warden` that runs agent
+//! sessions, reads the audit store and serves the UI.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+const BINARY: &str = "warden-sessions";
+
+/// Run this process's command line in `warden-sessions` (on Unix in place of this
+/// process, so signals, streams and the exit status are its own).
+pub fn hand_over() -> anyhow::Result<ExitCode> {
+    let path = beside_this_binary()?;
+    let mut command = std::process::Command::new(&path);
+    command.args(std::env::args_os().skip(1));
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = command.exec();
+        Err(error).with_context(|| format!("cannot run {}", path.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command
+            .status()
+            .with_context(|| format!("cannot run {}", path.display()))?;
+        Ok(ExitCode::from(
+            status
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(1),
+        ))
+    }
+}
+
+fn beside_this_binary() -> anyhow::Result<PathBuf> {
+    let this = std::env::current_exe().context("cannot find the warden binary's path")?;
+    let path = this.with_file_name(format!("{BINARY}{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        anyhow::bail!(
+            "{} is missing: `warden` runs `run`, `audit` and `serve` through it; install it \
+             beside {} (cargo build -p warden-cli builds both)",
+            path.display(),
+            this.display()
+        );
+    }
+    Ok(path)
+}
