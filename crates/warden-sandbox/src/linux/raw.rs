@@ -7,11 +7,11 @@
 /// Architectures these are written for (elsewhere commands start without an early child).
 pub(crate) const SUPPORTED: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 
-/// `syscall(number, a, b, c, d)`.
+/// `syscall(number, a, b, c, d)`; elsewhere than [`SUPPORTED`] architectures nothing
+/// calls it and it fails with ENOSYS.
 ///
 /// # Safety
 /// As for the system call itself: pointers passed as arguments must be valid for it.
-#[cfg(target_arch = "x86_64")]
 pub(crate) unsafe fn syscall(
     number: libc::c_long,
     a: usize,
@@ -19,61 +19,49 @@ pub(crate) unsafe fn syscall(
     c: usize,
     d: usize,
 ) -> isize {
-    let ret: isize;
-    // SAFETY: the x86-64 Linux system call convention: number in rax, arguments in rdi,
-    // rsi, rdx, r10; the kernel clobbers rcx and r11 and leaves the stack alone.
-    unsafe {
-        std::arch::asm!(
-            "syscall",
-            inlateout("rax") number as isize => ret,
-            in("rdi") a,
-            in("rsi") b,
-            in("rdx") c,
-            in("r10") d,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
+    #[cfg(target_arch = "x86_64")]
+    {
+        let ret: isize;
+        // SAFETY: the x86-64 Linux system call convention: number in rax, arguments in
+        // rdi, rsi, rdx, r10; the kernel clobbers rcx and r11 and leaves the stack alone.
+        unsafe {
+            std::arch::asm!(
+                "syscall",
+                inlateout("rax") number as isize => ret,
+                in("rdi") a,
+                in("rsi") b,
+                in("rdx") c,
+                in("r10") d,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+        }
+        ret
     }
-    ret
-}
-
-/// `syscall(number, a, b, c, d)`.
-///
-/// # Safety
-/// As for the system call itself: pointers passed as arguments must be valid for it.
-#[cfg(target_arch = "aarch64")]
-pub(crate) unsafe fn syscall(
-    number: libc::c_long,
-    a: usize,
-    b: usize,
-    c: usize,
-    d: usize,
-) -> isize {
-    let ret: isize;
-    // SAFETY: the AArch64 Linux system call convention: number in x8, arguments in
-    // x0-x3, the result in x0.
-    unsafe {
-        std::arch::asm!(
-            "svc 0",
-            in("x8") number,
-            inlateout("x0") a as isize => ret,
-            in("x1") b,
-            in("x2") c,
-            in("x3") d,
-            options(nostack),
-        );
+    #[cfg(target_arch = "aarch64")]
+    {
+        let ret: isize;
+        // SAFETY: the AArch64 Linux system call convention: number in x8, arguments in
+        // x0-x3, the result in x0.
+        unsafe {
+            std::arch::asm!(
+                "svc 0",
+                in("x8") number,
+                inlateout("x0") a as isize => ret,
+                in("x1") b,
+                in("x2") c,
+                in("x3") d,
+                options(nostack),
+            );
+        }
+        ret
     }
-    ret
-}
-
-/// Elsewhere nothing calls it ([`SUPPORTED`] is false): it fails with ENOSYS.
-///
-/// # Safety
-/// Always safe; unsafe only to match the real ones.
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-pub(crate) unsafe fn syscall(_: libc::c_long, _: usize, _: usize, _: usize, _: usize) -> isize {
-    -(libc::ENOSYS as isize)
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = (number, a, b, c, d);
+        -(libc::ENOSYS as isize)
+    }
 }
 
 /// `-errno` as an errno (0 for a success).
