@@ -49,8 +49,10 @@ const NO_NAMESPACE_FOR_PROXY: &str = "the egress proxy needs the sandbox's netwo
 
 pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
     // The command's process starts now and makes its namespaces on the other core while
-    // this one reads the policy and builds the boundary.
-    let early = warden_sandbox::EarlyChild::start();
+    // this one reads the policy and builds the boundary (full access has none to make).
+    let early = (args.sandbox != SandboxMode::FullAccess)
+        .then(warden_sandbox::EarlyChild::start)
+        .flatten();
     let cwd = match args.cwd {
         Some(dir) => dir,
         None => std::env::current_dir().context("cannot read the current directory")?,

@@ -150,8 +150,8 @@ impl SandboxCommand {
 /// known (Linux): it makes the command's namespaces on another core while this process
 /// reads its policy and builds the boundary, then becomes the command in
 /// [`SandboxCommand::spawn_from`]. Start it, and spawn from it, on the same thread, which
-/// must outlive the start (the child is killed if that thread ends first); dropped
-/// unused, it is killed and reaped.
+/// must outlive the start (the child is killed if that thread ends first; it is not
+/// `Send`, so it cannot move to another); dropped unused, it is killed and reaped.
 pub struct EarlyChild {
     #[cfg(target_os = "linux")]
     inner: crate::linux::early::Early,
