@@ -220,9 +220,10 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         shared.alive.store(ARMED, Ordering::Release);
         raw::futex_wake(shared.alive.as_ptr());
     }
-    let made = namespace::make_early(&shared.maps);
-    if made != 0 {
-        shared.made.store(made, Ordering::Release);
+    if let Err(error) = namespace::make_own(&shared.maps) {
+        // An OS error: no allocation, nothing thread-local.
+        let errno = error.raw_os_error().unwrap_or(libc::EPERM);
+        shared.made.store(errno, Ordering::Release);
         exit(127);
     }
     while shared.go.load(Ordering::Acquire) == 0 {

@@ -86,15 +86,9 @@ impl UidMaps {
         })
     }
 
-    /// Child side, right after unshare(CLONE_NEWUSER). No allocation.
+    /// Child side, right after unshare(CLONE_NEWUSER). Raw system calls (an early child
+    /// still shares the parent's `errno`, see `raw.rs`), no allocation.
     fn write(&self) -> std::io::Result<()> {
-        write_file(&self.paths[0], b"deny")?;
-        write_file(&self.paths[1], &self.uid_map)?;
-        write_file(&self.paths[2], &self.gid_map)
-    }
-
-    /// [`Self::write`] with raw system calls (see `raw.rs`): 0 or an errno.
-    fn write_raw(&self) -> libc::c_int {
         for (path, bytes) in self
             .paths
             .iter()
@@ -102,57 +96,42 @@ impl UidMaps {
         {
             // SAFETY: openat/write/close on a NUL-terminated path and a live buffer.
             unsafe {
-                let fd = raw::syscall(
+                let fd = raw::result(raw::syscall(
                     libc::SYS_openat,
                     libc::AT_FDCWD as usize,
                     path.as_ptr() as usize,
                     (libc::O_WRONLY | libc::O_CLOEXEC) as usize,
                     0,
-                );
-                if fd < 0 {
-                    return raw::errno(fd);
-                }
-                let written = raw::syscall(
-                    libc::SYS_write,
-                    fd as usize,
-                    bytes.as_ptr() as usize,
-                    bytes.len(),
-                    0,
-                );
-                raw::syscall(libc::SYS_close, fd as usize, 0, 0, 0);
-                if written < 0 {
-                    return raw::errno(written);
-                }
-                if written as usize != bytes.len() {
-                    return libc::EIO;
+                ))?;
+                let written =
+                    raw::syscall(libc::SYS_write, fd, bytes.as_ptr() as usize, bytes.len(), 0);
+                raw::syscall(libc::SYS_close, fd, 0, 0, 0);
+                if raw::result(written)? != bytes.len() {
+                    return Err(std::io::Error::from_raw_os_error(libc::EIO));
                 }
             }
         }
-        0
+        Ok(())
     }
 }
 
-/// What an early child does before it knows its command (`early.rs`): make the user,
-/// mount, network and IPC namespaces and map its ids, with raw system calls only. 0 or
-/// an errno.
+/// Make the user, mount, network and IPC namespaces of a command that does not join
+/// shared ones, and map its ids: in its child, or ahead of it in an early child
+/// (`early.rs`). Raw system calls only, no allocation.
 ///
-/// The ids are mapped before the mount namespace exists. The early child shares its
+/// The ids are mapped before the mount namespace exists. An early child shares its
 /// descriptor table, so a fork elsewhere in the process can copy the `uid_map` files
 /// while they are open and keep them open until its own exec; opened through a mount of
 /// the new namespace, they would count as writers there and make the view's read-only
 /// remount fail with EBUSY. Opened before, they belong to the old namespace's mounts.
-pub(crate) fn make_early(maps: &UidMaps) -> libc::c_int {
+pub(crate) fn make_own(maps: &UidMaps) -> std::io::Result<()> {
     let unshare = |flags: libc::c_int| {
         // SAFETY: unshare takes flags only.
-        raw::errno(unsafe { raw::syscall(libc::SYS_unshare, flags as usize, 0, 0, 0) })
+        raw::result(unsafe { raw::syscall(libc::SYS_unshare, flags as usize, 0, 0, 0) })
     };
-    match unshare(libc::CLONE_NEWUSER) {
-        0 => match maps.write_raw() {
-            0 => unshare(NEW_NAMESPACES & !libc::CLONE_NEWUSER),
-            error => error,
-        },
-        error => error,
-    }
+    unshare(libc::CLONE_NEWUSER)?;
+    maps.write()?;
+    unshare(libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC).map(|_| ())
 }
 
 /// Whether a command here would make its own namespaces (so an early child can make them
@@ -232,8 +211,7 @@ impl NamespacePlan {
                 proxy,
             } => {
                 if !made {
-                    check(unshare_all())?;
-                    maps.write()?;
+                    make_own(maps)?;
                 }
                 if let Some((channel, port)) = *proxy {
                     // Asked for: without it the command would silently have no network.
@@ -489,22 +467,6 @@ fn check_long(ret: libc::c_long) -> std::io::Result<libc::c_long> {
     }
 }
 
-fn write_file(path: &CString, bytes: &[u8]) -> std::io::Result<()> {
-    // SAFETY: open/write/close on a NUL-terminated path and a borrowed buffer.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let written = libc::write(fd, bytes.as_ptr().cast(), bytes.len());
-        libc::close(fd);
-        if written < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 fn bind_onto_itself(path: &CString) -> std::io::Result<()> {
     // SAFETY: mount(2) with NUL-terminated paths and no data.
     check(unsafe {
@@ -617,15 +579,6 @@ static SHARED: std::sync::OnceLock<Option<SharedNamespaces>> = std::sync::OnceLo
 /// the background, so its commands skip creating namespaces). Returns whether they exist.
 pub(crate) fn warm_up() -> bool {
     SHARED.get_or_init(create_shared).is_some()
-}
-
-/// The namespaces a command makes for itself when none are shared.
-const NEW_NAMESPACES: libc::c_int =
-    libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC;
-
-fn unshare_all() -> libc::c_int {
-    // SAFETY: unshare takes flags only; the child is single-threaded after fork.
-    unsafe { libc::unshare(NEW_NAMESPACES) }
 }
 
 /// Whether user namespaces can be created here: known once warmed up, otherwise read

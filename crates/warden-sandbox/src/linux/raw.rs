@@ -69,6 +69,15 @@ pub(crate) fn errno(ret: isize) -> libc::c_int {
     if ret < 0 { (-ret) as libc::c_int } else { 0 }
 }
 
+/// The kernel's answer as a result (no `errno` involved).
+pub(crate) fn result(ret: isize) -> std::io::Result<usize> {
+    if ret < 0 {
+        Err(std::io::Error::from_raw_os_error(errno(ret)))
+    } else {
+        Ok(ret as usize)
+    }
+}
+
 /// Wait while the shared futex word at `word` still holds `expected`.
 ///
 /// # Safety
