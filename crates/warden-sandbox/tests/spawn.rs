@@ -82,6 +82,16 @@ fn the_boundary_and_nothing_of_ours(via: Via) {
         "{status_text}"
     );
     assert!(status_text.contains("Seccomp:\t2"), "{status_text}");
+    // An early child makes its namespaces on other CPUs than ours; the command gets back
+    // the set it inherited.
+    let ours = std::fs::read_to_string("/proc/self/status").unwrap();
+    let cpus = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("Cpus_allowed_list:"))
+            .map(str::to_owned)
+    };
+    assert_eq!(cpus(&status_text), cpus(&ours), "{status_text}");
+    assert!(cpus(&ours).is_some());
     let (out, status) = output(
         &mut confined(
             "touch inside && echo wrote-inside; \

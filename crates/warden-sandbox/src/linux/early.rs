@@ -47,6 +47,56 @@ struct Shared {
     launch: AtomicPtr<libc::c_void>,
     parent: libc::pid_t,
     maps: UidMaps,
+    /// Where the child makes its namespaces, and the CPUs it is allowed on afterwards.
+    cpus: Option<OtherCore>,
+}
+
+/// A hint for the scheduler, which often starts a new child on its parent's CPU, where
+/// the two take turns instead of overlapping: the child moves to the other CPUs while it
+/// makes its namespaces, then takes back the set it inherited (the command runs with it).
+struct OtherCore {
+    elsewhere: libc::cpu_set_t,
+    inherited: libc::cpu_set_t,
+}
+
+impl OtherCore {
+    /// None where this thread may run on one CPU only.
+    fn here() -> Option<Self> {
+        // SAFETY: zeroed cpu_set_t values filled by sched_getaffinity; sched_getcpu
+        // takes no arguments.
+        unsafe {
+            let mut inherited: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut inherited)
+                != 0
+            {
+                return None;
+            }
+            let cpu = usize::try_from(libc::sched_getcpu()).ok()?;
+            if libc::CPU_COUNT(&inherited) < 2 || !libc::CPU_ISSET(cpu, &inherited) {
+                return None;
+            }
+            let mut elsewhere = inherited;
+            libc::CPU_CLR(cpu, &mut elsewhere);
+            Some(Self {
+                elsewhere,
+                inherited,
+            })
+        }
+    }
+}
+
+/// Raw sched_setaffinity for the calling thread.
+fn set_affinity(set: &libc::cpu_set_t) -> isize {
+    // SAFETY: a pointer to a live cpu_set_t and its size.
+    unsafe {
+        raw::syscall(
+            libc::SYS_sched_setaffinity,
+            0,
+            std::mem::size_of::<libc::cpu_set_t>(),
+            (set as *const libc::cpu_set_t) as usize,
+            0,
+        )
+    }
 }
 
 /// A started early child, waiting for its command.
@@ -76,6 +126,7 @@ impl Early {
             // SAFETY: getpid takes no arguments and cannot fail.
             parent: unsafe { libc::getpid() },
             maps: UidMaps::new()?,
+            cpus: OtherCore::here(),
         });
         let mut pidfd: libc::c_int = -1;
         // SAFETY: the child starts with every signal blocked (restored here right after)
@@ -204,6 +255,11 @@ impl Drop for Early {
 extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the parent's `Shared`, alive until this child execs or exits.
     let shared = unsafe { &*arg.cast::<Shared>() };
+    // Off the parent's CPU first: the parent waits for the lines below, then runs on.
+    let moved = shared
+        .cpus
+        .as_ref()
+        .is_some_and(|cpus| set_affinity(&cpus.elsewhere) == 0);
     // SAFETY: integer arguments.
     unsafe {
         raw::syscall(
@@ -220,7 +276,11 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         shared.alive.store(ARMED, Ordering::Release);
         raw::futex_wake(shared.alive.as_ptr());
     }
-    if let Err(error) = namespace::make_own(&shared.maps) {
+    let made = namespace::make_own(&shared.maps).and_then(|()| match &shared.cpus {
+        Some(cpus) if moved => raw::result(set_affinity(&cpus.inherited)).map(|_| ()),
+        _ => Ok(()),
+    });
+    if let Err(error) = made {
         // An OS error: no allocation, nothing thread-local.
         let errno = error.raw_os_error().unwrap_or(libc::EPERM);
         shared.made.store(errno, Ordering::Release);

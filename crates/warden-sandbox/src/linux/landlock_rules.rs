@@ -11,7 +11,7 @@
 //! scoping are handled here too.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -143,11 +143,15 @@ fn read_layer(abi: ABI, unreadable: &[PathBuf]) -> Result<Arc<ReadLayer>, Sandbo
     } else {
         complement(Path::new("/"), unreadable, &mut readable, &mut listed);
     }
+    let fd = into_fd(created)?;
+    // Dozens of rules: made directly, without the checks (a look at each path) that
+    // the crate's rules make for rights that only apply to directories.
+    let read_files = (AccessFs::ReadFile | AccessFs::Execute).bits();
     for path in &readable {
-        created = add(created, path, AccessFs::ReadFile | AccessFs::Execute)?;
+        add_file_rights(&fd, path, read_files)?;
     }
     let layer = Arc::new(ReadLayer {
-        fd: into_fd(created)?,
+        fd,
         unreadable: unreadable.to_vec(),
         listed: listed
             .into_iter()
@@ -228,6 +232,43 @@ fn add(
     ruleset
         .add_rule(PathBeneath::new(fd, access))
         .map_err(|e| SandboxError::Landlock(format!("rule for {}: {e}", path.display())))
+}
+
+/// A rule granting `access` (file rights only) beneath `path`; none if it vanished since
+/// it was listed.
+fn add_file_rights(ruleset: &OwnedFd, path: &Path, access: u64) -> Result<(), SandboxError> {
+    let Ok(name) = CString::new(path.as_os_str().as_bytes()) else {
+        return Ok(());
+    };
+    // SAFETY: open on a NUL-terminated path; the descriptor is owned right away.
+    let opened = unsafe { libc::open(name.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    if opened < 0 {
+        return Ok(());
+    }
+    // SAFETY: a descriptor just returned by open.
+    let beneath = unsafe { OwnedFd::from_raw_fd(opened) };
+    let attr = PathBeneathAttr {
+        allowed_access: access,
+        parent_fd: beneath.as_raw_fd(),
+    };
+    // SAFETY: landlock_add_rule with a ruleset descriptor and a live attribute struct.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_add_rule,
+            ruleset.as_raw_fd(),
+            1, // LANDLOCK_RULE_PATH_BENEATH
+            &attr as *const PathBeneathAttr,
+            0,
+        )
+    };
+    if ret < 0 {
+        return Err(SandboxError::Landlock(format!(
+            "rule for {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
 }
 
 /// Every entry under `dir` that is not one of `hidden` and holds none of them, descending
