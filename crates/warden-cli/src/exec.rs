@@ -18,7 +18,7 @@ use warden_sandbox::CommandProxy;
 
 use crate::egress::Egress;
 
-#[derive(Args)]
+#[derive(Args, Debug)]
 pub struct ExecArgs {
     #[arg(long, value_parser = crate::parse_sandbox, default_value = "workspace-write")]
     sandbox: SandboxMode,

@@ -52,8 +52,10 @@ struct Shared {
 }
 
 /// A hint for the scheduler, which often starts a new child on its parent's CPU, where
-/// the two take turns instead of overlapping: the child moves to the other CPUs while it
-/// makes its namespaces, then takes back the set it inherited (the command runs with it).
+/// the two take turns instead of overlapping: the child is moved to the other CPUs while
+/// it makes its namespaces (by the parent right after the clone, and by itself first
+/// thing in case it ran first), and the parent gives it back the set it inherited before
+/// telling it to go (so the command runs with that set).
 struct OtherCore {
     elsewhere: libc::cpu_set_t,
     inherited: libc::cpu_set_t,
@@ -85,13 +87,13 @@ impl OtherCore {
     }
 }
 
-/// Raw sched_setaffinity for the calling thread.
-fn set_affinity(set: &libc::cpu_set_t) -> isize {
+/// Raw sched_setaffinity for `pid` (0: the calling thread).
+fn set_affinity(pid: libc::pid_t, set: &libc::cpu_set_t) -> isize {
     // SAFETY: a pointer to a live cpu_set_t and its size.
     unsafe {
         raw::syscall(
             libc::SYS_sched_setaffinity,
-            0,
+            pid as usize,
             std::mem::size_of::<libc::cpu_set_t>(),
             (set as *const libc::cpu_set_t) as usize,
             0,
@@ -156,6 +158,10 @@ impl Early {
         if pid < 0 {
             return None;
         }
+        if let Some(cpus) = &shared.cpus {
+            // Moved while still queued here, it starts on another CPU at once.
+            set_affinity(pid, &cpus.elsewhere);
+        }
         let early = Self {
             pid,
             // SAFETY: the kernel wrote a new pidfd for the child.
@@ -185,6 +191,11 @@ impl Early {
         program: &Program<'_>,
         hook: &mut Hook,
     ) -> std::io::Result<Started> {
+        if let Some(cpus) = &self.shared.cpus {
+            // The child moved itself (if at all) before it armed, which `start` waited
+            // for: this comes after. (On an error `Drop` kills and reaps it.)
+            raw::result(set_affinity(self.pid, &cpus.inherited))?;
+        }
         // SAFETY: zeroed sigset_t values filled by sigfillset/pthread_sigmask; every
         // signal stays blocked while the child may use this thread's storage.
         let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
@@ -255,11 +266,11 @@ impl Drop for Early {
 extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the parent's `Shared`, alive until this child execs or exits.
     let shared = unsafe { &*arg.cast::<Shared>() };
-    // Off the parent's CPU first: the parent waits for the lines below, then runs on.
-    let moved = shared
-        .cpus
-        .as_ref()
-        .is_some_and(|cpus| set_affinity(&cpus.elsewhere) == 0);
+    // Off the parent's CPU first, if it ran there before the parent moved it: the parent
+    // waits for the lines below, then runs on.
+    if let Some(cpus) = &shared.cpus {
+        set_affinity(0, &cpus.elsewhere);
+    }
     // SAFETY: integer arguments.
     unsafe {
         raw::syscall(
@@ -276,11 +287,7 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         shared.alive.store(ARMED, Ordering::Release);
         raw::futex_wake(shared.alive.as_ptr());
     }
-    let made = namespace::make_own(&shared.maps).and_then(|()| match &shared.cpus {
-        Some(cpus) if moved => raw::result(set_affinity(&cpus.inherited)).map(|_| ()),
-        _ => Ok(()),
-    });
-    if let Err(error) = made {
+    if let Err(error) = namespace::make_own(&shared.maps) {
         // An OS error: no allocation, nothing thread-local.
         let errno = error.raw_os_error().unwrap_or(libc::EPERM);
         shared.made.store(errno, Ordering::Release);
