@@ -32,6 +32,8 @@ const NOT_STARTED: libc::c_int = -1;
 /// `Shared::alive` from the clone until the child has asked to die with its parent
 /// thread; then `ARMED`, and 0 once it has exec'd or exited.
 const STARTING: u32 = 1;
+/// How long `start` spins for the child to arm before it sleeps.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(200);
 const ARMED: u32 = 2;
 
 /// What the parent and the child share, at a fixed address.
@@ -171,8 +173,12 @@ impl Early {
         };
         // The parent death signal is tied to this thread, and the child can only ask for
         // it itself: if this thread ended first, nothing would end the child.
+        // Arming takes the child a few system calls once it runs: spin briefly rather
+        // than sleep (waking this CPU again would take longer), then wait.
+        let spin_until = std::time::Instant::now() + SPIN;
         loop {
             match early.shared.alive.load(Ordering::Acquire) {
+                STARTING if std::time::Instant::now() < spin_until => std::hint::spin_loop(),
                 STARTING => {
                     // SAFETY: the word lives in `shared`.
                     unsafe { raw::futex_wait(early.shared.alive.as_ptr(), STARTING) };
