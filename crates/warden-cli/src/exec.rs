@@ -103,6 +103,9 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
     // The proxy serves inside the command's network namespace, whose child makes the
     // listener (no shared namespaces to create first); full access has none.
     let egress = if proxied && config.sandbox != SandboxMode::FullAccess {
+        if let Some(early) = &early {
+            early.bring_up_loopback();
+        }
         let own = CommandProxy::new().context(NO_NAMESPACE_FOR_PROXY)?;
         let addr = SocketAddr::from(([127, 0, 0, 1], own.port()));
         policy.egress = warden_sandbox::Egress::Proxy(own.port());

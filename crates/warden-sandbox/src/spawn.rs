@@ -174,6 +174,13 @@ impl EarlyChild {
         }
     }
 
+    /// The command's network will go through a proxy on its namespace's loopback: bring
+    /// that interface up while waiting (off the command's start; done anyway otherwise).
+    pub fn bring_up_loopback(&self) {
+        #[cfg(target_os = "linux")]
+        self.inner.bring_up_loopback();
+    }
+
     /// Its process id.
     pub fn id(&self) -> u32 {
         #[cfg(target_os = "linux")]

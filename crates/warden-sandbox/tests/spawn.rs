@@ -230,3 +230,27 @@ fn an_unused_early_child_dies_with_its_thread() {
     assert!(libc::WIFSIGNALED(status), "{status:#x}");
     assert_eq!(libc::WTERMSIG(status), libc::SIGKILL);
 }
+
+#[test]
+fn an_early_child_brings_up_its_loopback_only_when_asked() {
+    let ws = tempfile::tempdir().unwrap();
+    let ws = ws.path().canonicalize().unwrap();
+    // The local routing table holds 127.0.0.1 only while the namespace's `lo` is up.
+    let script = "grep -c 127.0.0.1 /proc/net/fib_trie || true";
+    let run = |asked: bool| {
+        let early = EarlyChild::start().expect("user namespaces on this machine");
+        if asked {
+            early.bring_up_loopback();
+        }
+        let mut command = confined(script, &ws);
+        let mut child = command.stdout(Io::Piped).spawn_from(early).unwrap();
+        let mut out = String::new();
+        std::fs::File::from(child.stdout.take().unwrap())
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        out.trim().parse::<u32>().unwrap()
+    };
+    assert!(run(true) > 0, "loopback down though asked for");
+    assert_eq!(run(false), 0, "loopback up though not asked for");
+}

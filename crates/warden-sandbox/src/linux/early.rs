@@ -45,6 +45,10 @@ struct Shared {
     go: AtomicU32,
     /// The child's result of making its namespaces: 0 or an errno.
     made: AtomicI32,
+    /// Set by the parent when the command's network goes through a proxy listening on
+    /// the namespace's loopback: the child brings it up once its namespaces are made (if
+    /// it sees this in time; otherwise the command's boundary does it after `go`).
+    loopback: AtomicU32,
     /// The parent's `Launch`, valid once `go` is set.
     launch: AtomicPtr<libc::c_void>,
     parent: libc::pid_t,
@@ -126,6 +130,7 @@ impl Early {
             alive: AtomicU32::new(STARTING),
             go: AtomicU32::new(0),
             made: AtomicI32::new(0),
+            loopback: AtomicU32::new(0),
             launch: AtomicPtr::new(std::ptr::null_mut()),
             // SAFETY: getpid takes no arguments and cannot fail.
             parent: unsafe { libc::getpid() },
@@ -243,6 +248,11 @@ impl Early {
         self.pid as u32
     }
 
+    /// Ask the child to bring up its loopback interface while it waits.
+    pub(crate) fn bring_up_loopback(&self) {
+        self.shared.loopback.store(1, Ordering::Release);
+    }
+
     /// Until the child has exec'd or exited.
     fn wait_gone(&self) {
         loop {
@@ -299,6 +309,9 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         shared.made.store(errno, Ordering::Release);
         exit(127);
     }
+    // A failure here is met again, and reported, where the boundary brings it up.
+    let loopback_up =
+        shared.loopback.load(Ordering::Acquire) == 1 && namespace::bring_up_loopback().is_ok();
     while shared.go.load(Ordering::Acquire) == 0 {
         // SAFETY: the word lives in `shared`; with every signal blocked only a wake
         // (or a spurious return) ends the wait.
@@ -320,6 +333,10 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
             .raw_os_error()
             .unwrap_or(libc::EPERM);
         exit(127);
+    }
+    if !loopback_up && shared.loopback.load(Ordering::Acquire) == 1 {
+        // Asked for after the check above.
+        let _ = namespace::bring_up_loopback();
     }
     vfork::run(launch, Namespaces::Made)
 }

@@ -633,25 +633,47 @@ fn create_shared() -> Option<SharedNamespaces> {
 
 /// Child side, inside the new network namespace: bring the loopback up, listen on
 /// 127.0.0.1:`port` (0: any) and send the socket to the parent. No allocation.
-fn loopback_listener(channel: libc::c_int, port: u16) -> std::io::Result<()> {
-    // SAFETY: socket/ioctl/bind/listen on stack structs; descriptors closed here.
+/// Bring up the loopback interface of this process's network namespace (if it is not up
+/// already). Raw system calls only, no allocation: an early child calls it before it is
+/// told to go.
+pub(crate) fn bring_up_loopback() -> std::io::Result<()> {
+    // SAFETY: socket/ioctl/close with integer arguments and a stack ifreq.
     unsafe {
-        let control = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        check(control)?;
+        let control = raw::result(raw::syscall(
+            libc::SYS_socket,
+            libc::AF_INET as usize,
+            (libc::SOCK_DGRAM | libc::SOCK_CLOEXEC) as usize,
+            0,
+            0,
+        ))?;
         let mut ifr: libc::ifreq = std::mem::zeroed();
         ifr.ifr_name[0] = b'l' as libc::c_char;
         ifr.ifr_name[1] = b'o' as libc::c_char;
-        let up = if libc::ioctl(control, libc::SIOCGIFFLAGS, &mut ifr) == 0 {
-            ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            libc::ioctl(control, libc::SIOCSIFFLAGS, &ifr)
-        } else {
-            -1
+        let ioctl = |request: libc::c_ulong, ifr: *mut libc::ifreq| {
+            raw::result(raw::syscall(
+                libc::SYS_ioctl,
+                control,
+                request as usize,
+                ifr as usize,
+                0,
+            ))
         };
-        let up_error = std::io::Error::last_os_error();
-        libc::close(control);
-        if up != 0 {
-            return Err(up_error);
-        }
+        let up = ioctl(libc::SIOCGIFFLAGS, &mut ifr).and_then(|_| {
+            if ifr.ifr_ifru.ifru_flags & libc::IFF_UP as libc::c_short != 0 {
+                return Ok(0);
+            }
+            ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            ioctl(libc::SIOCSIFFLAGS, &mut ifr)
+        });
+        raw::syscall(libc::SYS_close, control, 0, 0, 0);
+        up.map(|_| ())
+    }
+}
+
+fn loopback_listener(channel: libc::c_int, port: u16) -> std::io::Result<()> {
+    bring_up_loopback()?;
+    // SAFETY: socket/bind/listen on a stack struct; the descriptor is closed here.
+    unsafe {
         let listener = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
         check(listener)?;
         let addr = libc::sockaddr_in {
