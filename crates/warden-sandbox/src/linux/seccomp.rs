@@ -16,7 +16,7 @@ use seccompiler::{
 use crate::SandboxError;
 
 const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
-const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
+pub(crate) const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
 const MARKER: u32 = 0x0a5e;
 const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
 const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_uint = 1 << 3;
@@ -116,7 +116,7 @@ const WRITE_FLAGS: [u64; 4] = [
 
 /// A compiled filter and the `sock_fprog` pointing at it (both live until exec).
 pub(crate) struct Filter {
-    program: BpfProgram,
+    pub(super) program: BpfProgram,
     fprog: libc::sock_fprog,
 }
 
@@ -137,8 +137,16 @@ pub(crate) fn filter(proxy: bool) -> Result<&'static Filter, SandboxError> {
 }
 
 fn build(proxy: bool) -> Result<Filter, SandboxError> {
-    let (program, handled) = program(proxy)?;
-    let program = super::dispatch::with_dispatch(program, &handled);
+    let rules = rules(proxy)?;
+    let full = compile(rules.clone())?;
+    // Calls notified whatever their arguments need no program of their own: the prefix
+    // sends them to one shared return, and seccompiler compiles only the rest (the
+    // kernel's cost of installing a filter grows with its length).
+    let (always, conditional): (BTreeMap<_, _>, BTreeMap<_, _>) =
+        rules.into_iter().partition(|(_, rules)| rules.is_empty());
+    let in_program: Vec<i64> = conditional.keys().copied().collect();
+    let always: Vec<i64> = always.into_keys().collect();
+    let program = super::dispatch::with_dispatch(full, compile(conditional)?, &in_program, &always);
     let fprog = libc::sock_fprog {
         len: u16::try_from(program.len()).map_err(|e| SandboxError::Seccomp(e.to_string()))?,
         filter: program.as_ptr() as *mut libc::sock_filter,
@@ -146,11 +154,20 @@ fn build(proxy: bool) -> Result<Filter, SandboxError> {
     Ok(Filter { program, fprog })
 }
 
-/// The rules compiled by seccompiler (notify actions patched in), and the system calls
-/// they name.
-pub(crate) fn program(proxy: bool) -> Result<(BpfProgram, Vec<i64>), SandboxError> {
-    let err = |e: &dyn std::fmt::Display| SandboxError::Seccomp(e.to_string());
-    let notify = SeccompAction::Trace(MARKER);
+/// Every rule in one program compiled by seccompiler: what the installed filter must
+/// answer exactly like (the tests check it).
+#[cfg(test)]
+pub(crate) fn program(proxy: bool) -> Result<BpfProgram, SandboxError> {
+    compile(rules(proxy)?)
+}
+
+fn err(e: &dyn std::fmt::Display) -> SandboxError {
+    SandboxError::Seccomp(e.to_string())
+}
+
+/// The system calls the filter names, each with the argument conditions under which it
+/// is notified (none: always).
+pub(crate) fn rules(proxy: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, SandboxError> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for (nr, _) in ALWAYS_DENIED {
         rules.insert(*nr, Vec::new());
@@ -224,7 +241,12 @@ pub(crate) fn program(proxy: bool) -> Result<(BpfProgram, Vec<i64>), SandboxErro
         };
         rules.insert(*nr, entry);
     }
-    let handled: Vec<i64> = rules.keys().copied().collect();
+    Ok(rules)
+}
+
+/// `rules` compiled by seccompiler, notify actions patched in.
+fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>) -> Result<BpfProgram, SandboxError> {
+    let notify = SeccompAction::Trace(MARKER);
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| err(&e))?;
     let filter =
         SeccompFilter::new(rules, SeccompAction::Allow, notify, arch).map_err(|e| err(&e))?;
@@ -243,7 +265,7 @@ pub(crate) fn program(proxy: bool) -> Result<(BpfProgram, Vec<i64>), SandboxErro
             "no notify action found in the compiled filter".into(),
         ));
     }
-    Ok((program, handled))
+    Ok(program)
 }
 
 impl Filter {
