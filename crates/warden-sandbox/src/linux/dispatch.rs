@@ -51,18 +51,15 @@ struct Insn {
 
 /// The filter: a prefix that allows every native system call in neither `in_program`
 /// nor `always`, notifies those in `always`, sends those in `in_program` to `program`
-/// (compiled from their rules), and refuses x32 calls with `EPERM`. Returns `full` (every
-/// rule in one program) where the architecture is unknown or the prefix would not fit
-/// BPF's jump range.
+/// (compiled from their rules), and refuses x32 calls with `EPERM`. None where the
+/// architecture is unknown or the prefix would not fit BPF's jump range (the caller then
+/// compiles every rule into one program).
 pub(crate) fn with_dispatch(
-    full: BpfProgram,
     program: BpfProgram,
     in_program: &[i64],
     always: &[i64],
-) -> BpfProgram {
-    let Some(arch) = NATIVE_ARCH else {
-        return full;
-    };
+) -> Option<BpfProgram> {
+    let arch = NATIVE_ARCH?;
     let number = |nr: &i64| u32::try_from(*nr).ok();
     let in_program: Vec<u32> = in_program.iter().filter_map(number).collect();
     let mut numbers: Vec<u32> = always
@@ -93,7 +90,7 @@ pub(crate) fn with_dispatch(
         }
     };
     search(&mut prefix, &numbers, &target);
-    resolve(prefix, program).unwrap_or(full)
+    resolve(prefix, program)
 }
 
 fn insn(code: u16, k: u32) -> Insn {
@@ -135,9 +132,9 @@ fn search(out: &mut Vec<Insn>, numbers: &[u32], target: &dyn Fn(u32) -> Target) 
     search(out, &numbers[mid..], target);
 }
 
-/// Lay out prefix, `ret allow`, `ret EPERM`, `ret notify`, then the program; `Err` when a
+/// Lay out prefix, `ret allow`, `ret EPERM`, `ret notify`, then the program; None when a
 /// jump does not fit in eight bits.
-fn resolve(prefix: Vec<Insn>, program: BpfProgram) -> Result<BpfProgram, ()> {
+fn resolve(prefix: Vec<Insn>, program: BpfProgram) -> Option<BpfProgram> {
     let allow = prefix.len();
     let deny = allow + 1;
     let notify = deny + 1;
@@ -155,9 +152,7 @@ fn resolve(prefix: Vec<Insn>, program: BpfProgram) -> Result<BpfProgram, ()> {
             };
             u8::try_from(to.checked_sub(pc + 1)?).ok()
         };
-        let (Some(jt), Some(jf)) = (offset(i.jt), offset(i.jf)) else {
-            return Err(());
-        };
+        let (jt, jf) = (offset(i.jt)?, offset(i.jf)?);
         let (k, jt, jf) = if i.code == BPF_JMP_JA {
             (u32::from(jt), 0, 0)
         } else {
@@ -180,7 +175,7 @@ fn resolve(prefix: Vec<Insn>, program: BpfProgram) -> Result<BpfProgram, ()> {
     out.push(ret(SECCOMP_RET_ERRNO | libc::EPERM as u32));
     out.push(ret(super::seccomp::SECCOMP_RET_USER_NOTIF));
     out.extend(program);
-    Ok(out)
+    Some(out)
 }
 
 #[cfg(test)]

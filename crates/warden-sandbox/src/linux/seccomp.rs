@@ -137,16 +137,20 @@ pub(crate) fn filter(proxy: bool) -> Result<&'static Filter, SandboxError> {
 }
 
 fn build(proxy: bool) -> Result<Filter, SandboxError> {
-    let rules = rules(proxy)?;
-    let full = compile(rules.clone())?;
     // Calls notified whatever their arguments need no program of their own: the prefix
     // sends them to one shared return, and seccompiler compiles only the rest (the
     // kernel's cost of installing a filter grows with its length).
-    let (always, conditional): (BTreeMap<_, _>, BTreeMap<_, _>) =
-        rules.into_iter().partition(|(_, rules)| rules.is_empty());
+    let (always, conditional): (BTreeMap<_, _>, BTreeMap<_, _>) = rules(proxy)?
+        .into_iter()
+        .partition(|(_, rules)| rules.is_empty());
     let in_program: Vec<i64> = conditional.keys().copied().collect();
     let always: Vec<i64> = always.into_keys().collect();
-    let program = super::dispatch::with_dispatch(full, compile(conditional)?, &in_program, &always);
+    let program = match super::dispatch::with_dispatch(compile(conditional)?, &in_program, &always)
+    {
+        Some(program) => program,
+        // Every rule in one program instead.
+        None => compile(rules(proxy)?)?,
+    };
     let fprog = libc::sock_fprog {
         len: u16::try_from(program.len()).map_err(|e| SandboxError::Seccomp(e.to_string()))?,
         filter: program.as_ptr() as *mut libc::sock_filter,
