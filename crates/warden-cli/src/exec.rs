@@ -189,5 +189,8 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
             128 + status.signal().unwrap_or(0)
         }
     };
+    // Warden exits next: the proxy's runtime threads end with the process, and stopping
+    // them first would only delay the exit.
+    std::mem::forget(egress);
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
