@@ -171,7 +171,7 @@ fn err(e: &dyn std::fmt::Display) -> SandboxError {
 
 /// The system calls the filter names, each with the argument conditions under which it
 /// is notified (none: always).
-pub(crate) fn rules(proxy: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, SandboxError> {
+fn rules(proxy: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, SandboxError> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for (nr, _) in ALWAYS_DENIED {
         rules.insert(*nr, Vec::new());
