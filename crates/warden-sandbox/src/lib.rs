@@ -394,8 +394,8 @@ pub fn command_behind(
     }
     #[cfg(target_os = "linux")]
     {
-        let (hook, confinement) = linux_boundary(policy, cwd, own_proxy)?;
-        sandboxed.confine(hook);
+        let (hook, confinement, supervisor) = linux_boundary(policy, cwd, own_proxy)?;
+        sandboxed.confine(hook, supervisor);
         Ok((sandboxed, confinement))
     }
     #[cfg(not(target_os = "linux"))]
@@ -420,7 +420,10 @@ pub fn prepare(
     }
     #[cfg(target_os = "linux")]
     {
-        let (hook, confinement) = linux_boundary(policy, cwd, None)?;
+        let (hook, confinement, supervisor) = linux_boundary(policy, cwd, None)?;
+        supervisor.start().map_err(|e| {
+            SandboxError::Unsupported(format!("cannot start the sandbox supervisor: {e}"))
+        })?;
         linux::install(command, hook);
         Ok(confinement)
     }
@@ -445,7 +448,7 @@ fn linux_boundary(
     policy: &SandboxPolicy,
     cwd: &Path,
     own_proxy: Option<&CommandProxy>,
-) -> Result<(linux::Hook, Confinement), SandboxError> {
+) -> Result<(linux::Hook, Confinement, linux::Supervisor), SandboxError> {
     use std::os::fd::AsRawFd;
     if let Some(own) = own_proxy
         && policy.egress != Egress::Proxy(own.port())

@@ -36,6 +36,10 @@ pub struct SandboxCommand {
     /// The hook that enters the boundary, until the command starts.
     #[cfg(target_os = "linux")]
     hook: Option<crate::linux::Hook>,
+    /// The boundary's supervisor, started once the command has: its thread costs the
+    /// start nothing then.
+    #[cfg(target_os = "linux")]
+    supervisor: Option<crate::linux::Supervisor>,
     #[cfg(target_os = "linux")]
     confined: bool,
     stdio: [Io; 3],
@@ -49,6 +53,8 @@ impl SandboxCommand {
             #[cfg(target_os = "linux")]
             hook: None,
             #[cfg(target_os = "linux")]
+            supervisor: None,
+            #[cfg(target_os = "linux")]
             confined: false,
             stdio: [Io::Inherit; 3],
             process_group: false,
@@ -57,8 +63,13 @@ impl SandboxCommand {
 
     /// Start inside the boundary `hook` enters.
     #[cfg(target_os = "linux")]
-    pub(crate) fn confine(&mut self, hook: crate::linux::Hook) {
+    pub(crate) fn confine(
+        &mut self,
+        hook: crate::linux::Hook,
+        supervisor: crate::linux::Supervisor,
+    ) {
         self.hook = Some(hook);
+        self.supervisor = Some(supervisor);
         self.confined = true;
     }
 
@@ -113,13 +124,25 @@ impl SandboxCommand {
     fn start(&mut self, early: Option<EarlyChild>) -> std::io::Result<Child> {
         #[cfg(target_os = "linux")]
         if let Some(mut hook) = self.hook.take() {
-            return crate::linux::spawn::start(
+            let mut child = crate::linux::spawn::start(
                 &self.command,
                 self.stdio,
                 self.process_group,
                 &mut hook,
                 early.map(|e| e.inner),
-            );
+            )?;
+            if let Some(supervisor) = self.supervisor.take()
+                && let Err(e) = supervisor.start()
+            {
+                // Its notified calls would wait for an answer that never comes.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot start the sandbox supervisor: {e}"),
+                ));
+            }
+            return Ok(child);
         }
         drop(early);
         // Never run a confined command a second time without its boundary.

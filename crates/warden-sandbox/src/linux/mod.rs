@@ -90,6 +90,10 @@ pub(crate) fn install(command: &mut std::process::Command, mut hook: Hook) {
 /// What the child runs between fork (or clone) and exec to enter the boundary.
 pub(crate) type Hook = Box<dyn FnMut(Namespaces) -> std::io::Result<()> + Send + Sync>;
 
+/// A command's supervisor (seccomp notifications: denials and write checks), started
+/// by whoever starts the command.
+pub(crate) type Supervisor = supervisor::Pending;
+
 /// Whether the child entering the boundary still has to make its namespaces, or is an
 /// early child (`early.rs`) that made them before its command was known.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -106,7 +110,7 @@ pub(crate) fn boundary(
     policy: &SandboxPolicy,
     cwd: &std::path::Path,
     own_proxy: Option<libc::c_int>,
-) -> Result<(Hook, Confinement), SandboxError> {
+) -> Result<(Hook, Confinement, supervisor::Pending), SandboxError> {
     let version = landlock_rules::kernel_abi();
     let support = support_with(version);
     let abi = abi_from(version)
@@ -210,7 +214,7 @@ pub(crate) fn boundary(
         pinned,
         proxy: proxy_port.map(|port| std::net::SocketAddrV4::new([127, 0, 0, 1].into(), port)),
     };
-    supervisor::spawn(parent_end, rules, denials.clone());
+    let supervisor = supervisor::Pending::new(parent_end, rules, denials.clone());
     let hook = move |namespaces: Namespaces| -> std::io::Result<()> {
         match plan.as_mut() {
             Some(plan) => plan.apply(namespaces == Namespaces::Made)?,
@@ -228,7 +232,7 @@ pub(crate) fn boundary(
         unsafe { libc::close(listener) };
         Ok(())
     };
-    Ok((Box::new(hook), Confinement { denials }))
+    Ok((Box::new(hook), Confinement { denials }, supervisor))
 }
 
 pub(crate) fn socket_pair() -> Result<(OwnedFd, OwnedFd), SandboxError> {

@@ -89,19 +89,44 @@ impl Denials {
     }
 }
 
-/// Wait for the child to send its listener over `channel`, then serve it until every
-/// process holding the filter has exited.
-pub(crate) fn spawn(channel: OwnedFd, rules: WriteRules, denials: Denials) {
-    let spawned = std::thread::Builder::new()
-        .name("warden-sandbox-supervisor".into())
-        .spawn(move || {
-            if let Some(listener) = receive_fd(&channel) {
-                drop(channel);
-                serve(&listener, &rules, &denials);
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start the sandbox supervisor: {e}");
+/// A supervisor not started yet: its channel, the rules it applies and where it records
+/// denials.
+pub(crate) struct Pending {
+    channel: OwnedFd,
+    rules: WriteRules,
+    denials: Denials,
+}
+
+impl Pending {
+    pub(crate) fn new(channel: OwnedFd, rules: WriteRules, denials: Denials) -> Self {
+        Self {
+            channel,
+            rules,
+            denials,
+        }
+    }
+
+    /// Start its thread, which waits for the child to send its listener over the channel
+    /// (the descriptor waits there if the child sent it first; until it is served, the
+    /// command's notified calls wait), then serves it until every process holding the
+    /// filter has exited. If the thread cannot start, the channel closes with it: a child
+    /// that has not sent its listener yet cannot (it does not exec), and a listener
+    /// already sent is closed, after which the filter fails the calls it would notify.
+    pub(crate) fn start(self) -> std::io::Result<()> {
+        let Self {
+            channel,
+            rules,
+            denials,
+        } = self;
+        std::thread::Builder::new()
+            .name("warden-sandbox-supervisor".into())
+            .spawn(move || {
+                if let Some(listener) = receive_fd(&channel) {
+                    drop(channel);
+                    serve(&listener, &rules, &denials);
+                }
+            })
+            .map(|_| ())
     }
 }
 
