@@ -134,7 +134,8 @@ impl SandboxCommand {
             if let Some(supervisor) = self.supervisor.take()
                 && let Err(e) = supervisor.start()
             {
-                // Its notified calls would wait for an answer that never comes.
+                // Nothing would record its denials or check its writes (the filter fails
+                // the calls it would notify once the listener is gone).
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(std::io::Error::new(

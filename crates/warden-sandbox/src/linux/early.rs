@@ -32,9 +32,9 @@ const NOT_STARTED: libc::c_int = -1;
 /// `Shared::alive` from the clone until the child has asked to die with its parent
 /// thread; then `ARMED`, and 0 once it has exec'd or exited.
 const STARTING: u32 = 1;
+const ARMED: u32 = 2;
 /// How long `start` spins for the child to arm before it sleeps.
 const SPIN: std::time::Duration = std::time::Duration::from_micros(200);
-const ARMED: u32 = 2;
 
 /// What the parent and the child share, at a fixed address.
 struct Shared {

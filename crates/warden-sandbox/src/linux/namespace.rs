@@ -631,8 +631,6 @@ fn create_shared() -> Option<SharedNamespaces> {
     })
 }
 
-/// Child side, inside the new network namespace: bring the loopback up, listen on
-/// 127.0.0.1:`port` (0: any) and send the socket to the parent. No allocation.
 /// Bring up the loopback interface of this process's network namespace (if it is not up
 /// already). Raw system calls only, no allocation: an early child calls it before it is
 /// told to go.
@@ -670,6 +668,8 @@ pub(crate) fn bring_up_loopback() -> std::io::Result<()> {
     }
 }
 
+/// Child side, inside the new network namespace: bring the loopback up, listen on
+/// 127.0.0.1:`port` (0: any) and send the socket to the parent. No allocation.
 fn loopback_listener(channel: libc::c_int, port: u16) -> std::io::Result<()> {
     bring_up_loopback()?;
     // SAFETY: socket/bind/listen on a stack struct; the descriptor is closed here.
