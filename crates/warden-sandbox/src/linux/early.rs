@@ -138,15 +138,12 @@ impl Early {
             cpus: OtherCore::here(),
         });
         let mut pidfd: libc::c_int = -1;
-        // SAFETY: the child starts with every signal blocked (restored here right after)
-        // on its own stack, with a pointer to `shared`, which this value keeps alive
-        // until the child has exec'd or exited (see `Drop`).
+        // The child starts with every signal blocked (restored here right after).
+        let old = vfork::block_signals();
+        // SAFETY: the child runs on its own stack, with a pointer to `shared`, which this
+        // value keeps alive until the child has exec'd or exited (see `Drop`).
         let pid = unsafe {
-            let mut all: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-            let pid = libc::clone(
+            libc::clone(
                 child,
                 stack.top(),
                 libc::CLONE_VM
@@ -158,10 +155,9 @@ impl Early {
                 &mut pidfd as *mut libc::c_int,
                 std::ptr::null_mut::<libc::c_void>(),
                 shared.alive.as_ptr(),
-            );
-            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-            pid
+            )
         };
+        vfork::set_signal_mask(&old);
         if pid < 0 {
             return None;
         }
@@ -207,14 +203,8 @@ impl Early {
             // for: this comes after. (On an error `Drop` kills and reaps it.)
             raw::result(set_affinity(self.pid, &cpus.inherited))?;
         }
-        // SAFETY: zeroed sigset_t values filled by sigfillset/pthread_sigmask; every
-        // signal stays blocked while the child may use this thread's storage.
-        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-        unsafe {
-            let mut all: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        }
+        // Every signal stays blocked while the child may use this thread's storage.
+        let old = vfork::block_signals();
         let mut launch = Launch::new(program, hook, old);
         launch.error = NOT_STARTED;
         self.shared
@@ -224,8 +214,7 @@ impl Early {
         // SAFETY: the word lives in `shared`.
         unsafe { raw::futex_wake(self.shared.go.as_ptr()) };
         self.wait_gone();
-        // SAFETY: the mask saved above.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+        vfork::set_signal_mask(&old);
         let made = self.shared.made.load(Ordering::Acquire);
         let error = if made != 0 { made } else { launch.error };
         match error {

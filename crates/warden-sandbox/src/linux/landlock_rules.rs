@@ -58,8 +58,7 @@ impl LandlockPlan {
     pub(crate) fn apply(&self) -> std::io::Result<()> {
         let last_error = || Err(std::io::Error::last_os_error());
         for dir in &self.late_dirs {
-            // SAFETY: open/landlock_add_rule/close on a NUL-terminated path and a stack
-            // attribute struct.
+            // SAFETY: open/close on a NUL-terminated path.
             unsafe {
                 let fd = libc::open(
                     dir.as_ptr(),
@@ -68,21 +67,9 @@ impl LandlockPlan {
                 if fd < 0 {
                     return last_error();
                 }
-                let attr = PathBeneathAttr {
-                    allowed_access: self.dir_access,
-                    parent_fd: fd,
-                };
-                let ret = libc::syscall(
-                    libc::SYS_landlock_add_rule,
-                    self.fd.as_raw_fd(),
-                    1, // LANDLOCK_RULE_PATH_BENEATH
-                    &attr as *const PathBeneathAttr,
-                    0,
-                );
+                let added = add_beneath(self.fd.as_raw_fd(), fd, self.dir_access);
                 libc::close(fd);
-                if ret < 0 {
-                    return last_error();
-                }
+                added?;
             }
         }
         // SAFETY: prctl and landlock_restrict_self with integer arguments.
@@ -247,26 +234,29 @@ fn add_file_rights(ruleset: &OwnedFd, path: &Path, access: u64) -> Result<(), Sa
     }
     // SAFETY: a descriptor just returned by open.
     let beneath = unsafe { OwnedFd::from_raw_fd(opened) };
+    add_beneath(ruleset.as_raw_fd(), beneath.as_raw_fd(), access)
+        .map_err(|e| SandboxError::Landlock(format!("rule for {}: {e}", path.display())))
+}
+
+/// A path-beneath rule in `ruleset` granting `access` on what `beneath` is open on. No
+/// allocation (a child calls it).
+fn add_beneath(ruleset: libc::c_int, beneath: libc::c_int, access: u64) -> std::io::Result<()> {
     let attr = PathBeneathAttr {
         allowed_access: access,
-        parent_fd: beneath.as_raw_fd(),
+        parent_fd: beneath,
     };
     // SAFETY: landlock_add_rule with a ruleset descriptor and a live attribute struct.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_landlock_add_rule,
-            ruleset.as_raw_fd(),
+            ruleset,
             1, // LANDLOCK_RULE_PATH_BENEATH
             &attr as *const PathBeneathAttr,
             0,
         )
     };
     if ret < 0 {
-        return Err(SandboxError::Landlock(format!(
-            "rule for {}: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        )));
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
 }

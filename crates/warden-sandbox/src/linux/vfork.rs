@@ -90,17 +90,13 @@ pub(crate) struct Started {
 /// Start `program` after `hook`.
 pub(super) fn launch(program: &Program<'_>, hook: &mut Hook) -> std::io::Result<Started> {
     let stack = Stack::new()?;
-    // SAFETY: zeroed sigset_t is a valid value to be filled by pthread_sigmask.
-    let mut launch = Launch::new(program, hook, unsafe { std::mem::zeroed() });
+    // Every signal is blocked in this thread while the child shares its memory (a
+    // handler must not run on the child's stack), then the old mask comes back.
+    let mut launch = Launch::new(program, hook, block_signals());
     let mut pidfd: libc::c_int = -1;
-    // SAFETY: every signal is blocked in this thread while the child shares its memory
-    // (a handler must not run on the child's stack), then the old mask comes back. The
-    // child runs `child` on its own stack with a pointer to `launch`, which outlives it:
-    // CLONE_VFORK returns only once the child has exec'd or exited.
+    // SAFETY: the child runs `child` on its own stack with a pointer to `launch`, which
+    // outlives it: CLONE_VFORK returns only once the child has exec'd or exited.
     let pid = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut launch.mask);
         let pid = libc::clone(
             child,
             stack.top(),
@@ -109,7 +105,7 @@ pub(super) fn launch(program: &Program<'_>, hook: &mut Hook) -> std::io::Result<
             &mut pidfd,
         );
         let clone_error = std::io::Error::last_os_error();
-        libc::pthread_sigmask(libc::SIG_SETMASK, &launch.mask, std::ptr::null_mut());
+        set_signal_mask(&launch.mask);
         if pid < 0 {
             return Err(clone_error);
         }
@@ -191,9 +187,27 @@ fn enter(launch: &mut Launch, namespaces: Namespaces) -> std::io::Result<()> {
         }
     }
     (launch.hook)(namespaces)?;
-    // SAFETY: the mask the calling thread had, restored for the program.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &launch.mask, std::ptr::null_mut()) };
+    // The mask the calling thread had, restored for the program.
+    set_signal_mask(&launch.mask);
     Ok(())
+}
+
+/// Block every signal in the calling thread; returns the mask it had.
+pub(super) fn block_signals() -> libc::sigset_t {
+    // SAFETY: zeroed sigset_t values, filled by sigfillset and pthread_sigmask.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        old
+    }
+}
+
+/// Set the calling thread's signal mask (no allocation: a child may call it).
+pub(super) fn set_signal_mask(mask: &libc::sigset_t) {
+    // SAFETY: a pointer to a live sigset_t.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
 }
 
 /// The child's stack, with a guard page below it.
