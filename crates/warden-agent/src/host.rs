@@ -10,6 +10,7 @@ use warden_audit::{AuditError, AuditStore, ExporterConfig, OtlpProtocol, SearchQ
 use warden_policy::PolicyError;
 use warden_policy::config::{self, Config, ModelConfig, TelemetryConfig, WardenPaths};
 use warden_policy::layers::{self, EffectivePolicy, PolicyInputs, SessionChoices};
+use warden_policy::rules::RulesLoader;
 use warden_protocol::*;
 
 use crate::model::ModelClient;
@@ -118,6 +119,8 @@ pub struct Host {
     )>,
     /// What every policy resolution starts from (paths, `-c` overrides, added requirements).
     inputs: PolicyInputs,
+    /// The rules language (also in `inputs`), for checking the rules "always" writes.
+    rules: RulesLoader,
     store: AuditStore,
     events: broadcast::Sender<Event>,
     sessions: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Op>>>>,
@@ -128,15 +131,25 @@ pub struct Host {
 
 impl Host {
     /// Open the audit store and check the configuration (so a bad file is reported at
-    /// start). `overrides` are `-c KEY=VALUE` strings applied on every load.
-    pub async fn open(paths: WardenPaths, overrides: Vec<String>) -> Result<Self, HostError> {
+    /// start). `overrides` are `-c KEY=VALUE` strings applied on every load. `rules`
+    /// reads rules files (`warden_rules::load_rules`: the agent does not link Starlark
+    /// itself, see `RulesLoader`).
+    pub async fn open(
+        paths: WardenPaths,
+        overrides: Vec<String>,
+        rules: RulesLoader,
+    ) -> Result<Self, HostError> {
         let mut inputs = PolicyInputs::new(paths)?;
         inputs.overrides = overrides;
-        Self::open_with(inputs).await
+        Self::open_with(inputs, rules).await
     }
 
     /// Open with explicit policy inputs (tests, `--requirements` flags).
-    pub async fn open_with(inputs: PolicyInputs) -> Result<Self, HostError> {
+    pub async fn open_with(
+        mut inputs: PolicyInputs,
+        rules: RulesLoader,
+    ) -> Result<Self, HostError> {
+        inputs.rules = Some(rules);
         let paths = inputs.paths.clone();
         let effective = layers::resolve(&inputs)?;
         for warning in &effective.warnings {
@@ -186,6 +199,7 @@ impl Host {
             paths,
             exporter,
             inputs,
+            rules,
             store,
             events,
             sessions: Default::default(),
@@ -305,6 +319,7 @@ impl Host {
                 .user_rules_forbidden
                 .is_none()
                 .then(|| layers::user_rules_dir(&self.paths).join("default.rules")),
+            rules_language: self.rules,
             config,
             client,
             store: self.store.clone(),

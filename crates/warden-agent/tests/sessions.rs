@@ -58,7 +58,9 @@ async fn harness_with_overrides(
         format!("approval={approval}"),
     ];
     let overrides = overrides.into_iter().chain(extra).collect();
-    let host = Host::open(paths, overrides).await.unwrap();
+    let host = Host::open(paths, overrides, warden_rules::load_rules)
+        .await
+        .unwrap();
     let events = host.subscribe();
     Harness {
         host,
@@ -592,7 +594,9 @@ async fn settings_are_saved_to_the_user_file_unless_overridden() {
         config_dir: home.path().into(),
         data_dir: home.path().into(),
     };
-    let host = Host::open(paths, Vec::new()).await.unwrap();
+    let host = Host::open(paths, Vec::new(), warden_rules::load_rules)
+        .await
+        .unwrap();
     let saved = host
         .save_settings(SaveSettingsParams {
             base_url: "http://127.0.0.1:1/v1".into(),
@@ -862,7 +866,9 @@ async fn an_admin_requirement_refuses_a_session_outside_it() {
     })
     .unwrap();
     inputs.extra_requirements = vec![req.clone()];
-    let host = Host::open_with(inputs).await.unwrap();
+    let host = Host::open_with(inputs, warden_rules::load_rules)
+        .await
+        .unwrap();
     let error = host
         .start(
             StartSessionParams {
@@ -1420,7 +1426,9 @@ async fn an_mcp_server_runs_inside_the_boundary() {
         config_dir: h.home.path().join("config"),
         data_dir: h.home.path().join("data"),
     };
-    h.host = Host::open(paths, overrides).await.unwrap();
+    h.host = Host::open(paths, overrides, warden_rules::load_rules)
+        .await
+        .unwrap();
     h.events = h.host.subscribe();
     h.start("read the secret through mcp").await;
     let events = h

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use warden_policy::PolicyError;
 use warden_policy::requirements::{mdm, parse_requirements};
-use warden_policy::rules::load_rules;
+use warden_policy::rules::RulesLoader;
 use warden_protocol::PolicySource;
 
 #[derive(Subcommand)]
@@ -26,9 +26,10 @@ pub enum AdminCommand {
     },
 }
 
-pub fn run(command: AdminCommand) -> anyhow::Result<ExitCode> {
+/// `rules` reads rules files (`warden_rules::load_rules`).
+pub fn run(command: AdminCommand, rules: RulesLoader) -> anyhow::Result<ExitCode> {
     match command {
-        AdminCommand::Validate { file } => match validate(&file) {
+        AdminCommand::Validate { file } => match validate(&file, rules) {
             Ok(summary) => {
                 println!("{}: ok ({summary})", file.display());
                 Ok(ExitCode::SUCCESS)
@@ -67,7 +68,7 @@ fn check_config(path: &Path, text: &str) -> Result<(), PolicyError> {
     warden_policy::config::parse_text(path, text).map(|_| ())
 }
 
-fn validate(file: &Path) -> anyhow::Result<String> {
+fn validate(file: &Path, load_rules: RulesLoader) -> anyhow::Result<String> {
     let name = file.display().to_string();
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");

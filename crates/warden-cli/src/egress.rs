@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use anyhow::Context;
 use warden_policy::config::WardenPaths;
 use warden_policy::layers::{EffectivePolicy, user_rules_dir};
+use warden_policy::rules::RulesLoader;
 use warden_protocol::Actor;
 use warden_proxy::{AskAnswer, AskFuture, AskReply, Asker, NetworkAsk, Proxy, ProxySettings};
 
@@ -35,12 +36,12 @@ impl Egress {
         listener: std::net::TcpListener,
         policy: &EffectivePolicy,
         paths: &WardenPaths,
-        adjust: impl FnOnce(&mut ProxySettings) -> anyhow::Result<()>,
+        rules: Option<RulesLoader>,
     ) -> anyhow::Result<Self> {
         let addr = listener
             .local_addr()
             .context("the proxy listener has no address")?;
-        let mut egress = Self::new(addr, policy, paths, adjust)?;
+        let mut egress = Self::new(addr, policy, paths, rules)?;
         egress.serve(listener)?;
         Ok(egress)
     }
@@ -49,16 +50,18 @@ impl Egress {
     /// sandboxed command's child: see `warden_sandbox::CommandProxy`): credentials can be
     /// issued now, [`Self::serve`] once the listener has arrived. The runtime starts in
     /// `serve`, so for `warden exec` its threads start while the command's child builds
-    /// its namespaces on the other core (and are not there to slow the fork).
+    /// its namespaces on the other core (and are not there to slow the fork). `rules`
+    /// checks the rules file an "always" answer writes to (without it,
+    /// `warden-sessions` does).
     pub fn new(
         addr: SocketAddr,
         policy: &EffectivePolicy,
         paths: &WardenPaths,
-        adjust: impl FnOnce(&mut ProxySettings) -> anyhow::Result<()>,
+        rules: Option<RulesLoader>,
     ) -> anyhow::Result<Self> {
-        let mut settings = ProxySettings::from_effective(policy).map_err(anyhow::Error::msg)?;
-        adjust(&mut settings)?;
-        let asker = TerminalAsker::open(policy, paths).map(|a| Arc::new(a) as Arc<dyn Asker>);
+        let settings = ProxySettings::from_effective(policy).map_err(anyhow::Error::msg)?;
+        let asker =
+            TerminalAsker::open(policy, paths, rules).map(|a| Arc::new(a) as Arc<dyn Asker>);
         let sink: warden_proxy::EventSink = Arc::new(|event: warden_proxy::NetworkEvent| {
             eprintln!("warden: {}", crate::transcript::network_line(&event.access));
         });
@@ -107,18 +110,25 @@ struct TerminalAsker {
     one_at_a_time: Arc<Mutex<()>>,
     /// Refuse every ask with this reason instead of asking.
     refuse: Option<String>,
+    /// Checks `rules_file` after an "always" answer wrote to it.
+    rules: Option<RulesLoader>,
 }
 
 impl TerminalAsker {
     /// None when there is no terminal to ask on. Where network questions are not asked
     /// (`approvals.network = "deny"`, approval policy `never`) every ask is refused with
     /// that reason.
-    fn open(policy: &EffectivePolicy, paths: &WardenPaths) -> Option<Self> {
+    fn open(
+        policy: &EffectivePolicy,
+        paths: &WardenPaths,
+        rules: Option<RulesLoader>,
+    ) -> Option<Self> {
         if let Some(why) = policy.config.network_questions_refused() {
             return Some(Self {
                 rules_file: None,
                 one_at_a_time: Arc::new(Mutex::new(())),
                 refuse: Some(why.into()),
+                rules,
             });
         }
         let tty = std::fs::OpenOptions::new()
@@ -137,6 +147,7 @@ impl TerminalAsker {
             rules_file,
             one_at_a_time: Arc::new(Mutex::new(())),
             refuse: None,
+            rules,
         })
     }
 }
@@ -152,11 +163,12 @@ impl Asker for TerminalAsker {
             });
         }
         let rules_file = self.rules_file.clone();
+        let rules = self.rules;
         let lock = self.one_at_a_time.clone();
         Box::pin(async move {
             let answered = tokio::task::spawn_blocking(move || {
                 let _turn = lock.lock().unwrap_or_else(PoisonError::into_inner);
-                prompt(&ask, rules_file.as_deref())
+                prompt(&ask, rules_file.as_deref(), rules)
             })
             .await;
             let answer = answered.ok().flatten().unwrap_or(AskAnswer::Deny);
@@ -168,7 +180,11 @@ impl Asker for TerminalAsker {
     }
 }
 
-fn prompt(ask: &NetworkAsk, rules_file: Option<&std::path::Path>) -> Option<AskAnswer> {
+fn prompt(
+    ask: &NetworkAsk,
+    rules_file: Option<&std::path::Path>,
+    rules: Option<RulesLoader>,
+) -> Option<AskAnswer> {
     let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -198,11 +214,7 @@ fn prompt(ask: &NetworkAsk, rules_file: Option<&std::path::Path>) -> Option<AskA
             ("s" | "session", _) => return Some(AskAnswer::AllowForSession),
             ("a" | "always", Some(file)) => {
                 let justification = format!("allowed when `{}` asked", ask.attribution.command);
-                return match warden_policy::rules::append_network_allow(
-                    file,
-                    &ask.host,
-                    &justification,
-                ) {
+                return match append_network_allow(file, &ask.host, &justification, rules) {
                     Ok(source) => Some(AskAnswer::AllowAlways { source }),
                     Err(e) => {
                         let _ = writeln!(out, "warden: cannot write the rule: {e}");
@@ -214,4 +226,23 @@ fn prompt(ask: &NetworkAsk, rules_file: Option<&std::path::Path>) -> Option<AskA
             _ => {}
         }
     }
+}
+
+/// Append an "always" answer's rule to `file`, which must still load afterwards: checked
+/// with `rules` when this binary has the rules language, else by `warden-sessions`.
+fn append_network_allow(
+    file: &std::path::Path,
+    host: &str,
+    justification: &str,
+    rules: Option<RulesLoader>,
+) -> anyhow::Result<warden_protocol::PolicySource> {
+    use warden_policy::rules::{append_network_allow, write_network_allow};
+    Ok(match rules {
+        Some(load) => append_network_allow(file, host, justification, load)?,
+        None => {
+            let source = write_network_allow(file, host, justification)?;
+            crate::sessions::validate_rules(file)?;
+            source
+        }
+    })
 }

@@ -12,6 +12,7 @@ use clap::Args;
 use warden_policy::config::NetworkMode;
 use warden_policy::config::WardenPaths;
 use warden_policy::layers::{self, PolicyInputs};
+use warden_policy::rules::RulesLoader;
 use warden_protocol::SandboxMode;
 use warden_proxy::Attribution;
 use warden_sandbox::CommandProxy;
@@ -47,7 +48,13 @@ const NO_NAMESPACE_FOR_PROXY: &str = "the egress proxy needs the sandbox's netwo
      which cannot be made here; run with `--network deny` (no network) or set \
      network.mode = \"deny\"";
 
-pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
+/// `rules`: the rules language, if this binary has it (`warden` does not, and hands the
+/// command over when there are rules files to load: see `crate::warden_main`).
+pub fn run(
+    overrides: Vec<String>,
+    args: ExecArgs,
+    rules: Option<RulesLoader>,
+) -> anyhow::Result<ExitCode> {
     // The command's process starts now and makes its namespaces on the other core while
     // this one reads the policy and builds the boundary (full access has none to make).
     let early = (args.sandbox != SandboxMode::FullAccess)
@@ -69,6 +76,7 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
     }
     let paths = WardenPaths::discover()?;
     let mut inputs = PolicyInputs::new(paths.clone())?;
+    inputs.rules = rules;
     inputs.overrides = overrides;
     inputs.workspace = Some(cwd.clone());
     inputs.session.sandbox = Some(args.sandbox);
@@ -109,7 +117,7 @@ pub fn run(overrides: Vec<String>, args: ExecArgs) -> anyhow::Result<ExitCode> {
         let own = CommandProxy::new().context(NO_NAMESPACE_FOR_PROXY)?;
         let addr = SocketAddr::from(([127, 0, 0, 1], own.port()));
         policy.egress = warden_sandbox::Egress::Proxy(own.port());
-        Some((Egress::new(addr, &effective, &paths, |_| Ok(()))?, own))
+        Some((Egress::new(addr, &effective, &paths, rules)?, own))
     } else {
         None
     };

@@ -2,11 +2,12 @@
 //! the sandbox, read the audit history, or serve the UI's API over HTTP.
 //!
 //! Two binaries share this parser. `warden` runs the commands that must start fast
-//! (`exec`, `proxy`, `policy`, `admin`) itself and hands the others (`run`, `audit`,
-//! `serve`) to `warden-sessions` beside it, which links the agent, the audit store and
-//! the web server. A binary's start is dominated by the loader relocating its pointers
-//! and its exit by unmapping it, so `warden exec` stays free of what it never uses
-//! (docs/decisions.md).
+//! (`exec`, `proxy`) itself and hands the others (`run`, `audit`, `serve`, `policy`,
+//! `admin`) to `warden-sessions` beside it, which links the agent, the audit store, the
+//! web server and the rules language (Starlark). `exec` and `proxy` are handed over too
+//! when there are rules files to load. A binary's start is dominated by the loader
+//! relocating its pointers (and running constructors) and its exit by unmapping it, so
+//! `warden exec` stays free of what it never uses (docs/decisions.md).
 
 mod admin_cmd;
 mod audit_cmd;
@@ -22,6 +23,8 @@ mod transcript;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use warden_policy::PolicyError;
+use warden_policy::rules::RulesLoader;
 use warden_protocol::{ApprovalPolicy, SandboxMode};
 
 #[derive(Parser)]
@@ -140,31 +143,70 @@ fn parse_approval(s: &str) -> Result<ApprovalPolicy, String> {
         })
 }
 
-/// `warden`'s `main`.
+/// `warden`'s `main`. It has no rules language (this crate never names `warden_rules`,
+/// so `warden` does not link Starlark): `exec` and `proxy` run here unless they find
+/// rules files to load, in which case they stop before doing anything and the command
+/// line goes to `warden-sessions`, as every other command's does.
 pub fn warden_main() -> std::process::ExitCode {
     let cli = start();
     let result = match cli.command {
         // `exec` needs no async runtime: keep it a plain clone/exec.
-        Command::Exec(args) => exec::run(cli.globals.overrides, args),
+        Command::Exec(args) => exec::run(cli.globals.overrides, args, None),
         // The proxy runs on its own runtime.
-        Command::Proxy(args) => proxy_cmd::run(cli.globals.overrides, args),
-        // Policy and admin commands are pure: no async runtime either.
-        Command::Policy { command } => policy_cmd::run(cli.globals.overrides, command),
-        Command::Admin { command } => admin_cmd::run(command),
-        Command::Run { .. } | Command::Audit { .. } | Command::Serve(_) => sessions::hand_over(),
+        Command::Proxy(args) => proxy_cmd::run(cli.globals.overrides, args, None),
+        Command::Run { .. }
+        | Command::Audit { .. }
+        | Command::Serve(_)
+        | Command::Policy { .. }
+        | Command::Admin { .. } => sessions::hand_over(),
+    };
+    let result = match result {
+        Err(e) if needs_rules_language(&e) => sessions::hand_over(),
+        other => other,
     };
     finish(result)
 }
 
-/// `warden-sessions`' `main`: every command (`warden` hands it `run`, `audit` and
-/// `serve`).
-pub fn sessions_main() -> std::process::ExitCode {
+/// The policy has rules files to load, and this binary cannot.
+fn needs_rules_language(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<PolicyError>(),
+        Some(PolicyError::NoRulesLanguage { .. })
+    )
+}
+
+/// `warden-sessions`' `main`: every command (`warden` hands it the ones it does not
+/// run, and `exec` and `proxy` when there are rules files).
+/// `rules` is the rules language (`warden_rules::load_rules`), named only by that
+/// binary's `main`.
+pub fn sessions_main(rules: RulesLoader) -> std::process::ExitCode {
     let cli = start();
-    let result = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt.block_on(dispatch(cli.command, cli.globals.overrides)),
-        Err(e) => Err(anyhow::anyhow!("cannot start the async runtime: {e}")),
+    let overrides = cli.globals.overrides;
+    let result = match cli.command {
+        // As in `warden`: no async runtime around these (`exec` and the proxy start
+        // their own, and block on it).
+        Command::Exec(args) => exec::run(overrides, args, Some(rules)),
+        Command::Proxy(args) => proxy_cmd::run(overrides, args, Some(rules)),
+        Command::Policy { command } => policy_cmd::run(overrides, command, rules),
+        Command::Admin { command } => admin_cmd::run(command, rules),
+        Command::Run {
+            cwd,
+            sandbox,
+            approval,
+            task,
+        } => block_on(run::run(overrides, cwd, sandbox, approval, task, rules)),
+        Command::Audit { db, command } => block_on(audit_cmd::run(db, command)),
+        Command::Serve(args) => block_on(serve::run(overrides, args, rules)),
     };
     finish(result)
+}
+
+fn block_on(
+    command: impl Future<Output = anyhow::Result<std::process::ExitCode>>,
+) -> anyhow::Result<std::process::ExitCode> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?
+        .block_on(command)
 }
 
 fn start() -> Cli {
@@ -189,30 +231,13 @@ fn finish(result: anyhow::Result<std::process::ExitCode>) -> std::process::ExitC
     }
 }
 
-async fn dispatch(
-    command: Command,
-    overrides: Vec<String>,
-) -> anyhow::Result<std::process::ExitCode> {
-    match command {
-        Command::Run {
-            cwd,
-            sandbox,
-            approval,
-            task,
-        } => run::run(overrides, cwd, sandbox, approval, task).await,
-        Command::Audit { db, command } => audit_cmd::run(db, command).await,
-        Command::Serve(args) => serve::run(overrides, args).await,
-        Command::Exec(args) => exec::run(overrides, args),
-        Command::Proxy(args) => proxy_cmd::run(overrides, args),
-        Command::Policy { command } => policy_cmd::run(overrides, command),
-        Command::Admin { command } => admin_cmd::run(command),
-    }
-}
-
 /// Open the host for this profile (`$WARDEN_HOME` or the platform dirs).
-pub(crate) async fn open_host(overrides: Vec<String>) -> anyhow::Result<warden_agent::Host> {
+pub(crate) async fn open_host(
+    overrides: Vec<String>,
+    rules: RulesLoader,
+) -> anyhow::Result<warden_agent::Host> {
     let paths = warden_policy::config::WardenPaths::discover()?;
-    Ok(warden_agent::Host::open(paths, overrides).await?)
+    Ok(warden_agent::Host::open(paths, overrides, rules).await?)
 }
 
 #[cfg(test)]

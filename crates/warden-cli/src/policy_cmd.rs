@@ -8,6 +8,7 @@ use clap::Subcommand;
 use serde_json::json;
 use warden_policy::config::WardenPaths;
 use warden_policy::layers::{self, EffectivePolicy, PolicyInputs};
+use warden_policy::rules::RulesLoader;
 
 #[derive(Subcommand)]
 pub enum PolicyCommand {
@@ -43,8 +44,10 @@ fn resolve(
     cwd: &std::path::Path,
     rules: Vec<PathBuf>,
     requirements: Vec<PathBuf>,
+    language: RulesLoader,
 ) -> anyhow::Result<EffectivePolicy> {
     let mut inputs = PolicyInputs::new(WardenPaths::discover()?)?;
+    inputs.rules = Some(language);
     inputs.overrides = overrides;
     inputs.workspace = cwd.canonicalize().ok();
     inputs.extra_rules = rules;
@@ -56,7 +59,12 @@ fn resolve(
     Ok(policy)
 }
 
-pub fn run(overrides: Vec<String>, command: PolicyCommand) -> anyhow::Result<ExitCode> {
+/// `language` reads rules files (`warden_rules::load_rules`).
+pub fn run(
+    overrides: Vec<String>,
+    command: PolicyCommand,
+    language: RulesLoader,
+) -> anyhow::Result<ExitCode> {
     match command {
         PolicyCommand::Check {
             rules,
@@ -64,7 +72,7 @@ pub fn run(overrides: Vec<String>, command: PolicyCommand) -> anyhow::Result<Exi
             cwd,
             command,
         } => {
-            let policy = resolve(overrides, &cwd, rules, requirements)?;
+            let policy = resolve(overrides, &cwd, rules, requirements, language)?;
             let workspace = cwd.canonicalize().unwrap_or(cwd);
             let decision = policy.check(&command, &workspace);
             let reasons: Vec<_> = decision
@@ -94,7 +102,7 @@ pub fn run(overrides: Vec<String>, command: PolicyCommand) -> anyhow::Result<Exi
             requirements,
             json,
         } => {
-            let policy = resolve(overrides, &cwd, Vec::new(), requirements)?;
+            let policy = resolve(overrides, &cwd, Vec::new(), requirements, language)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&show_json(&policy))?);
             } else {

@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use warden_policy::config::WardenPaths;
 use warden_policy::layers::{self, PolicyInputs};
+use warden_policy::rules::RulesLoader;
 use warden_proxy::Attribution;
 
 use crate::egress::Egress;
@@ -28,9 +29,15 @@ pub struct ProxyArgs {
     credential: Option<String>,
 }
 
-pub fn run(overrides: Vec<String>, args: ProxyArgs) -> anyhow::Result<ExitCode> {
+/// `rules`: as for `crate::exec::run`.
+pub fn run(
+    overrides: Vec<String>,
+    args: ProxyArgs,
+    rules: Option<RulesLoader>,
+) -> anyhow::Result<ExitCode> {
     let paths = WardenPaths::discover()?;
     let mut inputs = PolicyInputs::new(paths.clone())?;
+    inputs.rules = rules;
     inputs.overrides = overrides;
     inputs.extra_rules = args.rules;
     let policy = layers::resolve(&inputs)?;
@@ -45,7 +52,7 @@ pub fn run(overrides: Vec<String>, args: ProxyArgs) -> anyhow::Result<ExitCode> 
     }
     let listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let egress = Egress::start(listener, &policy, &paths, |_| Ok(()))?;
+    let egress = Egress::start(listener, &policy, &paths, rules)?;
     let attribution = Attribution {
         command: "warden proxy client".into(),
         ..Attribution::default()

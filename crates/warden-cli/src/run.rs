@@ -19,8 +19,9 @@ pub async fn run(
     sandbox: Option<SandboxMode>,
     approval: Option<ApprovalPolicy>,
     task: String,
+    rules: warden_policy::rules::RulesLoader,
 ) -> anyhow::Result<ExitCode> {
-    let host = crate::open_host(overrides).await?;
+    let host = crate::open_host(overrides, rules).await?;
     let mut events = host.subscribe();
     let interactive = std::io::stdin().is_terminal();
     let params = StartSessionParams {

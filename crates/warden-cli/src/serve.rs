@@ -39,8 +39,12 @@ struct Server {
     allowed_hosts: Vec<String>,
 }
 
-pub async fn run(overrides: Vec<String>, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let host = crate::open_host(overrides).await?;
+pub async fn run(
+    overrides: Vec<String>,
+    args: ServeArgs,
+    rules: warden_policy::rules::RulesLoader,
+) -> anyhow::Result<ExitCode> {
+    let host = crate::open_host(overrides, rules).await?;
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
     let port = listener.local_addr()?.port();

@@ -1,7 +1,7 @@
 //! Handing a command to `warden-sessions`, the binary beside `warden` that runs agent
 //! sessions, reads the audit store and serves the UI.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -34,13 +34,30 @@ pub fn hand_over() -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Check a rules file with `warden-sessions admin validate`, for `warden`, which has
+/// no rules language of its own.
+pub fn validate_rules(file: &Path) -> anyhow::Result<()> {
+    let path = beside_this_binary()?;
+    let output = std::process::Command::new(&path)
+        .args(["admin", "validate"])
+        .arg(file)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {}", path.display()))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    anyhow::bail!("{}", String::from_utf8_lossy(&output.stderr).trim_end())
+}
+
 fn beside_this_binary() -> anyhow::Result<PathBuf> {
     let this = std::env::current_exe().context("cannot find the warden binary's path")?;
     let path = this.with_file_name(format!("{BINARY}{}", std::env::consts::EXE_SUFFIX));
     if !path.is_file() {
         anyhow::bail!(
-            "{} is missing: `warden` runs `run`, `audit` and `serve` through it; install it \
-             beside {} (cargo build -p warden-cli builds both)",
+            "{} is missing: `warden` runs `run`, `audit`, `serve`, `policy`, `admin` and \
+             whatever reads rules files through it; install it beside {} (cargo build -p \
+             warden-cli builds both)",
             path.display(),
             this.display()
         );

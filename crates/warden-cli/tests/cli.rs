@@ -868,6 +868,19 @@ fn admin_validate_reports_line_and_column_and_profile_round_trips() {
     );
 }
 
+/// `warden` starts every sandboxed command, so it does not link the rules language:
+/// Starlark's start-up constructors and relocated pointers cost ~0.5 ms at every start
+/// (docs/decisions.md). Its sibling does.
+#[test]
+fn warden_leaves_the_rules_language_to_its_sibling() {
+    let links_starlark = |path: &str| {
+        let bytes = std::fs::read(path).unwrap();
+        bytes.windows(8).any(|w| w == b"starlark")
+    };
+    assert!(!links_starlark(WARDEN), "{WARDEN} links Starlark");
+    assert!(links_starlark(env!("CARGO_BIN_EXE_warden-sessions")));
+}
+
 #[test]
 fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
     let home = warden_testkit::scratch_dir();
@@ -879,30 +892,58 @@ fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
         "{}",
         text(&out.stdout)
     );
-    // Copied alone: the commands it runs itself still work; the others name what is
-    // missing and where.
+    // Copied alone: `exec` still runs there while there are no rules files; the other
+    // commands, and `exec` once a rules file exists (only the sibling has the rules
+    // language), name what is missing and where.
     let alone = home.path().join("bin");
     std::fs::create_dir(&alone).unwrap();
     let copy = alone.join("warden");
     std::fs::copy(WARDEN, &copy).unwrap();
-    let out = Command::new(&copy)
+    let run = |args: &[&str]| {
+        Command::new(&copy)
+            .env("WARDEN_HOME", home.path())
+            .env_remove("WARDEN_EXTRA_REQUIREMENTS")
+            .current_dir(home.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let exec = ["exec", "--network", "deny", "--", "sh", "-c", "echo ran"];
+    let out = run(&exec);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ran\n");
+    let missing = format!("{} is missing", alone.join("warden-sessions").display());
+    for args in [&["audit", "list"][..], &["policy", "show"]] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(&missing),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    std::fs::create_dir_all(home.path().join("rules")).unwrap();
+    std::fs::write(
+        home.path().join("rules/team.rules"),
+        "network_rule(host = \"example.com\", decision = \"deny\")\n",
+    )
+    .unwrap();
+    let out = run(&exec);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(&missing),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).is_empty(), "{}", text(&out.stdout));
+    // Beside its sibling, the same command with the same rules file runs.
+    let out = Command::new(WARDEN)
         .env("WARDEN_HOME", home.path())
-        .args(["policy", "show"])
+        .env_remove("WARDEN_EXTRA_REQUIREMENTS")
+        .current_dir(home.path())
+        .args(exec)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = Command::new(&copy)
-        .env("WARDEN_HOME", home.path())
-        .args(["audit", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(&format!(
-            "{} is missing",
-            alone.join("warden-sessions").display()
-        )),
-        "{stderr}"
-    );
+    assert_eq!(text(&out.stdout), "ran\n");
 }

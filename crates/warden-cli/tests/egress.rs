@@ -121,7 +121,11 @@ impl Lab {
         cmd.args(["exec", "--network", "proxy", "--"])
             .args(argv)
             .stdin(Stdio::null());
-        cmd.output().unwrap()
+        let out = cmd.output().unwrap();
+        // Whatever the command's fate, Warden itself ends cleanly (with or without the
+        // hand-over to `warden-sessions` that rules files cause).
+        assert!(!text(&out.stderr).contains("panicked"), "{out:?}");
+        out
     }
 
     /// The same on a terminal (via `script`), typing `answer` when asked; with None the
@@ -289,14 +293,21 @@ fn always_allow_writes_a_user_rule_that_later_runs_use() {
     let lab = lab(&[]);
     let out = lab.exec_on_tty(&["curl", "-sS", &web("/")], Some("a"), Duration::ZERO);
     assert!(text(&out.stdout).contains("hello from web.test"), "{out:?}");
+    // `warden` has no rules language: `warden-sessions` checked the file it wrote.
+    assert!(
+        !text(&out.stdout).contains("cannot write the rule"),
+        "{out:?}"
+    );
     let rules = std::fs::read_to_string(lab.home.path().join("rules/default.rules")).unwrap();
     assert!(
         rules.contains("network_rule(host = \"web.test\", decision = \"allow\""),
         "{rules}"
     );
     // No terminal now: the rule alone allows it.
+    // With a rules file, `warden` hands the command to `warden-sessions`.
     let again = lab.exec(&["curl", "-sS", &web("/index.html")]);
     assert_eq!(text(&again.stdout), "hello from web.test\n", "{again:?}");
+    assert!(again.status.success(), "{again:?}");
     assert!(text(&again.stderr).contains("rule by user rules"));
 }
 

@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use warden_policy::rules::load_rules;
 use warden_policy::{ActionRequest, DecisionContext, decide};
 use warden_protocol::{ApprovalPolicy, PolicySource, SandboxMode};
+use warden_rules::load_rules;
 
 fn percentile(samples: &mut [f64], p: f64) -> f64 {
     samples.sort_by(f64::total_cmp);

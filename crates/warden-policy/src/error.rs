@@ -22,6 +22,9 @@ pub enum PolicyError {
     /// A setting outside what an admin requirement allows.
     #[error("{0}")]
     Refused(String),
+    /// A rules file to load, and no rules language in this binary (see `RulesLoader`).
+    #[error("{path}: this binary cannot load rules files (no rules language linked in)")]
+    NoRulesLanguage { path: PathBuf },
     #[error("cannot find a home directory for Warden's config; set WARDEN_HOME")]
     NoHome,
 }
@@ -37,6 +40,7 @@ impl PolicyError {
             Self::Rules { .. } => "rules_invalid",
             Self::Requirements(_) => "requirements_invalid",
             Self::Refused(_) => "requirement_refused",
+            Self::NoRulesLanguage { .. } => "rules_unsupported",
             Self::NoHome => "config_no_home",
         }
     }

@@ -14,7 +14,7 @@ use crate::config::{Config, WardenPaths, apply_override, merge, to_table};
 use crate::requirements::{
     self, BundleConfig, Requirements, RequirementsFile, load_system_dir, mdm, parse_requirements,
 };
-use crate::rules::{RuleSet, load_rules};
+use crate::rules::{RuleSet, RulesLoader};
 
 /// Keys a project's `.warden/config.toml` may not set: where prompts go, what is
 /// recorded and exported, what the sandbox hides, and which projects are trusted.
@@ -52,6 +52,9 @@ pub struct PolicyInputs {
     pub extra_rules: Vec<PathBuf>,
     /// Live MDM preferences (macOS), already filtered to forced values.
     pub managed: mdm::ManagedPreferences,
+    /// The rules language (`warden_rules::load_rules`); without it, any rules file to
+    /// load is an error (`PolicyError::NoRulesLanguage`) instead of being skipped.
+    pub rules: Option<RulesLoader>,
 }
 
 impl PolicyInputs {
@@ -66,6 +69,7 @@ impl PolicyInputs {
             extra_requirements: extra_requirements_from_env(),
             extra_rules: Vec::new(),
             managed: mdm::read_forced()?,
+            rules: None,
         })
     }
 }
@@ -431,12 +435,15 @@ pub fn resolve(inputs: &PolicyInputs) -> Result<EffectivePolicy, PolicyError> {
     let mut load_dir_files =
         |files: Vec<PathBuf>, source: fn(String) -> PolicySource| -> Result<(), PolicyError> {
             for file in files {
+                let load = inputs
+                    .rules
+                    .ok_or_else(|| PolicyError::NoRulesLanguage { path: file.clone() })?;
                 let name = file.display().to_string();
                 let text = std::fs::read_to_string(&file).map_err(|source| PolicyError::Read {
                     path: file.clone(),
                     source,
                 })?;
-                rules.extend(load_rules(&name, &text, source(name.clone()))?);
+                rules.extend(load(&name, &text, source(name.clone()))?);
                 rule_files.push(name);
             }
             Ok(())

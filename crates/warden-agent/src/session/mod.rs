@@ -17,7 +17,7 @@ use tokio::sync::{broadcast, mpsc};
 use warden_audit::{AuditError, AuditStore};
 use warden_policy::SessionApprovals;
 use warden_policy::config::Config;
-use warden_policy::rules::RuleSet;
+use warden_policy::rules::{RuleSet, RulesLoader};
 use warden_protocol::{ApprovalPolicy, Event, EventMsg, Op, SandboxMode};
 use warden_sandbox::{SandboxPolicy, SandboxSupport};
 
@@ -46,6 +46,8 @@ pub struct SessionSetup {
     pub auto_review: bool,
     /// Where "always allow" writes its rule; `None` where requirements forbid user rules.
     pub user_rules_file: Option<PathBuf>,
+    /// Checks that file after a rule is written.
+    pub rules_language: RulesLoader,
     pub config: Config,
     pub client: ModelClient,
     pub store: AuditStore,
@@ -89,6 +91,7 @@ pub(crate) struct Session {
     rules: RuleSet,
     auto_review: bool,
     user_rules_file: Option<PathBuf>,
+    rules_language: RulesLoader,
     /// Keys approved once among the current model response's tool calls: an identical
     /// pending call is released by the same answer.
     released: HashSet<String>,
@@ -123,6 +126,7 @@ pub fn spawn(setup: SessionSetup) -> (mpsc::UnboundedSender<Op>, impl Future<Out
         rules: setup.rules,
         auto_review: setup.auto_review,
         user_rules_file: setup.user_rules_file,
+        rules_language: setup.rules_language,
         released: HashSet::new(),
         ops: rx,
         queued: VecDeque::new(),

@@ -109,6 +109,7 @@ impl Session {
                         &file,
                         &pending.ask.host,
                         &super::tool_call::always_justification(),
+                        self.rules_language,
                     );
                     let error = written.as_ref().err().map(ToString::to_string);
                     if let Some(e) = &error {

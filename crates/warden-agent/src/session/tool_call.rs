@@ -294,23 +294,27 @@ impl Session {
         argv: &[String],
     ) -> Result<(), Stop> {
         let program = argv.first().map(String::as_str).unwrap_or_default();
-        let (change, error) =
-            match warden_policy::rules::append_allow_rules(file, argv, &always_justification()) {
-                Ok(rules) => {
-                    let added: Vec<String> = rules
-                        .iter()
-                        .map(|r| format!("prefix_rule({}) = allow", r.text))
-                        .collect();
-                    for rule in rules {
-                        self.rules.push_prefix(rule);
-                    }
-                    (added.join("; "), None)
+        let (change, error) = match warden_policy::rules::append_allow_rules(
+            file,
+            argv,
+            &always_justification(),
+            self.rules_language,
+        ) {
+            Ok(rules) => {
+                let added: Vec<String> = rules
+                    .iter()
+                    .map(|r| format!("prefix_rule({}) = allow", r.text))
+                    .collect();
+                for rule in rules {
+                    self.rules.push_prefix(rule);
                 }
-                Err(e) => {
-                    tracing::error!("cannot write the always-allow rule: {e}");
-                    (format!("always allow `{program}` …"), Some(e.to_string()))
-                }
-            };
+                (added.join("; "), None)
+            }
+            Err(e) => {
+                tracing::error!("cannot write the always-allow rule: {e}");
+                (format!("always allow `{program}` …"), Some(e.to_string()))
+            }
+        };
         self.record(EventMsg::ConfigChanged {
             call_id: Some(call_id.to_string()),
             file: file.display().to_string(),

@@ -2,5 +2,5 @@
 //! crate's docs.
 
 fn main() -> std::process::ExitCode {
-    warden_cli::sessions_main()
+    warden_cli::sessions_main(warden_rules::load_rules)
 }

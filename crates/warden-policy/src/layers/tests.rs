@@ -1,5 +1,3 @@
-use std::path::Path;
-
 use warden_protocol::{PolicySource, Verdict};
 
 use super::*;
@@ -39,6 +37,7 @@ impl World {
             extra_requirements: Vec::new(),
             extra_rules: Vec::new(),
             managed: mdm::ManagedPreferences::default(),
+            rules: None,
         }
     }
 
@@ -103,6 +102,30 @@ fn every_value_knows_its_layer() {
     assert_eq!(value(&policy, "sandbox").locked_by, None);
 }
 
+#[test]
+fn a_rules_file_without_the_rules_language_is_an_error_naming_it() {
+    let w = World::new();
+    let file = w.write(
+        "home/rules/default.rules",
+        "prefix_rule(pattern = [\"rm\"], decision = \"allow\")\n",
+    );
+    match resolve(&w.inputs()) {
+        Err(PolicyError::NoRulesLanguage { path }) => assert_eq!(path, file),
+        other => panic!("{other:?}"),
+    }
+    // `--rules FILE` too.
+    std::fs::remove_file(&file).unwrap();
+    assert!(resolve(&w.inputs()).is_ok());
+    let mut inputs = w.inputs();
+    inputs.extra_rules = vec![w.root.join("extra.rules")];
+    assert!(matches!(
+        resolve(&inputs),
+        Err(PolicyError::NoRulesLanguage { .. })
+    ));
+}
+
+/// Without the rules language (these unit tests have none), loading the untrusted
+/// project's rules file would fail: it is not even looked at.
 #[test]
 fn an_untrusted_project_is_not_read() {
     let w = World::new();
@@ -193,51 +216,6 @@ fn credential_exceptions_and_weaker_modes_can_be_forbidden() {
     );
     let message = resolve(&w.inputs()).unwrap_err().to_string();
     assert!(message.contains("boundary.allow_read"), "{message}");
-}
-
-#[test]
-fn project_rules_cannot_allow_what_an_admin_forbids() {
-    let w = World::new();
-    w.trust_project("");
-    w.write(
-        "etc/requirements.toml",
-        "[[prefix_rules]]\npattern = [\"git\", \"push\", [\"--force\", \"-f\"]]\ndecision = \"forbidden\"\njustification = \"no force pushes\"\n",
-    );
-    w.write(
-        "project/.warden/rules/open.rules",
-        "prefix_rule(pattern = [\"git\"], decision = \"allow\")\n",
-    );
-    w.write(
-        "home/rules/default.rules",
-        "prefix_rule(pattern = [\"git\", \"status\"], decision = \"allow\")\n",
-    );
-    let policy = resolve(&w.inputs()).unwrap();
-    assert_eq!(policy.rule_files.len(), 2);
-    let ws = w.root.join("project");
-    let roots = [ws.clone()];
-    let cx = DecisionContext {
-        policy: policy.config.approval,
-        sandbox: policy.config.sandbox,
-        sandbox_enforced: true,
-        workspace: &ws,
-        writable_roots: &roots,
-        rules: &policy.rules,
-    };
-    let check = |line: &str| {
-        let argv = shlex::split(line).unwrap();
-        decide(
-            ActionRequest::Shell {
-                argv: &argv,
-                cwd: Path::new(&ws),
-            },
-            &cx,
-        )
-    };
-    let d = check("git push -f origin main");
-    assert_eq!(d.verdict, Verdict::Forbidden);
-    assert_eq!(d.reasons[0].justification, "no force pushes");
-    assert!(d.reasons[0].source.is_requirement());
-    assert_eq!(check("git log").verdict, Verdict::Allow);
 }
 
 #[test]

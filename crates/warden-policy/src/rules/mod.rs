@@ -1,7 +1,6 @@
 //! Command and network rules: what they are, how they combine (the strictest match wins)
 //! and how they are found for one invocation.
 
-mod load;
 mod pattern;
 mod write;
 
@@ -11,9 +10,17 @@ use warden_protocol::{PolicySource, Reason, Verdict};
 
 use crate::network::HostPattern;
 use crate::shell::Invocation;
-pub use load::load_rules;
+pub use pattern::basename;
 pub(crate) use pattern::{Pattern, Shape};
-pub use write::{append_allow_rules, append_network_allow};
+pub use write::{append_allow_rules, append_network_allow, write_network_allow};
+
+/// Turns one rules file's text into rules: `warden_rules::load_rules`, the Starlark
+/// evaluator, which lives in its own crate and is passed in (`PolicyInputs::rules`,
+/// the writers below) by the binaries that load rules files. Starlark registers a few
+/// hundred start-up constructors that whole-program optimisation keeps whenever the
+/// crate is linked, so `warden`, which does not link it, starts faster, and hands over
+/// to `warden-sessions` when there are rules files (docs/decisions.md).
+pub type RulesLoader = fn(&str, &str, PolicySource) -> Result<RuleSet, crate::PolicyError>;
 
 /// `prefix_rule(pattern=[...], decision=..., justification=...)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,7 +151,8 @@ impl RuleSet {
         }
     }
 
-    fn rule_matches(&self, rule: &PrefixRule, invocation: &Invocation) -> bool {
+    /// Whether `rule` matches the invocation, with this set's `host_executable`s.
+    pub fn rule_matches(&self, rule: &PrefixRule, invocation: &Invocation) -> bool {
         let shape = Shape::of(invocation);
         self.matches_with(rule, invocation, &shape)
     }
@@ -171,9 +179,3 @@ impl RuleSet {
             .collect()
     }
 }
-
-#[cfg(test)]
-mod tests;
-
-#[cfg(test)]
-mod spelling_props;

@@ -225,6 +225,7 @@ fn canonical_flag(program: &str, subcommand: &str, flag: &str) -> String {
         )
 }
 
-pub(crate) fn basename(program: &str) -> &str {
+/// The last component of a program path.
+pub fn basename(program: &str) -> &str {
     program.rsplit('/').next().unwrap_or(program)
 }

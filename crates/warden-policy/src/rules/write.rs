@@ -6,16 +6,18 @@ use std::path::Path;
 
 use warden_protocol::{PolicySource, Verdict};
 
-use super::PrefixRule;
+use super::{PrefixRule, RulesLoader};
 use crate::PolicyError;
 use crate::shell::{Role, analyze_argv};
 
 /// Append one allow rule per program the command runs (its exact arguments) to `file`,
-/// and return them so a running session can use them at once.
+/// and return them so a running session can use them at once. The file must still load
+/// (with `load`) afterwards.
 pub fn append_allow_rules(
     file: &Path,
     argv: &[String],
     justification: &str,
+    load: RulesLoader,
 ) -> Result<Vec<PrefixRule>, PolicyError> {
     let analysis = analyze_argv(argv);
     // New rules go after the lines already in the file.
@@ -68,21 +70,37 @@ pub fn append_allow_rules(
         .open(file)
         .map_err(io)?;
     handle.write_all(text.as_bytes()).map_err(io)?;
-    // The file must still load: a rule Warden wrote is checked like any other.
-    let all = std::fs::read_to_string(file).map_err(io)?;
-    super::load_rules(
-        &file.display().to_string(),
-        &all,
-        PolicySource::UserRules {
-            path: file.display().to_string(),
-        },
-    )?;
+    check(file, load)?;
     Ok(rules)
 }
 
+/// The whole file must still load: a rule Warden wrote is checked like any other.
+fn check(file: &Path, load: RulesLoader) -> Result<(), PolicyError> {
+    let all = std::fs::read_to_string(file).map_err(|source| PolicyError::Read {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let name = file.display().to_string();
+    load(&name, &all, PolicySource::UserRules { path: name.clone() }).map(|_| ())
+}
+
 /// Append `network_rule(host = HOST, decision = "allow")` to `file` and return the
-/// source (file and line) of the new rule. The file must still load afterwards.
+/// source (file and line) of the new rule. The file must still load (with `load`)
+/// afterwards.
 pub fn append_network_allow(
+    file: &Path,
+    host: &str,
+    justification: &str,
+    load: RulesLoader,
+) -> Result<PolicySource, PolicyError> {
+    let source = write_network_allow(file, host, justification)?;
+    check(file, load)?;
+    Ok(source)
+}
+
+/// `append_network_allow` without loading the file afterwards, for a binary without
+/// the rules language: its caller checks the file another way.
+pub fn write_network_allow(
     file: &Path,
     host: &str,
     justification: &str,
@@ -113,32 +131,5 @@ pub fn append_network_allow(
     let source = PolicySource::UserRules {
         path: file.display().to_string(),
     };
-    let all = std::fs::read_to_string(file).map_err(io)?;
-    super::load_rules(&file.display().to_string(), &all, source.clone())?;
     Ok(source.at_line(existing as u32 + 1))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn written_rules_load_and_allow_exactly_that_command() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("rules/default.rules");
-        let argv: Vec<String> = ["bash", "-lc", "npm test -- --grep \"a b\""]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let rules = append_allow_rules(&file, &argv, "always allowed by the user").unwrap();
-        assert_eq!(rules.len(), 1);
-        assert_eq!(rules[0].text, "npm test -- --grep a b");
-        let text = std::fs::read_to_string(&file).unwrap();
-        let set = super::super::load_rules("f", &text, PolicySource::BuiltIn).unwrap();
-        let again = analyze_argv(&argv);
-        let npm = again.invocations.iter().find(|i| i.name == "npm").unwrap();
-        assert_eq!(set.matching(npm).len(), 1);
-        let again = append_allow_rules(&file, &argv, "always allowed by the user").unwrap();
-        assert_eq!(again[0].source.location(), format!("{}:2", file.display()));
-    }
 }

@@ -3,8 +3,10 @@
 use proptest::prelude::*;
 use warden_protocol::{PolicySource, Verdict};
 
-use super::{RuleSet, load_rules};
-use crate::shell::{analyze_argv, analyze_script};
+use warden_policy::rules::RuleSet;
+use warden_policy::shell::{analyze_argv, analyze_script};
+
+use super::load_rules;
 
 fn rules() -> RuleSet {
     load_rules(

@@ -1,7 +1,9 @@
 use warden_protocol::{PolicySource, Verdict};
 
+use warden_policy::rules::RuleSet;
+use warden_policy::shell::{analyze_argv, analyze_script};
+
 use super::*;
-use crate::shell::{analyze_argv, analyze_script};
 
 fn source() -> PolicySource {
     PolicySource::UserRules {
@@ -175,4 +177,60 @@ fn argv_and_script_forms_agree() {
         .collect();
     let from_argv = analyze_argv(&argv);
     assert_eq!(rules.matching(&from_argv.invocations[0]).len(), 1);
+}
+
+#[test]
+fn written_rules_load_and_allow_exactly_that_command() {
+    use warden_policy::rules::append_allow_rules;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules/default.rules");
+    let argv: Vec<String> = ["bash", "-lc", "npm test -- --grep \"a b\""]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let always = "always allowed by the user";
+    let rules = append_allow_rules(&file, &argv, always, load_rules).unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].text, "npm test -- --grep a b");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let set = load_rules("f", &text, PolicySource::BuiltIn).unwrap();
+    let again = analyze_argv(&argv);
+    let npm = again.invocations.iter().find(|i| i.name == "npm").unwrap();
+    assert_eq!(set.matching(npm).len(), 1);
+    let again = append_allow_rules(&file, &argv, always, load_rules).unwrap();
+    assert_eq!(again[0].source.location(), format!("{}:2", file.display()));
+}
+
+#[test]
+fn a_written_network_rule_loads_and_a_broken_file_is_reported() {
+    use warden_policy::rules::{HostDecision, append_network_allow, write_network_allow};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules/default.rules");
+    // Unchecked (what `warden` writes before `warden-sessions` checks the file).
+    let first = write_network_allow(&file, "registry.example.com", "said \"yes\"").unwrap();
+    assert_eq!(first.location(), format!("{}:1", file.display()));
+    let second =
+        append_network_allow(&file, "*.example.org", "allowed when asked", load_rules).unwrap();
+    assert_eq!(second.location(), format!("{}:2", file.display()));
+    let set = load_rules("f", &std::fs::read_to_string(&file).unwrap(), source()).unwrap();
+    let hosts: Vec<(String, HostDecision)> = set
+        .network
+        .iter()
+        .map(|r| (r.host.to_string(), r.decision))
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("registry.example.com".to_string(), HostDecision::Allow),
+            ("*.example.org".to_string(), HostDecision::Allow)
+        ]
+    );
+    assert_eq!(
+        set.network[0].justification.as_deref(),
+        Some("said \"yes\"")
+    );
+    // A file that no longer loads is an error naming it, even though the line was added.
+    std::fs::write(&file, "network_rule(host = \n").unwrap();
+    let error = append_network_allow(&file, "a.example", "x", load_rules).unwrap_err();
+    assert!(error.to_string().contains("default.rules"), "{error}");
 }

@@ -1,6 +1,9 @@
 //! Reading `.rules` files (Starlark, the format Codex uses) with a real Starlark
 //! interpreter: `prefix_rule`, `network_rule`, `host_executable`. Examples in `match` and
 //! `not_match` are checked when the file loads; a failing one is a load error.
+//!
+//! A crate of its own so that what does not load rules files does not link Starlark
+//! (see `warden_policy::rules::RulesLoader`): binaries pass [`load_rules`] in.
 
 use std::cell::RefCell;
 
@@ -14,10 +17,18 @@ use starlark::values::list::ListRef;
 use starlark::values::none::NoneType;
 use warden_protocol::{PolicySource, Verdict};
 
-use super::pattern::Alternatives;
-use super::{HostDecision, NetworkRule, PrefixRule, RuleSet};
-use crate::PolicyError;
-use crate::network::HostPattern;
+use warden_policy::PolicyError;
+use warden_policy::network::HostPattern;
+use warden_policy::rules::{HostDecision, NetworkRule, PrefixRule, RuleSet, basename};
+use warden_policy::shell::{analyze_argv, analyze_script, command_line};
+
+#[cfg(test)]
+mod spelling_props;
+#[cfg(test)]
+mod tests;
+
+/// One word of a pattern: the alternatives it accepts.
+type Alternatives = Vec<String>;
 
 /// What the builtins collect while a file runs.
 #[derive(Debug, Default, ProvidesStaticType)]
@@ -37,7 +48,7 @@ struct Example {
 impl Example {
     fn display(&self) -> String {
         match &self.argv_or_script {
-            Ok(argv) => crate::shell::command_line(argv),
+            Ok(argv) => command_line(argv),
             Err(script) => script.clone(),
         }
     }
@@ -193,7 +204,7 @@ fn rules_builtins(builder: &mut GlobalsBuilder) {
         if let Some(bad) = paths.iter().find(|p| !p.starts_with('/')) {
             anyhow::bail!("host_executable paths must be absolute, not {bad:?}");
         }
-        if let Some(bad) = paths.iter().find(|p| super::pattern::basename(p) != name) {
+        if let Some(bad) = paths.iter().find(|p| basename(p) != name) {
             anyhow::bail!("host_executable path {bad:?} does not end in {name:?}");
         }
         let store = collected(eval)?;
@@ -232,8 +243,8 @@ pub fn load_rules(name: &str, text: &str, source: PolicySource) -> Result<RuleSe
     for (rule, examples) in &prefix {
         for example in examples {
             let analysis = match &example.argv_or_script {
-                Ok(argv) => crate::shell::analyze_argv(argv),
-                Err(script) => crate::shell::analyze_script(script),
+                Ok(argv) => analyze_argv(argv),
+                Err(script) => analyze_script(script),
             };
             let matched = analysis
                 .invocations
