@@ -8,7 +8,9 @@ use warden_protocol::SandboxMode;
 use warden_sandbox::{BoundaryOptions, SandboxPolicy, Weakening};
 
 /// The policy for commands in `cwd` (the first writable root) plus `extra_roots`.
-/// Warden's own config and data folders are always protected. Errors name the key.
+/// Warden's own config and data folders are always protected, and made first if they
+/// do not exist yet: only what exists can be bound read-only, and a command must not
+/// create them with rules (or kept rules) of its own. Errors name the key.
 pub fn sandbox_policy(
     mode: SandboxMode,
     cwd: &Path,
@@ -29,9 +31,14 @@ pub fn sandbox_policy(
     }
     let mut writable_roots = vec![cwd.to_path_buf()];
     writable_roots.extend(extra_roots.iter().cloned());
-    let protect = paths
+    let protect: Vec<PathBuf> = paths
         .map(|p| vec![p.config_dir.clone(), p.data_dir.clone()])
         .unwrap_or_default();
+    for dir in &protect {
+        // What Warden cannot create here, the command (the same user, with less) cannot
+        // either.
+        let _ = std::fs::create_dir_all(dir);
+    }
     Ok(SandboxPolicy {
         mode,
         writable_roots,

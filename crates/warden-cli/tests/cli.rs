@@ -310,6 +310,28 @@ fn exec_runs_in_the_sandbox_and_reports_denials() {
     assert!(ok.success());
 }
 
+/// Warden's own folder, not there yet inside the workspace: Warden makes it before the
+/// command starts, so it is bound read-only and the command cannot plant rules there.
+#[test]
+fn exec_protects_wardens_folder_even_before_it_exists() {
+    let root = warden_testkit::scratch_dir();
+    let ws = root.path().join("ws");
+    let home = ws.join("warden-home");
+    std::fs::create_dir(&ws).unwrap();
+    let plant = "mkdir -p warden-home/rules warden-home/rules-cache; \
+                 echo 'network_rule(host = \"evil.test\", decision = \"allow\")' \
+                 > warden-home/rules/planted.rules; echo done";
+    let out = Command::new(WARDEN)
+        .env("WARDEN_HOME", &home)
+        .args(["exec", "--network", "deny", "--cwd", ws.to_str().unwrap()])
+        .args(["--", "/bin/sh", "-c", plant])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "done\n", "{}", text(&out.stderr));
+    assert!(home.is_dir());
+    assert!(std::fs::read_dir(&home).unwrap().next().is_none());
+}
+
 /// A running `warden serve` with its URL and token.
 struct Served {
     child: std::process::Child,
@@ -893,8 +915,8 @@ fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
         text(&out.stdout)
     );
     // Copied alone: `exec` still runs there while there are no rules files; the other
-    // commands, and `exec` once a rules file exists (only the sibling has the rules
-    // language), name what is missing and where.
+    // commands, and `exec` once a rules file exists that the sibling (which alone has the
+    // rules language) has not loaded, name what is missing and where.
     let alone = home.path().join("bin");
     std::fs::create_dir(&alone).unwrap();
     let copy = alone.join("warden");
@@ -936,7 +958,8 @@ fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
         text(&out.stderr)
     );
     assert!(text(&out.stdout).is_empty(), "{}", text(&out.stdout));
-    // Beside its sibling, the same command with the same rules file runs.
+    // Beside its sibling, the same command with the same rules file runs, and the rules
+    // loaded there are kept: the copy alone can use them until the file changes.
     let out = Command::new(WARDEN)
         .env("WARDEN_HOME", home.path())
         .env_remove("WARDEN_EXTRA_REQUIREMENTS")
@@ -946,4 +969,19 @@ fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "ran\n");
+    let out = run(&exec);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "ran\n");
+    std::fs::write(
+        home.path().join("rules/team.rules"),
+        "network_rule(host = \"example.org\", decision = \"deny\")\n",
+    )
+    .unwrap();
+    let out = run(&exec);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(&missing),
+        "{}",
+        text(&out.stderr)
+    );
 }

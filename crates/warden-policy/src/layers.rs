@@ -14,7 +14,7 @@ use crate::config::{Config, WardenPaths, apply_override, merge, to_table};
 use crate::requirements::{
     self, BundleConfig, Requirements, RequirementsFile, load_system_dir, mdm, parse_requirements,
 };
-use crate::rules::{RuleSet, RulesLoader};
+use crate::rules::{RuleSet, RulesCache, RulesLoader};
 
 /// Keys a project's `.warden/config.toml` may not set: where prompts go, what is
 /// recorded and exported, what the sandbox hides, and which projects are trusted.
@@ -53,15 +53,17 @@ pub struct PolicyInputs {
     /// Live MDM preferences (macOS), already filtered to forced values.
     pub managed: mdm::ManagedPreferences,
     /// The rules language (`warden_rules::load_rules`); without it, any rules file to
-    /// load is an error (`PolicyError::NoRulesLanguage`) instead of being skipped.
+    /// load that is not in `rules_cache` is an error (`PolicyError::NoRulesLanguage`)
+    /// instead of being skipped.
     pub rules: Option<RulesLoader>,
+    /// Rules kept from earlier loads of the same files (see `RulesCache`).
+    pub rules_cache: Option<RulesCache>,
 }
 
 impl PolicyInputs {
     /// Production inputs: `/etc/warden`, the MDM's forced preferences, the user's files.
     pub fn new(paths: WardenPaths) -> Result<Self, PolicyError> {
         Ok(Self {
-            paths,
             system_dir: PathBuf::from(requirements::SYSTEM_DIR),
             workspace: None,
             overrides: Vec::new(),
@@ -70,6 +72,8 @@ impl PolicyInputs {
             extra_rules: Vec::new(),
             managed: mdm::read_forced()?,
             rules: None,
+            rules_cache: Some(RulesCache::new(EffectivePolicy::rules_cache(&paths))),
+            paths,
         })
     }
 }
@@ -136,6 +140,11 @@ impl EffectivePolicy {
     /// Where the signed bundle's last good copy is kept.
     pub fn bundle_cache(paths: &WardenPaths) -> PathBuf {
         paths.data_dir.join("requirements-bundle.json")
+    }
+
+    /// Where rules loaded from rules files are kept between runs (`RulesCache`).
+    pub fn rules_cache(paths: &WardenPaths) -> PathBuf {
+        paths.data_dir.join("rules-cache")
     }
 }
 
@@ -263,6 +272,32 @@ fn rules_in(dir: &Path) -> Vec<PathBuf> {
 /// The user's rules folder (where "always allow" answers are written).
 pub fn user_rules_dir(paths: &WardenPaths) -> PathBuf {
     paths.config_dir.join("rules")
+}
+
+/// One rules file's rules: kept from an earlier load of the same text, or loaded with
+/// the rules language (and kept), or, without it, `PolicyError::NoRulesLanguage`.
+fn load_rules_file(
+    inputs: &PolicyInputs,
+    file: &Path,
+    text: &str,
+    source: PolicySource,
+) -> Result<RuleSet, PolicyError> {
+    let name = file.display().to_string();
+    if let Some(kept) = inputs
+        .rules_cache
+        .as_ref()
+        .and_then(|cache| cache.get(&name, text, &source))
+    {
+        return Ok(kept);
+    }
+    let load = inputs.rules.ok_or_else(|| PolicyError::NoRulesLanguage {
+        path: file.to_path_buf(),
+    })?;
+    let loaded = load(&name, text, source.clone())?;
+    if let Some(cache) = &inputs.rules_cache {
+        cache.put(&name, text, &source, &loaded);
+    }
+    Ok(loaded)
 }
 
 /// Resolve the effective policy.
@@ -435,15 +470,12 @@ pub fn resolve(inputs: &PolicyInputs) -> Result<EffectivePolicy, PolicyError> {
     let mut load_dir_files =
         |files: Vec<PathBuf>, source: fn(String) -> PolicySource| -> Result<(), PolicyError> {
             for file in files {
-                let load = inputs
-                    .rules
-                    .ok_or_else(|| PolicyError::NoRulesLanguage { path: file.clone() })?;
                 let name = file.display().to_string();
                 let text = std::fs::read_to_string(&file).map_err(|source| PolicyError::Read {
                     path: file.clone(),
                     source,
                 })?;
-                rules.extend(load(&name, &text, source(name.clone()))?);
+                rules.extend(load_rules_file(inputs, &file, &text, source(name.clone()))?);
                 rule_files.push(name);
             }
             Ok(())

@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// A host (or subdomain wildcard) and an optional port.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct HostPattern {
     /// Lower-case host without the `*.` prefix.
     pub host: String,

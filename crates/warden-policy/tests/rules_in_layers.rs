@@ -1,13 +1,16 @@
 //! Rules files read by the resolver with the real rules language (`warden-rules`): an
-//! admin's requirement beats a trusted project's and the user's rules, and files are
-//! loaded from every layer.
+//! admin's requirement beats a trusted project's and the user's rules, files are loaded
+//! from every layer, and rules kept from an earlier load serve a process without the
+//! language until the file changes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 
+use warden_policy::PolicyError;
 use warden_policy::config::WardenPaths;
 use warden_policy::layers::{PolicyInputs, SessionChoices, resolve};
 use warden_policy::requirements::mdm;
+use warden_policy::rules::RulesCache;
 use warden_policy::{ActionRequest, DecisionContext, decide};
 use warden_protocol::Verdict;
 
@@ -52,6 +55,7 @@ impl World {
             extra_rules: Vec::new(),
             managed: mdm::ManagedPreferences::default(),
             rules: Some(warden_rules::load_rules),
+            rules_cache: None,
         }
     }
 }
@@ -99,4 +103,37 @@ fn project_rules_cannot_allow_what_an_admin_forbids() {
     assert_eq!(d.reasons[0].justification, "no force pushes");
     assert!(d.reasons[0].source.is_requirement());
     assert_eq!(check("git log").verdict, Verdict::Allow);
+}
+
+#[test]
+fn rules_loaded_once_are_used_without_the_rules_language_until_the_file_changes() {
+    let w = World::new();
+    let rules = "network_rule(host = \"example.com\", decision = \"deny\")\n\
+                 prefix_rule(pattern = [\"git\", \"push\"], decision = \"forbidden\")\n\
+                 host_executable(name = \"git\", paths = [\"/usr/bin/git\"])\n";
+    w.write("home/rules/default.rules", rules);
+    let mut inputs = w.inputs();
+    inputs.rules_cache = Some(RulesCache::new(w.root.join("cache")));
+    let loaded = resolve(&inputs).unwrap();
+    assert_eq!(loaded.rules.prefix_rules().len(), 1);
+    let mut without = inputs.clone();
+    without.rules = None;
+    let kept = resolve(&without).unwrap();
+    assert_eq!(kept.rules.prefix_rules(), loaded.rules.prefix_rules());
+    assert_eq!(kept.rules.network, loaded.rules.network);
+    assert_eq!(kept.rules.host_executables, loaded.rules.host_executables);
+    assert_eq!(kept.rule_files, loaded.rule_files);
+    // Edited: the kept rules are not used.
+    w.write("home/rules/default.rules", &rules.replace("deny", "allow"));
+    assert!(matches!(
+        resolve(&without),
+        Err(PolicyError::NoRulesLanguage { .. })
+    ));
+    // A file that does not load is never kept.
+    w.write("home/rules/default.rules", "prefix_rule(\n");
+    assert!(matches!(resolve(&inputs), Err(PolicyError::Rules { .. })));
+    assert!(matches!(
+        resolve(&without),
+        Err(PolicyError::NoRulesLanguage { .. })
+    ));
 }

@@ -38,6 +38,7 @@ impl World {
             extra_rules: Vec::new(),
             managed: mdm::ManagedPreferences::default(),
             rules: None,
+            rules_cache: None,
         }
     }
 
@@ -117,7 +118,7 @@ fn a_rules_file_without_the_rules_language_is_an_error_naming_it() {
     std::fs::remove_file(&file).unwrap();
     assert!(resolve(&w.inputs()).is_ok());
     let mut inputs = w.inputs();
-    inputs.extra_rules = vec![w.root.join("extra.rules")];
+    inputs.extra_rules = vec![w.write("extra.rules", "")];
     assert!(matches!(
         resolve(&inputs),
         Err(PolicyError::NoRulesLanguage { .. })

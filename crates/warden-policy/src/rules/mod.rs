@@ -1,6 +1,7 @@
 //! Command and network rules: what they are, how they combine (the strictest match wins)
 //! and how they are found for one invocation.
 
+mod cache;
 mod pattern;
 mod write;
 
@@ -10,6 +11,7 @@ use warden_protocol::{PolicySource, Reason, Verdict};
 
 use crate::network::HostPattern;
 use crate::shell::Invocation;
+pub use cache::RulesCache;
 pub use pattern::basename;
 pub(crate) use pattern::{Pattern, Shape};
 pub use write::{append_allow_rules, append_network_allow, write_network_allow};
@@ -23,7 +25,7 @@ pub use write::{append_allow_rules, append_network_allow, write_network_allow};
 pub type RulesLoader = fn(&str, &str, PolicySource) -> Result<RuleSet, crate::PolicyError>;
 
 /// `prefix_rule(pattern=[...], decision=..., justification=...)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PrefixRule {
     pub(crate) pattern: Pattern,
     /// The pattern as written, for messages (`git push [--force|-f]`).
@@ -84,7 +86,9 @@ fn verdict_word(verdict: Verdict) -> &'static str {
 }
 
 /// What a network rule says about a host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum HostDecision {
     Allow,
@@ -106,7 +110,7 @@ impl HostDecision {
 }
 
 /// `network_rule(host=..., protocol=..., decision=..., justification=...)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NetworkRule {
     pub host: HostPattern,
     pub protocol: Option<String>,

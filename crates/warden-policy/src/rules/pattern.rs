@@ -31,7 +31,7 @@ const FLAG_ALIASES: &[(&str, &str, &str, &str)] = &[
 pub(crate) type Alternatives = Vec<String>;
 
 /// A prefix pattern split into its parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Pattern {
     /// Accepted programs (a bare name or a path).
     pub programs: Alternatives,
