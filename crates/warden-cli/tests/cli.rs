@@ -921,8 +921,8 @@ fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
     std::fs::create_dir(&alone).unwrap();
     let copy = alone.join("warden");
     std::fs::copy(WARDEN, &copy).unwrap();
-    let run = |args: &[&str]| {
-        Command::new(&copy)
+    let run_as = |binary: &Path, args: &[&str]| {
+        Command::new(binary)
             .env("WARDEN_HOME", home.path())
             .env_remove("WARDEN_EXTRA_REQUIREMENTS")
             .current_dir(home.path())
@@ -930,58 +930,37 @@ fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
             .output()
             .unwrap()
     };
-    let exec = ["exec", "--network", "deny", "--", "sh", "-c", "echo ran"];
-    let out = run(&exec);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "ran\n");
+    let run = |args: &[&str]| run_as(&copy, args);
+    let ran = |out: Output| {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "ran\n");
+    };
     let missing = format!("{} is missing", alone.join("warden-sessions").display());
-    for args in [&["audit", "list"][..], &["policy", "show"]] {
-        let out = run(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            text(&out.stderr).contains(&missing),
-            "{}",
-            text(&out.stderr)
-        );
-    }
+    let handed_over = |out: Output| {
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(text(&out.stderr).contains(&missing), "{out:?}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+    };
+    let exec = ["exec", "--network", "deny", "--", "sh", "-c", "echo ran"];
+    ran(run(&exec));
+    handed_over(run(&["audit", "list"]));
+    handed_over(run(&["policy", "show"]));
+    let rules = home.path().join("rules/team.rules");
     std::fs::create_dir_all(home.path().join("rules")).unwrap();
     std::fs::write(
-        home.path().join("rules/team.rules"),
+        &rules,
         "network_rule(host = \"example.com\", decision = \"deny\")\n",
     )
     .unwrap();
-    let out = run(&exec);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains(&missing),
-        "{}",
-        text(&out.stderr)
-    );
-    assert!(text(&out.stdout).is_empty(), "{}", text(&out.stdout));
+    handed_over(run(&exec));
     // Beside its sibling, the same command with the same rules file runs, and the rules
     // loaded there are kept: the copy alone can use them until the file changes.
-    let out = Command::new(WARDEN)
-        .env("WARDEN_HOME", home.path())
-        .env_remove("WARDEN_EXTRA_REQUIREMENTS")
-        .current_dir(home.path())
-        .args(exec)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "ran\n");
-    let out = run(&exec);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "ran\n");
+    ran(run_as(Path::new(WARDEN), &exec));
+    ran(run(&exec));
     std::fs::write(
-        home.path().join("rules/team.rules"),
+        &rules,
         "network_rule(host = \"example.org\", decision = \"deny\")\n",
     )
     .unwrap();
-    let out = run(&exec);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains(&missing),
-        "{}",
-        text(&out.stderr)
-    );
+    handed_over(run(&exec));
 }

@@ -63,18 +63,31 @@ pub struct PolicyInputs {
 impl PolicyInputs {
     /// Production inputs: `/etc/warden`, the MDM's forced preferences, the user's files.
     pub fn new(paths: WardenPaths) -> Result<Self, PolicyError> {
+        let rules_cache = Some(RulesCache::new(EffectivePolicy::rules_cache(&paths)));
         Ok(Self {
-            system_dir: PathBuf::from(requirements::SYSTEM_DIR),
+            extra_requirements: extra_requirements_from_env(),
+            managed: mdm::read_forced()?,
+            rules_cache,
+            ..Self::confined_to(paths, PathBuf::from(requirements::SYSTEM_DIR))
+        })
+    }
+
+    /// Inputs that read only these folders: the user's (`paths`) and the admin's
+    /// (`system_dir`), with no MDM preferences, no `WARDEN_EXTRA_REQUIREMENTS`, no rules
+    /// language and no kept rules (tests and tools).
+    pub fn confined_to(paths: WardenPaths, system_dir: PathBuf) -> Self {
+        Self {
+            paths,
+            system_dir,
             workspace: None,
             overrides: Vec::new(),
             session: SessionChoices::default(),
-            extra_requirements: extra_requirements_from_env(),
+            extra_requirements: Vec::new(),
             extra_rules: Vec::new(),
-            managed: mdm::read_forced()?,
+            managed: mdm::ManagedPreferences::default(),
             rules: None,
-            rules_cache: Some(RulesCache::new(EffectivePolicy::rules_cache(&paths))),
-            paths,
-        })
+            rules_cache: None,
+        }
     }
 }
 

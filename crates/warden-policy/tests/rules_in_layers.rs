@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 use warden_policy::PolicyError;
 use warden_policy::config::WardenPaths;
-use warden_policy::layers::{PolicyInputs, SessionChoices, resolve};
-use warden_policy::requirements::mdm;
+use warden_policy::layers::{PolicyInputs, resolve};
 use warden_policy::rules::RulesCache;
 use warden_policy::{ActionRequest, DecisionContext, decide};
 use warden_protocol::Verdict;
@@ -42,21 +41,14 @@ impl World {
     }
 
     fn inputs(&self) -> PolicyInputs {
-        PolicyInputs {
-            paths: WardenPaths {
-                config_dir: self.root.join("home"),
-                data_dir: self.root.join("home"),
-            },
-            system_dir: self.root.join("etc"),
-            workspace: Some(self.root.join("project")),
-            overrides: Vec::new(),
-            session: SessionChoices::default(),
-            extra_requirements: Vec::new(),
-            extra_rules: Vec::new(),
-            managed: mdm::ManagedPreferences::default(),
-            rules: Some(warden_rules::load_rules),
-            rules_cache: None,
-        }
+        let home = WardenPaths {
+            config_dir: self.root.join("home"),
+            data_dir: self.root.join("home"),
+        };
+        let mut inputs = PolicyInputs::confined_to(home, self.root.join("etc"));
+        inputs.workspace = Some(self.root.join("project"));
+        inputs.rules = Some(warden_rules::load_rules);
+        inputs
     }
 }
 

@@ -25,21 +25,13 @@ impl World {
     }
 
     fn inputs(&self) -> PolicyInputs {
-        PolicyInputs {
-            paths: WardenPaths {
-                config_dir: self.root.join("home"),
-                data_dir: self.root.join("home"),
-            },
-            system_dir: self.root.join("etc"),
-            workspace: Some(self.root.join("project")),
-            overrides: Vec::new(),
-            session: SessionChoices::default(),
-            extra_requirements: Vec::new(),
-            extra_rules: Vec::new(),
-            managed: mdm::ManagedPreferences::default(),
-            rules: None,
-            rules_cache: None,
-        }
+        let home = WardenPaths {
+            config_dir: self.root.join("home"),
+            data_dir: self.root.join("home"),
+        };
+        let mut inputs = PolicyInputs::confined_to(home, self.root.join("etc"));
+        inputs.workspace = Some(self.root.join("project"));
+        inputs
     }
 
     fn trust_project(&self, extra: &str) {
