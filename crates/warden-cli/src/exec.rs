@@ -49,7 +49,7 @@ const NO_NAMESPACE_FOR_PROXY: &str = "the egress proxy needs the sandbox's netwo
      network.mode = \"deny\"";
 
 /// `rules`: the rules language, if this binary has it (`warden` does not, and hands the
-/// command over when there are rules files to load: see `crate::warden_main`).
+/// command over when a rules file must be loaded: see `crate::warden_main`).
 pub fn run(
     overrides: Vec<String>,
     args: ExecArgs,

@@ -5,7 +5,7 @@
 //! (`exec`, `proxy`) itself and hands the others (`run`, `audit`, `serve`, `policy`,
 //! `admin`) to `warden-sessions` beside it, which links the agent, the audit store, the
 //! web server and the rules language (Starlark). `exec` and `proxy` are handed over too
-//! when there are rules files to load. A binary's start is dominated by the loader
+//! when a rules file is new or has changed since its rules were last kept. A binary's start is dominated by the loader
 //! relocating its pointers (and running constructors) and its exit by unmapping it, so
 //! `warden exec` stays free of what it never uses (docs/decisions.md).
 
@@ -144,9 +144,10 @@ fn parse_approval(s: &str) -> Result<ApprovalPolicy, String> {
 }
 
 /// `warden`'s `main`. It has no rules language (this crate never names `warden_rules`,
-/// so `warden` does not link Starlark): `exec` and `proxy` run here unless they find
-/// rules files to load, in which case they stop before doing anything and the command
-/// line goes to `warden-sessions`, as every other command's does.
+/// so `warden` does not link Starlark): `exec` and `proxy` run here unless they find a
+/// rules file whose rules are not kept (`RulesCache`), in which case they stop before
+/// doing anything and the command line goes to `warden-sessions`, as every other
+/// command's does.
 pub fn warden_main() -> std::process::ExitCode {
     let cli = start();
     let result = match cli.command {
@@ -176,7 +177,7 @@ fn needs_rules_language(error: &anyhow::Error) -> bool {
 }
 
 /// `warden-sessions`' `main`: every command (`warden` hands it the ones it does not
-/// run, and `exec` and `proxy` when there are rules files).
+/// run, and `exec` and `proxy` when a rules file must be loaded).
 /// `rules` is the rules language (`warden_rules::load_rules`), named only by that
 /// binary's `main`.
 pub fn sessions_main(rules: RulesLoader) -> std::process::ExitCode {

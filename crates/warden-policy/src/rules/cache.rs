@@ -11,6 +11,7 @@
 //! every command it runs, as it does the rules folders (docs/security.md).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -76,11 +77,17 @@ impl RulesCache {
         }
     }
 
-    /// Written to a file of this process's own and renamed over the entry: a reader
-    /// sees the old entry or the new one, never half of one.
+    /// Written to a file of this write's own (process and sequence number) and renamed
+    /// over the entry: a reader sees the old entry or the new one, never half of one, and
+    /// two writers never share a file.
     fn write(&self, path: &Path, entry: &Entry) -> std::io::Result<()> {
+        static WRITES: AtomicU64 = AtomicU64::new(0);
         std::fs::create_dir_all(&self.dir)?;
-        let partial = path.with_extension(format!("{}.partial", std::process::id()));
+        let partial = path.with_extension(format!(
+            "{}-{}.partial",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
         let written = serde_json::to_vec(entry)
             .map_err(std::io::Error::other)
             .and_then(|bytes| std::fs::write(&partial, bytes))
