@@ -2,6 +2,7 @@
 //! uses. Output passes through; after the command ends, each operation the kernel
 //! reported as blocked is printed on stderr in one line.
 
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use warden_policy::layers::{self, PolicyInputs};
 use warden_policy::rules::RulesLoader;
 use warden_protocol::SandboxMode;
 use warden_proxy::Attribution;
-use warden_sandbox::CommandProxy;
+use warden_sandbox::{CommandProxy, EarlyChild};
 
 use crate::egress::Egress;
 
@@ -48,18 +49,39 @@ const NO_NAMESPACE_FOR_PROXY: &str = "the egress proxy needs the sandbox's netwo
      which cannot be made here; run with `--network deny` (no network) or set \
      network.mode = \"deny\"";
 
+/// The command's process, started before the command line is parsed (see
+/// `warden_sandbox::EarlyChild`) when `argv` asks for `exec`: it makes its namespaces
+/// on the other core while this one parses, reads the policy and builds the boundary. A
+/// conservative look at the words: any `full-access` before `--` (full access has no
+/// namespaces to make) means none. Unused, it is killed: on drop, or with this thread if
+/// parsing ends the process.
+pub fn early_child(argv: impl Iterator<Item = OsString>) -> Option<EarlyChild> {
+    let mut words = argv.skip(1);
+    if words.next()? != "exec" {
+        return None;
+    }
+    let full_access = words
+        .take_while(|word| word != "--")
+        .any(|word| word.to_string_lossy().contains("full-access"));
+    if full_access {
+        return None;
+    }
+    EarlyChild::start()
+}
+
 /// `rules`: the rules language, if this binary has it (`warden` does not, and hands the
-/// command over when a rules file must be loaded: see `crate::warden_main`).
+/// command over when a rules file must be loaded: see `crate::warden_main`). `early`:
+/// see [`early_child`]; without one, it is started here.
 pub fn run(
     overrides: Vec<String>,
     args: ExecArgs,
     rules: Option<RulesLoader>,
+    early: Option<EarlyChild>,
 ) -> anyhow::Result<ExitCode> {
-    // The command's process starts now and makes its namespaces on the other core while
-    // this one reads the policy and builds the boundary (full access has none to make).
-    let early = (args.sandbox != SandboxMode::FullAccess)
-        .then(warden_sandbox::EarlyChild::start)
-        .flatten();
+    let early = match args.sandbox {
+        SandboxMode::FullAccess => None,
+        _ => early.or_else(EarlyChild::start),
+    };
     let cwd = match args.cwd {
         Some(dir) => dir,
         None => std::env::current_dir().context("cannot read the current directory")?,
@@ -201,4 +223,48 @@ pub fn run(
     // them first would only delay the exit.
     std::mem::forget(egress);
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn early(words: &[&str]) -> bool {
+        early_child(words.iter().map(OsString::from)).is_some()
+    }
+
+    #[test]
+    fn the_early_child_starts_for_exec_without_full_access_only() {
+        if !early(&["warden", "exec", "--", "true"]) {
+            // No user namespaces here: nothing to start early anywhere.
+            assert!(EarlyChild::start().is_none());
+            return;
+        }
+        assert!(early(&[
+            "warden",
+            "exec",
+            "--sandbox",
+            "read-only",
+            "--",
+            "true"
+        ]));
+        assert!(early(&["warden", "exec", "--", "echo", "full-access"]));
+        assert!(!early(&[
+            "warden",
+            "exec",
+            "--sandbox",
+            "full-access",
+            "--",
+            "true"
+        ]));
+        assert!(!early(&[
+            "warden",
+            "exec",
+            "--sandbox=full-access",
+            "--",
+            "true"
+        ]));
+        assert!(!early(&["warden", "proxy"]));
+        assert!(!early(&["warden"]));
+    }
 }

@@ -149,10 +149,13 @@ fn parse_approval(s: &str) -> Result<ApprovalPolicy, String> {
 /// doing anything and the command line goes to `warden-sessions`, as every other
 /// command's does.
 pub fn warden_main() -> std::process::ExitCode {
+    // First thing: the command's process for `warden exec`, to make its namespaces while
+    // this one parses and reads the policy.
+    let early = exec::early_child(std::env::args_os());
     let cli = start();
     let result = match cli.command {
         // `exec` needs no async runtime: keep it a plain clone/exec.
-        Command::Exec(args) => exec::run(cli.globals.overrides, args, None),
+        Command::Exec(args) => exec::run(cli.globals.overrides, args, None, early),
         // The proxy runs on its own runtime.
         Command::Proxy(args) => proxy_cmd::run(cli.globals.overrides, args, None),
         Command::Run { .. }
@@ -186,7 +189,7 @@ pub fn sessions_main(rules: RulesLoader) -> std::process::ExitCode {
     let result = match cli.command {
         // As in `warden`: no async runtime around these (`exec` and the proxy start
         // their own, and block on it).
-        Command::Exec(args) => exec::run(overrides, args, Some(rules)),
+        Command::Exec(args) => exec::run(overrides, args, Some(rules), None),
         Command::Proxy(args) => proxy_cmd::run(overrides, args, Some(rules)),
         Command::Policy { command } => policy_cmd::run(overrides, command, rules),
         Command::Admin { command } => admin_cmd::run(command, rules),

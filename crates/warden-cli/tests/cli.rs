@@ -308,6 +308,25 @@ fn exec_runs_in_the_sandbox_and_reports_denials() {
         .status()
         .unwrap();
     assert!(ok.success());
+
+    // The command's process starts before the command line is parsed; when parsing ends
+    // `warden`, it goes too (it shares the output pipes, so `output` would wait for it).
+    let out = Command::new(WARDEN)
+        .args(["exec", "--bogus", "--", "/bin/true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--bogus"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = Command::new(WARDEN)
+        .args(["exec", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("--writable"));
 }
 
 /// Warden's own folder, not there yet inside the workspace: Warden makes it before the
