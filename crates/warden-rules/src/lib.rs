@@ -3,7 +3,9 @@
 //! `not_match` are checked when the file loads; a failing one is a load error.
 //!
 //! A crate of its own so that what does not load rules files does not link Starlark
-//! (see `warden_policy::rules::RulesLoader`): binaries pass [`load_rules`] in.
+//! (see `warden_policy::rules::RulesLoader`): binaries pass [`load_rules`] in. What it
+//! yields is kept between runs (`warden_policy::rules::RulesCache`): a change to what a
+//! file loads as must bump that cache's `FORMAT`, or kept rules would outlive it.
 
 use std::cell::RefCell;
 

@@ -19,7 +19,8 @@ use warden_protocol::PolicySource;
 
 use super::{NetworkRule, PrefixRule, RuleSet};
 
-/// Bumped whenever what an entry holds, or what loading a file yields, changes.
+/// Bumped whenever what an entry holds, or what loading a file yields (`warden-rules`),
+/// changes: entries made under another format are never used.
 const FORMAT: &str = "warden-rules-cache/1";
 
 /// The cache folder.

@@ -21,7 +21,8 @@ pub use write::{append_allow_rules, append_network_allow, write_network_allow};
 /// the writers below) by the binaries that load rules files. Starlark registers a few
 /// hundred start-up constructors that whole-program optimisation keeps whenever the
 /// crate is linked, so `warden`, which does not link it, starts faster, and hands over
-/// to `warden-sessions` when there are rules files (docs/decisions.md).
+/// to `warden-sessions` when a rules file is not among the kept rules (`RulesCache`;
+/// docs/decisions.md).
 pub type RulesLoader = fn(&str, &str, PolicySource) -> Result<RuleSet, crate::PolicyError>;
 
 /// `prefix_rule(pattern=[...], decision=..., justification=...)`.
