@@ -175,18 +175,38 @@ async fn bad_input_gets_a_clear_message() {
         text(&out.stderr)
     );
 
+    let config = env.home.path().join("config.toml");
     std::fs::write(
-        env.home.path().join("config.toml"),
-        "[model]\nwire_api = \"smoke-signals\"\n",
+        &config,
+        "# mine\n[model]\nname = \"local\"\nwire_api = \"smoke-signals\"\n",
     )
     .unwrap();
     let out = env.output(&["run", "x"]).await;
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("config.toml") && stderr.contains("smoke-signals"),
-        "{stderr}"
+    let expected = format!(
+        "{}: line 4, key `model.wire_api`: unknown variant `smoke-signals`",
+        config.display()
     );
-    std::fs::remove_file(env.home.path().join("config.toml")).unwrap();
+    assert!(stderr.contains(&expected), "{stderr}");
+    // `exec` reads the same file, and an override's value is checked even where a flag
+    // (`--sandbox`) would replace it.
+    let out = env.output(&["exec", "--", "/bin/true"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(&expected),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_file(&config).unwrap();
+    let out = env
+        .output(&["-c", "sandbox=wide-open", "exec", "--", "/bin/true"])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("override `-c sandbox=wide-open`: unknown variant `wide-open`"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Collector TLS files are read at start: a missing one is named with its key.
     let out = env

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use warden_protocol::{ApprovalPolicy, SandboxMode, WireApi};
 
 use crate::PolicyError;
+use crate::toml_place::Placed;
 
 /// Where Warden keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,9 +366,8 @@ pub fn load(config_file: &Path, overrides: &[String]) -> Result<Config, PolicyEr
     for raw in overrides {
         apply_override(&mut merged, raw)?;
     }
-    toml::Value::Table(merged)
-        .try_into()
-        .map_err(|e: toml::de::Error| PolicyError::Invalid(e.message().to_string()))
+    // Errors left here come from overrides (the file was checked on its own above).
+    crate::toml_place::deserialize(merged, "").map_err(|e| PolicyError::Invalid(e.to_string()))
 }
 
 /// Parse a config file's text and check it against the schema (unknown keys, wrong
@@ -377,9 +377,9 @@ pub fn parse_text(path: &Path, text: &str) -> Result<toml::Table, PolicyError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    check_partial(&table).map_err(|message| PolicyError::Parse {
+    check_partial(&table, text).map_err(|placed| PolicyError::Parse {
         path: path.to_path_buf(),
-        message,
+        message: placed.to_string(),
     })?;
     Ok(table)
 }
@@ -424,13 +424,15 @@ pub(crate) fn to_table(config: &Config) -> Result<toml::Table, PolicyError> {
 }
 
 /// Check a partial file against the schema: unknown keys and wrong types are errors.
-pub(crate) fn check_partial(user: &toml::Table) -> Result<(), String> {
-    let mut full = to_table(&Config::default()).map_err(|e| e.to_string())?;
+/// Check `user` (parsed from `text`; empty when it has no file) merged onto the defaults.
+pub(crate) fn check_partial(user: &toml::Table, text: &str) -> Result<(), Placed> {
+    let mut full = to_table(&Config::default()).map_err(|e| Placed {
+        key: String::new(),
+        line: None,
+        message: e.to_string(),
+    })?;
     merge(&mut full, user.clone());
-    toml::Value::Table(full)
-        .try_into::<Config>()
-        .map(|_| ())
-        .map_err(|e| e.message().to_string())
+    crate::toml_place::deserialize::<Config>(full, text).map(|_| ())
 }
 
 pub(crate) fn merge(base: &mut toml::Table, over: toml::Table) {
@@ -482,13 +484,19 @@ pub(crate) fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), P
     cursor.insert(last.to_string(), value);
     // Optional keys are absent from the defaults: accept them if the schema does. A new
     // named entry may still miss fields that later overrides set; the load checks those.
-    if !known
-        && let Err(message) = check_partial(table)
-        && !(created && message.starts_with("missing field"))
-    {
-        return Err(err(format!("unknown key `{key}`")));
+    // A known key's value is checked here too, as a later layer (e.g. `--sandbox`) may
+    // replace it before the load would see it.
+    let Err(placed) = check_partial(table, "") else {
+        return Ok(());
+    };
+    let incomplete_entry = created && placed.message.starts_with("missing field");
+    if known && placed.key == key {
+        Err(err(placed.message))
+    } else if !known && !incomplete_entry {
+        Err(err(format!("unknown key `{key}`")))
+    } else {
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -544,6 +552,32 @@ mod tests {
     }
 
     #[test]
+    fn file_errors_name_the_line_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let cases = [
+            (
+                "sandbox = \"read-only\"\n\n[network]\nmode = \"open\"\n",
+                "line 4, key `network.mode`: unknown variant `open`, expected `proxy` or `deny`",
+            ),
+            (
+                "# mine\n[telemetry]\nendpoint = \"http://x\"\n",
+                "line 3, key `telemetry.endpoint`: unknown field `endpoint`, expected one of",
+            ),
+            (
+                "[mcp_servers.docs]\ncommand = \"srv\"\nargs = \"--stdio\"\n",
+                "line 3, key `mcp_servers.docs.args`: invalid type: string \"--stdio\"",
+            ),
+        ];
+        for (text, expected) in cases {
+            std::fs::write(&file, text).unwrap();
+            let e = load(&file, &[]).unwrap_err().to_string();
+            let expected = format!("{}: {expected}", file.display());
+            assert!(e.starts_with(&expected), "{e}\nexpected: {expected}");
+        }
+    }
+
+    #[test]
     fn overrides_reject_unknown_keys_and_bad_values() {
         let missing = Path::new("/nonexistent/config.toml");
         let e = load(missing, &["model.colour=blue".into()]).unwrap_err();
@@ -552,7 +586,15 @@ mod tests {
             "override `-c model.colour=blue`: unknown key `model.colour`"
         );
         let e = load(missing, &["sandbox=sometimes".into()]).unwrap_err();
-        assert!(e.to_string().contains("sometimes"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "override `-c sandbox=sometimes`: unknown variant `sometimes`, expected one of \
+             `read-only`, `workspace-write`, `full-access`"
+        );
+        // A known key's value is checked when the override is applied, not only at load.
+        let mut table = to_table(&Config::default()).unwrap();
+        let e = apply_override(&mut table, "network.ask_timeout_secs=soon").unwrap_err();
+        assert!(e.to_string().contains("expected u64"), "{e}");
         assert!(load(missing, &["nokey".into()]).is_err());
         let optional = load(
             missing,

@@ -473,9 +473,9 @@ pub fn resolve(inputs: &PolicyInputs) -> Result<EffectivePolicy, PolicyError> {
     let mut locks: BTreeMap<String, PolicySource> = BTreeMap::new();
     enforce(&mut layers, &requirements, &mut locks)?;
 
-    let config: Config = toml::Value::Table(layers.table.clone())
-        .try_into()
-        .map_err(|e: toml::de::Error| PolicyError::Invalid(e.message().to_string()))?;
+    // Each file was checked on its own when read; what fails here comes from overrides.
+    let config: Config = crate::toml_place::deserialize(layers.table.clone(), "")
+        .map_err(|e| PolicyError::Invalid(e.to_string()))?;
 
     // Rules: user, extra, trusted project, then the admin's.
     let mut rules = RuleSet::default();

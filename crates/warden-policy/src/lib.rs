@@ -11,6 +11,7 @@ pub mod risk;
 pub mod rules;
 mod safe_commands;
 pub mod shell;
+mod toml_place;
 
 pub use decide::{
     ActionRequest, Decision, DecisionContext, SessionApprovals, canonical_command_key, decide,

@@ -118,53 +118,61 @@ pub fn parse_requirements(name: &str, text: &str) -> Result<RequirementsFile, Po
         path: PathBuf::from(name),
         message: e.to_string(),
     })?;
-    for rule in &file.prefix_rules {
+    let wrong = |keys: &[String], message: String| PolicyError::Parse {
+        path: PathBuf::from(name),
+        message: crate::toml_place::at(text, keys, message).to_string(),
+    };
+    let key = |parts: &[&str]| parts.iter().map(|p| (*p).to_string()).collect::<Vec<_>>();
+    for (i, rule) in file.prefix_rules.iter().enumerate() {
+        let index = i.to_string();
         if !matches!(rule.decision.as_str(), "prompt" | "forbidden") {
-            return Err(PolicyError::Parse {
-                path: PathBuf::from(name),
-                message: format!(
-                    "prefix_rules: decision {:?} is not allowed in requirements; use \"prompt\" or \"forbidden\" (requirements may only add restrictions)",
+            return Err(wrong(
+                &key(&["prefix_rules", &index, "decision"]),
+                format!(
+                    "decision {:?} is not allowed in requirements; use \"prompt\" or \"forbidden\" (requirements may only add restrictions)",
                     rule.decision
                 ),
-            });
+            ));
         }
         if rule.pattern.is_empty() {
-            return Err(PolicyError::Parse {
-                path: PathBuf::from(name),
-                message: "prefix_rules: pattern must not be empty".into(),
-            });
+            return Err(wrong(
+                &key(&["prefix_rules", &index, "pattern"]),
+                "pattern must not be empty".into(),
+            ));
         }
     }
-    for key in file.telemetry.keys() {
-        if !TELEMETRY_KEYS.contains(&key.as_str()) {
-            return Err(PolicyError::Parse {
-                path: PathBuf::from(name),
-                message: format!(
-                    "telemetry.{key} is not a telemetry setting (known: {})",
+    for name in file.telemetry.keys() {
+        if !TELEMETRY_KEYS.contains(&name.as_str()) {
+            return Err(wrong(
+                &key(&["telemetry", name]),
+                format!(
+                    "not a telemetry setting (known: {})",
                     TELEMETRY_KEYS.join(", ")
                 ),
-            });
+            ));
         }
     }
-    for key in file.audit.keys() {
-        if key != "retention_days" {
-            return Err(PolicyError::Parse {
-                path: PathBuf::from(name),
-                message: format!("audit.{key} is not an audit setting (known: retention_days)"),
-            });
+    for name in file.audit.keys() {
+        if name != "retention_days" {
+            return Err(wrong(
+                &key(&["audit", name]),
+                "not an audit setting (known: retention_days)".into(),
+            ));
         }
     }
-    for host in file
-        .network
-        .allowed_domains
-        .iter()
-        .flatten()
-        .chain(&file.network.denied_domains)
-    {
-        HostPattern::parse(host).map_err(|message| PolicyError::Parse {
-            path: PathBuf::from(name),
-            message: format!("network: {message}"),
-        })?;
+    let network = &file.network;
+    let lists = [
+        (
+            "allowed_domains",
+            network.allowed_domains.as_deref().unwrap_or_default(),
+        ),
+        ("denied_domains", network.denied_domains.as_slice()),
+    ];
+    for (list, hosts) in lists {
+        for (i, host) in hosts.iter().enumerate() {
+            HostPattern::parse(host)
+                .map_err(|message| wrong(&key(&["network", list, &i.to_string()]), message))?;
+        }
     }
     Ok(file)
 }

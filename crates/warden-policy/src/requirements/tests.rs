@@ -80,10 +80,24 @@ fn bad_files_say_where() {
         ("allowed_sandbox_modes = [\"sometimes\"]\n", "line 1"),
         ("colour = 1\n", "colour"),
         (
-            "[[prefix_rules]]\npattern = [\"git\"]\ndecision = \"allow\"\n",
-            "may only add restrictions",
+            "[[prefix_rules]]\npattern = [\"rm\"]\ndecision = \"forbidden\"\n\
+             [[prefix_rules]]\npattern = [\"git\"]\ndecision = \"allow\"\n",
+            "line 6, key `prefix_rules.1.decision`: decision \"allow\" is not allowed in \
+             requirements; use \"prompt\" or \"forbidden\" (requirements may only add restrictions)",
         ),
-        ("[telemetry]\nendpoint = \"x\"\n", "telemetry.endpoint"),
+        (
+            "[[prefix_rules]]\npattern = []\ndecision = \"prompt\"\n",
+            "line 2, key `prefix_rules.0.pattern`",
+        ),
+        (
+            "# fleet\n[telemetry]\nendpoint = \"x\"\n",
+            "line 3, key `telemetry.endpoint`: not a telemetry setting",
+        ),
+        ("[audit]\nkeep = 3\n", "line 2, key `audit.keep`"),
+        (
+            "[network]\ndenied_domains = [\n  \"ok.example\",\n  \"*\",\n]\n",
+            "line 4, key `network.denied_domains.1`:",
+        ),
         ("[network]\nallowed_domains = [\"*\"]\n", "every host"),
     ];
     for (text, expected) in cases {
