@@ -137,16 +137,11 @@ test("settings, a session with an approval, the timeline, and history after a re
   }
 });
 
-test("a corrupt audit database is reported in the window and left untouched", async () => {
-  const broken = freshProfile("app-corrupt");
-  mkdirSync(broken.home, { recursive: true });
-  const db = join(broken.home, "audit.sqlite");
-  const garbage = "this file was damaged, but it is still someone's evidence\n".repeat(20);
-  writeFileSync(db, garbage);
-  const port = PORT + 2;
+/** Start the app on a profile of its own and return the text of its start-up error banner. */
+async function startupError(home, port, screenshotName) {
   const second = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
     stdio: "inherit",
-    env: { ...process.env, WARDEN_HOME: broken.home },
+    env: { ...process.env, WARDEN_HOME: home },
   });
   try {
     await waitForPort(port);
@@ -154,13 +149,35 @@ test("a corrupt audit database is reported in the window and left untouched", as
     try {
       const banner = await byId(app, "startup-error");
       await banner.waitForDisplayed({ timeout: 20_000 });
-      assert.match(await banner.getText(), /is not a readable SQLite database .*left untouched.*\(audit_corrupt\)/);
-      await screenshot(app, "app-corrupt-db.png");
+      if (screenshotName) await screenshot(app, screenshotName);
+      return await banner.getText();
     } finally {
       await app.deleteSession();
     }
   } finally {
     second.kill();
   }
+}
+
+test("a corrupt audit database is reported in the window and left untouched", async () => {
+  const broken = freshProfile("app-corrupt");
+  mkdirSync(broken.home, { recursive: true });
+  const db = join(broken.home, "audit.sqlite");
+  const garbage = "this file was damaged, but it is still someone's evidence\n".repeat(20);
+  writeFileSync(db, garbage);
+  const banner = await startupError(broken.home, PORT + 2, "app-corrupt-db.png");
+  assert.match(banner, /is not a readable SQLite database .*left untouched.*\(audit_corrupt\)/);
   assert.equal(readFileSync(db, "utf8"), garbage);
+});
+
+test("a mistake in config.toml is shown in the window with its line and key", async () => {
+  const mistaken = freshProfile("app-config");
+  mkdirSync(mistaken.home, { recursive: true });
+  const config = join(mistaken.home, "config.toml");
+  writeFileSync(config, '# mine\nsandbox = "read-only"\n\n[network]\nmode = "open"\n');
+  const banner = await startupError(mistaken.home, PORT + 4, "app-config-error.png");
+  assert.ok(
+    banner.includes(`${config}: line 5, key \`network.mode\`: unknown variant \`open\`, expected \`proxy\` or \`deny\``),
+    banner,
+  );
 });
