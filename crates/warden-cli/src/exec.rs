@@ -69,6 +69,14 @@ pub fn early_child(argv: impl Iterator<Item = OsString>) -> Option<EarlyChild> {
     EarlyChild::start()
 }
 
+/// `warden exec`'s own failures (bad config, policy refusals, a sandbox it cannot build):
+/// as `timeout` and `env` do, a status that commands rarely use themselves.
+pub(crate) const WARDEN_FAILED: u8 = 125;
+/// The command was found but could not be run.
+const NOT_EXECUTABLE: u8 = 126;
+/// The command was not found.
+const NOT_FOUND: u8 = 127;
+
 /// `rules`: the rules language, if this binary has it (`warden` does not, and hands the
 /// command over when a rules file must be loaded: see `crate::warden_main`). `early`:
 /// see [`early_child`]; without one, it is started here.
@@ -168,6 +176,16 @@ pub fn run(
         // The child could not make its namespaces (e.g. inside another sandbox).
         Err(e) if egress.is_some() && e.raw_os_error() == Some(libc::EPERM) => {
             anyhow::bail!("cannot start {program}: {e}: {NO_NAMESPACE_FOR_PROXY}")
+        }
+        // As `env`, `timeout` and shells do: 127 not found, 126 found but not runnable,
+        // so a script can tell these from the command's own statuses.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("warden: cannot start {program}: {e}");
+            return Ok(ExitCode::from(NOT_FOUND));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!("warden: cannot start {program}: {e}");
+            return Ok(ExitCode::from(NOT_EXECUTABLE));
         }
         Err(e) => return Err(e).with_context(|| format!("cannot start {program}")),
     };

@@ -153,6 +153,7 @@ pub fn warden_main() -> std::process::ExitCode {
     // this one parses and reads the policy.
     let early = exec::early_child(std::env::args_os());
     let cli = start();
+    let failure = failure_status(&cli.command);
     let result = match cli.command {
         // `exec` needs no async runtime: keep it a plain clone/exec.
         Command::Exec(args) => exec::run(cli.globals.overrides, args, None, early),
@@ -168,7 +169,7 @@ pub fn warden_main() -> std::process::ExitCode {
         Err(e) if needs_rules_language(&e) => sessions::hand_over(),
         other => other,
     };
-    finish(result)
+    finish(result, failure)
 }
 
 /// The policy has rules files to load, and this binary cannot.
@@ -185,6 +186,7 @@ fn needs_rules_language(error: &anyhow::Error) -> bool {
 /// binary's `main`.
 pub fn sessions_main(rules: RulesLoader) -> std::process::ExitCode {
     let cli = start();
+    let failure = failure_status(&cli.command);
     let overrides = cli.globals.overrides;
     let result = match cli.command {
         // As in `warden`: no async runtime around these (`exec` and the proxy start
@@ -202,7 +204,7 @@ pub fn sessions_main(rules: RulesLoader) -> std::process::ExitCode {
         Command::Audit { db, command } => block_on(audit_cmd::run(db, command)),
         Command::Serve(args) => block_on(serve::run(overrides, args, rules)),
     };
-    finish(result)
+    finish(result, failure)
 }
 
 fn block_on(
@@ -225,12 +227,21 @@ fn start() -> Cli {
     Cli::parse_args()
 }
 
-fn finish(result: anyhow::Result<std::process::ExitCode>) -> std::process::ExitCode {
+/// The status when Warden itself fails: `exec` passes its command's statuses through, so
+/// its own failures use one apart from theirs; every other command exits 2.
+fn failure_status(command: &Command) -> u8 {
+    match command {
+        Command::Exec(_) => exec::WARDEN_FAILED,
+        _ => 2,
+    }
+}
+
+fn finish(result: anyhow::Result<std::process::ExitCode>, failure: u8) -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("warden: {e:#}");
-            std::process::ExitCode::from(2)
+            std::process::ExitCode::from(failure)
         }
     }
 }

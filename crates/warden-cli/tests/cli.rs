@@ -191,7 +191,7 @@ async fn bad_input_gets_a_clear_message() {
     // `exec` reads the same file, and an override's value is checked even where a flag
     // (`--sandbox`) would replace it.
     let out = env.output(&["exec", "--", "/bin/true"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(125));
     assert!(
         text(&out.stderr).contains(&expected),
         "{}",
@@ -201,7 +201,7 @@ async fn bad_input_gets_a_clear_message() {
     let out = env
         .output(&["-c", "sandbox=wide-open", "exec", "--", "/bin/true"])
         .await;
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("override `-c sandbox=wide-open`: unknown variant `wide-open`"),
         "{}",
@@ -328,6 +328,29 @@ fn exec_runs_in_the_sandbox_and_reports_denials() {
         .status()
         .unwrap();
     assert!(ok.success());
+
+    // A command that cannot be started gets the statuses `env` and shells use; Warden's
+    // own failures 125; the command's own status passes through.
+    let plain_file = ws.join("notes.txt");
+    std::fs::write(&plain_file, "not a program\n").unwrap();
+    let cwd = ws.to_str().unwrap();
+    for (command, status, says) in [
+        ("/no/such/program", 127, "cannot start /no/such/program"),
+        (plain_file.to_str().unwrap(), 126, "cannot start"),
+        ("/bin/false", 1, ""),
+    ] {
+        let out = Command::new(WARDEN)
+            .args(["exec", "--cwd", cwd, "--", command])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(status), "{command}: {out:?}");
+        assert!(text(&out.stderr).contains(says), "{command}: {out:?}");
+    }
+    let out = Command::new(WARDEN)
+        .args(["exec", "--cwd", "/no/such/dir", "--", "/bin/true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
 
     // The command's process starts before the command line is parsed; when parsing ends
     // `warden`, it goes too (it shares the output pipes, so `output` would wait for it).
@@ -975,15 +998,16 @@ fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
         assert_eq!(text(&out.stdout), "ran\n");
     };
     let missing = format!("{} is missing", alone.join("warden-sessions").display());
-    let handed_over = |out: Output| {
-        assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // `exec`'s own failures are 125 (its command's statuses pass through); others 2.
+    let handed_over = |out: Output, status: i32| {
+        assert_eq!(out.status.code(), Some(status), "{out:?}");
         assert!(text(&out.stderr).contains(&missing), "{out:?}");
         assert!(out.stdout.is_empty(), "{out:?}");
     };
     let exec = ["exec", "--network", "deny", "--", "sh", "-c", "echo ran"];
     ran(run(&exec));
-    handed_over(run(&["audit", "list"]));
-    handed_over(run(&["policy", "show"]));
+    handed_over(run(&["audit", "list"]), 2);
+    handed_over(run(&["policy", "show"]), 2);
     let rules = home.path().join("rules/team.rules");
     std::fs::create_dir_all(home.path().join("rules")).unwrap();
     std::fs::write(
@@ -991,7 +1015,7 @@ fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
         "network_rule(host = \"example.com\", decision = \"deny\")\n",
     )
     .unwrap();
-    handed_over(run(&exec));
+    handed_over(run(&exec), 125);
     // Beside its sibling, the same command with the same rules file runs, and the rules
     // loaded there are kept: the copy alone can use them until the file changes.
     ran(run_as(Path::new(WARDEN), &exec));
@@ -1001,5 +1025,5 @@ fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
         "network_rule(host = \"example.org\", decision = \"deny\")\n",
     )
     .unwrap();
-    handed_over(run(&exec));
+    handed_over(run(&exec), 125);
 }

@@ -354,7 +354,7 @@ fn where_no_network_namespace_can_be_made_the_proxy_mode_says_what_to_do() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("the egress proxy needs the sandbox's network namespace")
