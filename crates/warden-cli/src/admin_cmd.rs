@@ -18,6 +18,7 @@ pub enum AdminCommand {
     Validate { file: PathBuf },
     /// Print a configuration profile (XML) carrying these requirements for an MDM.
     Profile {
+        /// The requirements (a requirements.toml) the profile carries.
         #[arg(long, value_name = "FILE")]
         requirements: PathBuf,
         /// Managed defaults (a config.toml users may override).

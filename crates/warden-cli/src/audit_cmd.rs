@@ -13,6 +13,7 @@ use crate::transcript;
 pub enum AuditCommand {
     /// Sessions, newest first.
     List {
+        /// At most this many sessions (the newest).
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
@@ -27,6 +28,7 @@ pub enum AuditCommand {
     Search {
         /// Words that must all appear.
         text: Vec<String>,
+        /// Only this session's events (its id, as `list` shows it).
         #[arg(long)]
         session: Option<String>,
         /// Event kind (repeatable): userPrompt, toolCallProposed, decision, sandboxDenied, …
@@ -41,6 +43,7 @@ pub enum AuditCommand {
         /// Before this time (same forms as --since).
         #[arg(long, value_parser = parse_time)]
         until: Option<i64>,
+        /// At most this many hits (the newest).
         #[arg(long, default_value_t = 50)]
         limit: u32,
         /// Print each hit as a JSON line.
@@ -55,6 +58,7 @@ pub enum AuditCommand {
     },
     /// Delete events older than DAYS (keeping a chain anchor so the rest still verifies).
     Prune {
+        /// Delete the events older than this many days.
         #[arg(long = "older-than", value_name = "DAYS")]
         older_than: u32,
     },

@@ -89,8 +89,10 @@ enum Command {
         /// The workspace folder.
         #[arg(long, default_value = ".")]
         cwd: PathBuf,
+        /// read-only, workspace-write or full-access (default: the config's `sandbox`).
         #[arg(long, value_parser = parse_sandbox)]
         sandbox: Option<SandboxMode>,
+        /// untrusted, on-request or never (default: the config's `approval`).
         #[arg(long, value_parser = parse_approval)]
         approval: Option<ApprovalPolicy>,
         /// The task for the agent.
