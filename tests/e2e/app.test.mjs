@@ -1,7 +1,7 @@
 // The real desktop app under Xvfb: WebdriverIO → tauri-driver → WebKitWebDriver → Warden.
 // Run through tests/e2e/run-app.sh, which provides dbus, an unlocked keyring and Xvfb.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -40,6 +40,40 @@ async function openApp(port = PORT) {
 }
 
 const byId = (app, id) => app.$(`[data-testid="${id}"]`);
+
+/** The app processes running on the profile `home` (their WARDEN_HOME). */
+function appPids(home) {
+  const pids = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const program = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
+      const env = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      if (program.endsWith("/warden-desktop") && env.includes(`WARDEN_HOME=${home}`)) pids.push(Number(pid));
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+/**
+ * End the WebDriver session and wait for the app to quit. WebKitWebDriver closes the app
+ * when the session ends, but an app left behind (its driver stopped first) would keep
+ * the test runner's output open and hang it: one still there after 10 s is killed.
+ */
+async function closeApp(app, home) {
+  await app.deleteSession();
+  const deadline = Date.now() + 10_000;
+  while (appPids(home).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of appPids(home)) {
+    console.error(`app ${pid} on ${home} still running 10 s after its session ended: killed`);
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
 
 /** WebKit's snapshot can lag the DOM under Xvfb: let it paint first. */
 async function screenshot(app, name) {
@@ -115,7 +149,7 @@ test("settings, a session with an approval, the timeline, and history after a re
     assert.deepEqual(kinds, APPROVED_SESSION_KINDS);
     await screenshot(app, "app-timeline.png");
   } finally {
-    await app.deleteSession();
+    await closeApp(app, profile.home);
   }
 
   // Close and reopen: the history and the timeline come back from the audit store.
@@ -133,7 +167,7 @@ test("settings, a session with an approval, the timeline, and history after a re
     // Closing the window ends the app; the ten recorded steps are all still there.
     assert.deepEqual(kinds.slice(0, 10), APPROVED_SESSION_KINDS);
   } finally {
-    await app.deleteSession();
+    await closeApp(app, profile.home);
   }
 });
 
@@ -152,7 +186,7 @@ async function startupError(home, port, screenshotName) {
       if (screenshotName) await screenshot(app, screenshotName);
       return await banner.getText();
     } finally {
-      await app.deleteSession();
+      await closeApp(app, home);
     }
   } finally {
     second.kill();
