@@ -39,11 +39,22 @@ cargo build --workspace --bins --examples --locked
 step "cargo test (inside a D-Bus session with an unlocked gnome-keyring)"
 WARDEN_TEST_KEYRING=1 scripts/with-test-session.sh cargo test --workspace --locked
 
+# A hung end-to-end run (a browser or app left waiting) fails after 15 minutes instead of
+# holding CI; each takes well under a minute here. `timeout` signals the whole group.
+e2e() {
+  local status=0
+  timeout --kill-after=30 900 "$@" || status=$?
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "test: $* did not finish within 15 minutes" >&2
+  fi
+  return "$status"
+}
+
 step "e2e: real browser (Chromium) against warden serve"
-(cd tests/e2e && ../../scripts/with-test-session.sh node --test browser.test.mjs)
+(cd tests/e2e && e2e ../../scripts/with-test-session.sh node --test browser.test.mjs)
 
 step "e2e: real desktop app under Xvfb"
-tests/e2e/run-app.sh
+e2e tests/e2e/run-app.sh
 
 echo
 echo "all tests passed"
