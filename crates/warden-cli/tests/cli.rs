@@ -476,6 +476,24 @@ async fn serve_refuses_without_token_or_from_another_origin() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+    // Wrong parameters are refused naming the field.
+    let wrong = http
+        .post(format!("{}/api/start_session", served.base))
+        .bearer_auth(&served.token)
+        .json(&json!({"cwd": "/tmp", "sandbox": "wide-open"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 400);
+    let body = wrong.json::<Value>().await.unwrap();
+    assert_eq!(body["code"], "bad_params", "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "invalid parameters for start_session: `sandbox`: unknown variant `wide-open`"
+        ),
+        "{message}"
+    );
 }
 
 #[tokio::test]

@@ -353,6 +353,20 @@ macro_rules! for_each_api_command {
     };
 }
 
+/// Name the field (`model.baseUrl`) a call's parameters got wrong.
+fn bad_params(method: &str, error: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let message = error.inner();
+    ApiError::new(
+        "bad_params",
+        if path == "." {
+            format!("invalid parameters for {method}: {message}")
+        } else {
+            format!("invalid parameters for {method}: `{path}`: {message}")
+        },
+    )
+}
+
 macro_rules! define_api {
     ($($name:ident($params:ty) -> $resp:ty;)*) => {
         /// The core API. Both adapters (Tauri, HTTP) call it through [`dispatch`].
@@ -374,9 +388,8 @@ macro_rules! define_api {
         ) -> Result<serde_json::Value, ApiError> {
             match method {
                 $(stringify!($name) => {
-                    let params: $params = serde_json::from_value(params).map_err(|e| {
-                        ApiError::new("bad_params", format!("invalid parameters for {method}: {e}"))
-                    })?;
+                    let params: $params = serde_path_to_error::deserialize(params)
+                        .map_err(|e| bad_params(method, &e))?;
                     let response = api.$name(params).await?;
                     serde_json::to_value(response)
                         .map_err(|e| ApiError::new("internal", e.to_string()))
