@@ -424,7 +424,7 @@ pub(crate) fn to_table(config: &Config) -> Result<toml::Table, PolicyError> {
 }
 
 /// Check a partial file against the schema: unknown keys and wrong types are errors.
-/// Check `user` (parsed from `text`; empty when it has no file) merged onto the defaults.
+/// `text` is the file `user` was parsed from (for the line), empty for overrides.
 pub(crate) fn check_partial(user: &toml::Table, text: &str) -> Result<(), Placed> {
     let mut full = to_table(&Config::default()).map_err(|e| Placed {
         key: String::new(),

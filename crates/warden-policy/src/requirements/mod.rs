@@ -141,10 +141,10 @@ pub fn parse_requirements(name: &str, text: &str) -> Result<RequirementsFile, Po
             ));
         }
     }
-    for name in file.telemetry.keys() {
-        if !TELEMETRY_KEYS.contains(&name.as_str()) {
+    for setting in file.telemetry.keys() {
+        if !TELEMETRY_KEYS.contains(&setting.as_str()) {
             return Err(wrong(
-                &key(&["telemetry", name]),
+                &key(&["telemetry", setting]),
                 format!(
                     "not a telemetry setting (known: {})",
                     TELEMETRY_KEYS.join(", ")
@@ -152,10 +152,10 @@ pub fn parse_requirements(name: &str, text: &str) -> Result<RequirementsFile, Po
             ));
         }
     }
-    for name in file.audit.keys() {
-        if name != "retention_days" {
+    for setting in file.audit.keys() {
+        if setting != "retention_days" {
             return Err(wrong(
-                &key(&["audit", name]),
+                &key(&["audit", setting]),
                 "not an audit setting (known: retention_days)".into(),
             ));
         }
