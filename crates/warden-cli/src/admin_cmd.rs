@@ -36,7 +36,7 @@ pub fn run(command: AdminCommand, rules: RulesLoader) -> anyhow::Result<ExitCode
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("{e:#}");
                 Ok(ExitCode::FAILURE)
             }
         },
@@ -75,7 +75,8 @@ fn validate(file: &Path, load_rules: RulesLoader) -> anyhow::Result<String> {
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     match ext {
         "rules" => {
-            let text = String::from_utf8(bytes).context("not UTF-8 text")?;
+            let text =
+                String::from_utf8(bytes).with_context(|| format!("{name}: not UTF-8 text"))?;
             let set = load_rules(&name, &text, PolicySource::UserRules { path: name.clone() })?;
             Ok(format!(
                 "{} prefix rules, {} network rules",
@@ -84,7 +85,8 @@ fn validate(file: &Path, load_rules: RulesLoader) -> anyhow::Result<String> {
             ))
         }
         "toml" => {
-            let text = String::from_utf8(bytes).context("not UTF-8 text")?;
+            let text =
+                String::from_utf8(bytes).with_context(|| format!("{name}: not UTF-8 text"))?;
             let file = parse_requirements(&name, &text)?;
             Ok(format!(
                 "requirements: {} prefix rules",

@@ -926,6 +926,17 @@ fn admin_validate_reports_line_and_column_and_profile_round_trips() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("bad.toml"), "{stderr}");
     assert!(stderr.contains("line 2, column 26"), "{stderr}");
+    let missing = home.path().join("missing.toml");
+    let out = plain(
+        home.path(),
+        &["admin", "validate", &missing.display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let expected = format!(
+        "cannot read {}: No such file or directory",
+        missing.display()
+    );
+    assert!(text(&out.stderr).contains(&expected), "{out:?}");
 
     let rules = home.path().join("x.rules");
     std::fs::write(&rules, "prefix_rule(pattern = [\"git\", \"push\"],\n  decision = \"forbidden\",\n  match = [\"git pull\"])\n").unwrap();
