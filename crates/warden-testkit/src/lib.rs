@@ -96,66 +96,42 @@ impl Script {
                         Step::Say("Listed: {last_output}".into()),
                     ],
                 },
-                Scenario {
-                    when: "create a file".into(),
-                    steps: vec![
-                        Step::shell(&["touch", "created.txt"]),
-                        Step::Say("Result: {last_output}".into()),
-                    ],
-                },
-                Scenario {
-                    when: "escape".into(),
-                    steps: vec![
-                        Step::shell(&["/bin/sh", "-c", "echo x > ../outside.txt"]),
-                        Step::Say("Result: {last_output}".into()),
-                    ],
-                },
-                Scenario {
-                    when: "patch".into(),
-                    steps: vec![
-                        Step::Call {
-                            name: "apply_patch".into(),
-                            arguments: serde_json::json!({"patch": "*** Begin Patch\n*** Add File: notes.md\n+hello\n*** End Patch"}),
-                        },
-                        Step::Say("Result: {last_output}".into()),
-                    ],
-                },
-                Scenario {
-                    when: "slow".into(),
-                    steps: vec![
-                        Step::shell(&["/bin/sh", "-c", "sleep 60 & echo $! > bg.pid; wait"]),
-                        Step::Say("Result: {last_output}".into()),
-                    ],
-                },
-                Scenario {
-                    when: "force push".into(),
-                    steps: vec![
-                        Step::shell(&[
-                            "bash",
-                            "-lc",
-                            "git status && /usr/bin/git push origin main --force",
-                        ]),
-                        Step::Say("Result: {last_output}".into()),
-                    ],
-                },
-                Scenario {
-                    when: "fetch a page".into(),
-                    steps: vec![
-                        Step::shell(&["curl", "-s", "https://example.com"]),
-                        Step::Say("Result: {last_output}".into()),
-                    ],
-                },
-                Scenario {
-                    when: "download the url".into(),
-                    steps: vec![
-                        Step::shell(&[
-                            "sh",
-                            "-c",
-                            "curl -sS -i --no-styled-output \"$(cat url.txt)\"",
-                        ]),
-                        Step::Say("Result: {last_output}".into()),
-                    ],
-                },
+                Scenario::reporting("create a file", Step::shell(&["touch", "created.txt"])),
+                Scenario::reporting(
+                    "escape",
+                    Step::shell(&["/bin/sh", "-c", "echo x > ../outside.txt"]),
+                ),
+                Scenario::reporting(
+                    "patch",
+                    Step::call(
+                        "apply_patch",
+                        serde_json::json!({"patch": "*** Begin Patch\n*** Add File: notes.md\n+hello\n*** End Patch"}),
+                    ),
+                ),
+                Scenario::reporting(
+                    "slow",
+                    Step::shell(&["/bin/sh", "-c", "sleep 60 & echo $! > bg.pid; wait"]),
+                ),
+                Scenario::reporting(
+                    "force push",
+                    Step::shell(&[
+                        "bash",
+                        "-lc",
+                        "git status && /usr/bin/git push origin main --force",
+                    ]),
+                ),
+                Scenario::reporting(
+                    "fetch a page",
+                    Step::shell(&["curl", "-s", "https://example.com"]),
+                ),
+                Scenario::reporting(
+                    "download the url",
+                    Step::shell(&[
+                        "sh",
+                        "-c",
+                        "curl -sS -i --no-styled-output \"$(cat url.txt)\"",
+                    ]),
+                ),
                 Scenario {
                     when: "twice at once".into(),
                     steps: vec![
@@ -164,29 +140,20 @@ impl Script {
                             vec!["touch".into(), "twice.txt".into()],
                         ]),
                         Step::Say("(placeholder: the parallel step takes two slots)".into()),
-                        Step::Say("Result: {last_output}".into()),
+                        Step::Say(REPORT.into()),
                     ],
                 },
-                Scenario {
-                    when: "echo through mcp".into(),
-                    steps: vec![
-                        Step::Call {
-                            name: "mcp__demo__echo".into(),
-                            arguments: serde_json::json!({"text": "hello"}),
-                        },
-                        Step::Say("Result: {last_output}".into()),
-                    ],
-                },
-                Scenario {
-                    when: "read the secret through mcp".into(),
-                    steps: vec![
-                        Step::Call {
-                            name: "mcp__demo__read_text".into(),
-                            arguments: serde_json::json!({"path": "../secret.txt"}),
-                        },
-                        Step::Say("Result: {last_output}".into()),
-                    ],
-                },
+                Scenario::reporting(
+                    "echo through mcp",
+                    Step::call("mcp__demo__echo", serde_json::json!({"text": "hello"})),
+                ),
+                Scenario::reporting(
+                    "read the secret through mcp",
+                    Step::call(
+                        "mcp__demo__read_text",
+                        serde_json::json!({"path": "../secret.txt"}),
+                    ),
+                ),
                 Scenario {
                     when: "garbage".into(),
                     steps: vec![Step::Garbage],
@@ -196,10 +163,31 @@ impl Script {
     }
 }
 
+/// The answer most scenarios end with: the last tool output, verbatim.
+const REPORT: &str = "Result: {last_output}";
+
+impl Scenario {
+    /// One tool call, then an answer reporting its output.
+    fn reporting(when: &str, call: Step) -> Self {
+        Self {
+            when: when.into(),
+            steps: vec![call, Step::Say(REPORT.into())],
+        }
+    }
+}
+
 impl Step {
     /// A `shell` tool call with this argv.
     pub fn shell(argv: &[&str]) -> Self {
         Self::Shell(argv.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// A call of the tool `name` with these arguments.
+    fn call(name: &str, arguments: Value) -> Self {
+        Self::Call {
+            name: name.into(),
+            arguments,
+        }
     }
 }
 
