@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
+./scripts/check-disk.sh 4
 ./scripts/setup.sh
 npm run build -w ui
 cargo build --locked -p warden-desktop --features custom-protocol

@@ -5,17 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# A cold build of the whole suite fills about 6 GB of the target folder (docs/developer.md);
-# a full disk otherwise shows up minutes later as an LLVM write error.
-target_dir="${CARGO_TARGET_DIR:-target}"
-need_gb=2
-[ -d "$target_dir/debug" ] || need_gb=8
-probe="$target_dir"; while [ ! -d "$probe" ]; do probe=$(dirname "$probe"); done
-free_gb=$(( $(df -Pk "$probe" | awk 'NR == 2 { print $4 }') / 1024 / 1024 ))
-if [ "$free_gb" -lt "$need_gb" ]; then
-  echo "test: only ${free_gb} GB free on the disk holding $(cd "$probe" && pwd); the build needs about ${need_gb} GB (free space or set CARGO_TARGET_DIR)" >&2
-  exit 1
-fi
+# A cold build of the whole suite fills about 6 GB of the target folder.
+./scripts/check-disk.sh 8
 
 ./scripts/setup.sh
 
