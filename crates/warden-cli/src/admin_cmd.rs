@@ -15,7 +15,11 @@ use warden_protocol::PolicySource;
 pub enum AdminCommand {
     /// Check a requirements file (.toml), a rules file (.rules) or a profile
     /// (.mobileconfig / .plist).
-    Validate { file: PathBuf },
+    Validate {
+        /// A requirements file (.toml), a rules file (.rules) or a profile
+        /// (.mobileconfig / .plist).
+        file: PathBuf,
+    },
     /// Print a configuration profile (XML) carrying these requirements for an MDM.
     Profile {
         /// The requirements (a requirements.toml) the profile carries.

@@ -19,6 +19,7 @@ pub enum AuditCommand {
     },
     /// One session's events, in order.
     Show {
+        /// The session's id, as `list` shows it.
         session: String,
         /// Print each event as a JSON line.
         #[arg(long)]
@@ -64,7 +65,9 @@ pub enum AuditCommand {
     },
     /// Export one session as a self-contained JSONL file that `verify --file` can check.
     Export {
+        /// The session's id, as `list` shows it.
         session: String,
+        /// The file format (JSON lines, one event each, after a header).
         #[arg(long, default_value = "jsonl", value_parser = ["jsonl"])]
         format: String,
         /// Write here instead of standard output.

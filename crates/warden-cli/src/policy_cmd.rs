@@ -29,8 +29,10 @@ pub enum PolicyCommand {
     },
     /// Print the effective configuration with each value's source and lock.
     Show {
+        /// The workspace (a trusted project's config and rules apply).
         #[arg(long, default_value = ".")]
         cwd: PathBuf,
+        /// More requirements files (added to the admin's, never replacing them).
         #[arg(long = "requirements", value_name = "FILE")]
         requirements: Vec<PathBuf>,
         /// Print JSON instead of text.
