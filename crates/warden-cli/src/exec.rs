@@ -22,6 +22,8 @@ use crate::egress::Egress;
 
 #[derive(Args, Debug)]
 pub struct ExecArgs {
+    /// read-only, workspace-write or full-access (full-access: no boundary, where the
+    /// requirements allow it).
     #[arg(long, value_parser = crate::parse_sandbox, default_value = "workspace-write")]
     sandbox: SandboxMode,
     /// Working directory (and first writable root); default: the current directory.

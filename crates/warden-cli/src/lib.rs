@@ -28,7 +28,12 @@ use warden_policy::rules::RulesLoader;
 use warden_protocol::{ApprovalPolicy, SandboxMode};
 
 #[derive(Parser)]
-#[command(name = "warden", version, about = "Govern and audit coding agents")]
+#[command(
+    name = "warden",
+    version,
+    about = "Govern and audit coding agents",
+    help_expected = true
+)]
 struct Cli {
     #[command(flatten)]
     globals: Globals,
@@ -270,6 +275,14 @@ mod tests {
             Ok(parsed) => format!("{:?}", exec(parsed)),
             Err(e) => e.render().to_string(),
         }
+    }
+
+    /// Clap's own checks of the command tree, including a help line for every command,
+    /// argument and option (`help_expected`).
+    #[test]
+    fn every_command_and_option_is_described() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 
     #[test]
