@@ -3,7 +3,7 @@
 //! reported as blocked is printed on stderr in one line.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -181,13 +181,13 @@ pub fn run(
         }
         // As `env`, `timeout` and shells do: 127 not found, 126 found but not runnable,
         // so a script can tell these from the command's own statuses.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied) => {
             eprintln!("warden: cannot start {program}: {e}");
-            return Ok(ExitCode::from(NOT_FOUND));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            eprintln!("warden: cannot start {program}: {e}");
-            return Ok(ExitCode::from(NOT_EXECUTABLE));
+            let status = match e.kind() {
+                ErrorKind::NotFound => NOT_FOUND,
+                _ => NOT_EXECUTABLE,
+            };
+            return Ok(ExitCode::from(status));
         }
         Err(e) => return Err(e).with_context(|| format!("cannot start {program}")),
     };
