@@ -6,7 +6,11 @@
 //!   the same upload from a Python client inside `warden exec --network proxy` and
 //!   inside `srt`, and directly, so the two sandboxes' proxies compare.
 //!
-//! Run: `cargo bench -p warden-cli --bench egress [-- --peers ~/.cache/warden-peers]`
+//! With `--pin`, the bench's own threads (client and sink server) run on CPU 0 and the
+//! proxy on CPU 1: the proxy gets a core of its own, as it would on a machine with more
+//! cores than the transfer's two ends keep busy.
+//!
+//! Run: `cargo bench -p warden-cli --bench egress [-- --peers ~/.cache/warden-peers] [--pin]`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
@@ -25,24 +29,39 @@ fn main() {
         .position(|a| a == "--peers")
         .and_then(|i| args.get(i + 1))
         .cloned();
+    let pin = args.iter().any(|a| a == "--pin");
     raise_fd_limit();
+    if pin {
+        // Before any thread starts, so the sink server's threads inherit it.
+        pin_to_cpu(0).unwrap();
+    }
     let server = sink_server();
     let home = tempfile::tempdir().unwrap();
-    let (mut proxy, proxy_addr) = start_proxy(home.path());
+    let (mut proxy, proxy_addr) = start_proxy(home.path(), pin);
     println!(
-        "server {server}, warden proxy {proxy_addr} (pid {})",
-        proxy.id()
+        "server {server}, warden proxy {proxy_addr} (pid {}){}",
+        proxy.id(),
+        if pin {
+            "; client and server pinned to CPU 0, proxy to CPU 1"
+        } else {
+            ""
+        }
     );
 
     // Throughput: best of 3 each, alternating.
     let mut direct = Vec::new();
     let mut proxied = Vec::new();
     let mut proxy_cpu = 0.0;
+    let (mut ends_direct, mut ends_proxied) = (0.0, 0.0);
+    let me = std::process::id();
     for _ in 0..3 {
+        let before = cpu_seconds(me);
         direct.push(upload(server, None, GIB));
-        let before = cpu_seconds(proxy.id());
+        ends_direct += cpu_seconds(me) - before;
+        let (before, before_ends) = (cpu_seconds(proxy.id()), cpu_seconds(me));
         proxied.push(upload(proxy_addr, Some(server), GIB));
         proxy_cpu += cpu_seconds(proxy.id()) - before;
+        ends_proxied += cpu_seconds(me) - before_ends;
     }
     let best = |v: &[f64]| v.iter().cloned().fold(0.0, f64::max);
     let (d, p) = (best(&direct), best(&proxied));
@@ -53,7 +72,10 @@ fn main() {
         100.0 * p / d
     );
     println!(
-        "the proxy's CPU time per GiB relayed: {:.2} s (user + system)",
+        "CPU time per GiB (user + system): client and server {:.2} s direct, {:.2} s proxied; \
+         the proxy {:.2} s",
+        ends_direct / 3.0,
+        ends_proxied / 3.0,
         proxy_cpu / 3.0
     );
 
@@ -98,8 +120,11 @@ fn main() {
     );
     drop(open);
 
-    if let Some(peers) = peers {
-        sandboxed_uploads(&peers, home.path(), server);
+    match peers {
+        // Everything the bench starts would share CPU 0 with the client.
+        Some(_) if pin => println!("--peers is skipped with --pin"),
+        Some(peers) => sandboxed_uploads(&peers, home.path(), server),
+        None => {}
     }
     let _ = proxy.kill();
     let _ = proxy.wait();
@@ -157,9 +182,28 @@ fn sink_server() -> SocketAddr {
     addr
 }
 
-fn start_proxy(home: &std::path::Path) -> (Child, SocketAddr) {
+/// Run the calling thread (and the threads and processes it starts later) on `cpu` only.
+fn pin_to_cpu(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn start_proxy(home: &std::path::Path, pin: bool) -> (Child, SocketAddr) {
+    let mut command = Command::new(WARDEN);
+    if pin {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: sched_setaffinity is async-signal-safe and allocates nothing.
+        unsafe { command.pre_exec(|| pin_to_cpu(1)) };
+    }
     let (child, line) = warden_testkit::start_with_first_line(
-        Command::new(WARDEN)
+        command
             .env("WARDEN_HOME", home)
             .args([
                 "-c",
