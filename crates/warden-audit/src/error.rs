@@ -10,8 +10,10 @@ pub enum AuditError {
         "the audit database {path} is not a readable SQLite database ({message}); it was left untouched: move it aside to start a new one"
     )]
     Corrupt { path: PathBuf, message: String },
+    /// The database's own error is in the message, not a separate cause, so a chain of
+    /// causes (`{:#}`) prints it once.
     #[error("audit database error: {0}")]
-    Query(#[from] sqlx::Error),
+    Query(sqlx::Error),
     #[error("audit record is not valid: {0}")]
     Decode(String),
     #[error("no session {0} in the audit store")]
@@ -20,6 +22,12 @@ pub enum AuditError {
     Write(String),
     #[error("the audit writer has stopped")]
     WriterStopped,
+}
+
+impl From<sqlx::Error> for AuditError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Query(error)
+    }
 }
 
 impl AuditError {

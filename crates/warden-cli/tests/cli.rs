@@ -985,6 +985,25 @@ fn admin_validate_reports_line_and_column_and_profile_round_trips() {
 /// Starlark's start-up constructors and relocated pointers cost ~0.5 ms at every start
 /// (docs/decisions.md). Its sibling does.
 #[test]
+fn a_file_that_cannot_be_read_is_named_once_with_its_cause() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("missing.rules");
+    let out = plain(
+        home.path(),
+        &["proxy", "--rules", &missing.display().to_string()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "warden: cannot read {}: No such file or directory (os error 2)",
+            missing.display()
+        ),
+    );
+}
+
+#[test]
 fn warden_leaves_the_rules_language_to_its_sibling() {
     let links_starlark = |path: &str| {
         let bytes = std::fs::read(path).unwrap();

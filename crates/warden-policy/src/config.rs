@@ -356,9 +356,9 @@ pub enum CategoryApproval {
 pub fn load(config_file: &Path, overrides: &[String]) -> Result<Config, PolicyError> {
     let mut merged = to_table(&Config::default())?;
     if config_file.exists() {
-        let text = std::fs::read_to_string(config_file).map_err(|source| PolicyError::Read {
+        let text = std::fs::read_to_string(config_file).map_err(|error| PolicyError::Read {
             path: config_file.to_path_buf(),
-            source,
+            error,
         })?;
         // The file is checked on its own first, so errors name the file's own line.
         merge(&mut merged, parse_text(config_file, &text)?);
@@ -392,10 +392,10 @@ pub fn save_model(config_file: &Path, model: &ModelConfig) -> Result<(), PolicyE
             message: e.to_string(),
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
-        Err(source) => {
+        Err(error) => {
             return Err(PolicyError::Read {
                 path: config_file.to_path_buf(),
-                source,
+                error,
             });
         }
     };
@@ -404,14 +404,14 @@ pub fn save_model(config_file: &Path, model: &ModelConfig) -> Result<(), PolicyE
     table.insert("model".into(), model_value);
     let text = toml::to_string_pretty(&table).map_err(|e| PolicyError::Invalid(e.to_string()))?;
     if let Some(dir) = config_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| PolicyError::Read {
+        std::fs::create_dir_all(dir).map_err(|error| PolicyError::Write {
             path: dir.to_path_buf(),
-            source,
+            error,
         })?;
     }
-    std::fs::write(config_file, text).map_err(|source| PolicyError::Read {
+    std::fs::write(config_file, text).map_err(|error| PolicyError::Write {
         path: config_file.to_path_buf(),
-        source,
+        error,
     })
 }
 

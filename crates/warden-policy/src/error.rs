@@ -4,10 +4,18 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    #[error("cannot read config file {path}: {source}")]
+    /// A config, rules or requirements file (or cached bundle) that exists but cannot be
+    /// read. The I/O error is part of the message, not a separate cause, so a chain of
+    /// causes prints it once.
+    #[error("cannot read {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    #[error("cannot write {path}: {error}")]
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -34,6 +42,7 @@ impl PolicyError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Read { .. } => "config_read",
+            Self::Write { .. } => "config_write",
             Self::Parse { .. } => "config_parse",
             Self::Override { .. } => "config_override",
             Self::Invalid(_) => "config_invalid",

@@ -246,10 +246,10 @@ fn read_layer(path: &Path) -> Result<Option<toml::Table>, PolicyError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
+        Err(error) => {
             return Err(PolicyError::Read {
                 path: path.to_path_buf(),
-                source,
+                error,
             });
         }
     };
@@ -459,9 +459,9 @@ pub fn resolve(inputs: &PolicyInputs) -> Result<EffectivePolicy, PolicyError> {
         }
     }
     for path in &inputs.extra_requirements {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| PolicyError::Read {
             path: path.clone(),
-            source,
+            error,
         })?;
         let name = path.display().to_string();
         let mut file: RequirementsFile = parse_requirements(&name, &text)?;
@@ -484,9 +484,9 @@ pub fn resolve(inputs: &PolicyInputs) -> Result<EffectivePolicy, PolicyError> {
         |files: Vec<PathBuf>, source: fn(String) -> PolicySource| -> Result<(), PolicyError> {
             for file in files {
                 let name = file.display().to_string();
-                let text = std::fs::read_to_string(&file).map_err(|source| PolicyError::Read {
+                let text = std::fs::read_to_string(&file).map_err(|error| PolicyError::Read {
                     path: file.clone(),
-                    source,
+                    error,
                 })?;
                 rules.extend(load_rules_file(inputs, &file, &text, source(name.clone()))?);
                 rule_files.push(name);
@@ -691,9 +691,9 @@ fn read_cached_bundle(
     match std::fs::read(cache) {
         Ok(bytes) => requirements::verify_bundle(config, &bytes).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(PolicyError::Read {
+        Err(error) => Err(PolicyError::Read {
             path: cache.to_path_buf(),
-            source,
+            error,
         }),
     }
 }

@@ -44,9 +44,9 @@ pub fn load_system_dir(dir: &Path) -> Result<(Vec<Loaded>, Vec<String>), PolicyE
             warnings.push(message);
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|source| PolicyError::Read {
+        let text = std::fs::read_to_string(&path).map_err(|error| PolicyError::Read {
             path: path.clone(),
-            source,
+            error,
         })?;
         let name = path.display().to_string();
         let file = parse_requirements(&name, &text)?;

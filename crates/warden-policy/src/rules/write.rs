@@ -57,9 +57,9 @@ pub fn append_allow_rules(
     if rules.is_empty() {
         return Ok(rules);
     }
-    let io = |source| PolicyError::Read {
+    let io = |error| PolicyError::Write {
         path: file.to_path_buf(),
-        source,
+        error,
     };
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -76,9 +76,9 @@ pub fn append_allow_rules(
 
 /// The whole file must still load: a rule Warden wrote is checked like any other.
 fn check(file: &Path, load: RulesLoader) -> Result<(), PolicyError> {
-    let all = std::fs::read_to_string(file).map_err(|source| PolicyError::Read {
+    let all = std::fs::read_to_string(file).map_err(|error| PolicyError::Read {
         path: file.to_path_buf(),
-        source,
+        error,
     })?;
     let name = file.display().to_string();
     load(&name, &all, PolicySource::UserRules { path: name.clone() }).map(|_| ())
@@ -106,9 +106,9 @@ pub fn write_network_allow(
     justification: &str,
 ) -> Result<PolicySource, PolicyError> {
     crate::network::HostPattern::parse(host).map_err(PolicyError::Invalid)?;
-    let io = |source| PolicyError::Read {
+    let io = |error| PolicyError::Write {
         path: file.to_path_buf(),
-        source,
+        error,
     };
     let existing = std::fs::read_to_string(file)
         .map(|t| t.lines().count())
