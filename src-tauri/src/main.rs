@@ -4,6 +4,7 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +70,8 @@ async fn forward_events(app: tauri::AppHandle, host: Arc<Host>) {
 
 fn main() {
     tracing_subscriber::fmt()
+        // Plain text unless a person watches stderr at a terminal (as the CLI does).
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
                 .unwrap_or_else(|_| "warn".into()),

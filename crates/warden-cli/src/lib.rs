@@ -223,7 +223,9 @@ fn block_on(
 }
 
 fn start() -> Cli {
-    let log = tracing_subscriber::fmt().with_writer(std::io::stderr);
+    let log = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr());
     match tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG") {
         Ok(filter) => log.with_env_filter(filter).init(),
         // Warnings: a plain level, quicker to set up than a filter.
@@ -232,6 +234,13 @@ fn start() -> Cli {
             .init(),
     }
     Cli::parse_args()
+}
+
+/// Colours in log lines only for a person at a terminal: a pipe, a file or a CI log gets
+/// plain text, and `NO_COLOR` (any value) turns them off.
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// The status when Warden itself fails: `exec` passes its command's statuses through, so

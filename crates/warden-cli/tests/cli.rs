@@ -1004,6 +1004,26 @@ fn a_file_that_cannot_be_read_is_named_once_with_its_cause() {
 }
 
 #[test]
+fn log_lines_are_plain_text_when_stderr_is_not_a_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(WARDEN)
+        .env("WARDEN_HOME", home.path())
+        .env("WARDEN_LOG", "debug")
+        .env_remove("NO_COLOR")
+        .args(["audit", "list"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("DEBUG"), "no log lines to check: {stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "escape codes in a pipe: {stderr:?}"
+    );
+}
+
+#[test]
 fn warden_leaves_the_rules_language_to_its_sibling() {
     let links_starlark = |path: &str| {
         let bytes = std::fs::read(path).unwrap();
