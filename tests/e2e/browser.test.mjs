@@ -121,7 +121,7 @@ test("a session with an approval, then its timeline and history", async () => {
   await page.locator('[data-kind="turnComplete"]').waitFor();
   const kinds = await page.getByTestId("timeline-row").evaluateAll((rows) => rows.map((r) => r.dataset.kind));
   assert.deepEqual(kinds, APPROVED_SESSION_KINDS);
-  assert.match(await page.locator('[data-kind="approvalAnswered"]').innerText(), /approve-once[\s\S]*user/);
+  assert.match(await page.locator('[data-kind="approvalAnswered"]').innerText(), /approved once[\s\S]*user/);
   await page.screenshot({ path: join(screenshots, "browser-timeline.png") });
 
   await page.getByTestId("nav-history").click();

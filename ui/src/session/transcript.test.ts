@@ -76,7 +76,7 @@ describe("transcript", () => {
     expect(t.entries[0]).toMatchObject({
       kind: "tool",
       verdict: "prompt",
-      decidedBy: "user: approve-once",
+      decidedBy: "user: approved once",
       output: "x",
       result: { success: false, exitCode: 1, durationMs: 3 },
       denials: [denial],

@@ -8,6 +8,7 @@ import type {
   SandboxDenial,
   Verdict,
 } from "../generated/protocol";
+import { answerWords } from "../timeline/describe";
 
 export type Entry =
   | { kind: "user"; key: string; text: string }
@@ -151,7 +152,7 @@ function apply(t: Transcript, msg: EventMsg) {
     case "approvalAnswered": {
       t.pending = t.pending.filter((p) => p.callId !== msg.callId);
       const entry = tool(t, msg.callId);
-      if (entry) entry.decidedBy = `${msg.actor}: ${msg.decision}`;
+      if (entry) entry.decidedBy = `${msg.actor}: ${answerWords(msg.decision)}`;
       break;
     }
     case "outputDelta": {

@@ -1,5 +1,5 @@
 // One line per recorded event for the Timeline.
-import type { EventMsg, NetworkAccess, SessionPolicy } from "../generated/protocol";
+import type { EventMsg, NetworkAccess, ReviewDecision, SessionPolicy } from "../generated/protocol";
 
 export interface Line {
   label: string;
@@ -14,6 +14,22 @@ function policySummary(policy: SessionPolicy | undefined): string {
   const locked = policy.values.filter((v) => v.lockedBy).length;
   const lockedText = locked > 0 ? `, ${locked} locked by admin requirements` : "";
   return ` · policy: ${policy.values.length} settings${lockedText}`;
+}
+
+/** An approval's answer in words: "approved once", "denied". */
+export function answerWords(decision: ReviewDecision): string {
+  switch (decision) {
+    case "approve-once":
+      return "approved once";
+    case "approve-for-session":
+      return "approved for the session";
+    case "approve-always":
+      return "always allowed";
+    case "deny":
+      return "denied";
+    case "abort":
+      return "aborted";
+  }
 }
 
 export function describe(msg: EventMsg): Line {
@@ -52,7 +68,7 @@ export function describe(msg: EventMsg): Line {
       };
     case "approvalAnswered":
       return {
-        label: `approval: ${msg.decision}`,
+        label: `approval: ${answerWords(msg.decision)}`,
         who: msg.actor,
         text: msg.message ?? "",
         tone: msg.decision.startsWith("approve") ? "good" : "bad",
@@ -61,7 +77,13 @@ export function describe(msg: EventMsg): Line {
       return {
         label: msg.success ? "result: ok" : "result: failed",
         who: "warden",
-        text: `${msg.exitCode !== undefined ? `exit ${msg.exitCode} · ` : ""}${msg.durationMs} ms · ${msg.output.slice(0, 300)}`,
+        text: [
+          msg.exitCode !== undefined ? `exit ${msg.exitCode}` : "",
+          `${msg.durationMs} ms`,
+          msg.output.slice(0, 300),
+        ]
+          .filter((part) => part !== "")
+          .join(" · "),
         tone: msg.success ? "good" : "bad",
       };
     case "sandboxDenied":
