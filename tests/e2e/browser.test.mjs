@@ -277,6 +277,17 @@ test("a command asks to reach an unknown host; the answer and every connection s
   const port = web.address().port;
   assert.match(await card.getByTestId("approval-command").innerText(), new RegExp(`^curl \\(from \`sh -c .*\`\\) wants web\\.test:${port}$`));
   assert.match(await card.getByTestId("approval-reason").innerText(), /no rule allows web\.test/);
+  // The connection waits network.ask_timeout_secs (60 by default); the card counts down.
+  const secondsLeft = async () => {
+    const text = await card.getByTestId("approval-expiry").innerText();
+    const found = /^Refused in (\d+) s without an answer$/.exec(text);
+    assert.ok(found, text);
+    return Number(found[1]);
+  };
+  const first = await secondsLeft();
+  assert.ok(first > 30 && first <= 60, `${first}`);
+  await page.waitForTimeout(2_100);
+  assert.ok((await secondsLeft()) < first, "the countdown moves");
   await page.screenshot({ path: join(screenshots, "browser-network-approval.png") });
   await card.getByTestId("approve-session").click();
   await page.getByText("Fetched: exit code: 0").waitFor({ timeout: 30_000 });

@@ -198,9 +198,11 @@ fn prompt(
     };
     let mut input = std::io::BufReader::new(tty);
     loop {
+        let left = ask.expires_at_ms - warden_agent::now_ms();
+        let left = u64::try_from(left).unwrap_or(0).div_ceil(1000);
         write!(
             out,
-            "warden: {} — allow? [o]nce / [s]ession{always} / [d]eny: ",
+            "warden: {} — allow? [o]nce / [s]ession{always} / [d]eny (refused in {left} s): ",
             ask.summary()
         )
         .ok()?;

@@ -56,13 +56,22 @@ pub fn line(msg: &EventMsg) -> String {
             summary,
             reason,
             risk,
+            expires_at,
             ..
         } => {
             let risk = risk
                 .as_deref()
                 .map(|r| format!(" [risk {r}]"))
                 .unwrap_or_default();
-            format!("  ? approval needed for `{summary}`: {reason}{risk}")
+            let expiry = expires_at
+                .map(|at| {
+                    let secs = u64::try_from(at - warden_agent::now_ms())
+                        .unwrap_or(0)
+                        .div_ceil(1000);
+                    format!(" (refused in {secs} s without an answer)")
+                })
+                .unwrap_or_default();
+            format!("  ? approval needed for `{summary}`: {reason}{risk}{expiry}")
         }
         EventMsg::ApprovalAnswered {
             decision,
@@ -209,4 +218,34 @@ pub fn network_line(access: &NetworkAccess) -> String {
         line.push_str(&format!(": {error}"));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn question(expires_at: Option<i64>) -> EventMsg {
+        EventMsg::ApprovalRequested {
+            call_id: "net-1".into(),
+            tool: "network".into(),
+            summary: "curl wants web.test:443".into(),
+            cwd: "/w".into(),
+            reason: "no rule allows web.test:443".into(),
+            risk: None,
+            can_always: false,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn a_question_that_expires_says_when() {
+        // Whole seconds round up: 60 until 990 ms have passed.
+        let in_a_minute = warden_agent::now_ms() + 59_990;
+        assert_eq!(
+            line(&question(Some(in_a_minute))),
+            "  ? approval needed for `curl wants web.test:443`: no rule allows web.test:443 \
+             (refused in 60 s without an answer)"
+        );
+        assert!(!line(&question(None)).contains("refused in"));
+    }
 }

@@ -284,6 +284,7 @@ fn an_unanswered_ask_times_out_as_a_denial() {
         Duration::from_secs(4),
     );
     let all = text(&out.stdout);
+    assert!(all.contains("[d]eny (refused in 1 s): "), "{all}");
     assert!(all.contains("x-warden-block: timeout"), "{all}");
     assert!(all.contains("nobody allowed web.test"), "{all}");
 }

@@ -142,6 +142,11 @@ pub enum EventMsg {
         /// Whether "always allow" may be offered (admin requirements can forbid it).
         #[serde(default)]
         can_always: bool,
+        /// When an unanswered question is refused (milliseconds since the Unix epoch):
+        /// network questions wait `network.ask_timeout_secs`, commands wait for ever.
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<i64>,
     },
     ApprovalAnswered {
         call_id: String,

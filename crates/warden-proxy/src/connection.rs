@@ -233,19 +233,20 @@ async fn ask(
     if found.is_some() {
         trace.access.program = found;
     }
-    let question = NetworkAsk {
-        host: host.clone(),
-        port,
-        protocol: trace.protocol,
-        program: trace.access.program.clone(),
-        attribution: who.clone(),
-    };
     let wait = shared
         .settings
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .scope_for(who.session_id.as_deref())
         .ask_timeout;
+    let question = NetworkAsk {
+        host: host.clone(),
+        port,
+        protocol: trace.protocol,
+        program: trace.access.program.clone(),
+        attribution: who.clone(),
+        expires_at_ms: expiry_ms(wait),
+    };
     let Ok(reply) = timeout(wait, asker.ask(question)).await else {
         trace.decided("deny", "", None, Actor::Default);
         return Err(Refusal::block(
@@ -609,4 +610,12 @@ async fn respond(
     client.write_all(head.as_bytes()).await?;
     client.write_all(body.as_bytes()).await?;
     client.shutdown().await
+}
+
+/// Milliseconds since the Unix epoch, `wait` from now: when an unanswered question ends.
+fn expiry_ms(wait: std::time::Duration) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from((now + wait).as_millis()).unwrap_or(i64::MAX)
 }

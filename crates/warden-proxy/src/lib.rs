@@ -190,6 +190,9 @@ pub struct NetworkAsk {
     /// The program that connected (`curl`), when it could be found.
     pub program: Option<String>,
     pub attribution: Attribution,
+    /// When the proxy stops waiting and refuses the connection (`timeout`), in
+    /// milliseconds since the Unix epoch.
+    pub expires_at_ms: i64,
 }
 
 impl NetworkAsk {

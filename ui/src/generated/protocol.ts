@@ -103,7 +103,12 @@ risk?: string,
 /**
  * Whether "always allow" may be offered (admin requirements can forbid it).
  */
-canAlways: boolean, } | { "type": "approvalAnswered", callId: string, decision: ReviewDecision, actor: Actor, message?: string, } | { "type": "outputDelta", callId: string, stream: OutputStream, chunk: string, } | { "type": "toolResult", callId: string, success: boolean, exitCode?: number, durationMs: number, 
+canAlways: boolean, 
+/**
+ * When an unanswered question is refused (milliseconds since the Unix epoch):
+ * network questions wait `network.ask_timeout_secs`, commands wait for ever.
+ */
+expiresAt?: number, } | { "type": "approvalAnswered", callId: string, decision: ReviewDecision, actor: Actor, message?: string, } | { "type": "outputDelta", callId: string, stream: OutputStream, chunk: string, } | { "type": "toolResult", callId: string, success: boolean, exitCode?: number, durationMs: number, 
 /**
  * The output as the model sees it (capped).
  */

@@ -41,6 +41,8 @@ export interface PendingApproval {
   risk?: string;
   /** Whether "always allow" (a user rule) may be offered. */
   canAlways: boolean;
+  /** When an unanswered question is refused (ms since the epoch; network questions). */
+  expiresAt?: number;
 }
 
 export interface Transcript {
@@ -147,6 +149,7 @@ function apply(t: Transcript, msg: EventMsg) {
         reason: msg.reason,
         risk: msg.risk,
         canAlways: msg.canAlways,
+        expiresAt: msg.expiresAt,
       });
       break;
     case "approvalAnswered": {

@@ -79,6 +79,7 @@ impl Session {
                     ),
                     risk: None,
                     can_always: self.user_rules_file.is_some(),
+                    expires_at: Some(ask.expires_at_ms),
                 })
                 .await?;
                 self.pending_network

@@ -247,6 +247,7 @@ impl Session {
                     reason: decision.summary(),
                     risk: decision.risk.as_ref().map(risk_line),
                     can_always: shell_argv.is_some() && self.user_rules_file.is_some(),
+                    expires_at: None,
                 },
             )
             .await?;
@@ -447,6 +448,7 @@ impl Session {
                     ),
                     risk: None,
                     can_always: false,
+                    expires_at: None,
                 },
             )
             .await?;
