@@ -171,7 +171,13 @@ impl Asker for TerminalAsker {
                 prompt(&ask, rules_file.as_deref(), rules)
             })
             .await;
-            let answer = answered.ok().flatten().unwrap_or(AskAnswer::Deny);
+            let answer = match answered.ok().flatten() {
+                Some(Prompted::Answer(answer)) => answer,
+                // The proxy's own wait ends at the same moment and refuses the connection
+                // as `timeout`; answering here would record it as denied by the user.
+                Some(Prompted::NoAnswerInTime) => std::future::pending().await,
+                None => AskAnswer::Deny,
+            };
             AskReply {
                 answer,
                 actor: Actor::User,
@@ -180,11 +186,19 @@ impl Asker for TerminalAsker {
     }
 }
 
+/// What the terminal said to a question.
+enum Prompted {
+    Answer(AskAnswer),
+    /// Nothing was typed before the question expired.
+    NoAnswerInTime,
+}
+
+/// Ask on the terminal; `None` when the terminal cannot be used or was closed.
 fn prompt(
     ask: &NetworkAsk,
     rules_file: Option<&std::path::Path>,
     rules: Option<RulesLoader>,
-) -> Option<AskAnswer> {
+) -> Option<Prompted> {
     let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -207,25 +221,62 @@ fn prompt(
         )
         .ok()?;
         out.flush().ok()?;
+        // The proxy stops waiting at the deadline; so does the question, so that the
+        // next keys typed answer the next question, not this one.
+        if input.buffer().is_empty() && !typed_before(input.get_ref(), ask.expires_at_ms) {
+            // One write, so that the command's own output cannot land inside the line.
+            let line = format!(
+                "\nwarden: no answer in time; {}:{} is refused\n",
+                ask.host, ask.port
+            );
+            let _ = out.write_all(line.as_bytes());
+            return Some(Prompted::NoAnswerInTime);
+        }
         let mut line = String::new();
         if input.read_line(&mut line).ok()? == 0 {
             return None;
         }
         match (line.trim(), rules_file) {
-            ("o" | "y" | "once", _) => return Some(AskAnswer::AllowOnce),
-            ("s" | "session", _) => return Some(AskAnswer::AllowForSession),
+            ("o" | "y" | "once", _) => return Some(Prompted::Answer(AskAnswer::AllowOnce)),
+            ("s" | "session", _) => return Some(Prompted::Answer(AskAnswer::AllowForSession)),
             ("a" | "always", Some(file)) => {
                 let justification = format!("allowed when `{}` asked", ask.attribution.command);
-                return match append_network_allow(file, &ask.host, &justification, rules) {
-                    Ok(source) => Some(AskAnswer::AllowAlways { source }),
+                let answer = match append_network_allow(file, &ask.host, &justification, rules) {
+                    Ok(source) => AskAnswer::AllowAlways { source },
                     Err(e) => {
                         let _ = writeln!(out, "warden: cannot write the rule: {e}");
-                        Some(AskAnswer::AllowOnce)
+                        AskAnswer::AllowOnce
                     }
                 };
+                return Some(Prompted::Answer(answer));
             }
-            ("d" | "n" | "deny" | "", _) => return Some(AskAnswer::Deny),
+            ("d" | "n" | "deny" | "", _) => return Some(Prompted::Answer(AskAnswer::Deny)),
             _ => {}
+        }
+    }
+}
+
+/// Whether `tty` has input before `deadline_ms` (milliseconds since the epoch).
+fn typed_before(tty: &std::fs::File, deadline_ms: i64) -> bool {
+    use std::os::fd::AsRawFd;
+    loop {
+        let left = deadline_ms - warden_agent::now_ms();
+        if left <= 0 {
+            return false;
+        }
+        let mut poll = libc::pollfd {
+            fd: tty.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let wait = i32::try_from(left).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd for a file this function borrows.
+        match unsafe { libc::poll(&mut poll, 1, wait) } {
+            0 => return false,
+            n if n > 0 => return true,
+            _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+            // Cannot wait: let the read decide.
+            _ => return true,
         }
     }
 }

@@ -149,9 +149,10 @@ impl Lab {
             .spawn()
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
-        match answer {
-            Some(answer) => stdin.write_all(format!("{answer}\n").as_bytes()).unwrap(),
-            None => std::thread::sleep(silence),
+        // Silence first, then the answer (if any).
+        std::thread::sleep(silence);
+        if let Some(answer) = answer {
+            stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
         }
         let out = child.wait_with_output().unwrap();
         drop(stdin);
@@ -285,8 +286,35 @@ fn an_unanswered_ask_times_out_as_a_denial() {
     );
     let all = text(&out.stdout);
     assert!(all.contains("[d]eny (refused in 1 s): "), "{all}");
+    // The question ends with the wait, so the next keys typed answer the next question.
+    assert!(
+        all.contains(&format!(
+            "no answer in time; web.test:{} is refused",
+            servers().http
+        )),
+        "{all}"
+    );
     assert!(all.contains("x-warden-block: timeout"), "{all}");
     assert!(all.contains("nobody allowed web.test"), "{all}");
+}
+
+#[test]
+fn after_a_question_expires_the_next_keys_answer_the_next_question() {
+    let lab = lab(&["network.ask_timeout_secs=3"]);
+    let script = format!(
+        "curl -sS -o /dev/null -w 'first %{{http_code}}\\n' {}; curl -sS {}",
+        web("/"),
+        web("/index.html")
+    );
+    // Nothing typed while the first question waits (3 s); "o" 1.5 s into the second.
+    let out = lab.exec_on_tty(
+        &["sh", "-c", &script],
+        Some("o"),
+        Duration::from_millis(4500),
+    );
+    let all = text(&out.stdout);
+    assert!(all.contains("first 403"), "{all}");
+    assert!(all.contains("hello from web.test"), "{all}");
 }
 
 #[test]
