@@ -223,7 +223,9 @@ fn prompt(
         out.flush().ok()?;
         // The proxy stops waiting at the deadline; so does the question, so that the
         // next keys typed answer the next question, not this one.
-        if input.buffer().is_empty() && !typed_before(input.get_ref(), ask.expires_at_ms) {
+        if input.buffer().is_empty()
+            && !crate::keys::typed_before(input.get_ref(), ask.expires_at_ms)
+        {
             // One write, so that the command's own output cannot land inside the line.
             let line = format!(
                 "\nwarden: no answer in time; {}:{} is refused\n",
@@ -252,31 +254,6 @@ fn prompt(
             }
             ("d" | "n" | "deny" | "", _) => return Some(Prompted::Answer(AskAnswer::Deny)),
             _ => {}
-        }
-    }
-}
-
-/// Whether `tty` has input before `deadline_ms` (milliseconds since the epoch).
-fn typed_before(tty: &std::fs::File, deadline_ms: i64) -> bool {
-    use std::os::fd::AsRawFd;
-    loop {
-        let left = deadline_ms - warden_agent::now_ms();
-        if left <= 0 {
-            return false;
-        }
-        let mut poll = libc::pollfd {
-            fd: tty.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let wait = i32::try_from(left).unwrap_or(i32::MAX);
-        // SAFETY: one valid pollfd for a file this function borrows.
-        match unsafe { libc::poll(&mut poll, 1, wait) } {
-            0 => return false,
-            n if n > 0 => return true,
-            _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
-            // Cannot wait: let the read decide.
-            _ => return true,
         }
     }
 }

@@ -74,8 +74,15 @@ pub async fn run(
         }
         drop(out);
         match &event.msg {
-            EventMsg::ApprovalRequested { call_id, .. } => {
-                let (decision, message) = ask_on_terminal().await?;
+            EventMsg::ApprovalRequested {
+                call_id,
+                expires_at,
+                ..
+            } => {
+                let Some((decision, message)) = ask_on_terminal(*expires_at).await? else {
+                    // The session closes the question itself (denied: no answer in time).
+                    continue;
+                };
                 host.submit(
                     &session_id,
                     Op::Approval {
@@ -105,16 +112,30 @@ pub async fn run(
     Ok(outcome)
 }
 
-async fn ask_on_terminal() -> anyhow::Result<(ReviewDecision, Option<String>)> {
-    tokio::task::spawn_blocking(|| {
+/// The person's answer, or `None` when the question expired (`expires_at`) first.
+async fn ask_on_terminal(
+    expires_at: Option<i64>,
+) -> anyhow::Result<Option<(ReviewDecision, Option<String>)>> {
+    tokio::task::spawn_blocking(move || {
         let stdin = std::io::stdin();
         loop {
             eprint!(
                 "  approve? [y] once  [s] for this session  [r] always: write a rule  [n] deny  [a] abort turn: "
             );
+            // Stop waiting when the question expires, so that the next keys answer the
+            // next question.
+            if let Some(at) = expires_at
+                && !crate::keys::typed_before(&stdin, at)
+            {
+                eprintln!();
+                return Ok(None);
+            }
             let mut answer = String::new();
             if stdin.lock().read_line(&mut answer)? == 0 {
-                return Ok((ReviewDecision::Deny, Some("the terminal closed".into())));
+                return Ok(Some((
+                    ReviewDecision::Deny,
+                    Some("the terminal closed".into()),
+                )));
             }
             let decision = match answer.trim() {
                 "y" | "Y" | "yes" => ReviewDecision::ApproveOnce,
@@ -131,7 +152,7 @@ async fn ask_on_terminal() -> anyhow::Result<(ReviewDecision, Option<String>)> {
                 stdin.lock().read_line(&mut reason)?;
                 message = Some(reason.trim().to_string()).filter(|r| !r.is_empty());
             }
-            return Ok((decision, message));
+            return Ok(Some((decision, message)));
         }
     })
     .await

@@ -595,3 +595,60 @@ fn the_servers_are_shared() {
     // Keep the folder alive for the whole binary.
     assert!(servers().root.path().join("index.html").exists());
 }
+
+/// `warden run` on a terminal: the agent's command is approved, its connection is asked
+/// about, nobody answers, and the run goes on to its end without waiting for more keys.
+#[test]
+fn warden_run_stops_waiting_when_a_network_question_expires() {
+    let lab = lab(&["network.ask_timeout_secs=2"]);
+    std::fs::write(lab.workspace.join("url.txt"), web("/")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let model = runtime
+        .block_on(warden_testkit::ScriptedModel::start(
+            warden_testkit::Script::standard(),
+            None,
+        ))
+        .unwrap();
+    let mut line = vec![WARDEN.to_string()];
+    for c in &lab.config {
+        line.extend(["-c".to_string(), c.clone()]);
+    }
+    line.extend([
+        "-c".to_string(),
+        format!("model.base_url={}", model.base_url),
+    ]);
+    line.extend(["run", "download the url"].map(String::from));
+    let quoted = shlex::try_join(line.iter().map(String::as_str)).unwrap();
+    let mut child = Command::new("script")
+        .args(["-qec", &quoted, "/dev/null"])
+        .env("WARDEN_HOME", lab.home.path())
+        .env_remove("OPENAI_API_KEY")
+        .current_dir(&lab.workspace)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // "y" for the command; then silence, with the terminal open, for the connection.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"y\n").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let finished = child.try_wait().unwrap().is_some();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let screen = text(&out.stdout);
+    assert!(
+        finished,
+        "the run waited for keys after the question expired:\n{screen}"
+    );
+    assert!(
+        screen.contains("(refused in 2 s without an answer)"),
+        "{screen}"
+    );
+    assert!(screen.contains("no answer in time"), "{screen}");
+    assert!(out.status.success(), "{screen}");
+    drop(model);
+}
