@@ -128,28 +128,37 @@ impl Lab {
         out
     }
 
-    /// The same on a terminal (via `script`), typing `answer` when asked; with None the
-    /// terminal stays silent for `silence`.
-    fn exec_on_tty(&self, argv: &[&str], answer: Option<&str>, silence: Duration) -> Output {
+    /// `warden [-c CONFIG]... ARGS` on a terminal (via `script`), with its keyboard
+    /// (stdin) and screen (stdout) piped to the test.
+    fn on_tty(&self, args: &[String]) -> Child {
         let mut line = vec![WARDEN.to_string()];
         for c in &self.config {
             line.push("-c".into());
             line.push(c.clone());
         }
-        line.extend(["exec", "--network", "proxy", "--"].map(String::from));
-        line.extend(argv.iter().map(|s| s.to_string()));
+        line.extend(args.iter().cloned());
         let quoted = shlex::try_join(line.iter().map(String::as_str)).unwrap();
-        let mut child = Command::new("script")
+        Command::new("script")
             .args(["-qec", &quoted, "/dev/null"])
             .env("WARDEN_HOME", self.home.path())
+            .env_remove("OPENAI_API_KEY")
             .current_dir(&self.workspace)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// `warden exec --network proxy -- ARGV` on a terminal: silent for `silence`, then
+    /// typing `answer` (if any).
+    fn exec_on_tty(&self, argv: &[&str], answer: Option<&str>, silence: Duration) -> Output {
+        let mut args: Vec<String> = ["exec", "--network", "proxy", "--"]
+            .map(String::from)
+            .into();
+        args.extend(argv.iter().map(|s| s.to_string()));
+        let mut child = self.on_tty(&args);
         let mut stdin = child.stdin.take().unwrap();
-        // Silence first, then the answer (if any).
         std::thread::sleep(silence);
         if let Some(answer) = answer {
             stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
@@ -609,26 +618,12 @@ fn warden_run_stops_waiting_when_a_network_question_expires() {
             None,
         ))
         .unwrap();
-    let mut line = vec![WARDEN.to_string()];
-    for c in &lab.config {
-        line.extend(["-c".to_string(), c.clone()]);
-    }
-    line.extend([
-        "-c".to_string(),
+    let mut child = lab.on_tty(&[
+        "-c".into(),
         format!("model.base_url={}", model.base_url),
+        "run".into(),
+        "download the url".into(),
     ]);
-    line.extend(["run", "download the url"].map(String::from));
-    let quoted = shlex::try_join(line.iter().map(String::as_str)).unwrap();
-    let mut child = Command::new("script")
-        .args(["-qec", &quoted, "/dev/null"])
-        .env("WARDEN_HOME", lab.home.path())
-        .env_remove("OPENAI_API_KEY")
-        .current_dir(&lab.workspace)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // "y" for the command; then silence, with the terminal open, for the connection.
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"y\n").unwrap();
