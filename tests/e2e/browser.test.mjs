@@ -175,6 +175,9 @@ test("the audit view searches, filters, opens the event in its timeline, verifie
   // Search at once, while the first page may still be loading: the search must win.
   await page.getByTestId("audit-search").fill("created-by-agent.txt");
   await page.getByTestId("audit-kind").selectOption("toolCallProposed");
+  // Filters read as words, and every actor is offered (auto-review included).
+  assert.equal(await page.getByTestId("audit-kind").locator("option:checked").innerText(), "Tool call proposed");
+  assert.equal(await page.getByTestId("audit-actor").locator('option[value="auto-review"]').innerText(), "auto-review");
   await page.getByTestId("audit-go").click();
   await page.waitForFunction(() => document.querySelector('[data-testid="audit-count"]')?.textContent?.trim() === "2 events");
   const rows = page.getByTestId("audit-row");
