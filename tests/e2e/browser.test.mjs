@@ -332,3 +332,71 @@ test("an MCP server's tool asks first, then its call shows in the session and th
   assert.match(await page.locator('[data-kind="mcpServerStarted"]').innerText(), /mcp__demo__echo/);
   await page.screenshot({ path: join(screenshots, "browser-mcp-timeline.png"), fullPage: true });
 });
+
+test("Settings shows the OpenTelemetry exporter: connected, a collector outage with its backlog, then caught up", async () => {
+  // A real OTLP receiver (tests/otlp/receiver.py) and a second `warden serve` exporting to it.
+  const otlp = freshProfile("otlp");
+  const receiver = (http, grpc) =>
+    startWithFirstLine(join(root, ".venv/bin/python3"), [
+      join(root, "tests/otlp/receiver.py"),
+      "--out",
+      join(otlp.dir, "received.jsonl"),
+      "--http-port",
+      String(http),
+      "--grpc-port",
+      String(grpc),
+    ]);
+  let collector = await receiver(0, 0);
+  const ports = Object.fromEntries(collector.line.replace("ready ", "").split(" ").map((p) => p.split("=")));
+  mkdirSync(otlp.home, { recursive: true });
+  writeFileSync(
+    join(otlp.home, "config.toml"),
+    `[model]\nbase_url = "${model.baseUrl}"\nname = "scripted"\n` +
+      `[telemetry]\notlp_endpoint = "http://127.0.0.1:${ports.http}"\notlp_protocol = "http"\n`,
+  );
+  const started = await startWithFirstLine(bin("warden"), ["serve", "--ui-dir", join(root, "ui/dist")], {
+    env: { ...process.env, WARDEN_HOME: otlp.home, OPENAI_API_KEY: "" },
+  });
+  const tab = await browser.newPage({ viewport: { width: 1200, height: 820 } });
+  const runSession = async () => {
+    await tab.getByTestId("nav-session").click();
+    if (await tab.getByTestId("new-session").count()) await tab.getByTestId("new-session").click();
+    await tab.getByTestId("workspace").fill(otlp.workspace);
+    await tab.getByTestId("task").fill("list files");
+    await tab.getByTestId("start").click();
+    await tab.getByText(/^Listed:/).waitFor({ timeout: 30_000 });
+  };
+  // Settings reads the exporter's state when it opens: open it until `expected` shows.
+  const settingsShow = async (expected) => {
+    for (let i = 0; i < 60; i++) {
+      await tab.getByTestId("nav-session").click();
+      await tab.getByTestId("nav-settings").click();
+      const text = await tab.getByTestId("telemetry").innerText();
+      if (expected.test(text)) return text;
+      await tab.waitForTimeout(500);
+    }
+    assert.fail(`Settings never showed ${expected}: ${await tab.getByTestId("telemetry").innerText()}`);
+  };
+  try {
+    await tab.goto(serveUrl(started.line));
+    await runSession();
+    const connected = await settingsShow(/connected[\s\S]*backlog 0/);
+    assert.match(connected, new RegExp(`to http://127\\.0\\.0\\.1:${ports.http} \\(http\\) · [1-9]\\d* sent`));
+    await tab.screenshot({ path: join(screenshots, "browser-telemetry.png") });
+
+    // The collector goes away; the next session's events wait in the outbox.
+    collector.child.kill();
+    await runSession();
+    const outage = await settingsShow(/retrying[\s\S]*Last error:/);
+    assert.match(outage, /backlog [1-9]/);
+    await tab.screenshot({ path: join(screenshots, "browser-telemetry-outage.png") });
+
+    // Back on the same port: the backlog drains.
+    collector = await receiver(ports.http, ports.grpc);
+    await settingsShow(/connected[\s\S]*backlog 0/);
+  } finally {
+    await tab.close();
+    started.child.kill();
+    collector.child.kill();
+  }
+});
