@@ -4,14 +4,15 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    /// A config, rules or requirements file (or cached bundle) that exists but cannot be
-    /// read. The I/O error is part of the message, not a separate cause, so a chain of
-    /// causes prints it once.
+    /// A config, rules or requirements file (or cached bundle) that cannot be read (a
+    /// missing user config file is not an error). The I/O error is part of the message,
+    /// not a separate cause, so a chain of causes prints it once.
     #[error("cannot read {path}: {error}")]
     Read {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// Warden's own write to a config or rules file failed.
     #[error("cannot write {path}: {error}")]
     Write {
         path: PathBuf,
