@@ -212,8 +212,7 @@ fn prompt(
     };
     let mut input = std::io::BufReader::new(tty);
     loop {
-        let left = ask.expires_at_ms - warden_agent::now_ms();
-        let left = u64::try_from(left).unwrap_or(0).div_ceil(1000);
+        let left = crate::keys::seconds_until(ask.expires_at_ms);
         write!(
             out,
             "warden: {} — allow? [o]nce / [s]ession{always} / [d]eny (refused in {left} s): ",
@@ -238,23 +237,23 @@ fn prompt(
         if input.read_line(&mut line).ok()? == 0 {
             return None;
         }
-        match (line.trim(), rules_file) {
-            ("o" | "y" | "once", _) => return Some(Prompted::Answer(AskAnswer::AllowOnce)),
-            ("s" | "session", _) => return Some(Prompted::Answer(AskAnswer::AllowForSession)),
+        let answer = match (line.trim(), rules_file) {
+            ("o" | "y" | "once", _) => AskAnswer::AllowOnce,
+            ("s" | "session", _) => AskAnswer::AllowForSession,
             ("a" | "always", Some(file)) => {
                 let justification = format!("allowed when `{}` asked", ask.attribution.command);
-                let answer = match append_network_allow(file, &ask.host, &justification, rules) {
+                match append_network_allow(file, &ask.host, &justification, rules) {
                     Ok(source) => AskAnswer::AllowAlways { source },
                     Err(e) => {
                         let _ = writeln!(out, "warden: cannot write the rule: {e}");
                         AskAnswer::AllowOnce
                     }
-                };
-                return Some(Prompted::Answer(answer));
+                }
             }
-            ("d" | "n" | "deny" | "", _) => return Some(Prompted::Answer(AskAnswer::Deny)),
-            _ => {}
-        }
+            ("d" | "n" | "deny" | "", _) => AskAnswer::Deny,
+            _ => continue,
+        };
+        return Some(Prompted::Answer(answer));
     }
 }
 

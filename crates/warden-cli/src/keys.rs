@@ -8,8 +8,8 @@ pub(crate) fn typed_before(input: impl AsFd, deadline_ms: i64) -> bool {
     use std::os::fd::AsRawFd;
     let fd = input.as_fd().as_raw_fd();
     loop {
-        let left = deadline_ms - warden_agent::now_ms();
-        if left <= 0 {
+        let left = millis_until(deadline_ms);
+        if left == 0 {
             return false;
         }
         let mut poll = libc::pollfd {
@@ -26,4 +26,14 @@ pub(crate) fn typed_before(input: impl AsFd, deadline_ms: i64) -> bool {
             _ => return true,
         }
     }
+}
+
+/// Whole seconds left until `deadline_ms`, rounded up (0 once it has passed), for "refused
+/// in N s".
+pub(crate) fn seconds_until(deadline_ms: i64) -> u64 {
+    millis_until(deadline_ms).div_ceil(1000)
+}
+
+fn millis_until(deadline_ms: i64) -> u64 {
+    u64::try_from(deadline_ms - warden_agent::now_ms()).unwrap_or(0)
 }

@@ -65,9 +65,7 @@ pub fn line(msg: &EventMsg) -> String {
                 .unwrap_or_default();
             let expiry = expires_at
                 .map(|at| {
-                    let secs = u64::try_from(at - warden_agent::now_ms())
-                        .unwrap_or(0)
-                        .div_ceil(1000);
+                    let secs = crate::keys::seconds_until(at);
                     format!(" (refused in {secs} s without an answer)")
                 })
                 .unwrap_or_default();
