@@ -2,6 +2,8 @@
 //! timeline page and full-text search on the resulting store.
 //!
 //! `cargo bench -p warden-audit --bench audit -- [EVENTS]` (default 5,000,000).
+//! `AUDIT_BENCH_INGEST_ONLY=1` stops after ingest; `AUDIT_BENCH_STORES=N` spreads the
+//! sessions over N independent stores (files) to measure how ingest scales with writers.
 //! The store is written under `target/bench-audit/` and removed afterwards.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use warden_audit::{AuditStore, ExporterConfig, OtlpProtocol, SearchQuery};
 use warden_protocol::{Actor, Event, EventMsg, PolicySource, Reason, Verdict};
+use warden_testkit::cpu::cpu_seconds;
 
 const SESSIONS: u64 = 1000;
 const BATCH: usize = 2000;
@@ -130,9 +133,25 @@ async fn main() {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-audit");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let store = AuditStore::open(&dir.join("audit.sqlite")).await.unwrap();
+    // AUDIT_BENCH_STORES=N spreads the sessions over N independent stores (files), each
+    // with its own writer: how ingest would scale if the store were split across files.
+    let store_count: u64 = std::env::var("AUDIT_BENCH_STORES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
+    let mut stores = Vec::new();
+    for k in 0..store_count {
+        let name = if k == 0 {
+            "audit.sqlite".to_string()
+        } else {
+            format!("audit-{k}.sqlite")
+        };
+        stores.push(AuditStore::open(&dir.join(name)).await.unwrap());
+    }
+    let store_of = move |session: u64| (session % store_count) as usize;
     for s in 0..SESSIONS {
-        store
+        stores[store_of(s)]
             .create_session(&format!("session-{s:05}"), "/home/dev", 0)
             .await
             .unwrap();
@@ -140,25 +159,32 @@ async fn main() {
 
     // Ingest: producers (one per core) append batches; the writer chains and commits.
     let per_session = total / SESSIONS;
+    let cpu_before = cpu_seconds(std::process::id());
     let started = Instant::now();
-    let producers = std::thread::available_parallelism()
+    let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2) as u64;
     let mut tasks = Vec::new();
-    for p in 0..producers {
-        let store = store.clone();
+    for p in 0..cores {
+        let stores = stores.clone();
         tasks.push(tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(BATCH);
-            for s in (p..SESSIONS).step_by(producers as usize) {
+            let mut batches: Vec<Vec<Event>> = stores.iter().map(|_| Vec::new()).collect();
+            for s in (p..SESSIONS).step_by(cores as usize) {
+                let k = store_of(s);
                 for seq in 1..=per_session {
-                    batch.push(event(s, seq, s * per_session + seq));
-                    if batch.len() == BATCH {
-                        store.append(std::mem::take(&mut batch)).await.unwrap();
+                    batches[k].push(event(s, seq, s * per_session + seq));
+                    if batches[k].len() == BATCH {
+                        stores[k]
+                            .append(std::mem::take(&mut batches[k]))
+                            .await
+                            .unwrap();
                     }
                 }
             }
-            if !batch.is_empty() {
-                store.append(batch).await.unwrap();
+            for (store, batch) in stores.iter().zip(batches) {
+                if !batch.is_empty() {
+                    store.append(batch).await.unwrap();
+                }
             }
         }));
     }
@@ -166,15 +192,25 @@ async fn main() {
         t.await.unwrap();
     }
     let ingest = started.elapsed();
+    let cpu = cpu_seconds(std::process::id()) - cpu_before;
     let ingested = per_session * SESSIONS;
     println!(
-        "ingest: {ingested} events in {:.1} s = {:.0} events/s (redaction + hash chain + FTS index)",
+        "ingest: {ingested} events in {:.1} s = {:.0} events/s (redaction + hash chain + FTS index; {store_count} store(s))",
         ingest.as_secs_f64(),
         ingested as f64 / ingest.as_secs_f64()
     );
-    if std::env::var_os("AUDIT_BENCH_INGEST_ONLY").is_some() {
+    let cpu_per_event = cpu * 1e6 / ingested as f64;
+    println!(
+        "ingest CPU: {cpu:.1} CPU-s = {cpu_per_event:.1} CPU-µs per event ({:.2} of {cores} cores busy); \
+         at that cost {cores} cores allow at most {:.0} events/s",
+        cpu / ingest.as_secs_f64(),
+        cores as f64 * 1e6 / cpu_per_event
+    );
+    // The reading measures below look in one store.
+    if std::env::var_os("AUDIT_BENCH_INGEST_ONLY").is_some() || store_count > 1 {
         return;
     }
+    let store = stores.swap_remove(0);
 
     // Timeline page: 100 events of one kind in one session, random sessions.
     let mut samples = Vec::new();

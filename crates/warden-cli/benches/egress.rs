@@ -18,6 +18,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use warden_testkit::cpu::cpu_seconds;
+
 const WARDEN: &str = env!("CARGO_BIN_EXE_warden");
 const GIB: u64 = 1 << 30;
 const SECRET: &str = "bench-secret";
@@ -299,21 +301,6 @@ fn status_kib(pid: u32, key: &str) -> u64 {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
-}
-
-/// User + system CPU seconds the process has used (its threads and the kernel work done
-/// in its system calls).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name (which may hold spaces) close with ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    ticks as f64 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
 }
 
 fn rss_kib(pid: u32) -> u64 {

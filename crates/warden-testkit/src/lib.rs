@@ -8,6 +8,7 @@
 
 use std::sync::{Arc, Mutex};
 
+pub mod cpu;
 pub mod tls;
 
 /// Start `command` with its stdout piped and return the child and its first line
