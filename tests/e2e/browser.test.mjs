@@ -203,7 +203,28 @@ test("the audit view searches, filters, opens the event in its timeline, verifie
   assert.ok(path && existsSync(path), exported);
   const check = spawnSync(bin("warden"), ["audit", "verify", "--file", path], { encoding: "utf8" });
   assert.equal(check.status, 0, check.stderr);
-  assert.match(check.stdout, /^intact: \d+ events in 1 sessions/);
+  assert.match(check.stdout, /^intact: \d+ events in 1 session\n/);
+
+  // Everything refused, whoever refused it: the approval denied with N above is there.
+  await page.getByTestId("audit-session").fill("");
+  await page.getByTestId("audit-search").fill("");
+  await page.getByTestId("audit-kind").selectOption("");
+  await page.getByTestId("audit-decision").selectOption("forbid");
+  assert.equal(await page.getByTestId("audit-decision").locator("option:checked").innerText(), "refused");
+  await page.getByTestId("audit-go").click();
+  await page.waitForFunction(() => {
+    const kinds = [...document.querySelectorAll('[data-testid="audit-row"]')].map((r) => r.dataset.kind);
+    return kinds.includes("approvalAnswered") && !kinds.includes("toolCallProposed");
+  });
+  const refused = await rows.evaluateAll((r) => r.map((x) => [x.dataset.kind, x.innerText]));
+  assert.ok(
+    refused.every(([kind]) => ["decision", "approvalAnswered", "networkAccess"].includes(kind)),
+    JSON.stringify(refused),
+  );
+  assert.ok(refused.some(([, text]) => /denied/.test(text)), JSON.stringify(refused));
+  assert.ok(!refused.some(([, text]) => /approved/.test(text)), JSON.stringify(refused));
+  await page.screenshot({ path: join(screenshots, "browser-audit-refused.png") });
+  await page.getByTestId("audit-decision").selectOption("");
 });
 
 test("the audit view loads the next page of results as the list is scrolled to its end", async () => {

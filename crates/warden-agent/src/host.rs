@@ -572,6 +572,7 @@ impl WardenApi for Host {
             session_id: params.session_id.filter(|s| !s.is_empty()),
             kinds: params.kinds,
             actor: params.actor.filter(|a| !a.is_empty()),
+            decision: params.decision,
             since: params.since,
             until: params.until,
             before_id: params.cursor,

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use warden_audit::{AuditStore, ExporterConfig, OtlpProtocol, SearchQuery};
-use warden_protocol::{Actor, Event, EventMsg, PolicySource, Reason, Verdict};
+use warden_protocol::{Actor, DecisionOutcome, Event, EventMsg, PolicySource, Reason, Verdict};
 use warden_testkit::cpu::cpu_seconds;
 
 const SESSIONS: u64 = 1000;
@@ -60,7 +60,12 @@ fn event(session: u64, seq: u64, n: u64) -> Event {
         },
         2 => EventMsg::Decision {
             call_id: format!("call_{n}"),
-            verdict: Verdict::Allow,
+            // One decision in 50 refuses, so the decision filter has rare hits to find.
+            verdict: if n % 200 == 2 {
+                Verdict::Forbidden
+            } else {
+                Verdict::Allow
+            },
             actor: Actor::Rule,
             reasons: vec![Reason {
                 rule: "known-safe".into(),
@@ -229,6 +234,29 @@ async fn main() {
     let p50 = percentile(&mut samples, 0.5);
     println!(
         "timeline page (100 events, filtered by session and kind): p50 {} p99 {}",
+        ms(p50),
+        ms(percentile(&mut samples, 0.99))
+    );
+
+    // Everything refused: 100 newest, across all sessions, then page by page.
+    let mut samples = Vec::new();
+    let mut before_id = None;
+    for _ in 0..200 {
+        let q = SearchQuery {
+            decision: Some(DecisionOutcome::Forbid),
+            before_id,
+            limit: 100,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let (hits, next) = store.search(&q).await.unwrap();
+        samples.push(t.elapsed());
+        assert!(!hits.is_empty());
+        before_id = next;
+    }
+    let p50 = percentile(&mut samples, 0.5);
+    println!(
+        "decision filter (100 newest refusals, paged): p50 {} p99 {}",
         ms(p50),
         ms(percentile(&mut samples, 0.99))
     );

@@ -5,6 +5,7 @@ use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use warden_protocol::EventMsg;
 
 use crate::chain::{Break, StoredRecord, Verifier};
 use crate::{AuditError, AuditStore};
@@ -20,6 +21,15 @@ pub struct VerifyReport {
     pub broken: Option<Break>,
 }
 
+/// `1 event`, `2 events`: a count and its noun, singular for one.
+pub fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 impl std::fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.broken {
@@ -27,8 +37,9 @@ impl std::fmt::Display for VerifyReport {
             None => {
                 write!(
                     f,
-                    "intact: {} events in {} sessions",
-                    self.events, self.sessions
+                    "intact: {} in {}",
+                    counted(self.events, "event"),
+                    counted(self.sessions, "session")
                 )?;
                 if self.unchained > 0 {
                     write!(
@@ -90,6 +101,33 @@ pub(crate) fn record(row: &sqlx::sqlite::SqliteRow) -> StoredRecord {
     }
 }
 
+/// The `decision` column is derived from the chained payload (for the search filter); an
+/// edit to it would hide a refusal from that filter without touching the chain.
+fn decision_matches(record: &StoredRecord, column: Option<String>) -> Result<(), Break> {
+    let derived = match record.kind.as_str() {
+        "decision" | "networkAccess" | "approvalAnswered" => {
+            serde_json::from_str::<EventMsg>(&record.payload)
+                .ok()
+                .and_then(|msg| msg.decision())
+                .map(|d| d.as_str())
+        }
+        _ => None,
+    };
+    if column.as_deref() == derived {
+        return Ok(());
+    }
+    let say = |d: Option<&str>| d.map_or("nothing".to_string(), |d| format!("\"{d}\""));
+    Err(Break {
+        session_id: record.session_id.clone(),
+        seq: record.seq,
+        reason: format!(
+            "its decision column says {} but the record says {} (edited outside Warden)",
+            say(column.as_deref()),
+            say(derived)
+        ),
+    })
+}
+
 pub(crate) const RECORD_COLUMNS: &str =
     "session_id, seq, created_at, kind, actor, event_id, payload, hash";
 
@@ -100,7 +138,7 @@ impl AuditStore {
         let (mut after_session, mut after_seq) = (String::new(), 0i64);
         loop {
             let rows = sqlx::query(&format!(
-                "SELECT {RECORD_COLUMNS} FROM events WHERE (session_id, seq) > (?, ?) ORDER BY session_id, seq LIMIT ?"
+                "SELECT {RECORD_COLUMNS}, decision FROM events WHERE (session_id, seq) > (?, ?) ORDER BY session_id, seq LIMIT ?"
             ))
             .bind(&after_session)
             .bind(after_seq)
@@ -109,7 +147,10 @@ impl AuditStore {
             .await?;
             for row in &rows {
                 let r = record(row);
-                if let Err(b) = verifier.check(&r) {
+                let checked = verifier
+                    .check(&r)
+                    .and_then(|()| decision_matches(&r, row.get("decision")));
+                if let Err(b) = checked {
                     return Ok(VerifyReport::from(verifier, Some(b)));
                 }
                 after_session = r.session_id;

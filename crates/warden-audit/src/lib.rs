@@ -17,7 +17,7 @@ mod writer;
 
 pub use chain::{Break, StoredRecord, Verifier};
 pub use error::AuditError;
-pub use export::{VerifyReport, verify_export};
+pub use export::{VerifyReport, counted, verify_export};
 pub use otlp::{Exporter, ExporterConfig, ExporterStatus, OtlpProtocol, TlsSettings};
 pub use reader::SessionRow;
 pub use redact::redact;

@@ -3,7 +3,7 @@
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
-use warden_protocol::{Event, EventMsg};
+use warden_protocol::{DecisionOutcome, Event, EventMsg};
 
 use crate::{AuditError, AuditStore};
 
@@ -15,6 +15,8 @@ pub struct SearchQuery {
     /// Any of these kinds (`toolCallProposed`, `decision`, …).
     pub kinds: Vec<String>,
     pub actor: Option<String>,
+    /// Only decisions that came to this (policy verdicts, network decisions, answers).
+    pub decision: Option<DecisionOutcome>,
     /// Epoch milliseconds, inclusive.
     pub since: Option<i64>,
     /// Epoch milliseconds, exclusive.
@@ -120,6 +122,9 @@ impl AuditStore {
         }
         if let Some(actor) = &query.actor {
             sql.push(" AND e.actor = ").push_bind(actor.clone());
+        }
+        if let Some(decision) = query.decision {
+            sql.push(" AND e.decision = ").push_bind(decision.as_str());
         }
         if let Some(since) = query.since {
             sql.push(" AND e.created_at >= ").push_bind(since);

@@ -13,7 +13,7 @@ use crate::AuditError;
 use crate::chain::StoredRecord;
 use crate::redact::redact;
 use crate::search_text::searchable;
-use crate::writer::{WriteRequest, run_writer};
+use crate::writer::{Derived, WriteRequest, run_writer};
 
 /// Handle to one audit database. Cheap to clone.
 #[derive(Clone)]
@@ -106,13 +106,16 @@ impl AuditStore {
     pub async fn append(&self, events: Vec<Event>) -> Result<Vec<Event>, AuditError> {
         let mut stored = Vec::with_capacity(events.len());
         let mut records = Vec::with_capacity(events.len());
-        let mut search = Vec::with_capacity(events.len());
+        let mut derived = Vec::with_capacity(events.len());
         for event in events {
             let seq = event.seq.ok_or_else(|| {
                 AuditError::Write(format!("a {} event has no seq", event.msg.kind()))
             })?;
             let (msg, payload) = redacted(event.msg)?;
-            search.push(searchable(&payload));
+            derived.push(Derived {
+                text: searchable(&payload),
+                decision: msg.decision().map(|d| d.as_str()),
+            });
             records.push(StoredRecord {
                 session_id: event.session_id.clone(),
                 seq,
@@ -129,7 +132,7 @@ impl AuditStore {
         self.writer
             .send(WriteRequest {
                 records,
-                search,
+                derived,
                 ack,
             })
             .await

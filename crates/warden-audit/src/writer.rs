@@ -11,13 +11,22 @@ use crate::chain::{StoredRecord, genesis, link};
 
 pub(crate) struct WriteRequest {
     pub records: Vec<StoredRecord>,
-    /// Each record's searchable text (same order), for the full-text index.
-    pub search: Vec<String>,
+    /// What the indexes need of each record (same order).
+    pub derived: Vec<Derived>,
     pub ack: oneshot::Sender<Result<(), AuditError>>,
 }
 
-/// Rows per INSERT statement (SQLite allows 32766 bound parameters; 8 per row).
-const ROWS_PER_STATEMENT: usize = 4000;
+/// What the producer derives from a record's payload for the indexes, so the single
+/// writer does not parse it.
+pub(crate) struct Derived {
+    /// The searchable text, for the full-text index.
+    pub text: String,
+    /// What a decision came to (`allow`, `prompt`, `forbid`), for the `decision` column.
+    pub decision: Option<&'static str>,
+}
+
+/// Rows per INSERT statement (SQLite allows 32766 bound parameters; 9 per row).
+const ROWS_PER_STATEMENT: usize = 3600;
 /// Full-text rows per INSERT statement (2 parameters per row).
 const TEXT_ROWS_PER_STATEMENT: usize = 16_000;
 /// Requests folded into one transaction.
@@ -53,11 +62,8 @@ pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteReq
             }
         }
         let records: Vec<&StoredRecord> = accepted.iter().flat_map(|r| r.records.iter()).collect();
-        let search: Vec<&str> = accepted
-            .iter()
-            .flat_map(|r| r.search.iter().map(String::as_str))
-            .collect();
-        let result = write_batch(&pool, &records, &search, &mut titled).await;
+        let derived: Vec<&Derived> = accepted.iter().flat_map(|r| r.derived.iter()).collect();
+        let result = write_batch(&pool, &records, &derived, &mut titled).await;
         match &result {
             Ok(()) => heads.extend(pending),
             Err(e) => {
@@ -161,7 +167,7 @@ async fn load_heads(pool: &SqlitePool, sessions: &[&str]) -> Result<Heads, Audit
 async fn write_batch(
     pool: &SqlitePool,
     records: &[&StoredRecord],
-    search: &[&str],
+    derived: &[&Derived],
     titled: &mut Titled,
 ) -> Result<(), AuditError> {
     if records.is_empty() {
@@ -171,11 +177,16 @@ async fn write_batch(
     // Row ids of the batch, in order: inside the transaction nobody else inserts, and a
     // multi-row insert gives its rows consecutive ids after the largest one.
     let mut ids: Vec<i64> = Vec::with_capacity(records.len());
-    for chunk in records.chunks(ROWS_PER_STATEMENT) {
+    let rows: Vec<(&StoredRecord, &Derived)> = records
+        .iter()
+        .copied()
+        .zip(derived.iter().copied())
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO events (session_id, seq, created_at, kind, actor, payload, event_id, hash) ",
+            "INSERT INTO events (session_id, seq, created_at, kind, actor, payload, event_id, hash, decision) ",
         );
-        insert.push_values(chunk, |mut row, r| {
+        insert.push_values(chunk, |mut row, (r, d)| {
             row.push_bind(&r.session_id)
                 .push_bind(r.seq as i64)
                 .push_bind(r.created_at)
@@ -183,7 +194,8 @@ async fn write_batch(
                 .push_bind(&r.actor)
                 .push_bind(&r.payload)
                 .push_bind(&r.event_id)
-                .push_bind(&r.hash);
+                .push_bind(&r.hash)
+                .push_bind(d.decision);
         });
         let done = insert.build().execute(&mut *tx).await?;
         let last = done.last_insert_rowid();
@@ -198,7 +210,7 @@ async fn write_batch(
     }
     let texts: Vec<(i64, &str)> = ids
         .into_iter()
-        .zip(search.iter().copied())
+        .zip(derived.iter().map(|d| d.text.as_str()))
         .filter(|(_, text)| !text.is_empty())
         .collect();
     for chunk in texts.chunks(TEXT_ROWS_PER_STATEMENT) {

@@ -82,7 +82,7 @@ async fn an_exported_session_verifies_on_its_own_and_edits_are_caught() {
     assert_eq!(text.lines().count(), 5, "a header and four records");
     assert_eq!(
         verify_export(text.as_bytes()).unwrap().to_string(),
-        "intact: 4 events in 1 sessions"
+        "intact: 4 events in 1 session"
     );
 
     let edited = text.replace("step 2 of b", "step 2 of z");
@@ -295,7 +295,7 @@ async fn a_session_trimmed_to_nothing_chains_on_from_its_anchor_after_reopening(
     assert!(store.append(vec![prompt("a", 4, "again")]).await.is_err());
     assert_eq!(
         store.verify().await.unwrap().to_string(),
-        "intact: 1 events in 1 sessions"
+        "intact: 1 event in 1 session"
     );
 }
 
@@ -389,7 +389,7 @@ async fn retention_removes_old_prefixes_and_the_rest_still_verifies() {
     store.export_session("a", &mut file).await.unwrap();
     assert_eq!(
         verify_export(file.as_slice()).unwrap().to_string(),
-        "intact: 4 events in 1 sessions"
+        "intact: 4 events in 1 session"
     );
     drop(store);
 

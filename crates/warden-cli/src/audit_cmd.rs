@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use warden_audit::{AuditStore, SearchQuery, verify_export};
+use warden_audit::{AuditStore, SearchQuery, counted, verify_export};
+use warden_protocol::DecisionOutcome;
 
 use crate::transcript;
 
@@ -38,6 +39,10 @@ pub enum AuditCommand {
         /// Who acted: user, agent, rule, default, sandbox, warden, …
         #[arg(long)]
         actor: Option<String>,
+        /// Only decisions that came to this: policy verdicts, network connections allowed
+        /// or denied, approvals answered yes (allow) or no (forbid).
+        #[arg(long, value_parser = clap::value_parser!(DecisionOutcome))]
+        decision: Option<DecisionOutcome>,
         /// From this time (UTC `YYYY-MM-DD[THH:MM[:SS]]` or epoch milliseconds).
         #[arg(long, value_parser = parse_time)]
         since: Option<i64>,
@@ -149,6 +154,7 @@ pub async fn run(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<E
             session,
             kinds,
             actor,
+            decision,
             since,
             until,
             limit,
@@ -159,6 +165,7 @@ pub async fn run(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<E
                 session_id: session,
                 kinds,
                 actor,
+                decision,
                 since,
                 until,
                 before_id: None,
@@ -201,8 +208,10 @@ pub async fn run(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<E
                 .apply_retention(now - i64::from(older_than) * 86_400_000, now)
                 .await?;
             println!(
-                "deleted {} events older than {older_than} days from {} sessions; the chain still verifies from their anchors",
-                report.events_deleted, report.sessions_trimmed
+                "deleted {} older than {} from {}; the chain still verifies from their anchors",
+                counted(report.events_deleted, "event"),
+                counted(u64::from(older_than), "day"),
+                counted(report.sessions_trimmed, "session")
             );
         }
         AuditCommand::Verify { .. } => {

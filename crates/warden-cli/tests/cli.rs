@@ -632,9 +632,30 @@ async fn audit_search_verify_and_export() {
         text(&bad.stderr)
     );
 
+    // `ls` is known-safe: one decision, allowed by a rule; nothing was refused.
+    let allowed = text(
+        &env.output(&["audit", "search", "--decision", "allow"])
+            .await
+            .stdout,
+    );
+    assert_eq!(allowed.lines().count(), 1, "{allowed}");
+    assert!(allowed.contains(" decision "), "{allowed}");
+    let refused = env
+        .output(&["audit", "search", "--decision", "forbid"])
+        .await;
+    assert_eq!(text(&refused.stdout), "");
+    let bad = env
+        .output(&["audit", "search", "--decision", "maybe"])
+        .await;
+    assert!(
+        text(&bad.stderr).contains("unknown decision \"maybe\": expected allow, prompt or forbid"),
+        "{}",
+        text(&bad.stderr)
+    );
+
     let verified = env.output(&["audit", "verify"]).await;
     assert!(verified.status.success());
-    assert_eq!(text(&verified.stdout), "intact: 9 events in 1 sessions\n");
+    assert_eq!(text(&verified.stdout), "intact: 9 events in 1 session\n");
 
     let file = env.home.path().join("session.jsonl");
     let exported = env
@@ -652,7 +673,7 @@ async fn audit_search_verify_and_export() {
     let checked = env
         .output(&["audit", "verify", "--file", file.to_str().unwrap()])
         .await;
-    assert_eq!(text(&checked.stdout), "intact: 9 events in 1 sessions\n");
+    assert_eq!(text(&checked.stdout), "intact: 9 events in 1 session\n");
 
     // Tamper with one row using sqlite3: verify names it and fails.
     let db = env.home.path().join("audit.sqlite");
@@ -688,7 +709,7 @@ async fn audit_prune_keeps_the_chain_verifiable() {
     );
     let pruned = env.output(&["audit", "prune", "--older-than", "0"]).await;
     assert!(
-        text(&pruned.stdout).starts_with("deleted 9 events older than 0 days from 1 sessions"),
+        text(&pruned.stdout).starts_with("deleted 9 events older than 0 days from 1 session"),
         "{}",
         text(&pruned.stdout)
     );
@@ -703,7 +724,7 @@ async fn audit_prune_keeps_the_chain_verifiable() {
     );
     assert_eq!(
         text(&env.output(&["audit", "verify"]).await.stdout),
-        "intact: 9 events in 1 sessions\n"
+        "intact: 9 events in 1 session\n"
     );
 }
 

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::{
-    ApiKeySource, ApprovalPolicy, Event, Op, PolicySource, Reason, SandboxMode, Verdict, WireApi,
+    ApiKeySource, ApprovalPolicy, DecisionOutcome, Event, Op, PolicySource, Reason, SandboxMode,
+    Verdict, WireApi,
 };
 
 /// The single error shape that crosses into the UI. The UI branches on `code`.
@@ -183,6 +184,10 @@ pub struct SearchEventsParams {
     #[ts(optional)]
     #[serde(default)]
     pub actor: Option<String>,
+    /// Only decisions that came to this (policy verdicts, network decisions, answers).
+    #[ts(optional)]
+    #[serde(default)]
+    pub decision: Option<DecisionOutcome>,
     /// From (inclusive), epoch milliseconds.
     #[ts(optional)]
     #[serde(default)]

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{Actor, ApprovalPolicy, Reason, ReviewDecision, SandboxMode, SessionPolicy, Verdict};
+use crate::{
+    Actor, ApprovalPolicy, DecisionOutcome, Reason, ReviewDecision, SandboxMode, SessionPolicy,
+    Verdict,
+};
 
 /// One event from a session. `seq` is present for recorded events (those written to the
 /// audit store, in order, starting at 1) and absent for transient streaming deltas.
@@ -276,6 +279,30 @@ impl EventMsg {
             Self::TurnComplete { .. } => "turnComplete",
             Self::TurnAborted { .. } => "turnAborted",
             Self::SessionEnded { .. } => "sessionEnded",
+        }
+    }
+
+    /// What a decision-bearing event decided, for the audit store's `decision` column:
+    /// a policy decision, a network connection, an answered approval.
+    pub fn decision(&self) -> Option<DecisionOutcome> {
+        match self {
+            Self::Decision { verdict, .. } => Some(match verdict {
+                Verdict::Allow => DecisionOutcome::Allow,
+                Verdict::Prompt => DecisionOutcome::Prompt,
+                Verdict::Forbidden => DecisionOutcome::Forbid,
+            }),
+            Self::NetworkAccess { access, .. } => Some(if access.decision == "allow" {
+                DecisionOutcome::Allow
+            } else {
+                DecisionOutcome::Forbid
+            }),
+            Self::ApprovalAnswered { decision, .. } => Some(match decision {
+                ReviewDecision::ApproveOnce
+                | ReviewDecision::ApproveForSession
+                | ReviewDecision::ApproveAlways => DecisionOutcome::Allow,
+                ReviewDecision::Deny | ReviewDecision::Abort => DecisionOutcome::Forbid,
+            }),
+            _ => None,
         }
     }
 

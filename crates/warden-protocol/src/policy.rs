@@ -192,6 +192,42 @@ impl Actor {
     }
 }
 
+/// What a recorded decision came to, whoever made it: the audit store's `decision` column
+/// and search filter. Policy verdicts map one to one; a network connection allowed or
+/// denied is `allow` or `forbid`; an approval answered yes (once, for the session or
+/// always) is `allow`, and no (deny or abort) is `forbid`.
+#[derive(Serialize, Deserialize, TS, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecisionOutcome {
+    Allow,
+    Prompt,
+    Forbid,
+}
+
+impl DecisionOutcome {
+    pub const ALL: [Self; 3] = [Self::Allow, Self::Prompt, Self::Forbid];
+
+    /// The name on the wire and in the audit store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Prompt => "prompt",
+            Self::Forbid => "forbid",
+        }
+    }
+}
+
+impl std::str::FromStr for DecisionOutcome {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| format!("unknown decision {s:?}: expected allow, prompt or forbid"))
+    }
+}
+
 /// Credential stores under the home directory, unreadable by default.
 pub const CREDENTIAL_PATHS: &[&str] = &[
     ".ssh",

@@ -14,6 +14,7 @@ pub fn render() -> String {
         SandboxMode::decl(&cfg),
         ApprovalPolicy::decl(&cfg),
         Verdict::decl(&cfg),
+        DecisionOutcome::decl(&cfg),
         PolicySource::decl(&cfg),
         Reason::decl(&cfg),
         Actor::decl(&cfg),

@@ -9,6 +9,8 @@ export type ApprovalPolicy = "untrusted" | "on-request" | "never";
 
 export type Verdict = "allow" | "prompt" | "forbidden";
 
+export type DecisionOutcome = "allow" | "prompt" | "forbid";
+
 export type PolicySource = { "type": "builtIn" } | { "type": "managedConfig", path: string, } | { "type": "userConfig", path: string, } | { "type": "projectConfig", path: string, } | { "type": "userRules", path: string, } | { "type": "projectRules", path: string, } | { "type": "requirement", path: string, } | { "type": "sessionFlag" } | { "type": "sessionApproval" } | { "type": "autoReview" };
 
 export type Reason = { rule: string, source: PolicySource, justification: string, };
@@ -241,6 +243,10 @@ text?: string, sessionId?: string,
  * Any of these kinds; empty means all.
  */
 kinds: Array<string>, actor?: string, 
+/**
+ * Only decisions that came to this (policy verdicts, network decisions, answers).
+ */
+decision?: DecisionOutcome, 
 /**
  * From (inclusive), epoch milliseconds.
  */

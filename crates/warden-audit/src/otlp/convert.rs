@@ -45,7 +45,9 @@ fn severity(kind: &str, payload: &Value) -> (i32, &'static str) {
         "error" | "turnAborted" => (17, "ERROR"),
         "sandboxDenied" => (13, "WARN"),
         "decision" if payload["verdict"] == "forbidden" => (13, "WARN"),
-        "approvalAnswered" if payload["decision"] == "deny" => (13, "WARN"),
+        "approvalAnswered" if payload["decision"] == "deny" || payload["decision"] == "abort" => {
+            (13, "WARN")
+        }
         "networkAccess" if payload["access"]["decision"] == "deny" => (13, "WARN"),
         "configChanged" | "mcpServerStarted" if !payload["error"].is_null() => (13, "WARN"),
         "mcpCall" if payload["isError"] == true => (13, "WARN"),
@@ -326,6 +328,18 @@ mod tests {
         }
         assert!(!got.iter().any(|(k, _)| k == "network.peer.address"));
         assert_eq!(severity("networkAccess", &payload), (13, "WARN"));
+    }
+
+    #[test]
+    fn approvals_denied_or_aborted_warn_and_approved_ones_do_not() {
+        let answer =
+            |decision: &str| serde_json::json!({"type": "approvalAnswered", "decision": decision});
+        assert_eq!(severity("approvalAnswered", &answer("deny")), (13, "WARN"));
+        assert_eq!(severity("approvalAnswered", &answer("abort")), (13, "WARN"));
+        assert_eq!(
+            severity("approvalAnswered", &answer("approve-once")),
+            (9, "INFO")
+        );
     }
 
     #[test]
