@@ -122,6 +122,8 @@ test("a session with an approval, then its timeline and history", async () => {
   const kinds = await page.getByTestId("timeline-row").evaluateAll((rows) => rows.map((r) => r.dataset.kind));
   assert.deepEqual(kinds, APPROVED_SESSION_KINDS);
   assert.match(await page.locator('[data-kind="approvalAnswered"]').innerText(), /approved once[\s\S]*user/);
+  // The session's start comes before the first prompt; the prompt opens turn 1.
+  assert.deepEqual(await page.getByTestId("timeline-turn").allInnerTexts(), ["Before the first prompt", "Turn 1"]);
   await page.screenshot({ path: join(screenshots, "browser-timeline.png") });
 
   await page.getByTestId("nav-history").click();

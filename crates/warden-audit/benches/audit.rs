@@ -90,6 +90,7 @@ fn event(session: u64, seq: u64, n: u64) -> Event {
         session_id: format!("session-{session:05}"),
         seq: Some(seq),
         created_at: 1_700_000_000_000 + n as i64,
+        turn: None,
         msg,
     }
 }

@@ -43,6 +43,7 @@ fn event(session: u64, seq: u64) -> Event {
         session_id: format!("seeded-{session:03}"),
         seq: Some(seq),
         created_at: 1_763_000_000_000 + (session * 1_000_000 + seq) as i64,
+        turn: None,
         msg,
     }
 }

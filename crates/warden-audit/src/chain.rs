@@ -19,6 +19,29 @@ pub struct StoredRecord {
     pub payload: String,
     /// The chain link; absent on rows recorded before the chain existed.
     pub hash: Option<String>,
+    /// The turn: the user prompts in the session up to and including this event (0 before
+    /// the first). Not part of the link, as the order of the events it follows from is:
+    /// the verifier recounts it. Absent in exports from before turns were stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u64>,
+}
+
+/// Where a session's chain resumes after retention removed its first events: the last
+/// removed event's seq, link and turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Anchor {
+    pub seq: u64,
+    pub hash: String,
+    /// Absent on anchors left before turns were stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u64>,
+}
+
+/// The turn `record` belongs to, after an event in turn `previous`: a user prompt opens
+/// the next one.
+pub fn next_turn(previous: u64, kind: &str) -> u64 {
+    previous + u64::from(kind == "userPrompt")
 }
 
 /// Where and why the chain first fails.
@@ -92,11 +115,13 @@ impl std::io::Write for HashWriter {
 /// Checks records in order (sessions one after another, each by seq).
 #[derive(Debug, Default)]
 pub struct Verifier {
-    /// Where sessions trimmed by retention resume: `(last deleted seq, its hash)`.
-    anchors: std::collections::HashMap<String, (u64, String)>,
+    /// Where sessions trimmed by retention resume.
+    anchors: std::collections::HashMap<String, Anchor>,
     session: Option<String>,
     next_seq: u64,
     previous: String,
+    /// The turn of the previous event, when known.
+    turn: Option<u64>,
     pub events: u64,
     pub sessions: u64,
     /// Rows recorded before the chain existed.
@@ -105,7 +130,7 @@ pub struct Verifier {
 
 impl Verifier {
     /// A verifier that resumes trimmed sessions from their retention anchors.
-    pub fn with_anchors(anchors: std::collections::HashMap<String, (u64, String)>) -> Self {
+    pub fn with_anchors(anchors: std::collections::HashMap<String, Anchor>) -> Self {
         Self {
             anchors,
             ..Self::default()
@@ -115,9 +140,9 @@ impl Verifier {
     pub fn check(&mut self, record: &StoredRecord) -> Result<(), Break> {
         if self.session.as_deref() != Some(&record.session_id) {
             self.session = Some(record.session_id.clone());
-            (self.next_seq, self.previous) = match self.anchors.get(&record.session_id) {
-                Some((seq, hash)) => (seq + 1, hash.clone()),
-                None => (1, genesis(&record.session_id)),
+            (self.next_seq, self.previous, self.turn) = match self.anchors.get(&record.session_id) {
+                Some(a) => (a.seq + 1, a.hash.clone(), a.turn),
+                None => (1, genesis(&record.session_id), Some(0)),
             };
             self.sessions += 1;
         }
@@ -148,8 +173,24 @@ impl Verifier {
                     ));
                 }
                 self.previous = expected;
-                Ok(())
+                self.check_turn(record).map_err(broken)
             }
+        }
+    }
+
+    /// The stored turn must be what the prompts before it make it.
+    fn check_turn(&mut self, record: &StoredRecord) -> Result<(), String> {
+        let Some(turn) = record.turn else {
+            self.turn = None;
+            return Ok(());
+        };
+        let expected = self.turn.map(|previous| next_turn(previous, &record.kind));
+        self.turn = Some(turn);
+        match expected {
+            Some(expected) if expected != turn => Err(format!(
+                "its turn is {turn} but the prompts before it make it {expected} (edited outside Warden)"
+            )),
+            _ => Ok(()),
         }
     }
 }
@@ -168,6 +209,7 @@ mod tests {
             event_id: format!("e{seq}"),
             payload: payload.into(),
             hash: None,
+            turn: None,
         };
         r.hash = Some(link(previous, &r));
         r
@@ -210,6 +252,7 @@ mod tests {
             event_id: "0190-abc".into(),
             payload: r#"{"type":"userPrompt","text":"hi \"there\" é"}"#.into(),
             hash: None,
+            turn: None,
         };
         assert_eq!(
             link(&genesis, &record),

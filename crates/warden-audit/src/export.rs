@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use warden_protocol::EventMsg;
 
-use crate::chain::{Break, StoredRecord, Verifier};
+use crate::chain::{Anchor, Break, StoredRecord, Verifier};
 use crate::{AuditError, AuditStore};
 
 /// The result of a verification.
@@ -79,12 +79,6 @@ struct ExportHeader {
     anchor: Option<Anchor>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Anchor {
-    seq: u64,
-    hash: String,
-}
-
 const FORMAT: &str = "warden-audit-export";
 const PAGE: i64 = 2000;
 
@@ -98,6 +92,7 @@ pub(crate) fn record(row: &sqlx::sqlite::SqliteRow) -> StoredRecord {
         event_id: row.get::<Option<String>, _>("event_id").unwrap_or_default(),
         payload: row.get("payload"),
         hash: row.get("hash"),
+        turn: row.get::<Option<i64>, _>("turn").map(|t| t as u64),
     }
 }
 
@@ -129,7 +124,7 @@ fn decision_matches(record: &StoredRecord, column: Option<String>) -> Result<(),
 }
 
 pub(crate) const RECORD_COLUMNS: &str =
-    "session_id, seq, created_at, kind, actor, event_id, payload, hash";
+    "session_id, seq, created_at, kind, actor, event_id, payload, hash, turn";
 
 impl AuditStore {
     /// Check every session's chain; stops at the first broken link.
@@ -169,11 +164,7 @@ impl AuditStore {
         out: &mut W,
     ) -> Result<u64, AuditError> {
         let session = self.session(session_id).await?;
-        let anchor = self
-            .anchors()
-            .await?
-            .remove(session_id)
-            .map(|(seq, hash)| Anchor { seq, hash });
+        let anchor = self.anchors().await?.remove(session_id);
         let header = ExportHeader {
             format: FORMAT.into(),
             version: 1,
@@ -233,7 +224,7 @@ pub fn verify_export(input: impl BufRead) -> Result<VerifyReport, AuditError> {
     let anchors = header
         .anchor
         .iter()
-        .map(|a| (header.session_id.clone(), (a.seq, a.hash.clone())))
+        .map(|a| (header.session_id.clone(), a.clone()))
         .collect();
     let mut verifier = Verifier::with_anchors(anchors);
     for (n, line) in lines {

@@ -73,7 +73,7 @@ impl AuditStore {
     ) -> Result<(Vec<Event>, Option<u64>), AuditError> {
         let limit = limit.clamp(1, 5000);
         let rows = sqlx::query(
-            "SELECT seq, created_at, payload FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, created_at, turn, payload FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(session_id)
         .bind(after_seq as i64)
@@ -92,6 +92,7 @@ impl AuditStore {
                 session_id: session_id.to_string(),
                 seq: Some(seq as u64),
                 created_at: row.get("created_at"),
+                turn: row.get::<Option<i64>, _>("turn").map(|t| t as u64),
                 msg,
             });
         }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
+use crate::chain::Anchor;
 use crate::{AuditError, AuditStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +15,8 @@ pub struct RetentionReport {
     pub sessions_trimmed: u64,
 }
 
-/// Where each session's remaining chain starts: `(seq, hash)` of the last deleted event.
-pub(crate) type Anchors = HashMap<String, (u64, String)>;
+/// Where each session's remaining chain starts.
+pub(crate) type Anchors = HashMap<String, Anchor>;
 
 impl AuditStore {
     /// Delete events recorded before `cutoff` (epoch ms). Within a session only a prefix
@@ -34,7 +35,7 @@ impl AuditStore {
                 .unwrap_or(i64::MAX);
         // The last event of each session that falls entirely before the cutoff…
         let prefixes = sqlx::query(
-            "SELECT e.session_id, e.seq, e.hash FROM events e JOIN ( \
+            "SELECT e.session_id, e.seq, e.hash, e.turn FROM events e JOIN ( \
                SELECT session_id, MAX(seq) AS seq FROM events o WHERE created_at < ?1 AND id <= ?2 \
                AND NOT EXISTS (SELECT 1 FROM events k WHERE k.session_id = o.session_id \
                                AND k.seq < o.seq AND k.created_at >= ?1) \
@@ -63,12 +64,14 @@ impl AuditStore {
                 .await?
                 .rows_affected();
             sqlx::query(
-                "INSERT INTO chain_anchors (session_id, seq, hash, created_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (session_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, created_at = excluded.created_at",
+                "INSERT INTO chain_anchors (session_id, seq, hash, turn, created_at) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (session_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, \
+                 turn = excluded.turn, created_at = excluded.created_at",
             )
             .bind(&session)
             .bind(seq)
             .bind(hash)
+            .bind(row.get::<Option<i64>, _>("turn"))
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -90,7 +93,7 @@ impl AuditStore {
     }
 
     pub(crate) async fn anchors(&self) -> Result<Anchors, AuditError> {
-        let rows = sqlx::query("SELECT session_id, seq, hash FROM chain_anchors")
+        let rows = sqlx::query("SELECT session_id, seq, hash, turn FROM chain_anchors")
             .fetch_all(&self.pool)
             .await?;
         Ok(rows
@@ -98,7 +101,11 @@ impl AuditStore {
             .map(|r| {
                 (
                     r.get::<String, _>("session_id"),
-                    (r.get::<i64, _>("seq") as u64, r.get::<String, _>("hash")),
+                    Anchor {
+                        seq: r.get::<i64, _>("seq") as u64,
+                        hash: r.get("hash"),
+                        turn: r.get::<Option<i64>, _>("turn").map(|t| t as u64),
+                    },
                 )
             })
             .collect())

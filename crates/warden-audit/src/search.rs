@@ -99,7 +99,7 @@ impl AuditStore {
         limit: usize,
     ) -> Result<Vec<SqliteRow>, AuditError> {
         let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT e.id, e.session_id, e.seq, e.created_at, e.payload FROM events e WHERE 1 = 1",
+            "SELECT e.id, e.session_id, e.seq, e.created_at, e.turn, e.payload FROM events e WHERE 1 = 1",
         );
         if let Some(ids) = ids {
             sql.push(" AND e.id IN (");
@@ -156,6 +156,7 @@ fn page(rows: Vec<SqliteRow>, limit: usize) -> Result<(Vec<SearchHit>, Option<i6
                 session_id,
                 seq: Some(seq as u64),
                 created_at: row.get("created_at"),
+                turn: row.get::<Option<i64>, _>("turn").map(|t| t as u64),
                 msg,
             },
         });

@@ -102,7 +102,8 @@ impl AuditStore {
     }
 
     /// Redact and append recorded events (each with the session's next `seq`, in order).
-    /// Returns them as stored, once committed and linked into the hash chain.
+    /// Returns them as stored (redacted, with their turn), once committed and linked into
+    /// the hash chain.
     pub async fn append(&self, events: Vec<Event>) -> Result<Vec<Event>, AuditError> {
         let mut stored = Vec::with_capacity(events.len());
         let mut records = Vec::with_capacity(events.len());
@@ -125,6 +126,7 @@ impl AuditStore {
                 event_id: uuid::Uuid::now_v7().to_string(),
                 payload,
                 hash: None,
+                turn: None,
             });
             stored.push(Event { msg, ..event });
         }
@@ -137,7 +139,10 @@ impl AuditStore {
             })
             .await
             .map_err(|_| AuditError::WriterStopped)?;
-        done.await.map_err(|_| AuditError::WriterStopped)??;
+        let turns = done.await.map_err(|_| AuditError::WriterStopped)??;
+        for (event, turn) in stored.iter_mut().zip(turns) {
+            event.turn = Some(turn);
+        }
         Ok(stored)
     }
 }

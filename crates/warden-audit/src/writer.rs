@@ -7,13 +7,14 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::AuditError;
-use crate::chain::{StoredRecord, genesis, link};
+use crate::chain::{StoredRecord, genesis, link, next_turn};
 
 pub(crate) struct WriteRequest {
     pub records: Vec<StoredRecord>,
     /// What the indexes need of each record (same order).
     pub derived: Vec<Derived>,
-    pub ack: oneshot::Sender<Result<(), AuditError>>,
+    /// Answered once committed, with each record's turn (same order).
+    pub ack: oneshot::Sender<Result<Vec<u64>, AuditError>>,
 }
 
 /// What the producer derives from a record's payload for the indexes, so the single
@@ -25,15 +26,23 @@ pub(crate) struct Derived {
     pub decision: Option<&'static str>,
 }
 
-/// Rows per INSERT statement (SQLite allows 32766 bound parameters; 9 per row).
-const ROWS_PER_STATEMENT: usize = 3600;
+/// Rows per INSERT statement (SQLite allows 32766 bound parameters; 10 per row).
+const ROWS_PER_STATEMENT: usize = 3200;
 /// Full-text rows per INSERT statement (2 parameters per row).
 const TEXT_ROWS_PER_STATEMENT: usize = 16_000;
 /// Requests folded into one transaction.
 const REQUESTS_PER_BATCH: usize = 512;
 
-/// Each session's last `(seq, hash)`, so linking needs no read per event.
-type Heads = HashMap<String, (u64, String)>;
+/// Where a session's chain stands: its last event's seq, link and turn.
+#[derive(Clone)]
+struct Head {
+    seq: u64,
+    hash: String,
+    turn: u64,
+}
+
+/// Each session's head, so linking needs no read per event.
+type Heads = HashMap<String, Head>;
 
 /// Sessions whose title (first prompt) is already set, so later prompts cost no UPDATE.
 type Titled = std::collections::HashSet<String>;
@@ -74,7 +83,11 @@ pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteReq
         }
         for request in accepted {
             let reply = match &result {
-                Ok(()) => Ok(()),
+                Ok(()) => Ok(request
+                    .records
+                    .iter()
+                    .map(|r| r.turn.unwrap_or_default())
+                    .collect()),
                 Err(e) => Err(AuditError::Write(e.to_string())),
             };
             let _ = request.ack.send(reply);
@@ -110,22 +123,29 @@ async fn chain_records(
             .ok_or_else(|| {
                 AuditError::Write(format!("no chain head for session {}", record.session_id))
             })?;
-        if record.seq != head.0 + 1 {
+        if record.seq != head.seq + 1 {
             return Err(AuditError::Write(format!(
                 "session {} event {} would follow {}: events are appended in order, once",
-                record.session_id, record.seq, head.0
+                record.session_id, record.seq, head.seq
             )));
         }
-        let hash = link(&head.1, record);
+        let turn = next_turn(head.turn, &record.kind);
+        let hash = link(&head.hash, record);
         record.hash = Some(hash.clone());
-        local.insert(record.session_id.clone(), (record.seq, hash));
+        record.turn = Some(turn);
+        let head = Head {
+            seq: record.seq,
+            hash,
+            turn,
+        };
+        local.insert(record.session_id.clone(), head);
     }
     pending.extend(local);
     Ok(())
 }
 
 /// Each session's committed chain head, in one query per 500 sessions: its last event,
-/// else the anchor retention left when it deleted them all, else genesis. A session that
+/// else the anchor retention left when it deleted them all, else genesis (turn 0). A session that
 /// was never created is refused here, so one stray request cannot fail a whole batch on
 /// the foreign key.
 async fn load_heads(pool: &SqlitePool, sessions: &[&str]) -> Result<Heads, AuditError> {
@@ -135,7 +155,8 @@ async fn load_heads(pool: &SqlitePool, sessions: &[&str]) -> Result<Heads, Audit
             "SELECT s.session_id, \
              (SELECT seq FROM events e WHERE e.session_id = s.session_id ORDER BY seq DESC LIMIT 1) AS seq, \
              (SELECT hash FROM events e WHERE e.session_id = s.session_id ORDER BY seq DESC LIMIT 1) AS hash, \
-             a.seq AS anchor_seq, a.hash AS anchor_hash \
+             (SELECT turn FROM events e WHERE e.session_id = s.session_id ORDER BY seq DESC LIMIT 1) AS turn, \
+             a.seq AS anchor_seq, a.hash AS anchor_hash, a.turn AS anchor_turn \
              FROM sessions s LEFT JOIN chain_anchors a ON a.session_id = s.session_id \
              WHERE s.session_id IN (",
         );
@@ -149,13 +170,18 @@ async fn load_heads(pool: &SqlitePool, sessions: &[&str]) -> Result<Heads, Audit
             let last: Option<i64> = row.get("seq");
             let anchor: Option<i64> = row.get("anchor_seq");
             // Rows from before the chain existed have no hash: the chain starts after them.
-            let (seq, hash): (i64, Option<String>) = match (last, anchor) {
-                (Some(seq), _) => (seq, row.get("hash")),
-                (None, Some(seq)) => (seq, row.get("anchor_hash")),
-                (None, None) => (0, None),
+            let (seq, hash, turn): (i64, Option<String>, Option<i64>) = match (last, anchor) {
+                (Some(seq), _) => (seq, row.get("hash"), row.get("turn")),
+                (None, Some(seq)) => (seq, row.get("anchor_hash"), row.get("anchor_turn")),
+                (None, None) => (0, None, None),
             };
             let hash = hash.unwrap_or_else(|| genesis(&session));
-            heads.insert(session, (seq as u64, hash));
+            let head = Head {
+                seq: seq as u64,
+                hash,
+                turn: turn.unwrap_or(0) as u64,
+            };
+            heads.insert(session, head);
         }
     }
     if let Some(missing) = sessions.iter().find(|s| !heads.contains_key(**s)) {
@@ -184,7 +210,7 @@ async fn write_batch(
         .collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO events (session_id, seq, created_at, kind, actor, payload, event_id, hash, decision) ",
+            "INSERT INTO events (session_id, seq, created_at, kind, actor, payload, event_id, hash, turn, decision) ",
         );
         insert.push_values(chunk, |mut row, (r, d)| {
             row.push_bind(&r.session_id)
@@ -195,6 +221,7 @@ async fn write_batch(
                 .push_bind(&r.payload)
                 .push_bind(&r.event_id)
                 .push_bind(&r.hash)
+                .push_bind(r.turn.map(|t| t as i64))
                 .push_bind(d.decision);
         });
         let done = insert.build().execute(&mut *tx).await?;

@@ -17,6 +17,7 @@ fn event(seq: u64, msg: EventMsg) -> Event {
         session_id: "s".into(),
         seq: Some(seq),
         created_at: 1_000 * seq as i64,
+        turn: None,
         msg,
     }
 }

@@ -14,6 +14,7 @@ fn prompt(session: &str, seq: u64, text: &str) -> Event {
         session_id: session.into(),
         seq: Some(seq),
         created_at: 1_000 * seq as i64,
+        turn: None,
         msg: EventMsg::UserPrompt { text: text.into() },
     }
 }
@@ -157,6 +158,7 @@ async fn search_filters_and_pages() {
         session_id: session.into(),
         seq: Some(seq),
         created_at: seq as i64 * 10,
+        turn: None,
         msg: EventMsg::ToolCallProposed {
             call_id: format!("c{seq}"),
             tool: "shell".into(),

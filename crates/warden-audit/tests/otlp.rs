@@ -151,6 +151,7 @@ fn events(session: &str, from: u64, to: u64) -> Vec<Event> {
                 session_id: session.into(),
                 seq: Some(seq),
                 created_at: 1_700_000_000_000 + seq as i64,
+                turn: None,
                 msg,
             }
         })
@@ -190,6 +191,8 @@ async fn exports_survive_an_outage(protocol: OtlpProtocol) {
     assert_eq!(attr(first, "event.name"), "warden.userPrompt");
     assert_eq!(attr(first, "warden.session.id"), "s");
     assert_eq!(attr(first, "warden.event.seq"), "1");
+    // The first prompt opens turn 1.
+    assert_eq!(attr(first, "warden.turn"), "1");
     assert_eq!(attr(first, "warden.actor"), "user");
     assert_eq!(
         first["body"]["stringValue"],

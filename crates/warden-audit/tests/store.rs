@@ -10,6 +10,7 @@ fn event(session: &str, seq: u64, msg: EventMsg) -> Event {
         session_id: session.into(),
         seq: Some(seq),
         created_at: 1_000 + seq as i64,
+        turn: None,
         msg,
     }
 }
@@ -18,7 +19,7 @@ fn event(session: &str, seq: u64, msg: EventMsg) -> Event {
 async fn events_survive_reopening_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.sqlite");
-    let events = vec![
+    let events = [
         event(
             "s1",
             1,
@@ -43,15 +44,25 @@ async fn events_survive_reopening_in_order() {
             },
         ),
     ];
-    {
+    let stored = {
         let store = AuditStore::open(&path).await.unwrap();
         store.create_session("s1", "/w", 1_000).await.unwrap();
-        store.append(events[..2].to_vec()).await.unwrap();
-        store.append(events[2..].to_vec()).await.unwrap();
-    }
+        let mut stored = store.append(events[..2].to_vec()).await.unwrap();
+        stored.extend(store.append(events[2..].to_vec()).await.unwrap());
+        stored
+    };
+    // As stored: the same events, each in the turn the prompt opened.
+    let in_turn_1: Vec<Event> = events
+        .iter()
+        .map(|e| Event {
+            turn: Some(1),
+            ..e.clone()
+        })
+        .collect();
+    assert_eq!(stored, in_turn_1);
     let store = AuditStore::open(&path).await.unwrap();
     let (read, next) = store.timeline("s1", 0, 100).await.unwrap();
-    assert_eq!(read, events);
+    assert_eq!(read, stored);
     assert_eq!(next, None);
     let session = store.session("s1").await.unwrap();
     assert_eq!(session.title, "list the files");
@@ -108,7 +119,7 @@ async fn pages_follow_the_cursor() {
             )
         })
         .collect();
-    store.append(events.clone()).await.unwrap();
+    let events = store.append(events).await.unwrap();
     let (page, next) = store.timeline("s0", 0, 3).await.unwrap();
     assert_eq!(page, events[..3].to_vec());
     let (page, next) = store.timeline("s0", next.unwrap(), 10).await.unwrap();

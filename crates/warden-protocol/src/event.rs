@@ -16,6 +16,12 @@ pub struct Event {
     pub session_id: String,
     pub seq: Option<u64>,
     pub created_at: i64,
+    /// The turn it belongs to, as the audit store numbers them: how many user prompts the
+    /// session had up to and including this event (0 before the first). Present on events
+    /// read from the store.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u64>,
     pub msg: EventMsg,
 }
 
@@ -334,6 +340,7 @@ mod tests {
             session_id: "s1".into(),
             seq: Some(3),
             created_at: 1_700_000_000_000,
+            turn: None,
             msg: EventMsg::ToolResult {
                 call_id: "c1".into(),
                 success: true,

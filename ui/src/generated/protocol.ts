@@ -156,7 +156,13 @@ change: string, actor: Actor,
  */
 error?: string, } | { "type": "error", code: string, message: string, } | { "type": "turnComplete", lastMessage?: string, } | { "type": "turnAborted", reason: string, } | { "type": "sessionEnded", reason: string, };
 
-export type Event = { sessionId: string, seq: number | null, createdAt: number, msg: EventMsg, };
+export type Event = { sessionId: string, seq: number | null, createdAt: number, 
+/**
+ * The turn it belongs to, as the audit store numbers them: how many user prompts the
+ * session had up to and including this event (0 before the first). Present on events
+ * read from the store.
+ */
+turn?: number, msg: EventMsg, };
 
 export type WireApi = "responses" | "chat";
 

@@ -1,5 +1,5 @@
 import { describe as suite, expect, it } from "vitest";
-import { describe } from "./describe";
+import { describe, turnHeading } from "./describe";
 
 suite("timeline lines", () => {
   it("says an approval's answer in words", () => {
@@ -20,5 +20,10 @@ suite("timeline lines", () => {
     const result = { type: "toolResult" as const, callId: "c1", success: true, durationMs: 12 };
     expect(describe({ ...result, exitCode: 0, output: "" }).text).toBe("exit 0 · 12 ms");
     expect(describe({ ...result, output: "done" }).text).toBe("12 ms · done");
+  });
+
+  it("heads each turn, and what came before the first prompt", () => {
+    expect(turnHeading(0)).toBe("Before the first prompt");
+    expect(turnHeading(3)).toBe("Turn 3");
   });
 });

@@ -163,3 +163,8 @@ export function bytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/** The heading over a turn's events: a turn opens with a user prompt. */
+export function turnHeading(turn: number): string {
+  return turn === 0 ? "Before the first prompt" : `Turn ${turn}`;
+}

@@ -31,6 +31,7 @@ impl Recorder {
             session_id: self.session_id.clone(),
             seq: Some(self.next_seq),
             created_at: now_ms(),
+            turn: None,
             msg,
         };
         let stored = self.store.append(vec![event]).await?;
@@ -64,6 +65,7 @@ impl Streamer {
             session_id: self.session_id.clone(),
             seq: None,
             created_at: now_ms(),
+            turn: None,
             msg,
         });
     }

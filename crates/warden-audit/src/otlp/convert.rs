@@ -223,6 +223,9 @@ pub(crate) fn log_record(
     if let Some(hash) = &record.hash {
         attributes.push(string("warden.event.hash", hash.clone()));
     }
+    if let Some(turn) = record.turn {
+        attributes.push(int("warden.turn", turn as i64));
+    }
     details(&record.kind, &payload, &mut attributes);
     LogRecord {
         time_unix_nano: (record.created_at.max(0) as u64) * 1_000_000,
