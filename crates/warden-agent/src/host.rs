@@ -72,6 +72,7 @@ fn start_exporter(
             export_prompts: t.export_prompts,
             batch_size: 2000,
             backlog_warning: t.backlog_warning,
+            backlog_cap: t.backlog_cap,
             timeout: std::time::Duration::from_secs(10),
             tls: tls_settings(t).map_err(invalid)?,
         })
@@ -421,6 +422,8 @@ impl Host {
                     exported: s.exported,
                     last_error: s.last_error,
                     backlog_warning: s.backlog_warning,
+                    backlog_cap: config.backlog_cap,
+                    skipped: s.skipped,
                 }
             }
             None => TelemetryStatus {
@@ -432,6 +435,8 @@ impl Host {
                 exported: 0,
                 last_error: None,
                 backlog_warning: false,
+                backlog_cap: 0,
+                skipped: 0,
             },
         }
     }

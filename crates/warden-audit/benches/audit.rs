@@ -368,6 +368,7 @@ async fn export_rate(protocol: OtlpProtocol, n: u64) -> String {
             export_prompts: false,
             batch_size: 5000,
             backlog_warning: u64::MAX,
+            backlog_cap: 0,
             timeout: Duration::from_secs(30),
             tls: Default::default(),
         })

@@ -179,6 +179,7 @@ async fn exports_survive_an_outage(protocol: OtlpProtocol) {
             export_prompts: false,
             batch_size: 7,
             backlog_warning: 10,
+            backlog_cap: 0,
             timeout: Duration::from_secs(5),
             tls: Default::default(),
         })
@@ -269,6 +270,52 @@ async fn grpc_export_survives_a_collector_outage() {
     exports_survive_an_outage(OtlpProtocol::Grpc).await;
 }
 
+#[tokio::test]
+async fn a_backlog_past_its_cap_sends_the_newest_and_counts_the_oldest_as_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("received.jsonl");
+    let receiver = start_receiver(&out, 0, 0);
+    let store = AuditStore::open(&dir.path().join("audit.sqlite"))
+        .await
+        .unwrap();
+    store.create_session("s", "/w", 0).await.unwrap();
+    // 25 events wait (the collector was never reached) where the cap allows 10.
+    store.append(events("s", 1, 25)).await.unwrap();
+    let config = ExporterConfig {
+        protocol: OtlpProtocol::HttpProtobuf,
+        endpoint: format!("http://127.0.0.1:{}", receiver.http),
+        headers: vec![],
+        export_prompts: false,
+        batch_size: 7,
+        backlog_warning: 5,
+        backlog_cap: 10,
+        timeout: Duration::from_secs(5),
+        tls: Default::default(),
+    };
+    let exporter = store.start_export(config.clone()).unwrap();
+    let got = wait_for_unique(&out, 10).await;
+    let mut seqs: Vec<u64> = got
+        .iter()
+        .map(|r| attr(r, "warden.event.seq").parse().unwrap())
+        .collect();
+    seqs.dedup();
+    assert_eq!(seqs, (16..=25).collect::<Vec<_>>(), "the newest 10, in order");
+    assert_drained(&exporter).await;
+    assert_eq!(exporter.status().skipped, 15);
+    drop(exporter);
+
+    // The gap is recorded: a new exporter reports it, and sends only what is new.
+    store.append(events("s", 26, 27)).await.unwrap();
+    let exporter = store.start_export(config).unwrap();
+    wait_for_unique(&out, 12).await;
+    assert_drained(&exporter).await;
+    assert_eq!(exporter.status().skipped, 15);
+    // The skipped events are still in the store, and it still verifies.
+    let (kept, _) = store.timeline("s", 0, 100).await.unwrap();
+    assert_eq!(kept.len(), 27);
+    assert!(store.verify().await.unwrap().broken.is_none());
+}
+
 /// A receiver serving TLS that requires a client certificate from the test CA.
 fn start_tls_receiver(out: &Path, certs: &Path) -> Receiver {
     let file = |name: &str| certs.join(name).to_str().unwrap().to_string();
@@ -302,6 +349,7 @@ async fn export_over_mutual_tls(protocol: OtlpProtocol) {
         export_prompts: false,
         batch_size: 100,
         backlog_warning: 1000,
+        backlog_cap: 0,
         timeout: Duration::from_secs(5),
         tls,
     };

@@ -104,6 +104,10 @@ pub struct TelemetryConfig {
     pub export_prompts: bool,
     /// Warn when this many events wait for the collector.
     pub backlog_warning: u64,
+    /// Most events that may wait for the collector. Past it the oldest are skipped
+    /// (never sent, kept in the local store, the gap recorded and shown in Settings), so
+    /// a collector gone for good does not stop retention. 0: no cap.
+    pub backlog_cap: u64,
 }
 
 impl Default for TelemetryConfig {
@@ -117,6 +121,7 @@ impl Default for TelemetryConfig {
             otlp_client_key: None,
             export_prompts: false,
             backlog_warning: 100_000,
+            backlog_cap: 5_000_000,
         }
     }
 }

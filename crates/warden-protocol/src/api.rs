@@ -153,6 +153,10 @@ pub struct TelemetryStatus {
     pub exported: u64,
     pub last_error: Option<String>,
     pub backlog_warning: bool,
+    /// Most events that may wait (`telemetry.backlog_cap`; 0: no cap).
+    pub backlog_cap: u64,
+    /// Events never sent because the backlog passed its cap; they remain in the store.
+    pub skipped: u64,
 }
 
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]

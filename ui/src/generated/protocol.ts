@@ -226,7 +226,15 @@ state: string,
 /**
  * Events recorded but not yet acknowledged by the collector.
  */
-backlog: number, exported: number, lastError: string | null, backlogWarning: boolean, };
+backlog: number, exported: number, lastError: string | null, backlogWarning: boolean, 
+/**
+ * Most events that may wait (`telemetry.backlog_cap`; 0: no cap).
+ */
+backlogCap: number, 
+/**
+ * Events never sent because the backlog passed its cap; they remain in the store.
+ */
+skipped: number, };
 
 export type SettingsResponse = { baseUrl: string, model: string, wireApi: WireApi, apiKeySource: ApiKeySource, sandbox: SandboxMode, approval: ApprovalPolicy, configPath: string, auditDbPath: string, 
 /**

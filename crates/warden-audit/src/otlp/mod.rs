@@ -35,6 +35,9 @@ pub struct ExporterConfig {
     pub batch_size: usize,
     /// Backlog above which the status warns.
     pub backlog_warning: u64,
+    /// Most events that may wait for the collector; past it the oldest are skipped (and
+    /// the gap recorded) so retention can trim the store again. 0: no cap.
+    pub backlog_cap: u64,
     pub timeout: Duration,
     /// For `https://` endpoints.
     pub tls: TlsSettings,
@@ -61,6 +64,8 @@ pub struct ExporterStatus {
     pub last_error: Option<String>,
     /// True when the backlog is above the configured warning level.
     pub backlog_warning: bool,
+    /// Events never sent because the backlog passed its cap (over the store's life).
+    pub skipped: u64,
 }
 
 /// A running exporter; stops when dropped.
@@ -139,6 +144,52 @@ impl AuditStore {
         Ok(())
     }
 
+    /// Events the exporter skipped because the backlog passed its cap, in all.
+    pub(crate) async fn export_skipped(&self, name: &str) -> Result<u64, AuditError> {
+        let skipped = sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT SUM(through_id - after_id) FROM export_skips WHERE name = ?",
+        )
+        .bind(name)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(skipped.unwrap_or(0) as u64)
+    }
+
+    /// Skip the events after `cursor` through `through`: move the cursor past them and
+    /// record the gap, in one transaction.
+    pub(crate) async fn skip_export(
+        &self,
+        name: &str,
+        cursor: i64,
+        through: i64,
+    ) -> Result<(), AuditError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO export_skips (name, after_id, through_id, skipped_at) \
+             VALUES (?, ?, ?, strftime('%s','now') * 1000)",
+        )
+        .bind(name)
+        .bind(cursor)
+        .bind(through)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE export_cursors SET last_id = ? WHERE name = ?")
+            .bind(through)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO export_cursors (name, last_id, updated_at) \
+             VALUES (?, ?, strftime('%s','now') * 1000)",
+        )
+        .bind(name)
+        .bind(through)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Events recorded but not yet acknowledged by the collector.
     pub async fn export_backlog(&self) -> Result<u64, AuditError> {
         let cursor = self.export_cursor(CURSOR).await?;
@@ -164,6 +215,9 @@ impl AuditStore {
                     f(&mut s);
                 }
             };
+            if let Ok(skipped) = store.export_skipped(CURSOR).await {
+                update(&|s| s.skipped = skipped);
+            }
             loop {
                 let cursor = match store.export_cursor(CURSOR).await {
                     Ok(c) => c,
@@ -182,11 +236,25 @@ impl AuditStore {
                     }
                 };
                 // Counted after reading the batch, so the backlog covers it.
-                let backlog = store
-                    .max_event_id()
-                    .await
-                    .map(|m| (m - cursor).max(0) as u64)
-                    .unwrap_or(0);
+                let newest = store.max_event_id().await.unwrap_or(cursor);
+                let backlog = (newest - cursor).max(0) as u64;
+                if config.backlog_cap > 0 && backlog > config.backlog_cap {
+                    let through = newest - config.backlog_cap as i64;
+                    let skipped = (through - cursor) as u64;
+                    tracing::warn!(
+                        skipped,
+                        cap = config.backlog_cap,
+                        "OTLP backlog passed its cap: the oldest waiting events will not be sent"
+                    );
+                    match store.skip_export(CURSOR, cursor, through).await {
+                        Ok(()) => update(&|s| s.skipped += skipped),
+                        Err(e) => {
+                            update(&|s| s.last_error = Some(e.to_string()));
+                            tokio::time::sleep(backoff).await;
+                        }
+                    }
+                    continue;
+                }
                 update(&|s| {
                     s.backlog = backlog;
                     s.backlog_warning = backlog > config.backlog_warning;

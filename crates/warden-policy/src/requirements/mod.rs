@@ -186,6 +186,7 @@ const TELEMETRY_KEYS: &[&str] = &[
     "otlp_client_key",
     "export_prompts",
     "backlog_warning",
+    "backlog_cap",
 ];
 
 fn contradiction(what: &str, a: &PolicySource, b: &PolicySource) -> PolicyError {
