@@ -299,7 +299,11 @@ async fn a_backlog_past_its_cap_sends_the_newest_and_counts_the_oldest_as_not_se
         .map(|r| attr(r, "warden.event.seq").parse().unwrap())
         .collect();
     seqs.dedup();
-    assert_eq!(seqs, (16..=25).collect::<Vec<_>>(), "the newest 10, in order");
+    assert_eq!(
+        seqs,
+        (16..=25).collect::<Vec<_>>(),
+        "the newest 10, in order"
+    );
     assert_drained(&exporter).await;
     assert_eq!(exporter.status().skipped, 15);
     drop(exporter);
