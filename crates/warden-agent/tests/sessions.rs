@@ -44,6 +44,18 @@ async fn harness_with_overrides(
     model: ScriptedModel,
     extra: Vec<String>,
 ) -> Harness {
+    harness_with_requirements(base_url, wire_api, approval, model, extra, None).await
+}
+
+/// As `harness_with_overrides`, with an admin requirements file of this content.
+async fn harness_with_requirements(
+    base_url: &str,
+    wire_api: &str,
+    approval: &str,
+    model: ScriptedModel,
+    extra: Vec<String>,
+    requirements: Option<&str>,
+) -> Harness {
     let home = warden_testkit::scratch_dir();
     let workspace = home.path().join("workspace");
     std::fs::create_dir(&workspace).unwrap();
@@ -57,8 +69,14 @@ async fn harness_with_overrides(
         format!("model.wire_api={wire_api}"),
         format!("approval={approval}"),
     ];
-    let overrides = overrides.into_iter().chain(extra).collect();
-    let host = Host::open(paths, overrides, warden_rules::load_rules)
+    let mut inputs = warden_policy::layers::PolicyInputs::new(paths).unwrap();
+    inputs.overrides = overrides.into_iter().chain(extra).collect();
+    if let Some(toml) = requirements {
+        let file = home.path().join("requirements.toml");
+        std::fs::write(&file, toml).unwrap();
+        inputs.extra_requirements.push(file);
+    }
+    let host = Host::open_with(inputs, warden_rules::load_rules)
         .await
         .unwrap();
     let events = host.subscribe();
@@ -757,6 +775,33 @@ async fn a_user_rule_forbids_a_force_push_however_it_is_spelled() {
     assert!(
         result.contains("force pushes rewrite shared history"),
         "{result}"
+    );
+}
+
+#[tokio::test]
+async fn a_decision_an_admin_requirement_made_is_recorded_as_the_requirement_s() {
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let url = model.base_url.clone();
+    let requirements = "[[prefix_rules]]\npattern = [\"git\", \"push\", \"--force\"]\n\
+                        decision = \"forbidden\"\njustification = \"force pushes go through release\"\n";
+    let mut h = harness_with_requirements(
+        &url,
+        "responses",
+        "on-request",
+        model,
+        Vec::new(),
+        Some(requirements),
+    )
+    .await;
+    h.start("force push").await;
+    let events = h.until(turn_over).await;
+    let (verdict, actor, reasons) = decision_of(&events);
+    assert_eq!((verdict, actor), (Verdict::Forbidden, Actor::Requirement));
+    assert!(
+        matches!(&reasons[0].source, PolicySource::Requirement { path } if path.contains("requirements.toml")),
+        "{reasons:?}"
     );
 }
 

@@ -36,7 +36,8 @@ pub enum AuditCommand {
         /// Event kind (repeatable): userPrompt, toolCallProposed, decision, sandboxDenied, …
         #[arg(long = "kind")]
         kinds: Vec<String>,
-        /// Who acted: user, agent, rule, default, sandbox, warden, …
+        /// Who acted or decided: user, agent, rule, requirement (an admin requirement's
+        /// rule), default, session-cache, auto-review, sandbox, warden.
         #[arg(long)]
         actor: Option<String>,
         /// Only decisions that came to this: policy verdicts, network connections allowed

@@ -170,6 +170,7 @@ fn decision_word(decision: ReviewDecision) -> &'static str {
 pub fn actor_word(actor: Actor) -> &'static str {
     match actor {
         Actor::Rule => "rule",
+        Actor::Requirement => "admin requirement",
         Actor::User => "user",
         Actor::Default => "default (fail closed)",
         Actor::SessionCache => "earlier session approval",

@@ -167,8 +167,11 @@ pub struct Reason {
 #[derive(Serialize, Deserialize, TS, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Actor {
-    /// A policy rule decided (built-in, config or requirement; see the reasons).
+    /// A policy rule decided (built-in or config; see the reasons).
     Rule,
+    /// An admin requirement's rule decided (alone or with others; the reasons name the
+    /// requirement's file). Users cannot loosen it.
+    Requirement,
     /// The person at the keyboard.
     User,
     /// The approval policy's default, e.g. fail-closed when nobody can be asked.
@@ -184,6 +187,7 @@ impl Actor {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Rule => "rule",
+            Self::Requirement => "requirement",
             Self::User => "user",
             Self::Default => "default",
             Self::SessionCache => "session-cache",
@@ -225,6 +229,21 @@ impl std::str::FromStr for DecisionOutcome {
             .into_iter()
             .find(|d| d.as_str() == s)
             .ok_or_else(|| format!("unknown decision {s:?}: expected allow, prompt or forbid"))
+    }
+}
+
+impl Actor {
+    /// Who decided by rule: an admin requirement when one of the deciding rules came from
+    /// one, otherwise a rule.
+    pub fn by_rules<'a>(sources: impl IntoIterator<Item = &'a PolicySource>) -> Self {
+        if sources
+            .into_iter()
+            .any(|s| matches!(s, PolicySource::Requirement { .. }))
+        {
+            Self::Requirement
+        } else {
+            Self::Rule
+        }
     }
 }
 

@@ -189,7 +189,8 @@ pub(crate) async fn open(
         .decide(&host, port, session);
     match verdict.decision {
         HostDecision::Deny => {
-            trace.decided("deny", "", verdict.source.as_ref(), Actor::Rule);
+            let actor = Actor::by_rules(verdict.source.as_ref());
+            trace.decided("deny", "", verdict.source.as_ref(), actor);
             let block = verdict.block.unwrap_or(BlockReason::Denylist);
             let by = verdict.source.as_ref().map_or_else(
                 || "unknown hosts are refused".to_string(),
@@ -201,7 +202,7 @@ pub(crate) async fn open(
             let (reason, actor) = if verdict.source == Some(PolicySource::SessionApproval) {
                 ("session", Actor::SessionCache)
             } else {
-                ("rule", Actor::Rule)
+                ("rule", Actor::by_rules(verdict.source.as_ref()))
             };
             trace.decided("allow", reason, verdict.source.as_ref(), actor);
         }

@@ -15,7 +15,7 @@ export type PolicySource = { "type": "builtIn" } | { "type": "managedConfig", pa
 
 export type Reason = { rule: string, source: PolicySource, justification: string, };
 
-export type Actor = "rule" | "user" | "default" | "session-cache" | "auto-review";
+export type Actor = "rule" | "requirement" | "user" | "default" | "session-cache" | "auto-review";
 
 export type Op = { "type": "userTurn", text: string, } | { "type": "approval", callId: string, decision: ReviewDecision, 
 /**

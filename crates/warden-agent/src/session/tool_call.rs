@@ -148,6 +148,10 @@ impl Session {
         decision: &Decision,
         actor: Actor,
     ) -> Result<(), Stop> {
+        let actor = match actor {
+            Actor::Rule => Actor::by_rules(decision.reasons.iter().map(|r| &r.source)),
+            other => other,
+        };
         self.record(EventMsg::Decision {
             call_id: call_id.into(),
             verdict: decision.verdict,
