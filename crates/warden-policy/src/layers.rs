@@ -619,6 +619,17 @@ fn enforce(
         locks.insert(key.clone(), locked.source.clone());
     }
 
+    // Prompts reach the fleet's collector only where an admin chose it: a user or project
+    // value, or a session flag, cannot turn their export on.
+    let prompts = "telemetry.export_prompts";
+    let chosen_by = layers.source(prompts);
+    if layers.get(prompts).and_then(|v| v.as_bool()) == Some(true) && is_user_choice(&chosen_by) {
+        return Err(PolicyError::Refused(format!(
+            "{prompts} = true (from {chosen_by}) is refused: only an admin can export prompts \
+             (in managed_config.toml, an MDM profile or requirements)"
+        )));
+    }
+
     let non_empty = |key: &str| {
         layers
             .get(key)

@@ -147,6 +147,39 @@ fn a_project_may_not_redirect_prompts_or_telemetry() {
 }
 
 #[test]
+fn only_an_admin_can_turn_on_the_export_of_prompts() {
+    let w = World::new();
+    let user = w.write("home/config.toml", "[telemetry]\nexport_prompts = true\n");
+    let error = resolve(&w.inputs()).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        format!(
+            "telemetry.export_prompts = true (from user config {}) is refused: only an admin can \
+             export prompts (in managed_config.toml, an MDM profile or requirements)",
+            user.display()
+        )
+    );
+
+    // The admin's managed config may; the user may still turn it off again.
+    std::fs::remove_file(&user).unwrap();
+    w.write(
+        "etc/managed_config.toml",
+        "[telemetry]\nexport_prompts = true\n",
+    );
+    let policy = resolve(&w.inputs()).unwrap();
+    assert_eq!(
+        value(&policy, "telemetry.export_prompts").value,
+        serde_json::Value::Bool(true)
+    );
+    w.write("home/config.toml", "[telemetry]\nexport_prompts = false\n");
+    let policy = resolve(&w.inputs()).unwrap();
+    assert_eq!(
+        value(&policy, "telemetry.export_prompts").value,
+        serde_json::Value::Bool(false)
+    );
+}
+
+#[test]
 fn a_user_value_outside_the_requirements_is_refused_naming_the_source() {
     let w = World::new();
     let req = w.write(
