@@ -4,6 +4,7 @@
 //! acknowledged only once committed. Reads page by cursor; search uses FTS5.
 
 mod chain;
+mod checkpoint;
 mod error;
 mod export;
 mod otlp;

@@ -47,7 +47,12 @@ type Heads = HashMap<String, Head>;
 /// Sessions whose title (first prompt) is already set, so later prompts cost no UPDATE.
 type Titled = std::collections::HashSet<String>;
 
-pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteRequest>) {
+/// `checkpoints` is nudged after each commit (see checkpoint.rs).
+pub(crate) async fn run_writer(
+    pool: SqlitePool,
+    mut rx: mpsc::Receiver<WriteRequest>,
+    checkpoints: mpsc::Sender<()>,
+) {
     let mut heads = Heads::new();
     let mut titled = Titled::new();
     while let Some(first) = rx.recv().await {
@@ -74,7 +79,11 @@ pub(crate) async fn run_writer(pool: SqlitePool, mut rx: mpsc::Receiver<WriteReq
         let derived: Vec<&Derived> = accepted.iter().flat_map(|r| r.derived.iter()).collect();
         let result = write_batch(&pool, &records, &derived, &mut titled).await;
         match &result {
-            Ok(()) => heads.extend(pending),
+            Ok(()) => {
+                heads.extend(pending);
+                // Full means a checkpoint is already due: this commit joins it.
+                let _ = checkpoints.try_send(());
+            }
             Err(e) => {
                 tracing::error!(error = %e, "audit batch failed");
                 // Re-read heads from the database next time.

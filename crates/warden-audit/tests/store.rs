@@ -174,3 +174,40 @@ async fn an_event_without_seq_is_refused() {
     e.seq = None;
     assert!(store.append(vec![e]).await.is_err());
 }
+
+/// Commits never checkpoint (the writer would wait for it); a task beside the writer
+/// copies the WAL back into the database file while the store stays open.
+#[tokio::test]
+async fn committed_events_reach_the_database_file_while_the_store_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.sqlite");
+    let store = AuditStore::open(&path).await.unwrap();
+    store.create_session("s", "/w", 0).await.unwrap();
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let before = size();
+    for batch in 0..10u64 {
+        let events = (1..=500)
+            .map(|n| {
+                let seq = batch * 500 + n;
+                event(
+                    "s",
+                    seq,
+                    EventMsg::UserPrompt {
+                        text: format!("prompt {seq} with some words to index and store"),
+                    },
+                )
+            })
+            .collect();
+        store.append(events).await.unwrap();
+    }
+    for _ in 0..100 {
+        if size() > before + 512 * 1024 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the database file stayed at {} bytes (from {before}): nothing was checkpointed",
+        size()
+    );
+}
