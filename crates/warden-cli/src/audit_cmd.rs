@@ -82,6 +82,15 @@ pub enum AuditCommand {
     },
 }
 
+/// The line over a turn's events in `show`: a turn opens with a user prompt.
+fn turn_heading(turn: u64) -> String {
+    if turn == 0 {
+        "── before the first prompt".into()
+    } else {
+        format!("── turn {turn}")
+    }
+}
+
 pub async fn run(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<ExitCode> {
     if let AuditCommand::Verify { file: Some(file) } = &command {
         let reader =
@@ -129,12 +138,17 @@ pub async fn run(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<E
         AuditCommand::Show { session, json } => {
             store.session(&session).await?;
             let mut after = 0;
+            let mut turn = None;
             loop {
                 let (events, next) = store.timeline(&session, after, 1000).await?;
                 for event in &events {
                     if json {
                         println!("{}", serde_json::to_string(event)?);
                     } else {
+                        if event.turn.is_some() && event.turn != turn {
+                            turn = event.turn;
+                            println!("{}", turn_heading(event.turn.unwrap_or_default()));
+                        }
                         let seq = event.seq.unwrap_or_default();
                         println!(
                             "{seq:>5}  {}  {:<18} {}",

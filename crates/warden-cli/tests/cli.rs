@@ -94,12 +94,26 @@ async fn run_streams_the_transcript_and_audit_shows_it() {
     ] {
         assert!(shown.contains(kind), "{kind} missing from:\n{shown}");
     }
+    // The session's start, then the turn the prompt opened.
+    let headings: Vec<&str> = shown.lines().filter(|l| l.starts_with("── ")).collect();
+    assert_eq!(
+        headings,
+        ["── before the first prompt", "── turn 1"],
+        "{shown}"
+    );
+    let prompt = shown
+        .lines()
+        .position(|l| l.contains("userPrompt"))
+        .unwrap();
+    assert_eq!(shown.lines().nth(prompt - 1), Some("── turn 1"), "{shown}");
     let json = env.output(&["audit", "show", &session, "--json"]).await;
     let lines: Vec<Value> = text(&json.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines[0]["msg"]["type"], "sessionStarted");
+    assert_eq!(lines[0]["turn"], 0);
+    assert_eq!(lines.last().unwrap()["turn"], 1);
     assert_eq!(lines.last().unwrap()["msg"]["type"], "sessionEnded");
 }
 
