@@ -4,9 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
+use common::sqlite;
 use warden_audit::{AuditStore, SearchQuery};
 use warden_protocol::{
     Actor, DecisionOutcome, Event, EventMsg, NetworkAccess, ReviewDecision, Verdict,
@@ -98,15 +101,6 @@ async fn seqs(store: &AuditStore, decision: DecisionOutcome) -> Vec<u64> {
     };
     let (hits, _) = store.search(&query).await.unwrap();
     hits.into_iter().map(|h| h.event.seq.unwrap()).collect()
-}
-
-fn sqlite(path: &Path, sql: &str) {
-    let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test]

@@ -2,10 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::sqlite;
 use warden_audit::{AuditStore, SearchQuery, verify_export};
 use warden_protocol::{Event, EventMsg};
 
@@ -29,15 +32,6 @@ async fn store_with(path: &Path, sessions: &[&str], per_session: u64) -> AuditSt
         store.append(events).await.unwrap();
     }
     store
-}
-
-fn sqlite(path: &Path, sql: &str) {
-    let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test]

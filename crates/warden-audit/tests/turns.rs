@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
+use common::sqlite;
 use warden_audit::{AuditStore, verify_export};
 use warden_protocol::{Event, EventMsg};
 
@@ -41,15 +41,6 @@ fn events(session: &str, first_seq: u64, shape: &str) -> Vec<Event> {
 async fn turns(store: &AuditStore, session: &str) -> Vec<u64> {
     let (events, _) = store.timeline(session, 0, 100).await.unwrap();
     events.iter().map(|e| e.turn.unwrap()).collect()
-}
-
-fn sqlite(path: &Path, sql: &str) {
-    let out = Command::new("sqlite3").arg(path).arg(sql).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test]
