@@ -162,7 +162,7 @@ impl Verifier {
         match &record.hash {
             None => {
                 self.unchained += 1;
-                Ok(())
+                self.check_turn(record).map_err(broken)
             }
             Some(stored) => {
                 let expected = link(&self.previous, record);

@@ -34,7 +34,6 @@ const TEXT_ROWS_PER_STATEMENT: usize = 16_000;
 const REQUESTS_PER_BATCH: usize = 512;
 
 /// Where a session's chain stands: its last event's seq, link and turn.
-#[derive(Clone)]
 struct Head {
     seq: u64,
     hash: String,
@@ -154,9 +153,9 @@ async fn chain_records(
 }
 
 /// Each session's committed chain head, in one query per 500 sessions: its last event,
-/// else the anchor retention left when it deleted them all, else genesis (turn 0). A session that
-/// was never created is refused here, so one stray request cannot fail a whole batch on
-/// the foreign key.
+/// else the anchor retention left when it deleted them all, else genesis (turn 0). A
+/// session that was never created is refused here, so one stray request cannot fail a
+/// whole batch on the foreign key.
 async fn load_heads(pool: &SqlitePool, sessions: &[&str]) -> Result<Heads, AuditError> {
     let mut heads = Heads::new();
     for chunk in sessions.chunks(500) {
