@@ -87,6 +87,10 @@ impl Drop for Exporter {
 }
 
 const CURSOR: &str = "otlp";
+/// Move the named export cursor to a position (name, last id).
+const SET_CURSOR: &str = "INSERT INTO export_cursors (name, last_id, updated_at) \
+     VALUES (?, ?, strftime('%s','now') * 1000) \
+     ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id, updated_at = excluded.updated_at";
 const IDLE_POLL: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -133,14 +137,11 @@ impl AuditStore {
         name: &str,
         last_id: i64,
     ) -> Result<(), AuditError> {
-        sqlx::query(
-            "INSERT INTO export_cursors (name, last_id, updated_at) VALUES (?, ?, strftime('%s','now') * 1000) \
-             ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id, updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(last_id)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(SET_CURSOR)
+            .bind(name)
+            .bind(last_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -173,19 +174,11 @@ impl AuditStore {
         .bind(through)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE export_cursors SET last_id = ? WHERE name = ?")
-            .bind(through)
+        sqlx::query(SET_CURSOR)
             .bind(name)
+            .bind(through)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT OR IGNORE INTO export_cursors (name, last_id, updated_at) \
-             VALUES (?, ?, strftime('%s','now') * 1000)",
-        )
-        .bind(name)
-        .bind(through)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok(())
     }
