@@ -356,6 +356,28 @@ test("an MCP server's tool asks first, then its call shows in the session and th
   await page.screenshot({ path: join(screenshots, "browser-mcp-timeline.png"), fullPage: true });
 });
 
+/** Run a session that lists the workspace's files, in `tab`, and wait for its answer. */
+async function runListSession(tab, workspace) {
+  await tab.getByTestId("nav-session").click();
+  if (await tab.getByTestId("new-session").count()) await tab.getByTestId("new-session").click();
+  await tab.getByTestId("workspace").fill(workspace);
+  await tab.getByTestId("task").fill("list files");
+  await tab.getByTestId("start").click();
+  await tab.getByText(/^Listed:/).waitFor({ timeout: 30_000 });
+}
+
+/** Settings reads the exporter's state when it opens: open it until `expected` shows. */
+async function settingsShowing(tab, expected) {
+  for (let i = 0; i < 60; i++) {
+    await tab.getByTestId("nav-session").click();
+    await tab.getByTestId("nav-settings").click();
+    const text = await tab.getByTestId("telemetry").innerText();
+    if (expected.test(text)) return text;
+    await tab.waitForTimeout(500);
+  }
+  assert.fail(`Settings never showed ${expected}: ${await tab.getByTestId("telemetry").innerText()}`);
+}
+
 test("Settings shows the OpenTelemetry exporter: connected, a collector outage with its backlog, then caught up", async () => {
   // A real OTLP receiver (tests/otlp/receiver.py) and a second `warden serve` exporting to it.
   const otlp = freshProfile("otlp");
@@ -381,25 +403,8 @@ test("Settings shows the OpenTelemetry exporter: connected, a collector outage w
     env: { ...process.env, WARDEN_HOME: otlp.home, OPENAI_API_KEY: "" },
   });
   const tab = await browser.newPage({ viewport: { width: 1200, height: 820 } });
-  const runSession = async () => {
-    await tab.getByTestId("nav-session").click();
-    if (await tab.getByTestId("new-session").count()) await tab.getByTestId("new-session").click();
-    await tab.getByTestId("workspace").fill(otlp.workspace);
-    await tab.getByTestId("task").fill("list files");
-    await tab.getByTestId("start").click();
-    await tab.getByText(/^Listed:/).waitFor({ timeout: 30_000 });
-  };
-  // Settings reads the exporter's state when it opens: open it until `expected` shows.
-  const settingsShow = async (expected) => {
-    for (let i = 0; i < 60; i++) {
-      await tab.getByTestId("nav-session").click();
-      await tab.getByTestId("nav-settings").click();
-      const text = await tab.getByTestId("telemetry").innerText();
-      if (expected.test(text)) return text;
-      await tab.waitForTimeout(500);
-    }
-    assert.fail(`Settings never showed ${expected}: ${await tab.getByTestId("telemetry").innerText()}`);
-  };
+  const runSession = () => runListSession(tab, otlp.workspace);
+  const settingsShow = (expected) => settingsShowing(tab, expected);
   try {
     await tab.goto(serveUrl(started.line));
     await runSession();
@@ -421,5 +426,32 @@ test("Settings shows the OpenTelemetry exporter: connected, a collector outage w
     await tab.close();
     started.child.kill();
     collector.child.kill();
+  }
+});
+
+test("Settings says how many events were not sent when the backlog passed its cap", async () => {
+  // No collector listens on the endpoint, and at most 3 events may wait for it.
+  const capped = freshProfile("capped");
+  mkdirSync(capped.home, { recursive: true });
+  writeFileSync(
+    join(capped.home, "config.toml"),
+    `[model]\nbase_url = "${model.baseUrl}"\nname = "scripted"\n` +
+      `[telemetry]\notlp_endpoint = "http://127.0.0.1:9"\notlp_protocol = "http"\nbacklog_cap = 3\n`,
+  );
+  const started = await startWithFirstLine(bin("warden"), ["serve", "--ui-dir", join(root, "ui/dist")], {
+    env: { ...process.env, WARDEN_HOME: capped.home, OPENAI_API_KEY: "" },
+  });
+  const tab = await browser.newPage({ viewport: { width: 1200, height: 820 } });
+  try {
+    await tab.goto(serveUrl(started.line));
+    await runListSession(tab, capped.workspace);
+    const text = await settingsShowing(tab, /not sent/);
+    assert.match(text, /retrying/);
+    assert.match(text, /[1-9]\d* events? not sent: the backlog passed its cap of 3 \(telemetry\.backlog_cap\)/);
+    assert.match(text, /backlog [0-3]\b/);
+    await tab.screenshot({ path: join(screenshots, "browser-telemetry-cap.png") });
+  } finally {
+    await tab.close();
+    started.child.kill();
   }
 });
