@@ -160,12 +160,12 @@ async fn load_heads(pool: &SqlitePool, sessions: &[&str]) -> Result<Heads, Audit
     let mut heads = Heads::new();
     for chunk in sessions.chunks(500) {
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT s.session_id, \
-             (SELECT seq FROM events e WHERE e.session_id = s.session_id ORDER BY seq DESC LIMIT 1) AS seq, \
-             (SELECT hash FROM events e WHERE e.session_id = s.session_id ORDER BY seq DESC LIMIT 1) AS hash, \
-             (SELECT turn FROM events e WHERE e.session_id = s.session_id ORDER BY seq DESC LIMIT 1) AS turn, \
+            "SELECT s.session_id, e.seq, e.hash, e.turn, \
              a.seq AS anchor_seq, a.hash AS anchor_hash, a.turn AS anchor_turn \
-             FROM sessions s LEFT JOIN chain_anchors a ON a.session_id = s.session_id \
+             FROM sessions s \
+             LEFT JOIN events e ON e.session_id = s.session_id \
+               AND e.seq = (SELECT MAX(seq) FROM events m WHERE m.session_id = s.session_id) \
+             LEFT JOIN chain_anchors a ON a.session_id = s.session_id \
              WHERE s.session_id IN (",
         );
         let mut list = query.separated(", ");
