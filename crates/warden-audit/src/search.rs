@@ -1,10 +1,16 @@
 //! Search and filter recorded events: full text (FTS5) over what was recorded, plus
-//! session, kind, actor and time filters; newest first, paged by cursor.
+//! session, kind, actor, decision and time filters; newest first, paged by cursor.
+//!
+//! Text, kinds and actors are looked up in the full-text index (kinds, sessions and
+//! actors as filter tokens, search_text.rs), a session with them; every candidate is then
+//! checked against all the filters in SQL, so the index narrows and SQL decides. A
+//! session alone reads its events by sequence, a decision alone its partial index.
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use warden_protocol::{DecisionOutcome, Event, EventMsg};
 
+use crate::search_text::{RESERVED, filter_token};
 use crate::{AuditError, AuditStore};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,20 +39,51 @@ pub struct SearchHit {
     pub event: Event,
 }
 
-/// FTS5 query for free text: every word quoted (so `-`, `:` and `*` are literal), all required.
-fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split_whitespace()
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" "))
+/// A phrase for FTS5: quoted, so `-`, `:` and `*` are literal.
+fn phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-/// Full-text candidates fetched in the first step, newest first: FTS5 walks its index in
-/// rowid order and stops there, so a common word never materializes every match. Each
-/// further step (when the other filters reject most candidates) takes twice as many, up
-/// to what one statement may bind.
-const TEXT_CHUNK: i64 = 2000;
+/// The FTS5 query for what the index can narrow: every word of the free text (each a
+/// phrase, all required), any of the kinds, the actor, and the session when one of those
+/// is there too. `None` when the index has nothing to narrow.
+fn fts_query(query: &SearchQuery) -> Option<String> {
+    let mut parts: Vec<String> = query
+        .text
+        .iter()
+        .flat_map(|t| t.split_whitespace())
+        // The reserved mark is a space in recorded text; so it is in a search.
+        .map(|w| w.replace(RESERVED, " "))
+        .filter(|w| !w.trim().is_empty())
+        .map(|w| phrase(&w))
+        .collect();
+    if !query.kinds.is_empty() {
+        let kinds: Vec<String> = query
+            .kinds
+            .iter()
+            .map(|k| phrase(&filter_token('k', k)))
+            .collect();
+        parts.push(format!("({})", kinds.join(" OR ")));
+    }
+    if let Some(actor) = &query.actor {
+        parts.push(phrase(&filter_token('a', actor)));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    if let Some(session) = &query.session_id {
+        parts.push(phrase(&filter_token('s', session)));
+    }
+    Some(parts.join(" AND "))
+}
+
+/// Candidates from the full-text index in the first step, newest first, per result asked
+/// for (and at least `TEXT_CHUNK_MIN`): FTS5 walks its index in rowid order and stops
+/// there, so a common word never materializes every match, and the index narrows kinds
+/// and sessions exactly, so most candidates pass. Each further step (when the other
+/// filters reject most candidates) takes twice as many, up to what one statement may bind.
+const TEXT_CHUNK_PER_RESULT: i64 = 2;
+const TEXT_CHUNK_MIN: i64 = 64;
 const TEXT_CHUNK_MAX: i64 = 30_000;
 
 impl AuditStore {
@@ -55,7 +92,7 @@ impl AuditStore {
         query: &SearchQuery,
     ) -> Result<(Vec<SearchHit>, Option<i64>), AuditError> {
         let limit = query.limit.clamp(1, 1000) as usize;
-        let Some(text) = query.text.as_deref().and_then(fts_query) else {
+        let Some(text) = fts_query(query) else {
             let rows = self.filtered(query, None, limit).await?;
             return page(rows, limit);
         };
@@ -63,7 +100,8 @@ impl AuditStore {
         // the other filters, until a page (and one more, to know there is a next) is full.
         let mut rows = Vec::new();
         let mut below = query.before_id;
-        let mut chunk = TEXT_CHUNK;
+        let mut chunk =
+            (TEXT_CHUNK_PER_RESULT * (limit as i64 + 1)).clamp(TEXT_CHUNK_MIN, TEXT_CHUNK_MAX);
         while rows.len() <= limit {
             let mut candidates: QueryBuilder<Sqlite> =
                 QueryBuilder::new("SELECT rowid FROM events_fts WHERE events_fts MATCH ");
@@ -135,8 +173,14 @@ impl AuditStore {
         if let Some(before) = query.before_id {
             sql.push(" AND e.id < ").push_bind(before);
         }
-        sql.push(" ORDER BY e.id DESC LIMIT ")
-            .push_bind(limit as i64 + 1);
+        // Within a session, sequence and id grow together: reading the session's events
+        // by sequence, newest first, is reading them by id without a sort.
+        let order = if query.session_id.is_some() && ids.is_none() {
+            " ORDER BY e.seq DESC LIMIT "
+        } else {
+            " ORDER BY e.id DESC LIMIT "
+        };
+        sql.push(order).push_bind(limit as i64 + 1);
         Ok(sql.build().fetch_all(&self.pool).await?)
     }
 }
@@ -171,18 +215,50 @@ fn page(rows: Vec<SqliteRow>, limit: usize) -> Result<(Vec<SearchHit>, Option<i6
 
 #[cfg(test)]
 mod tests {
-    use super::fts_query;
+    use super::*;
+
+    fn text(t: &str) -> SearchQuery {
+        SearchQuery {
+            text: Some(t.into()),
+            ..Default::default()
+        }
+    }
 
     #[test]
     fn free_text_becomes_quoted_phrases() {
         assert_eq!(
-            fts_query("git push --force").as_deref(),
-            Some("\"git\" \"push\" \"--force\"")
+            fts_query(&text("git push --force")).as_deref(),
+            Some("\"git\" AND \"push\" AND \"--force\"")
         );
         assert_eq!(
-            fts_query("say \"hi\"").as_deref(),
-            Some("\"say\" \"\"\"hi\"\"\"")
+            fts_query(&text("say \"hi\"")).as_deref(),
+            Some("\"say\" AND \"\"\"hi\"\"\"")
         );
-        assert_eq!(fts_query("   "), None);
+        assert_eq!(fts_query(&text("   ")), None);
+        assert_eq!(fts_query(&text("\u{e000}")), None);
+    }
+
+    #[test]
+    fn kinds_and_actors_narrow_in_the_index_and_a_session_joins_them() {
+        let q = SearchQuery {
+            kinds: vec!["decision".into(), "toolResult".into()],
+            actor: Some("user".into()),
+            session_id: Some("s".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            fts_query(&q).as_deref(),
+            Some(
+                "(\"\u{e000}kdecision\" OR \"\u{e000}ktoolResult\") \
+                 AND \"\u{e000}auser\" AND \"\u{e000}ss\""
+            )
+        );
+        // A session alone, or with a decision or time range, is read in SQL.
+        let alone = SearchQuery {
+            session_id: Some("s".into()),
+            decision: Some(DecisionOutcome::Forbid),
+            ..Default::default()
+        };
+        assert_eq!(fts_query(&alone), None);
     }
 }

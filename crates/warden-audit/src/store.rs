@@ -13,7 +13,7 @@ use crate::AuditError;
 use crate::chain::StoredRecord;
 use crate::checkpoint;
 use crate::redact::redact;
-use crate::search_text::searchable;
+use crate::search_text::indexed_text;
 use crate::writer::{Derived, WriteRequest, run_writer};
 
 /// Handle to one audit database. Cheap to clone.
@@ -122,7 +122,7 @@ impl AuditStore {
             })?;
             let (msg, payload) = redacted(event.msg)?;
             derived.push(Derived {
-                text: searchable(&payload),
+                text: indexed_text(&payload, &event.session_id, msg.kind(), msg.actor()),
                 decision: msg.decision().map(|d| d.as_str()),
             });
             records.push(StoredRecord {
