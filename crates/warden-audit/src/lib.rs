@@ -5,8 +5,11 @@
 
 mod chain;
 mod checkpoint;
+mod commit;
+mod direct;
 mod error;
 mod export;
+mod linking;
 mod otlp;
 mod reader;
 mod redact;

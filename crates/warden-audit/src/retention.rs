@@ -45,6 +45,10 @@ impl AuditStore {
         .bind(exported_up_to)
         .fetch_all(&mut *tx)
         .await?;
+        // Ids are never handed out twice: the writer starts above the highest one a run saw.
+        let highest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events")
+            .fetch_one(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO retention_in_progress (started_at) VALUES (?)")
             .bind(now)
             .execute(&mut *tx)
@@ -79,10 +83,13 @@ impl AuditStore {
         sqlx::query("DELETE FROM retention_in_progress")
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO retention_runs (ran_at, cutoff, events_deleted) VALUES (?, ?, ?)")
-            .bind(now)
-            .bind(cutoff)
-            .bind(deleted as i64)
+        sqlx::query(
+            "INSERT INTO retention_runs (ran_at, cutoff, events_deleted, last_deleted_id) VALUES (?, ?, ?, ?)",
+        )
+        .bind(now)
+        .bind(cutoff)
+        .bind(deleted as i64)
+        .bind(highest)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -11,10 +11,10 @@ use warden_protocol::{Event, EventMsg};
 
 use crate::AuditError;
 use crate::chain::StoredRecord;
-use crate::checkpoint;
 use crate::redact::redact;
 use crate::search_text::indexed_text;
 use crate::writer::{Derived, WriteRequest, run_writer};
+use crate::{checkpoint, commit};
 
 /// Handle to one audit database. Cheap to clone.
 #[derive(Clone)]
@@ -76,12 +76,28 @@ impl AuditStore {
                 path: path.to_path_buf(),
                 message: format!("migration failed: {e}"),
             })?;
+        // The writer links on a thread of its own and commits on another (commit.rs):
+        // however busy the caller's runtime is (agents, the UI's server), linking goes on
+        // while SQLite writes, and a commit is followed by the next at once. Both end when
+        // the last handle to the store is dropped.
+        let commits = commit::spawn(path, checkpoint::spawn(pool.clone()))?;
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(run_writer(
-            pool.clone(),
-            rx,
-            checkpoint::spawn(pool.clone()),
-        ));
+        let writer_pool = pool.clone();
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(run_writer(commits, writer_pool, rx)),
+                    Err(e) => tracing::error!(error = %e, "cannot start the audit writer"),
+                }
+            })
+            .map_err(|e| AuditError::Open {
+                path: path.to_path_buf(),
+                message: format!("cannot start the writer thread: {e}"),
+            })?;
         Ok(Self {
             pool,
             writer: tx,

@@ -1,13 +1,22 @@
 //! The single writer: drains queued requests, links each record into its session's hash
-//! chain, writes them with multi-row inserts in one transaction, then acknowledges.
+//! chain (linking.rs), and hands the batch to the commit thread (commit.rs), which writes it in one
+//! transaction and acknowledges it.
+//!
+//! Up to two batches are with the commit thread at once (one committing, one queued),
+//! and requests that arrive meanwhile are linked into a third on top of their links: so
+//! hashing never waits for SQLite, and SQLite never waits for hashing or for the writer
+//! to hear back. If a commit fails, the batches linked on top of it come back unwritten
+//! (commit.rs) and are linked again, in order, from what the database holds.
 
-use std::collections::HashMap;
+use std::collections::{HashSet, VecDeque};
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::AuditError;
-use crate::chain::{StoredRecord, genesis, link, next_turn};
+use crate::chain::StoredRecord;
+use crate::commit::{Job, Outcome};
+use crate::linking::{Batch, Chains, Heads};
 
 pub(crate) struct WriteRequest {
     pub records: Vec<StoredRecord>,
@@ -26,268 +35,312 @@ pub(crate) struct Derived {
     pub decision: Option<&'static str>,
 }
 
-/// Rows per INSERT statement (SQLite allows 32766 bound parameters; 10 per row).
-const ROWS_PER_STATEMENT: usize = 3200;
-/// Full-text rows per INSERT statement (2 parameters per row).
-const TEXT_ROWS_PER_STATEMENT: usize = 16_000;
-/// Requests folded into one transaction.
-const REQUESTS_PER_BATCH: usize = 512;
+/// Batches with the commit thread at once: one committing, one waiting to.
+const IN_FLIGHT: usize = 2;
 
-/// Where a session's chain stands: its last event's seq, link and turn.
-struct Head {
-    seq: u64,
-    hash: String,
-    turn: u64,
+/// A batch handed to the commit thread, not yet reported on.
+struct InFlight {
+    outcome: oneshot::Receiver<Outcome>,
+    /// Sessions it gives a title.
+    titles: Vec<String>,
 }
 
-/// Each session's head, so linking needs no read per event.
-type Heads = HashMap<String, Head>;
-
-/// Sessions whose title (first prompt) is already set, so later prompts cost no UPDATE.
-type Titled = std::collections::HashSet<String>;
-
-/// `checkpoints` is nudged after each commit (see checkpoint.rs).
+/// The writer. `commits` is the commit thread (commit.rs); `pool` serves the chain-head
+/// and id reads.
 pub(crate) async fn run_writer(
+    commits: std::sync::mpsc::Sender<Job>,
     pool: SqlitePool,
     mut rx: mpsc::Receiver<WriteRequest>,
-    checkpoints: mpsc::Sender<()>,
 ) {
-    let mut heads = Heads::new();
-    let mut titled = Titled::new();
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < REQUESTS_PER_BATCH {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
-        // Link request by request: a request that cannot be linked is refused alone.
-        // Heads move only once the batch is committed; until then they are `pending`.
-        let mut pending = Heads::new();
-        let mut accepted = Vec::with_capacity(batch.len());
-        for mut request in batch {
-            match chain_records(&pool, &mut heads, &mut pending, &mut request.records).await {
-                Ok(()) => accepted.push(request),
-                Err(e) => {
-                    let _ = request.ack.send(Err(e));
+    let mut chains = Chains {
+        pool: pool.clone(),
+        committed: Heads::new(),
+        committing: VecDeque::new(),
+    };
+    // Sessions whose title (first prompt) is already set, so later prompts cost no UPDATE.
+    let mut titled: HashSet<String> = HashSet::new();
+    // The id after the last batch handed over; read from the database when unknown.
+    let mut next_id: Option<i64> = None;
+    // Raised after a failed commit: batches handed over before it come back unwritten.
+    let mut epoch: u64 = 0;
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+    let mut next = Batch::default();
+    let mut open = true;
+    loop {
+        // Hand the batch being formed over while the commit thread has room for it (and,
+        // when the next id must be read from the database, once nothing is in flight).
+        if in_flight.len() < IN_FLIGHT && (next_id.is_some() || in_flight.is_empty()) {
+            if next.requests.is_empty() && in_flight.is_empty() {
+                if !open {
+                    return;
+                }
+                match rx.recv().await {
+                    Some(request) => chains.add(&mut next, request).await,
+                    None => return,
                 }
             }
-        }
-        let records: Vec<&StoredRecord> = accepted.iter().flat_map(|r| r.records.iter()).collect();
-        let derived: Vec<&Derived> = accepted.iter().flat_map(|r| r.derived.iter()).collect();
-        let result = write_batch(&pool, &records, &derived, &mut titled).await;
-        match &result {
-            Ok(()) => {
-                heads.extend(pending);
-                // Full means a checkpoint is already due: this commit joins it.
-                let _ = checkpoints.try_send(());
+            // Take whatever else is already queued into this transaction.
+            while !next.is_full() {
+                match rx.try_recv() {
+                    Ok(request) => chains.add(&mut next, request).await,
+                    Err(_) => break,
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "audit batch failed");
-                // Re-read heads from the database next time.
-                heads.clear();
+            if !next.requests.is_empty() {
+                let first_id = match next_id {
+                    Some(id) => id,
+                    None => match first_free_id(&pool).await {
+                        Ok(id) => id,
+                        Err(e) => {
+                            tracing::error!(error = %e, "audit store: cannot read the next event id");
+                            chains.committed.clear();
+                            refuse(std::mem::take(&mut next).requests, &e);
+                            continue;
+                        }
+                    },
+                };
+                let batch = std::mem::take(&mut next);
+                let titles = titles(&batch.requests, &titled);
+                let titled_now = titles.iter().map(|(s, _)| s.clone()).collect();
+                let events: i64 = batch.requests.iter().map(|r| r.records.len() as i64).sum();
+                let (done, outcome) = oneshot::channel();
+                let job = Job {
+                    requests: batch.requests,
+                    first_id,
+                    titles,
+                    epoch,
+                    done,
+                };
+                if let Err(returned) = commits.send(job) {
+                    tracing::error!("the audit writer stopped: its commit thread is gone");
+                    refuse(returned.0.requests, &AuditError::WriterStopped);
+                    return;
+                }
+                chains.committing.push_back(batch.heads);
+                next_id = Some(first_id + events);
+                in_flight.push_back(InFlight {
+                    outcome,
+                    titles: titled_now,
+                });
+                continue;
             }
         }
-        for request in accepted {
-            let reply = match &result {
-                Ok(()) => Ok(request
-                    .records
-                    .iter()
-                    .map(|r| r.turn.unwrap_or_default())
-                    .collect()),
-                Err(e) => Err(AuditError::Write(e.to_string())),
-            };
-            let _ = request.ack.send(reply);
-        }
-    }
-}
-
-/// Link one request's records after the committed `heads` and the batch's `pending`
-/// links; on success its links join `pending`.
-async fn chain_records(
-    pool: &SqlitePool,
-    heads: &mut Heads,
-    pending: &mut Heads,
-    records: &mut [StoredRecord],
-) -> Result<(), AuditError> {
-    let mut unknown: Vec<&str> = records
-        .iter()
-        .map(|r| r.session_id.as_str())
-        .filter(|id| !pending.contains_key(*id) && !heads.contains_key(*id))
-        .collect();
-    unknown.sort_unstable();
-    unknown.dedup();
-    if !unknown.is_empty() {
-        // What the database holds is committed: it may join `heads` at once.
-        heads.extend(load_heads(pool, &unknown).await?);
-    }
-    let mut local: Heads = HashMap::new();
-    for record in records.iter_mut() {
-        let head = local
-            .get(&record.session_id)
-            .or_else(|| pending.get(&record.session_id))
-            .or_else(|| heads.get(&record.session_id))
-            .ok_or_else(|| {
-                AuditError::Write(format!("no chain head for session {}", record.session_id))
-            })?;
-        if record.seq != head.seq + 1 {
-            return Err(AuditError::Write(format!(
-                "session {} event {} would follow {}: events are appended in order, once",
-                record.session_id, record.seq, head.seq
-            )));
-        }
-        let turn = next_turn(head.turn, &record.kind);
-        let hash = link(&head.hash, record);
-        record.hash = Some(hash.clone());
-        record.turn = Some(turn);
-        let head = Head {
-            seq: record.seq,
-            hash,
-            turn,
+        let Some(oldest) = in_flight.front_mut() else {
+            continue;
         };
-        local.insert(record.session_id.clone(), head);
+        tokio::select! {
+            biased;
+            outcome = &mut oldest.outcome => {
+                let titled_now = in_flight.pop_front().map(|f| f.titles).unwrap_or_default();
+                let heads = chains.committing.pop_front().unwrap_or_default();
+                match outcome {
+                    // The batch's records are freed here, off the commit thread.
+                    Ok(Outcome::Committed(_spent)) => {
+                        chains.committed.extend(heads);
+                        titled.extend(titled_now);
+                    }
+                    Ok(Outcome::Failed(e, _spent)) => {
+                        tracing::error!(error = %e, "audit batch failed");
+                        // Everything handed over after it was linked on top of it and comes
+                        // back unwritten; it is linked again, then the batch being formed.
+                        let mut again = Vec::new();
+                        for later in in_flight.drain(..) {
+                            match later.outcome.await {
+                                Ok(Outcome::Returned(requests)) => again.extend(requests),
+                                Ok(Outcome::Committed(_) | Outcome::Failed(..)) => {}
+                                Err(_) => {
+                                    tracing::error!("the audit writer stopped: its commit thread ended");
+                                    return;
+                                }
+                            }
+                        }
+                        epoch += 1;
+                        next_id = None;
+                        again.extend(std::mem::take(&mut next).requests);
+                        next = chains.relink(again).await;
+                    }
+                    Ok(Outcome::Returned(requests)) => {
+                        // Only batches after a failure come back, and those are collected
+                        // with it; link these again all the same rather than lose them.
+                        epoch += 1;
+                        next_id = None;
+                        let mut again = requests;
+                        for later in in_flight.drain(..) {
+                            if let Ok(Outcome::Returned(requests)) = later.outcome.await {
+                                again.extend(requests);
+                            }
+                        }
+                        again.extend(std::mem::take(&mut next).requests);
+                        next = chains.relink(again).await;
+                    }
+                    Err(_) => {
+                        tracing::error!("the audit writer stopped: its commit thread ended");
+                        refuse(std::mem::take(&mut next).requests, &AuditError::WriterStopped);
+                        return;
+                    }
+                }
+            }
+            request = rx.recv(), if open && !next.is_full() => match request {
+                Some(request) => chains.add(&mut next, request).await,
+                None => open = false,
+            },
+        }
     }
-    pending.extend(local);
-    Ok(())
 }
 
-/// Each session's committed chain head, in one query per 500 sessions: its last event,
-/// else the anchor retention left when it deleted them all, else genesis (turn 0). A
-/// session that was never created is refused here, so one stray request cannot fail a
-/// whole batch on the foreign key.
-async fn load_heads(pool: &SqlitePool, sessions: &[&str]) -> Result<Heads, AuditError> {
-    let mut heads = Heads::new();
-    for chunk in sessions.chunks(500) {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT s.session_id, e.seq, e.hash, e.turn, \
-             a.seq AS anchor_seq, a.hash AS anchor_hash, a.turn AS anchor_turn \
-             FROM sessions s \
-             LEFT JOIN events e ON e.session_id = s.session_id \
-               AND e.seq = (SELECT MAX(seq) FROM events m WHERE m.session_id = s.session_id) \
-             LEFT JOIN chain_anchors a ON a.session_id = s.session_id \
-             WHERE s.session_id IN (",
-        );
-        let mut list = query.separated(", ");
-        for s in chunk {
-            list.push_bind(*s);
-        }
-        query.push(")");
-        for row in query.build().fetch_all(pool).await? {
-            let session: String = row.get("session_id");
-            let last: Option<i64> = row.get("seq");
-            let anchor: Option<i64> = row.get("anchor_seq");
-            // Rows from before the chain existed have no hash: the chain starts after them.
-            let (seq, hash, turn): (i64, Option<String>, Option<i64>) = match (last, anchor) {
-                (Some(seq), _) => (seq, row.get("hash"), row.get("turn")),
-                (None, Some(seq)) => (seq, row.get("anchor_hash"), row.get("anchor_turn")),
-                (None, None) => (0, None, None),
-            };
-            let hash = hash.unwrap_or_else(|| genesis(&session));
-            let head = Head {
-                seq: seq as u64,
-                hash,
-                turn: turn.unwrap_or(0) as u64,
-            };
-            heads.insert(session, head);
-        }
+/// Answer requests that will not be written.
+fn refuse(requests: Vec<WriteRequest>, why: &AuditError) {
+    for request in requests {
+        let _ = request.ack.send(Err(AuditError::Write(why.to_string())));
     }
-    if let Some(missing) = sessions.iter().find(|s| !heads.contains_key(**s)) {
-        return Err(AuditError::UnknownSession(missing.to_string()));
-    }
-    Ok(heads)
 }
 
-async fn write_batch(
-    pool: &SqlitePool,
-    records: &[&StoredRecord],
-    derived: &[&Derived],
-    titled: &mut Titled,
-) -> Result<(), AuditError> {
-    if records.is_empty() {
-        return Ok(());
+/// Sessions whose first prompt becomes their title, with that title.
+fn titles(requests: &[WriteRequest], titled: &HashSet<String>) -> Vec<(String, String)> {
+    let mut titles: Vec<(String, String)> = Vec::new();
+    for r in requests.iter().flat_map(|r| r.records.iter()) {
+        if r.kind != "userPrompt"
+            || titled.contains(&r.session_id)
+            || titles.iter().any(|(s, _)| *s == r.session_id)
+        {
+            continue;
+        }
+        let title = serde_json::from_str::<serde_json::Value>(&r.payload)
+            .ok()
+            .and_then(|v| {
+                v["text"]
+                    .as_str()
+                    .map(|t| t.chars().take(200).collect::<String>())
+            })
+            .unwrap_or_default();
+        titles.push((r.session_id.clone(), title));
     }
-    let mut tx = pool.begin().await?;
-    // Row ids of the batch, in order: inside the transaction nobody else inserts, and a
-    // multi-row insert gives its rows consecutive ids after the largest one.
-    let mut ids: Vec<i64> = Vec::with_capacity(records.len());
-    let rows: Vec<(&StoredRecord, &Derived)> = records
-        .iter()
-        .copied()
-        .zip(derived.iter().copied())
-        .collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO events (session_id, seq, created_at, kind, actor, payload, event_id, hash, turn, decision) ",
+    titles
+}
+
+/// The first id never handed out: above every stored event, every event an exporter has
+/// passed and every event a retention run deleted, so an id always names one event.
+async fn first_free_id(pool: &SqlitePool) -> Result<i64, AuditError> {
+    let highest: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(id) FROM ( \
+           SELECT MAX(id) AS id FROM events \
+           UNION ALL SELECT MAX(last_id) FROM export_cursors \
+           UNION ALL SELECT MAX(through_id) FROM export_skips \
+           UNION ALL SELECT MAX(last_deleted_id) FROM retention_runs)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(highest.unwrap_or(0) + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AuditStore;
+    use crate::chain::{genesis, link};
+
+    type Acks = Vec<oneshot::Receiver<Result<Vec<u64>, AuditError>>>;
+
+    fn request(session: &str, seqs: std::ops::RangeInclusive<u64>) -> (WriteRequest, Acks) {
+        let records: Vec<StoredRecord> = seqs
+            .map(|seq| StoredRecord {
+                session_id: session.into(),
+                seq,
+                created_at: seq as i64,
+                kind: "error".into(),
+                actor: "warden".into(),
+                event_id: format!("{session}-{seq}"),
+                payload: "{}".into(),
+                hash: None,
+                turn: None,
+            })
+            .collect();
+        let derived = records
+            .iter()
+            .map(|_| Derived {
+                text: String::new(),
+                decision: None,
+            })
+            .collect();
+        let (ack, answer) = oneshot::channel();
+        let request = WriteRequest {
+            records,
+            derived,
+            ack,
+        };
+        (request, vec![answer])
+    }
+
+    async fn next_job(
+        jobs: &std::sync::Arc<std::sync::Mutex<std::sync::mpsc::Receiver<Job>>>,
+    ) -> Job {
+        let jobs = jobs.clone();
+        tokio::task::spawn_blocking(move || jobs.lock().unwrap().recv().unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn sessions_and_seqs(job: &Job) -> Vec<(String, u64)> {
+        job.requests
+            .iter()
+            .flat_map(|r| r.records.iter().map(|e| (e.session_id.clone(), e.seq)))
+            .collect()
+    }
+
+    /// The commit thread is played by the test: the first commit fails while a second
+    /// batch waits behind it and a third request is linked on top of both.
+    #[tokio::test]
+    async fn a_failed_commit_sends_the_batches_on_top_of_it_back_to_be_linked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = AuditStore::open(&dir.path().join("audit.sqlite"))
+            .await
+            .unwrap();
+        store.create_session("a", "/w", 0).await.unwrap();
+        store.create_session("b", "/w", 0).await.unwrap();
+        let (commits, jobs) = std::sync::mpsc::channel::<Job>();
+        let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
+        let (tx, rx) = mpsc::channel(16);
+        tokio::spawn(run_writer(commits, store.pool.clone(), rx));
+
+        let (a12, a12_answer) = request("a", 1..=2);
+        tx.send(a12).await.unwrap();
+        let first = next_job(&jobs).await;
+        assert_eq!((first.epoch, first.first_id), (0, 1));
+        let (b1, b1_answer) = request("b", 1..=1);
+        tx.send(b1).await.unwrap();
+        let second = next_job(&jobs).await;
+        assert_eq!((second.epoch, second.first_id), (0, 3));
+        // Linked after a's first two events, which are still being committed.
+        let (a3, a3_answer) = request("a", 3..=3);
+        tx.send(a3).await.unwrap();
+
+        // The first commit fails: its requests are answered, the outcome reported.
+        crate::commit::tests_support::fail(first, "disk full");
+        // The second was linked on top of it: it comes back unwritten.
+        let returned = second.requests;
+        let _ = second.done.send(Outcome::Returned(returned));
+
+        // Linked again from the database: b's event stands on its own (new epoch, ids
+        // read again), a's third event no longer follows anything stored and is refused.
+        let third = next_job(&jobs).await;
+        assert_eq!((third.epoch, third.first_id), (1, 1));
+        assert_eq!(sessions_and_seqs(&third), [("b".to_string(), 1)]);
+        let record = &third.requests[0].records[0];
+        assert_eq!(record.hash, Some(link(&genesis("b"), record)));
+        crate::commit::tests_support::commit(third);
+
+        let answer = |mut acks: Acks| acks.remove(0).blocking_recv().unwrap();
+        let (a12, b1, a3) = tokio::task::spawn_blocking(move || {
+            (answer(a12_answer), answer(b1_answer), answer(a3_answer))
+        })
+        .await
+        .unwrap();
+        assert!(a12.unwrap_err().to_string().contains("disk full"));
+        assert_eq!(b1.unwrap(), [0]);
+        let refused = a3.unwrap_err().to_string();
+        assert!(
+            refused.contains("session a event 3 would follow 0"),
+            "{refused}"
         );
-        insert.push_values(chunk, |mut row, (r, d)| {
-            row.push_bind(&r.session_id)
-                .push_bind(r.seq as i64)
-                .push_bind(r.created_at)
-                .push_bind(&r.kind)
-                .push_bind(&r.actor)
-                .push_bind(&r.payload)
-                .push_bind(&r.event_id)
-                .push_bind(&r.hash)
-                .push_bind(r.turn.map(|t| t as i64))
-                .push_bind(d.decision);
-        });
-        let done = insert.build().execute(&mut *tx).await?;
-        let last = done.last_insert_rowid();
-        let count = chunk.len() as i64;
-        if done.rows_affected() != chunk.len() as u64 {
-            return Err(AuditError::Write(format!(
-                "inserted {} of {count} events",
-                done.rows_affected()
-            )));
-        }
-        ids.extend(last - count + 1..=last);
     }
-    let texts: Vec<(i64, &str)> = ids
-        .into_iter()
-        .zip(derived.iter().map(|d| d.text.as_str()))
-        .filter(|(_, text)| !text.is_empty())
-        .collect();
-    for chunk in texts.chunks(TEXT_ROWS_PER_STATEMENT) {
-        let mut insert: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO events_fts (rowid, text) ");
-        insert.push_values(chunk, |mut row, (id, text)| {
-            row.push_bind(*id).push_bind(*text);
-        });
-        insert.build().execute(&mut *tx).await?;
-    }
-    let mut newly_titled = Vec::new();
-    for r in records {
-        match r.kind.as_str() {
-            "userPrompt"
-                if !titled.contains(&r.session_id) && !newly_titled.contains(&r.session_id) =>
-            {
-                newly_titled.push(r.session_id.clone());
-                let title = serde_json::from_str::<serde_json::Value>(&r.payload)
-                    .ok()
-                    .and_then(|v| {
-                        v["text"]
-                            .as_str()
-                            .map(|t| t.chars().take(200).collect::<String>())
-                    })
-                    .unwrap_or_default();
-                sqlx::query("UPDATE sessions SET title = ? WHERE session_id = ? AND title = ''")
-                    .bind(title)
-                    .bind(&r.session_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            "sessionEnded" => {
-                sqlx::query("UPDATE sessions SET ended_at = ? WHERE session_id = ?")
-                    .bind(r.created_at)
-                    .bind(&r.session_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            _ => {}
-        }
-    }
-    tx.commit().await?;
-    titled.extend(newly_titled);
-    Ok(())
 }

@@ -468,3 +468,29 @@ async fn text_search_walks_past_thousands_of_newer_matches_and_pages_by_cursor()
     assert_eq!(seen.len(), 9_003);
     assert!(seen.windows(2).all(|w| w[0] > w[1]), "not newest first");
 }
+
+/// Retention may delete every event once the collector has them all. Events recorded
+/// after that must still be new to the exporter: ids are never handed out twice.
+#[tokio::test]
+async fn events_after_retention_emptied_the_store_still_wait_for_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.sqlite");
+    drop(store_with(&path, &["a"], 3).await); // created_at = 1000 * seq
+    // The collector acknowledged all three (what the exporter writes when it does).
+    sqlite(
+        &path,
+        "INSERT INTO export_cursors (name, last_id, updated_at) VALUES ('otlp', 3, 0)",
+    );
+    let store = AuditStore::open(&path).await.unwrap();
+    assert_eq!(store.export_backlog().await.unwrap(), 0);
+    let report = store.apply_retention(10_000, 20_000).await.unwrap();
+    assert_eq!(report.events_deleted, 3);
+
+    store.append(vec![prompt("a", 4, "after")]).await.unwrap();
+    assert_eq!(store.export_backlog().await.unwrap(), 1);
+    drop(store);
+    // Reopening (a new writer) hands out fresh ids too.
+    let store = AuditStore::open(&path).await.unwrap();
+    store.append(vec![prompt("a", 5, "later")]).await.unwrap();
+    assert_eq!(store.export_backlog().await.unwrap(), 2);
+}

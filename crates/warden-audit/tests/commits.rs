@@ -1,0 +1,129 @@
+//! Commits that fail for real (a row written with sqlite3 in the writer's way): the
+//! batch is refused with SQLite's reason, nothing of it is stored, and the store goes on
+//! with later events, the chain intact.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::sqlite;
+use warden_audit::{AuditStore, SearchQuery};
+use warden_protocol::{Event, EventMsg};
+
+fn prompt(session: &str, seq: u64) -> Event {
+    Event {
+        session_id: session.into(),
+        seq: Some(seq),
+        created_at: seq as i64,
+        turn: None,
+        msg: EventMsg::UserPrompt {
+            text: format!("step {seq} of {session}"),
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_is_refused_whole_and_later_events_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.sqlite");
+    let store = AuditStore::open(&path).await.unwrap();
+    store.create_session("a", "/w", 0).await.unwrap();
+    store.create_session("b", "/w", 0).await.unwrap();
+    store.append(vec![prompt("a", 1)]).await.unwrap();
+    // Someone with the file takes the next event id while the store is open.
+    sqlite(
+        &path,
+        "INSERT INTO sessions (session_id, cwd, created_at) VALUES ('x', '/', 0); \
+         INSERT INTO events (id, session_id, seq, created_at, kind, actor, payload) \
+         VALUES (2, 'x', 1, 0, 'error', 'warden', '{}');",
+    );
+    let refused = store
+        .append(vec![prompt("a", 2), prompt("a", 3)])
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "audit_write");
+    assert!(
+        refused
+            .to_string()
+            .contains("UNIQUE constraint failed: events.id"),
+        "{refused}"
+    );
+    // Nothing of the refused batch was stored; the same events go in on a retry, and
+    // other sessions are unaffected.
+    store
+        .append(vec![prompt("a", 2), prompt("a", 3)])
+        .await
+        .unwrap();
+    store.append(vec![prompt("b", 1)]).await.unwrap();
+    let (events, _) = store.timeline("a", 0, 10).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.seq.unwrap()).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let hits = store
+        .search(&SearchQuery {
+            text: Some("step 2 of a".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(hits.len(), 1);
+    // The intruder's row has no link; the three sessions verify as far as the chain goes.
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.broken, None, "{report}");
+    assert_eq!(report.events, 5);
+}
+
+/// Many sessions append at once while commits fail: every append that returned Ok is
+/// stored, none that failed is, and the chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_load_every_answer_is_true() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.sqlite");
+    let store = AuditStore::open(&path).await.unwrap();
+    let sessions: Vec<String> = (0..20).map(|n| format!("s{n}")).collect();
+    for s in &sessions {
+        store.create_session(s, "/w", 0).await.unwrap();
+    }
+    store.append(vec![prompt("s0", 1)]).await.unwrap();
+    // Rows in the writer's way at several ids ahead: some batches will fail.
+    sqlite(
+        &path,
+        "INSERT INTO sessions (session_id, cwd, created_at) VALUES ('x', '/', 0); \
+         INSERT INTO events (id, session_id, seq, created_at, kind, actor, payload) VALUES \
+         (7, 'x', 1, 0, 'error', 'warden', '{}'), (40, 'x', 2, 0, 'error', 'warden', '{}'), \
+         (95, 'x', 3, 0, 'error', 'warden', '{}');",
+    );
+    let mut tasks = Vec::new();
+    for s in sessions.clone() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            // Like a session's recorder: the next seq only moves on once one is stored.
+            let (mut stored, mut refused) = (u64::from(s == "s0"), 0u64);
+            for _ in 0..10 {
+                let batch = vec![prompt(&s, stored + 1), prompt(&s, stored + 2)];
+                match store.append(batch).await {
+                    Ok(_) => stored += 2,
+                    Err(_) => refused += 1,
+                }
+            }
+            (s, stored, refused)
+        }));
+    }
+    let mut refusals = 0;
+    for task in tasks {
+        let (session, stored, refused) = task.await.unwrap();
+        refusals += refused;
+        let (events, _) = store.timeline(&session, 0, 1000).await.unwrap();
+        let seqs: Vec<u64> = events.iter().map(|e| e.seq.unwrap()).collect();
+        assert_eq!(seqs, (1..=stored).collect::<Vec<_>>(), "{session}");
+    }
+    assert!(
+        refusals > 0,
+        "the rows in the writer's way failed some commits"
+    );
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.broken, None, "{report}");
+}
