@@ -91,25 +91,19 @@ pub fn link(previous: &str, record: &StoredRecord) -> String {
         &record.event_id,
         &record.payload,
     );
-    let mut hasher = HashWriter(Sha256::new());
-    hasher.0.update(previous.as_bytes());
-    // Serializing plain strings and integers into a hasher cannot fail.
-    let _ = serde_json::to_writer(&mut hasher, &fields);
-    hex(&hasher.0.finalize())
-}
-
-/// Feeds serialized bytes straight into the hash, with no buffer in between.
-struct HashWriter(Sha256);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
+    // The bytes are gathered first and hashed in one go: serde_json writes a string in
+    // pieces (between escapes, quotes, commas), and hashing each piece as it came cost
+    // more than the hash itself.
+    thread_local! {
+        static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    BYTES.with_borrow_mut(|bytes| {
+        bytes.clear();
+        bytes.extend_from_slice(previous.as_bytes());
+        // Serializing plain strings and integers into memory cannot fail.
+        let _ = serde_json::to_writer(&mut *bytes, &fields);
+        hex(&Sha256::digest(bytes.as_slice()))
+    })
 }
 
 /// Checks records in order (sessions one after another, each by seq).

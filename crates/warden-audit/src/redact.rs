@@ -93,16 +93,17 @@ static RULES: LazyLock<Option<Rules>> = LazyLock::new(|| {
 });
 
 /// `text` with every secret replaced by `[REDACTED:kind]`. One pass decides whether any
-/// rule applies, so clean text costs a single scan.
+/// rule applies, so clean text costs a single scan, and the cheapest one: whether anything
+/// matches at all, not which rules do (that is asked only of text with a secret).
 pub fn redact(text: &str) -> Cow<'_, str> {
     let Some(rules) = RULES.as_ref() else {
         // Unreachable with the patterns above (a test compiles them); fail safe anyway.
         return Cow::Owned("[REDACTED:redaction-unavailable]".into());
     };
-    let matched = rules.set.matches(text);
-    if !matched.matched_any() {
+    if !rules.set.is_match(text) {
         return Cow::Borrowed(text);
     }
+    let matched = rules.set.matches(text);
     let mut out = text.to_string();
     for index in matched.iter() {
         let (kind, regex) = &rules.each[index];

@@ -63,47 +63,56 @@ pub(crate) fn indexed_text(json: &str, session_id: &str, kind: &str, actor: &str
     text
 }
 
-/// The searchable text of one stored payload (already redacted JSON).
+/// The searchable text of one stored payload (already redacted JSON): the text values,
+/// one per line, decoded. Runs between quotes and escapes are copied whole.
 pub(crate) fn searchable(json: &str) -> String {
+    let bytes = json.as_bytes();
     let mut out = String::with_capacity(json.len());
-    let mut chars = json.char_indices().peekable();
-    let mut last_key = String::new();
-    while let Some((_, c)) = chars.next() {
-        if c != '"' {
-            continue;
-        }
-        let mut value = String::new();
-        while let Some((_, c)) = chars.next() {
-            match c {
-                '"' => break,
-                '\\' => match chars.next().map(|(_, e)| e) {
-                    Some('n' | 't' | 'r' | 'b' | 'f') => value.push(' '),
-                    Some('u') => {
-                        let hex: String = (0..4)
-                            .filter_map(|_| chars.next().map(|(_, h)| h))
-                            .collect();
-                        let decoded = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
-                        value.push(
-                            decoded
-                                .filter(|c| !c.is_control() && *c != RESERVED)
-                                .unwrap_or(' '),
-                        );
-                    }
-                    Some(other) => value.push(other),
-                    None => {}
-                },
-                RESERVED => value.push(' '),
+    // The string being read, reused from one to the next.
+    let mut value = String::new();
+    // Whether the last key's values are identifiers or tags rather than text.
+    let mut skipping = false;
+    let mut at = 0;
+    while let Some(open) = find(bytes, at, |b| b == b'"') {
+        at = open + 1;
+        value.clear();
+        loop {
+            // Quotes and backslashes are ASCII, so every cut is a character boundary.
+            let Some(stop) = find(bytes, at, |b| b == b'"' || b == b'\\') else {
+                value.push_str(&json[at..]);
+                at = bytes.len();
+                break;
+            };
+            value.push_str(&json[at..stop]);
+            at = stop + 1;
+            if bytes[stop] == b'"' {
+                break;
+            }
+            let Some(escaped) = json[at..].chars().next() else {
+                break;
+            };
+            at += escaped.len_utf8();
+            match escaped {
+                'n' | 't' | 'r' | 'b' | 'f' => value.push(' '),
+                'u' => {
+                    let hex: String = json[at..].chars().take(4).collect();
+                    at += hex.len();
+                    let decoded = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
+                    value.push(decoded.filter(|c| !c.is_control()).unwrap_or(' '));
+                }
                 other => value.push(other),
             }
         }
-        while chars.peek().is_some_and(|(_, c)| c.is_ascii_whitespace()) {
-            chars.next();
+        if value.contains(RESERVED) {
+            value = value.replace(RESERVED, " ");
         }
-        if chars.peek().is_some_and(|(_, c)| *c == ':') {
-            last_key = value;
+        let next = find(bytes, at, |b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+        if bytes.get(next) == Some(&b':') {
+            skipping = SKIPPED.contains(&value.as_str());
+            at = next;
             continue;
         }
-        if value.is_empty() || SKIPPED.contains(&last_key.as_str()) {
+        if value.is_empty() || skipping {
             continue;
         }
         if !out.is_empty() {
@@ -114,9 +123,104 @@ pub(crate) fn searchable(json: &str) -> String {
     out
 }
 
+/// The first index from `from` on whose byte is `wanted`.
+fn find(bytes: &[u8], from: usize, wanted: impl Fn(u8) -> bool) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .iter()
+        .position(|&b| wanted(b))
+        .map(|i| from + i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The implementation before runs were copied whole: the output must not change.
+    fn reference(json: &str) -> String {
+        let mut out = String::with_capacity(json.len());
+        let mut chars = json.char_indices().peekable();
+        let mut last_key = String::new();
+        while let Some((_, c)) = chars.next() {
+            if c != '"' {
+                continue;
+            }
+            let mut value = String::new();
+            while let Some((_, c)) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => match chars.next().map(|(_, e)| e) {
+                        Some('n' | 't' | 'r' | 'b' | 'f') => value.push(' '),
+                        Some('u') => {
+                            let hex: String = (0..4)
+                                .filter_map(|_| chars.next().map(|(_, h)| h))
+                                .collect();
+                            let decoded =
+                                u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
+                            value.push(
+                                decoded
+                                    .filter(|c| !c.is_control() && *c != RESERVED)
+                                    .unwrap_or(' '),
+                            );
+                        }
+                        Some(other) => value.push(other),
+                        None => {}
+                    },
+                    RESERVED => value.push(' '),
+                    other => value.push(other),
+                }
+            }
+            while chars.peek().is_some_and(|(_, c)| c.is_ascii_whitespace()) {
+                chars.next();
+            }
+            if chars.peek().is_some_and(|(_, c)| *c == ':') {
+                last_key = value;
+                continue;
+            }
+            if value.is_empty() || SKIPPED.contains(&last_key.as_str()) {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&value);
+        }
+        out
+    }
+
+    /// Awkward payloads, and many made from pieces of them: the text indexed is exactly
+    /// what it was before (stores indexed then are searched with queries made now).
+    #[test]
+    fn the_text_is_what_it_was_before_runs_were_copied_whole() {
+        let pieces = [
+            r#"{"type":"toolCallProposed","callId":"call_9","tool":"shell","summary":"git push --force"}"#,
+            r#"{"text":"line one\nline \"two\" \u00e9t\u00e9 \\ done\t\r\b\f\/"}"#,
+            "{\"text\":\"raw \u{e000} mark, escaped \\ue000 mark, \u{1F600} and \u{e9}\"}",
+            r#"{"a" : "spaced key", "n": 3, "b": [true, null, "x", {"callId": "skip", "c": "keep"}]}"#,
+            r#"{"text":"\u12"}"#,
+            r#"{"text":"\ud83d\ude00 \u0000 \u001f"}"#,
+            r#"{"text":"ends in a backslash\"#,
+            r#"{"text":"unterminated"#,
+            r#"{"":"","k":""}"#,
+            "",
+        ];
+        for piece in pieces {
+            assert_eq!(searchable(piece), reference(piece), "{piece:?}");
+        }
+        let mut state = 7u64;
+        for _ in 0..2000 {
+            let mut json = String::new();
+            for _ in 0..4 {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let piece = pieces[(state >> 33) as usize % pieces.len()];
+                let cut = (state >> 13) as usize % (piece.len() + 1);
+                json.push_str(piece.get(..cut).unwrap_or(piece));
+            }
+            assert_eq!(searchable(&json), reference(&json), "{json:?}");
+        }
+    }
 
     #[test]
     fn only_text_values_are_kept_decoded() {
