@@ -50,6 +50,11 @@ const CHUNKS: [usize; 3] = [64, 8, 1];
 /// more than anything else. Batches of the same size (steady load) reuse one.
 const TEXT_STATEMENTS_KEPT: usize = 8;
 
+/// Full-text rows per INSERT at most: two values each, and SQLite binds at most 32,766
+/// per statement. The writer keeps batches within this (linking.rs), so only a single
+/// request larger than it needs a second statement.
+pub(crate) const TEXT_ROWS_PER_STATEMENT: usize = 16_000;
+
 const EVENT_COLUMNS: &str =
     "(id, session_id, seq, created_at, kind, actor, payload, event_id, hash, turn, decision)";
 const EVENT_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -140,7 +145,11 @@ fn serve(
         }
         Err(e) => {
             *failed = Some(epoch);
-            let why = e.to_string();
+            // Each request gets the reason once ("audit write failed: …", not twice).
+            let why = match &e {
+                AuditError::Write(message) => message.clone(),
+                other => other.to_string(),
+            };
             let _ = done.send(Outcome::Failed(e, spent));
             for (ack, _) in answers {
                 let _ = ack.send(Err(AuditError::Write(why.clone())));
@@ -231,12 +240,16 @@ impl Committer {
             run_all(bind, &self.conn, rows.len())?;
             id += rows.len() as i64;
         }
-        let texts = texts_statement(&self.conn, &mut self.texts, records.len())?;
-        let mut bind = texts.bind();
-        for (offset, (_, d)) in records.iter().enumerate() {
-            bind = bind.int(first_id + offset as i64).text(&d.text);
+        let mut id = first_id;
+        for rows in records.chunks(TEXT_ROWS_PER_STATEMENT) {
+            let texts = texts_statement(&self.conn, &mut self.texts, rows.len())?;
+            let mut bind = texts.bind();
+            for (offset, (_, d)) in rows.iter().enumerate() {
+                bind = bind.int(id + offset as i64).text(&d.text);
+            }
+            run_all(bind, &self.conn, rows.len())?;
+            id += rows.len() as i64;
         }
-        run_all(bind, &self.conn, records.len())?;
         for (session, title) in titles {
             self.title.bind().text(title).text(session).run()?;
         }

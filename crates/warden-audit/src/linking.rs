@@ -8,9 +8,10 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::AuditError;
 use crate::chain::{StoredRecord, genesis, link, next_turn};
+use crate::commit::TEXT_ROWS_PER_STATEMENT;
 use crate::writer::WriteRequest;
 
-/// Requests folded into one transaction.
+/// Requests folded into one transaction at most.
 const REQUESTS_PER_BATCH: usize = 512;
 
 /// Where a session's chain stands: its last event's seq, link and turn.
@@ -29,11 +30,15 @@ pub(crate) type Heads = HashMap<String, Head>;
 pub(crate) struct Batch {
     pub requests: Vec<WriteRequest>,
     pub heads: Heads,
+    /// Events in `requests`.
+    pub events: usize,
 }
 
 impl Batch {
+    /// Full when it has as many requests as a transaction takes, or as many events as one
+    /// full-text INSERT can bind (so the batch's text is one statement, commit.rs).
     pub(crate) fn is_full(&self) -> bool {
-        self.requests.len() >= REQUESTS_PER_BATCH
+        self.requests.len() >= REQUESTS_PER_BATCH || self.events >= TEXT_ROWS_PER_STATEMENT
     }
 }
 
@@ -52,6 +57,7 @@ impl Chains {
         match self.link(&batch.heads, &mut request.records).await {
             Ok(heads) => {
                 batch.heads.extend(heads);
+                batch.events += request.records.len();
                 batch.requests.push(request);
             }
             Err(e) => {

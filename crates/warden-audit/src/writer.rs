@@ -1,6 +1,6 @@
 //! The single writer: drains queued requests, links each record into its session's hash
-//! chain (linking.rs), and hands the batch to the commit thread (commit.rs), which writes it in one
-//! transaction and acknowledges it.
+//! chain (linking.rs), and hands the batch to the commit thread (commit.rs), which writes
+//! it in one transaction and acknowledges it.
 //!
 //! Up to two batches are with the commit thread at once (one committing, one queued),
 //! and requests that arrive meanwhile are linked into a third on top of their links: so

@@ -42,11 +42,9 @@ async fn a_failed_commit_is_refused_whole_and_later_events_are_stored() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), "audit_write");
-    assert!(
-        refused
-            .to_string()
-            .contains("UNIQUE constraint failed: events.id"),
-        "{refused}"
+    assert_eq!(
+        refused.to_string(),
+        "audit write failed: UNIQUE constraint failed: events.id (SQLite code 1555)"
     );
     // Nothing of the refused batch was stored; the same events go in on a retry, and
     // other sessions are unaffected.
@@ -126,4 +124,48 @@ async fn under_load_every_answer_is_true() {
     );
     let report = store.verify().await.unwrap();
     assert_eq!(report.broken, None, "{report}");
+}
+
+/// One append larger than a statement can bind (two values per event for the full-text
+/// index, 32,766 at most), and many appends folded into one batch: all written, all found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_larger_than_one_statement_are_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = AuditStore::open(&dir.path().join("audit.sqlite"))
+        .await
+        .unwrap();
+    store.create_session("big", "/w", 0).await.unwrap();
+    store
+        .append((1..=20_000).map(|seq| prompt("big", seq)).collect())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..12 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let session = format!("many-{n}");
+            store.create_session(&session, "/w", 0).await.unwrap();
+            let events = (1..=2_000).map(|seq| prompt(&session, seq)).collect();
+            store.append(events).await.unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for text in ["step 19999 of big", "step 1999 of many-11"] {
+        let hits = store
+            .search(&SearchQuery {
+                text: Some(text.into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .0;
+        assert_eq!(hits.len(), 1, "{text}");
+    }
+    assert_eq!(
+        store.verify().await.unwrap().to_string(),
+        "intact: 44000 events in 13 sessions"
+    );
 }
