@@ -26,7 +26,10 @@ impl AuditStore {
         cutoff: i64,
         now: i64,
     ) -> Result<RetentionReport, AuditError> {
-        let mut tx = self.pool.begin().await?;
+        // The write lock is taken at once (IMMEDIATE), waiting its turn behind the writer:
+        // a deferred transaction that reads first cannot write once the writer has
+        // committed in between (SQLITE_BUSY_SNAPSHOT), whatever the busy timeout.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // Events a collector has not acknowledged yet are kept whatever their age.
         let exported_up_to: i64 =
             sqlx::query_scalar::<_, Option<i64>>("SELECT MIN(last_id) FROM export_cursors")

@@ -169,3 +169,30 @@ async fn batches_larger_than_one_statement_are_written_whole() {
         "intact: 44000 events in 13 sessions"
     );
 }
+
+/// Retention while sessions record: each run waits its turn for the write lock instead
+/// of failing because the writer committed between its first read and its first write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_runs_while_sessions_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = AuditStore::open(&dir.path().join("audit.sqlite"))
+        .await
+        .unwrap();
+    store.create_session("busy", "/w", 0).await.unwrap();
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for seq in 1..=3_000 {
+                store.append(vec![prompt("busy", seq)]).await.unwrap();
+            }
+        })
+    };
+    for run in 0..40 {
+        store
+            .apply_retention(100 * run, 1_000_000)
+            .await
+            .unwrap_or_else(|e| panic!("retention run {run}: {e}"));
+    }
+    writer.await.unwrap();
+    assert_eq!(store.verify().await.unwrap().broken, None);
+}
