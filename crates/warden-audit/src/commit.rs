@@ -3,6 +3,7 @@
 //! the outcome to the writer, which meanwhile links the next batch.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -145,14 +146,10 @@ fn serve(
         }
         Err(e) => {
             *failed = Some(epoch);
-            // Each request gets the reason once ("audit write failed: …", not twice).
-            let why = match &e {
-                AuditError::Write(message) => message.clone(),
-                other => other.to_string(),
-            };
+            let why = e.for_each_request();
             let _ = done.send(Outcome::Failed(e, spent));
             for (ack, _) in answers {
-                let _ = ack.send(Err(AuditError::Write(why.clone())));
+                let _ = ack.send(Err(why.for_each_request()));
             }
             false
         }
@@ -272,15 +269,15 @@ fn texts_statement<'s>(
     kept: &'s mut HashMap<usize, Statement>,
     rows: usize,
 ) -> Result<&'s mut Statement, AuditError> {
-    if !kept.contains_key(&rows) {
-        if kept.len() >= TEXT_STATEMENTS_KEPT {
-            kept.clear();
-        }
-        let statement = conn.prepare(&insert("events_fts (rowid, text)", "(?, ?)", rows))?;
-        kept.insert(rows, statement);
+    if !kept.contains_key(&rows) && kept.len() >= TEXT_STATEMENTS_KEPT {
+        kept.clear();
     }
-    kept.get_mut(&rows)
-        .ok_or_else(|| AuditError::Write("no full-text statement".into()))
+    Ok(match kept.entry(rows) {
+        Entry::Occupied(kept) => kept.into_mut(),
+        Entry::Vacant(slot) => {
+            slot.insert(conn.prepare(&insert("events_fts (rowid, text)", "(?, ?)", rows))?)
+        }
+    })
 }
 
 /// Run a multi-row INSERT and check it inserted every row.

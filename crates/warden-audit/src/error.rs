@@ -31,6 +31,15 @@ impl From<sqlx::Error> for AuditError {
 }
 
 impl AuditError {
+    /// This failure told to each request it refused: a write error's message as it is
+    /// ("audit write failed: …" once, not twice), anything else as its text.
+    pub(crate) fn for_each_request(&self) -> AuditError {
+        match self {
+            Self::Write(message) => Self::Write(message.clone()),
+            other => Self::Write(other.to_string()),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::Open { .. } => "audit_open",

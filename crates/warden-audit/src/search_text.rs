@@ -25,8 +25,14 @@ pub(crate) const RESERVED: char = '\u{E000}';
 /// matches where it was written. Migration 0010 builds the same in SQL.
 pub(crate) fn filter_token(tag: char, value: &str) -> String {
     let mut token = String::with_capacity(20);
-    token.push(RESERVED);
-    token.push(tag);
+    push_filter_token(&mut token, tag, value);
+    token
+}
+
+/// `filter_token` written at the end of `out`.
+fn push_filter_token(out: &mut String, tag: char, value: &str) {
+    out.push(RESERVED);
+    out.push(tag);
     if tag == 's' {
         // Where the last 16 characters other than dashes begin.
         let mut start = value.len();
@@ -41,11 +47,10 @@ pub(crate) fn filter_token(tag: char, value: &str) -> String {
             kept += 1;
             start = at;
         }
-        token.extend(value[start..].chars().filter(|c| *c != '-'));
+        out.extend(value[start..].chars().filter(|c| *c != '-'));
     } else {
-        token.push_str(value);
+        out.push_str(value);
     }
-    token
 }
 
 /// Everything the full-text index holds for one event: its searchable text, then its
@@ -55,11 +60,11 @@ pub(crate) fn indexed_text(json: &str, session_id: &str, kind: &str, actor: &str
     if !text.is_empty() {
         text.push('\n');
     }
-    text.push_str(&filter_token('k', kind));
+    push_filter_token(&mut text, 'k', kind);
     text.push(' ');
-    text.push_str(&filter_token('s', session_id));
+    push_filter_token(&mut text, 's', session_id);
     text.push(' ');
-    text.push_str(&filter_token('a', actor));
+    push_filter_token(&mut text, 'a', actor);
     text
 }
 

@@ -133,52 +133,42 @@ pub(crate) async fn run_writer(
             outcome = &mut oldest.outcome => {
                 let titled_now = in_flight.pop_front().map(|f| f.titles).unwrap_or_default();
                 let heads = chains.committing.pop_front().unwrap_or_default();
-                match outcome {
+                // What to link again: after a failure, everything handed over since (it was
+                // linked on top of it); a batch handed back likewise.
+                let mut again = match outcome {
                     // The batch's records are freed here, off the commit thread.
                     Ok(Outcome::Committed(_spent)) => {
                         chains.committed.extend(heads);
                         titled.extend(titled_now);
+                        continue;
                     }
                     Ok(Outcome::Failed(e, _spent)) => {
                         tracing::error!(error = %e, "audit batch failed");
-                        // Everything handed over after it was linked on top of it and comes
-                        // back unwritten; it is linked again, then the batch being formed.
-                        let mut again = Vec::new();
-                        for later in in_flight.drain(..) {
-                            match later.outcome.await {
-                                Ok(Outcome::Returned(requests)) => again.extend(requests),
-                                Ok(Outcome::Committed(_) | Outcome::Failed(..)) => {}
-                                Err(_) => {
-                                    tracing::error!("the audit writer stopped: its commit thread ended");
-                                    return;
-                                }
-                            }
-                        }
-                        epoch += 1;
-                        next_id = None;
-                        again.extend(std::mem::take(&mut next).requests);
-                        next = chains.relink(again).await;
+                        Vec::new()
                     }
-                    Ok(Outcome::Returned(requests)) => {
-                        // Only batches after a failure come back, and those are collected
-                        // with it; link these again all the same rather than lose them.
-                        epoch += 1;
-                        next_id = None;
-                        let mut again = requests;
-                        for later in in_flight.drain(..) {
-                            if let Ok(Outcome::Returned(requests)) = later.outcome.await {
-                                again.extend(requests);
-                            }
-                        }
-                        again.extend(std::mem::take(&mut next).requests);
-                        next = chains.relink(again).await;
-                    }
+                    // Only batches after a failure come back, and those are collected with
+                    // it; link these again all the same rather than lose them.
+                    Ok(Outcome::Returned(requests)) => requests,
                     Err(_) => {
                         tracing::error!("the audit writer stopped: its commit thread ended");
                         refuse(std::mem::take(&mut next).requests, &AuditError::WriterStopped);
                         return;
                     }
+                };
+                for later in in_flight.drain(..) {
+                    match later.outcome.await {
+                        Ok(Outcome::Returned(requests)) => again.extend(requests),
+                        Ok(Outcome::Committed(_) | Outcome::Failed(..)) => {}
+                        Err(_) => {
+                            tracing::error!("the audit writer stopped: its commit thread ended");
+                            return;
+                        }
+                    }
                 }
+                epoch += 1;
+                next_id = None;
+                again.extend(std::mem::take(&mut next).requests);
+                next = chains.relink(again).await;
             }
             request = rx.recv(), if open && !next.is_full() => match request {
                 Some(request) => chains.add(&mut next, request).await,
@@ -191,7 +181,7 @@ pub(crate) async fn run_writer(
 /// Answer requests that will not be written.
 fn refuse(requests: Vec<WriteRequest>, why: &AuditError) {
     for request in requests {
-        let _ = request.ack.send(Err(AuditError::Write(why.to_string())));
+        let _ = request.ack.send(Err(why.for_each_request()));
     }
 }
 
