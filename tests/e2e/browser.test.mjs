@@ -288,6 +288,30 @@ test("the policy view shows sources, admin locks, rules, and decides a typed com
   assert.match(await page.getByTestId("policy-risk").innerText(), /Risk: critical/);
 });
 
+test("a project's policy planted since it was trusted is not applied until the person trusts it", async () => {
+  const project = join(profile.dir, "trusted-project");
+  mkdirSync(join(project, ".warden"), { recursive: true });
+  const config = join(profile.home, "config.toml");
+  const { readFileSync } = await import("node:fs");
+  writeFileSync(config, `trusted_projects = [${JSON.stringify(project)}]\n` + readFileSync(config, "utf8"));
+  // Written after the project was trusted (as a command in the workspace could).
+  writeFileSync(join(project, ".warden/config.toml"), "[shell]\ntimeout_ms = 4321\n");
+  await page.goto(url);
+  await page.getByTestId("nav-policy").click();
+  await page.getByTestId("policy-workspace").fill(project);
+  await page.getByTestId("policy-workspace").dispatchEvent("change");
+  const card = page.getByTestId("project-policy");
+  await card.waitFor();
+  assert.match(await card.innerText(), /not applied/);
+  assert.match(await page.getByTestId("project-policy-changes").innerText(), /\.warden\/config\.toml was never confirmed/);
+  const timeout = page.locator('[data-testid="policy-values"] tr[data-key="shell.timeout_ms"]');
+  assert.doesNotMatch(await timeout.innerText(), /4321/);
+  await page.screenshot({ path: join(screenshots, "browser-project-policy.png"), fullPage: true });
+  await page.getByTestId("project-policy-trust").click();
+  await page.waitForFunction(() => /applies \(confirmed/.test(document.querySelector('[data-testid="project-policy"]')?.textContent ?? ""));
+  assert.match(await timeout.innerText(), /4321\s+project config/);
+});
+
 test("a command asks to reach an unknown host; the answer and every connection show in the Network view", async () => {
   await page.goto(url);
   await page.getByTestId("nav-session").click();

@@ -525,6 +525,13 @@ impl WardenApi for Host {
         Host::check_command(self, params)
     }
 
+    async fn trust_project_policy(
+        &self,
+        params: TrustProjectPolicyParams,
+    ) -> Result<GetPolicyResponse, ApiError> {
+        Host::trust_project_policy(self, params)
+    }
+
     async fn save_settings(
         &self,
         params: SaveSettingsParams,
@@ -605,6 +612,7 @@ impl WardenApi for Host {
             events: report.events,
             unchained: report.unchained,
             summary: report.to_string(),
+            notes: report.notes.clone(),
             broken_at: report.broken.map(|b| ChainBreak {
                 session_id: b.session_id,
                 seq: b.seq,

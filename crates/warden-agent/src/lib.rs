@@ -15,6 +15,7 @@ pub mod session;
 pub mod tools;
 
 pub use host::{Host, HostError};
+pub use policy_view::session_policy;
 pub use secrets::{SecretError, load_api_key, store_api_key};
 
 /// Milliseconds since the Unix epoch.

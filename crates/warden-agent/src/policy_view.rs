@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use warden_policy::layers::{EffectivePolicy, EffectiveValue, SessionChoices};
 use warden_protocol::{
     ApiError, CheckCommandParams, CheckCommandResponse, GetPolicyParams, GetPolicyResponse,
-    PolicyRule, PolicyValue, SessionPolicy,
+    PolicyRule, PolicyValue, ProjectPolicyStatus, SessionPolicy, TrustProjectPolicyParams,
 };
 
 use crate::Host;
@@ -59,7 +59,7 @@ fn policy_values(values: &[EffectiveValue]) -> Vec<PolicyValue> {
 }
 
 /// What a session's start records about the policy it runs under.
-pub(crate) fn session_policy(policy: &EffectivePolicy) -> SessionPolicy {
+pub fn session_policy(policy: &EffectivePolicy) -> SessionPolicy {
     SessionPolicy {
         values: policy_values(&policy.values),
         requirement_sources: policy.requirements.sources.clone(),
@@ -91,6 +91,38 @@ impl Host {
                 .collect(),
             rule_files: policy.rule_files,
             warnings: policy.warnings,
+            project: policy.project_policy.map(|p| ProjectPolicyStatus {
+                root: p.root.display().to_string(),
+                confirmed: p.confirmed,
+                changes: p.changes,
+                confirmed_at: p.confirmed_at,
+            }),
+        })
+    }
+
+    /// Confirm the workspace's trusted project's `.warden/` files as they are now (a
+    /// person's click, outside the sandbox), then show the policy that results.
+    pub(crate) fn trust_project_policy(
+        &self,
+        params: TrustProjectPolicyParams,
+    ) -> Result<GetPolicyResponse, ApiError> {
+        let policy = self.policy(
+            workspace(Some(&params.cwd)).as_deref(),
+            SessionChoices::default(),
+        )?;
+        let Some(project) = policy.project_policy else {
+            return Err(ApiError::new(
+                "project_not_trusted",
+                format!(
+                    "{} is not in a trusted project (add it to trusted_projects, or run `warden policy trust` there)",
+                    params.cwd
+                ),
+            ));
+        };
+        warden_policy::project_trust::confirm(self.paths(), &project.root, crate::now_ms())
+            .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+        self.policy_view(GetPolicyParams {
+            cwd: Some(params.cwd),
         })
     }
 

@@ -3,7 +3,9 @@
 //!
 //! `cargo bench -p warden-audit --bench audit -- [EVENTS]` (default 5,000,000).
 //! `AUDIT_BENCH_INGEST_ONLY=1` stops after ingest; `AUDIT_BENCH_STORES=N` spreads the
-//! sessions over N independent stores (files) to measure how ingest scales with writers.
+//! sessions over N independent stores (files) to measure how ingest scales with writers;
+//! `AUDIT_BENCH_PROCESSES=N` runs the ingest in N processes writing to one store at once
+//! (each EVENTS/N events in sessions of its own) and reports their combined rate.
 //! The store is written under `target/bench-audit/` and removed afterwards.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -87,12 +89,53 @@ fn event(session: u64, seq: u64, n: u64) -> Event {
         },
     };
     Event {
-        session_id: format!("session-{session:05}"),
+        session_id: session_name(session),
         seq: Some(seq),
         created_at: 1_700_000_000_000 + n as i64,
         turn: None,
         msg,
     }
+}
+
+/// Sessions of this process: `session-NNNNN`, or `pK-session-NNNNN` in child process K.
+fn session_name(session: u64) -> String {
+    match std::env::var("AUDIT_BENCH_CHILD") {
+        Ok(k) => format!("p{k}-session-{session:05}"),
+        Err(_) => format!("session-{session:05}"),
+    }
+}
+
+/// Run the ingest in `processes` child processes on one store; report the combined rate.
+fn ingest_in_processes(processes: u64, total: u64) {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-audit");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let started = Instant::now();
+    let children: Vec<_> = (0..processes)
+        .map(|k| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .arg((total / processes).to_string())
+                .env_remove("AUDIT_BENCH_PROCESSES")
+                .env("AUDIT_BENCH_CHILD", k.to_string())
+                .env("AUDIT_BENCH_INGEST_ONLY", "1")
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        print!("  child: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    let elapsed = started.elapsed();
+    let written = (total / processes / SESSIONS) * SESSIONS * processes;
+    println!(
+        "ingest in {processes} processes on one store: {written} events in {:.1} s = {:.0} events/s (wall time of all, opening included)",
+        elapsed.as_secs_f64(),
+        written as f64 / elapsed.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -136,8 +179,18 @@ async fn main() {
         );
         return;
     }
+    if let Some(processes) = std::env::var("AUDIT_BENCH_PROCESSES")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|n| *n > 0)
+    {
+        ingest_in_processes(processes, total);
+        return;
+    }
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-audit");
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("AUDIT_BENCH_CHILD").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     std::fs::create_dir_all(&dir).unwrap();
     // AUDIT_BENCH_STORES=N spreads the sessions over N independent stores (files), each
     // with its own writer: how ingest would scale if the store were split across files.
@@ -158,7 +211,7 @@ async fn main() {
     let store_of = move |session: u64| (session % store_count) as usize;
     for s in 0..SESSIONS {
         stores[store_of(s)]
-            .create_session(&format!("session-{s:05}"), "/home/dev", 0)
+            .create_session(&session_name(s), "/home/dev", 0)
             .await
             .unwrap();
     }

@@ -52,8 +52,22 @@ pub struct Break {
     pub reason: String,
 }
 
+impl Break {
+    /// A break in the store as a whole (its seals or witness), not in one session.
+    pub fn store(reason: impl Into<String>) -> Self {
+        Self {
+            session_id: String::new(),
+            seq: 0,
+            reason: reason.into(),
+        }
+    }
+}
+
 impl std::fmt::Display for Break {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.session_id.is_empty() {
+            return f.write_str(&self.reason);
+        }
         write!(
             f,
             "session {} event {}: {}",
@@ -62,7 +76,7 @@ impl std::fmt::Display for Break {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -106,20 +120,29 @@ pub fn link(previous: &str, record: &StoredRecord) -> String {
     })
 }
 
-/// Checks records in order (sessions one after another, each by seq).
+/// Checks records in order: each session's by seq (sessions may interleave, as they do in
+/// id order).
 #[derive(Debug, Default)]
 pub struct Verifier {
     /// Where sessions trimmed by retention resume.
     anchors: std::collections::HashMap<String, Anchor>,
-    session: Option<String>,
-    next_seq: u64,
-    previous: String,
-    /// The turn of the previous event, when known.
-    turn: Option<u64>,
+    chains: std::collections::HashMap<String, ChainState>,
     pub events: u64,
     pub sessions: u64,
     /// Rows recorded before the chain existed.
     pub unchained: u64,
+}
+
+/// Where one session's chain stands.
+#[derive(Debug)]
+struct ChainState {
+    next_seq: u64,
+    previous: String,
+    /// The turn of the previous event, when known.
+    turn: Option<u64>,
+    /// A chained event was seen: no unchained one may follow.
+    chained: bool,
+    last_kind: String,
 }
 
 impl Verifier {
@@ -132,60 +155,87 @@ impl Verifier {
     }
 
     pub fn check(&mut self, record: &StoredRecord) -> Result<(), Break> {
-        if self.session.as_deref() != Some(&record.session_id) {
-            self.session = Some(record.session_id.clone());
-            (self.next_seq, self.previous, self.turn) = match self.anchors.get(&record.session_id) {
-                Some(a) => (a.seq + 1, a.hash.clone(), a.turn),
-                None => (1, genesis(&record.session_id), Some(0)),
-            };
-            self.sessions += 1;
-        }
         let broken = |reason: String| Break {
             session_id: record.session_id.clone(),
             seq: record.seq,
             reason,
         };
-        if record.seq != self.next_seq {
+        let anchors = &self.anchors;
+        let sessions = &mut self.sessions;
+        let state = self
+            .chains
+            .entry(record.session_id.clone())
+            .or_insert_with(|| {
+                *sessions += 1;
+                let (next_seq, previous, turn) = match anchors.get(&record.session_id) {
+                    Some(a) => (a.seq + 1, a.hash.clone(), a.turn),
+                    None => (1, genesis(&record.session_id), Some(0)),
+                };
+                ChainState {
+                    next_seq,
+                    previous,
+                    turn,
+                    chained: false,
+                    last_kind: String::new(),
+                }
+            });
+        if record.seq != state.next_seq {
             return Err(broken(format!(
                 "expected event {} next, found {} (events missing or out of order)",
-                self.next_seq, record.seq
+                state.next_seq, record.seq
             )));
         }
-        self.next_seq += 1;
+        state.next_seq += 1;
         self.events += 1;
         match &record.hash {
-            None => {
-                self.unchained += 1;
-                self.check_turn(record).map_err(broken)
+            None if state.chained => {
+                return Err(broken(
+                    "it has no hash, but earlier events of the session are chained (its hash was cleared outside Warden)".into(),
+                ));
             }
+            None => self.unchained += 1,
             Some(stored) => {
-                let expected = link(&self.previous, record);
+                let expected = link(&state.previous, record);
                 if *stored != expected {
                     return Err(broken(
                         "the record does not match its hash (altered, or an earlier link was)"
                             .into(),
                     ));
                 }
-                self.previous = expected;
-                self.check_turn(record).map_err(broken)
+                state.previous = expected;
+                state.chained = true;
             }
         }
+        state.last_kind.clone_from(&record.kind);
+        check_turn(state, record).map_err(broken)
     }
 
-    /// The stored turn must be what the prompts before it make it.
-    fn check_turn(&mut self, record: &StoredRecord) -> Result<(), String> {
-        let Some(turn) = record.turn else {
-            self.turn = None;
-            return Ok(());
-        };
-        let expected = self.turn.map(|previous| next_turn(previous, &record.kind));
-        self.turn = Some(turn);
-        match expected {
-            Some(expected) if expected != turn => Err(format!(
-                "its turn is {turn} but the prompts before it make it {expected} (edited outside Warden)"
-            )),
-            _ => Ok(()),
-        }
+    /// The last event seen of a session: its seq and kind.
+    pub fn last(&self, session_id: &str) -> Option<(u64, &str)> {
+        self.chains
+            .get(session_id)
+            .map(|s| (s.next_seq - 1, s.last_kind.as_str()))
+    }
+
+    /// The anchor a session resumes from, if retention trimmed it.
+    pub fn anchor(&self, session_id: &str) -> Option<&Anchor> {
+        self.anchors.get(session_id)
+    }
+}
+
+/// The stored turn must be what the prompts before it make it.
+fn check_turn(state: &mut ChainState, record: &StoredRecord) -> Result<(), String> {
+    let Some(turn) = record.turn else {
+        state.turn = None;
+        return Ok(());
+    };
+    let expected = state.turn.map(|previous| next_turn(previous, &record.kind));
+    state.turn = Some(turn);
+    match expected {
+        Some(expected) if expected != turn => Err(format!(
+            "its turn is {turn} but the prompts before it make it {expected} (edited outside Warden)"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -273,5 +323,46 @@ mod tests {
         let mut swapped = chain(5);
         swapped.swap(3, 4);
         assert_eq!(verify(&swapped).unwrap_err().seq, 5);
+    }
+
+    /// Clearing the hash of any event after the first chained one is a break, wherever it
+    /// is (the tail included, where no later link would notice).
+    #[test]
+    fn a_cleared_hash_after_a_chained_event_is_named() {
+        for at in 1..5 {
+            let mut cleared = chain(5);
+            cleared[at].hash = None;
+            let e = verify(&cleared).unwrap_err();
+            assert_eq!(e.seq, at as u64 + 1, "{e}");
+            assert!(e.reason.contains("hash was cleared"), "{e}");
+        }
+        // A prefix without hashes (rows from before the chain) is not a break here.
+        let mut legacy = chain(5);
+        legacy[0].hash = None;
+        assert!(verify(&legacy[..1]).is_ok());
+    }
+
+    #[test]
+    fn interleaved_sessions_are_checked_each_on_its_own() {
+        let mut other = chain(3);
+        for r in &mut other {
+            r.session_id = "t".into();
+        }
+        let mut previous = genesis("t");
+        for r in &mut other {
+            r.hash = Some(link(&previous, r));
+            previous = r.hash.clone().unwrap();
+        }
+        let mut mixed = Vec::new();
+        for (a, b) in chain(3).into_iter().zip(other) {
+            mixed.push(a);
+            mixed.push(b);
+        }
+        let mut v = Verifier::default();
+        for r in &mixed {
+            v.check(r).unwrap();
+        }
+        assert_eq!((v.events, v.sessions), (6, 2));
+        assert_eq!(v.last("t"), Some((3, "userPrompt")));
     }
 }

@@ -1,6 +1,14 @@
 //! Committing batches: a thread of its own with the writer's own connection (direct.rs)
 //! writes each linked batch in one transaction, acknowledges its requests, and reports
 //! the outcome to the writer, which meanwhile links the next batch.
+//!
+//! Other Warden processes may write to the same file. Each transaction takes the write
+//! lock at once (`BEGIN IMMEDIATE`, waiting as long as another process holds it) and asks
+//! SQLite whether any other connection committed since this one last did
+//! (`PRAGMA data_version`); if so, the next event id and the last seal are read again
+//! inside the transaction. Event ids are therefore handed out here, under the lock, in
+//! commit order across every process. Each commit appends a seal (seal.rs) and, once
+//! committed, forwards the witness (witness.rs).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -11,14 +19,17 @@ use tokio::sync::{mpsc as async_mpsc, oneshot};
 
 use crate::AuditError;
 use crate::chain::StoredRecord;
-use crate::direct::{Binder, Connection, Statement};
+use crate::direct::{Binder, Connection, SqlError, Statement};
+use crate::seal;
+use crate::witness::Witness;
 use crate::writer::{Derived, WriteRequest};
 
-/// One linked batch to commit, its first event id, and the titles it sets.
+/// One linked batch to commit, the titles it sets and its seal's body.
 pub(crate) struct Job {
     pub requests: Vec<WriteRequest>,
-    pub first_id: i64,
     pub titles: Vec<(String, String)>,
+    /// The heads it leaves, as its seal names them (`seal::heads_body`).
+    pub heads: String,
     /// Raised by the writer after each failed commit it hears of. A batch handed over
     /// before that (linked on top of the failed one) is returned unwritten.
     pub epoch: u64,
@@ -60,18 +71,40 @@ const EVENT_COLUMNS: &str =
     "(id, session_id, seq, created_at, kind, actor, payload, event_id, hash, turn, decision)";
 const EVENT_VALUES: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/// How long a commit waits for another process to release the write lock before it
+/// fails (SQLite's own busy timeout retries within each attempt).
+const BUSY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// What this connection knows of the store between its transactions; read again inside a
+/// transaction whenever another connection committed since.
+struct Known {
+    /// `PRAGMA data_version` when it was read.
+    data_version: i64,
+    /// The id the next event gets.
+    next_id: i64,
+    /// The last seal's id and hash.
+    seal: (u64, String),
+}
+
 /// The writer's connection and its statements (declared before it: they are dropped, so
 /// finalized, before it closes).
 struct Committer {
     begin: Statement,
     commit: Statement,
     rollback: Statement,
+    data_version: Statement,
+    first_free_id: Statement,
+    last_seal: Statement,
+    insert_seal: Statement,
     /// INSERTs of `CHUNKS[i]` events.
     events: Vec<Statement>,
     /// INSERTs of n events' text into the full-text index, by n.
     texts: HashMap<usize, Statement>,
     title: Statement,
     ended: Statement,
+    known: Option<Known>,
+    witness: Witness,
+    path: std::path::PathBuf,
     conn: Connection,
 }
 
@@ -89,9 +122,7 @@ pub(crate) fn spawn(
         .spawn(move || {
             let mut failed = None;
             while let Ok(job) = incoming.recv() {
-                let committed = serve(job, &mut failed, |job| {
-                    committer.write(&job.requests, job.first_id, &job.titles)
-                });
+                let committed = serve(job, &mut failed, |job| committer.write(job));
                 if committed {
                     // Full means a checkpoint is already due: this commit joins it.
                     let _ = checkpoints.try_send(());
@@ -162,8 +193,21 @@ fn insert(table_and_columns: &str, row: &str, rows: usize) -> String {
     format!("INSERT INTO {table_and_columns} VALUES {values}")
 }
 
+/// The first id never handed out: above every stored event, every event an exporter has
+/// passed and every event a retention run deleted, so an id always names one event.
+const FIRST_FREE_ID: &str = "SELECT COALESCE(MAX(id), 0) + 1 FROM ( \
+       SELECT MAX(id) AS id FROM events \
+       UNION ALL SELECT MAX(last_id) FROM export_cursors \
+       UNION ALL SELECT MAX(through_id) FROM export_skips \
+       UNION ALL SELECT MAX(last_deleted_id) FROM retention_runs)";
+
+/// The last seal: its id and hash (or 0 and genesis); after a retention run removed every
+/// seal, the one that run says it removed last.
+pub(crate) const LAST_SEAL: &str = "SELECT id, hash FROM seals ORDER BY id DESC LIMIT 1";
+
 impl Committer {
     fn open(path: &Path) -> Result<Self, AuditError> {
+        let witness = Witness::open(path)?;
         let conn = Connection::open(path)?;
         // As the store's other connections (store.rs): checkpoints run beside the writer,
         // and a multi-row INSERT's statement journal stays in memory.
@@ -177,42 +221,160 @@ impl Committer {
             .map(|&n| conn.prepare(&insert(&events_table, EVENT_VALUES, n)))
             .collect::<Result<_, _>>()?;
         Ok(Self {
-            begin: conn.prepare("BEGIN")?,
+            begin: conn.prepare("BEGIN IMMEDIATE")?,
             commit: conn.prepare("COMMIT")?,
             rollback: conn.prepare("ROLLBACK")?,
+            data_version: conn.prepare("PRAGMA data_version")?,
+            first_free_id: conn.prepare(FIRST_FREE_ID)?,
+            last_seal: conn.prepare(LAST_SEAL)?,
+            insert_seal: conn.prepare(
+                "INSERT INTO seals (id, sealed_at, first_id, last_id, body, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            )?,
             events,
             texts: HashMap::new(),
             title: conn
                 .prepare("UPDATE sessions SET title = ? WHERE session_id = ? AND title = ''")?,
             ended: conn.prepare("UPDATE sessions SET ended_at = ? WHERE session_id = ?")?,
+            known: None,
+            witness,
+            path: path.to_path_buf(),
             conn,
         })
     }
 
-    /// Write the batch in one transaction, events numbered from `first_id`.
-    fn write(
-        &mut self,
-        requests: &[WriteRequest],
-        first_id: i64,
-        titles: &[(String, String)],
-    ) -> Result<(), AuditError> {
-        self.begin.bind().run()?;
+    /// Write the batch in one transaction, sealed, then forward the witness.
+    fn write(&mut self, job: &Job) -> Result<(), AuditError> {
+        self.begin_immediate()?;
         let written = self
-            .write_rows(requests, first_id, titles)
-            .and_then(|()| self.commit.bind().run());
-        if written.is_err() {
-            // Undo whatever the transaction wrote (SQLite may already have).
-            let _ = self.rollback.bind().run();
+            .write_sealed(job)
+            .and_then(|sealed| Ok((sealed, self.commit.bind().run()?)));
+        match written {
+            Ok(((id, hash, next_id), ())) => {
+                if let Err(e) = self.witness.advance(id, &hash) {
+                    // The events are committed; a witness left behind is not an alarm.
+                    tracing::warn!(error = %e, "audit witness not updated");
+                }
+                if let Some(known) = &mut self.known {
+                    known.next_id = next_id;
+                    known.seal = (id, hash);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // Undo whatever the transaction wrote (SQLite may already have), and read
+                // what the store holds again next time.
+                let _ = self.rollback.bind().run();
+                self.known = None;
+                Err(e)
+            }
         }
-        written
     }
 
+    /// Take the write lock, waiting while another process holds it (each attempt waits
+    /// SQLite's busy timeout; past `BUSY_PATIENCE` the commit fails, saying so).
+    fn begin_immediate(&mut self) -> Result<(), AuditError> {
+        let started = std::time::Instant::now();
+        let mut warned = false;
+        loop {
+            match self.begin.bind().run() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_busy() && started.elapsed() < BUSY_PATIENCE => {
+                    if !warned {
+                        tracing::warn!(
+                            "audit store busy: another process holds the write lock; waiting"
+                        );
+                        warned = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) if e.is_busy() => {
+                    return Err(AuditError::Busy {
+                        path: self.path.clone(),
+                        waited_secs: started.elapsed().as_secs(),
+                        message: e.to_string(),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// What the store holds now, read again if another connection committed since this
+    /// one last looked (inside the transaction, so it cannot change before the commit).
+    fn refresh(&mut self) -> Result<(), SqlError> {
+        let version = self
+            .data_version
+            .bind()
+            .first_row()?
+            .and_then(|row| row.first().and_then(|v| v.int()))
+            .unwrap_or(-1);
+        if self
+            .known
+            .as_ref()
+            .is_some_and(|k| k.data_version == version)
+        {
+            return Ok(());
+        }
+        let next_id = self
+            .first_free_id
+            .bind()
+            .first_row()?
+            .and_then(|row| row.first().and_then(|v| v.int()))
+            .unwrap_or(1);
+        let seal = match self.last_seal.bind().first_row()? {
+            Some(row) => (
+                row.first().and_then(|v| v.int()).unwrap_or(0) as u64,
+                row.get(1)
+                    .and_then(|v| v.text())
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            None => (0, seal::genesis()),
+        };
+        self.known = Some(Known {
+            data_version: version,
+            next_id,
+            seal,
+        });
+        Ok(())
+    }
+
+    /// Write the batch's rows and its seal; returns the seal's id and hash and the next
+    /// free event id.
+    fn write_sealed(&mut self, job: &Job) -> Result<(u64, String, i64), AuditError> {
+        self.refresh()?;
+        let (first_id, (previous_id, previous_hash)) = match &self.known {
+            Some(k) => (k.next_id, k.seal.clone()),
+            None => return Err(AuditError::Write("the store's state is unknown".into())),
+        };
+        let count = self.write_rows(&job.requests, first_id, &job.titles)?;
+        if count == 0 {
+            return Ok((previous_id, previous_hash, first_id));
+        }
+        let last_id = first_id + count - 1;
+        let id = previous_id + 1;
+        let sealed_at = now_ms();
+        let events = Some((first_id, last_id));
+        let hash = seal::seal_hash(&previous_hash, id, sealed_at, events, &job.heads);
+        self.insert_seal
+            .bind()
+            .int(id as i64)
+            .int(sealed_at)
+            .optional_int(events.map(|e| e.0))
+            .optional_int(events.map(|e| e.1))
+            .text(&job.heads)
+            .text(&hash)
+            .run()?;
+        Ok((id, hash, first_id + count))
+    }
+
+    /// Write the events numbered from `first_id`; returns how many.
     fn write_rows(
         &mut self,
         requests: &[WriteRequest],
         first_id: i64,
         titles: &[(String, String)],
-    ) -> Result<(), AuditError> {
+    ) -> Result<i64, AuditError> {
         let records: Vec<_> = requests
             .iter()
             .flat_map(|r| r.records.iter().zip(r.derived.iter()))
@@ -259,8 +421,15 @@ impl Committer {
                     .run()?;
             }
         }
-        Ok(())
+        Ok(records.len() as i64)
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// The full-text INSERT of `rows` rows from `kept`, prepared on first use.
@@ -336,8 +505,8 @@ mod tests {
         };
         let job = Job {
             requests: vec![request],
-            first_id: 1,
             titles: Vec::new(),
+            heads: String::new(),
             epoch,
             done,
         };

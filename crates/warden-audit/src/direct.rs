@@ -16,6 +16,64 @@ use std::ptr::{self, NonNull};
 use libsqlite3_sys as ffi;
 
 use crate::AuditError;
+use crate::error::is_busy_code;
+
+/// An error SQLite reported, with its (extended) result code.
+#[derive(Debug)]
+pub(crate) struct SqlError {
+    code: c_int,
+    message: String,
+}
+
+impl SqlError {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            code: ffi::SQLITE_ERROR,
+            message: message.into(),
+        }
+    }
+
+    /// SQLite said another connection holds the database (busy or locked).
+    pub(crate) fn is_busy(&self) -> bool {
+        is_busy_code(self.code)
+    }
+}
+
+impl std::fmt::Display for SqlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<SqlError> for AuditError {
+    fn from(error: SqlError) -> Self {
+        AuditError::Write(error.message)
+    }
+}
+
+/// One value of a result row.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl Value {
+    pub(crate) fn int(&self) -> Option<i64> {
+        match self {
+            Self::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
 
 /// One connection, used by one thread at a time.
 pub(crate) struct Connection {
@@ -29,16 +87,16 @@ unsafe impl Send for Connection {}
 
 impl Connection {
     /// Open an existing database file for writing (the store's migrations created it).
-    pub(crate) fn open(path: &Path) -> Result<Self, AuditError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, SqlError> {
         let name = CString::new(path.as_os_str().as_encoded_bytes())
-            .map_err(|_| AuditError::Write(format!("{} contains a NUL byte", path.display())))?;
+            .map_err(|_| SqlError::new(format!("{} contains a NUL byte", path.display())))?;
         let mut db = ptr::null_mut();
         let flags = ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_NOMUTEX;
         // SAFETY: `name` is a NUL-terminated string that outlives the call; `db` receives
         // the handle, which SQLite allocates even when opening fails.
         let code = unsafe { ffi::sqlite3_open_v2(name.as_ptr(), &mut db, flags, ptr::null()) };
         let Some(db) = NonNull::new(db) else {
-            return Err(AuditError::Write(format!(
+            return Err(SqlError::new(format!(
                 "cannot open {}: out of memory",
                 path.display()
             )));
@@ -51,9 +109,8 @@ impl Connection {
     }
 
     /// Run SQL without parameters (pragmas, schema), all its statements.
-    pub(crate) fn execute(&self, sql: &str) -> Result<(), AuditError> {
-        let sql = CString::new(sql)
-            .map_err(|_| AuditError::Write("SQL text contains a NUL byte".into()))?;
+    pub(crate) fn execute(&self, sql: &str) -> Result<(), SqlError> {
+        let sql = CString::new(sql).map_err(|_| SqlError::new("SQL text contains a NUL byte"))?;
         // SAFETY: the handle is open and `sql` is NUL-terminated; no callback is passed.
         let code = unsafe {
             ffi::sqlite3_exec(
@@ -71,10 +128,9 @@ impl Connection {
     }
 
     /// Prepare one statement, to be run many times.
-    pub(crate) fn prepare(&self, sql: &str) -> Result<Statement, AuditError> {
+    pub(crate) fn prepare(&self, sql: &str) -> Result<Statement, SqlError> {
         let mut raw = ptr::null_mut();
-        let length = c_int::try_from(sql.len())
-            .map_err(|_| AuditError::Write("SQL text too long".into()))?;
+        let length = c_int::try_from(sql.len()).map_err(|_| SqlError::new("SQL text too long"))?;
         // SAFETY: `sql` is valid for `length` bytes (no NUL terminator is needed when the
         // length is given); `raw` receives the statement or stays null on error.
         let code = unsafe {
@@ -90,8 +146,8 @@ impl Connection {
         if code != ffi::SQLITE_OK {
             return Err(self.error(code));
         }
-        let raw = NonNull::new(raw)
-            .ok_or_else(|| AuditError::Write(format!("no statement in {sql:?}")))?;
+        let raw =
+            NonNull::new(raw).ok_or_else(|| SqlError::new(format!("no statement in {sql:?}")))?;
         Ok(Statement { raw })
     }
 
@@ -101,8 +157,16 @@ impl Connection {
         unsafe { ffi::sqlite3_changes64(self.db.as_ptr()) as u64 }
     }
 
-    fn error(&self, code: c_int) -> AuditError {
-        AuditError::Write(message(self.db.as_ptr(), code))
+    fn error(&self, code: c_int) -> SqlError {
+        // SAFETY: the handle is open.
+        let code = match unsafe { ffi::sqlite3_extended_errcode(self.db.as_ptr()) } {
+            0 => code,
+            extended => extended,
+        };
+        SqlError {
+            code,
+            message: message(self.db.as_ptr(), code),
+        }
     }
 }
 
@@ -220,24 +284,64 @@ impl<'a> Binder<'a> {
     }
 
     /// Run the statement to completion (it returns no rows).
-    pub(crate) fn run(self) -> Result<(), AuditError> {
+    pub(crate) fn run(self) -> Result<(), SqlError> {
+        match self.step()? {
+            ffi::SQLITE_DONE => Ok(()),
+            _ => Err(SqlError::new("the statement returned rows")),
+        }
+    }
+
+    /// Run the statement and read its first row, if any (the rest are not read).
+    pub(crate) fn first_row(self) -> Result<Option<Vec<Value>>, SqlError> {
+        if self.step()? != ffi::SQLITE_ROW {
+            return Ok(None);
+        }
+        let raw = self.statement.raw.as_ptr();
+        // SAFETY: the statement has a current row; each column is read by its index below
+        // its count, and text is copied before the next call on the statement.
+        let row = unsafe {
+            (0..ffi::sqlite3_column_count(raw))
+                .map(|i| match ffi::sqlite3_column_type(raw, i) {
+                    ffi::SQLITE_NULL => Value::Null,
+                    ffi::SQLITE_INTEGER => Value::Int(ffi::sqlite3_column_int64(raw, i)),
+                    _ => {
+                        let text = ffi::sqlite3_column_text(raw, i);
+                        let len = ffi::sqlite3_column_bytes(raw, i);
+                        if text.is_null() {
+                            Value::Null
+                        } else {
+                            let bytes = std::slice::from_raw_parts(text, len.max(0) as usize);
+                            Value::Text(String::from_utf8_lossy(bytes).into_owned())
+                        }
+                    }
+                })
+                .collect()
+        };
+        Ok(Some(row))
+    }
+
+    /// One step: SQLITE_ROW or SQLITE_DONE, anything else as an error.
+    fn step(&self) -> Result<c_int, SqlError> {
         let raw = self.statement.raw.as_ptr();
         // SAFETY: the statement is valid.
         let db = unsafe { ffi::sqlite3_db_handle(raw) };
         if let Some(code) = self.error {
-            return Err(AuditError::Write(format!(
-                "cannot bind a value: {}",
-                message(db, code)
-            )));
+            return Err(SqlError {
+                code,
+                message: format!("cannot bind a value: {}", message(db, code)),
+            });
         }
         // SAFETY: every parameter is bound to a value that outlives this call.
         let code = unsafe { ffi::sqlite3_step(raw) };
-        if code != ffi::SQLITE_DONE {
-            // SAFETY: as above; the step's error is read before anything else runs.
-            let text = message(db, unsafe { ffi::sqlite3_extended_errcode(db) });
-            return Err(AuditError::Write(text));
+        if code == ffi::SQLITE_DONE || code == ffi::SQLITE_ROW {
+            return Ok(code);
         }
-        Ok(())
+        // SAFETY: as above; the step's error is read before anything else runs.
+        let code = unsafe { ffi::sqlite3_extended_errcode(db) };
+        Err(SqlError {
+            code,
+            message: message(db, code),
+        })
     }
 }
 
@@ -276,7 +380,7 @@ mod tests {
             insert.bind().int(n).text(&text).run().unwrap();
             assert_eq!(conn.changes(), 1);
         }
-        let err = insert.bind().int(9).null().run().unwrap_err();
+        let err = AuditError::from(insert.bind().int(9).null().run().unwrap_err());
         assert_eq!(
             err.to_string(),
             "audit write failed: NOT NULL constraint failed: t.s (SQLite code 1299)"

@@ -22,11 +22,42 @@ pub enum AuditError {
     Write(String),
     #[error("the audit writer has stopped")]
     WriterStopped,
+    /// Another connection (often another Warden process) held the database longer than
+    /// Warden waits. Nothing is wrong with the file.
+    #[error(
+        "the audit database {path} is busy: another Warden process has held it for {waited_secs} s ({message}); nothing was lost, try again"
+    )]
+    Busy {
+        path: PathBuf,
+        waited_secs: u64,
+        message: String,
+    },
+    /// The store's own consistency could not be established (a witness file that cannot
+    /// be read or written).
+    #[error("audit witness {path}: {message}")]
+    Witness { path: PathBuf, message: String },
 }
 
 impl From<sqlx::Error> for AuditError {
     fn from(error: sqlx::Error) -> Self {
         Self::Query(error)
+    }
+}
+
+/// Whether SQLite said the database was locked by another connection (SQLITE_BUSY or
+/// SQLITE_LOCKED, with any extended code): a reason to wait, never a sign of damage.
+pub(crate) fn is_busy_code(code: i32) -> bool {
+    matches!(code & 0xff, 5 | 6)
+}
+
+/// Whether a sqlx error is SQLite saying "busy" or "locked".
+pub(crate) fn is_busy(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => e
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(is_busy_code),
+        _ => false,
     }
 }
 
@@ -49,6 +80,8 @@ impl AuditError {
             Self::UnknownSession(_) => "audit_unknown_session",
             Self::Write(_) => "audit_write",
             Self::WriterStopped => "audit_writer_stopped",
+            Self::Busy { .. } => "audit_busy",
+            Self::Witness { .. } => "audit_witness",
         }
     }
 }

@@ -1,5 +1,4 @@
-//! Verifying the chain (in the store or in an exported file) and exporting one session
-//! as a self-contained JSONL file.
+//! Exporting one session as a self-contained JSONL file, and verifying such a file.
 
 use std::io::{BufRead, Write};
 
@@ -8,62 +7,8 @@ use sqlx::Row;
 use warden_protocol::EventMsg;
 
 use crate::chain::{Anchor, Break, StoredRecord, Verifier};
+use crate::verify::VerifyReport;
 use crate::{AuditError, AuditStore};
-
-/// The result of a verification.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyReport {
-    pub sessions: u64,
-    pub events: u64,
-    /// Rows recorded before the chain existed (not covered by it).
-    pub unchained: u64,
-    /// The first broken link, if any.
-    pub broken: Option<Break>,
-}
-
-/// `1 event`, `2 events`: a count and its noun, singular for one.
-pub fn counted(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("{n} {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-impl std::fmt::Display for VerifyReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.broken {
-            Some(b) => write!(f, "BROKEN: {b}"),
-            None => {
-                write!(
-                    f,
-                    "intact: {} in {}",
-                    counted(self.events, "event"),
-                    counted(self.sessions, "session")
-                )?;
-                if self.unchained > 0 {
-                    write!(
-                        f,
-                        " ({} recorded before the hash chain, not covered)",
-                        self.unchained
-                    )?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl VerifyReport {
-    fn from(verifier: Verifier, broken: Option<Break>) -> Self {
-        Self {
-            sessions: verifier.sessions,
-            events: verifier.events,
-            unchained: verifier.unchained,
-            broken,
-        }
-    }
-}
 
 /// First line of an export file.
 #[derive(Debug, Serialize, Deserialize)]
@@ -77,6 +22,18 @@ struct ExportHeader {
     /// Where the chain resumes if retention removed the session's first events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     anchor: Option<Anchor>,
+    /// The session's last event when it was exported (version 2): a file cut short of it
+    /// is reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    end: Option<ExportEnd>,
+}
+
+/// The last event of an exported session.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportEnd {
+    seq: u64,
+    hash: Option<String>,
 }
 
 const FORMAT: &str = "warden-audit-export";
@@ -98,7 +55,7 @@ pub(crate) fn record(row: &sqlx::sqlite::SqliteRow) -> StoredRecord {
 
 /// The `decision` column is derived from the chained payload (for the search filter); an
 /// edit to it would hide a refusal from that filter without touching the chain.
-fn decision_matches(record: &StoredRecord, column: Option<String>) -> Result<(), Break> {
+pub(crate) fn decision_matches(record: &StoredRecord, column: Option<String>) -> Result<(), Break> {
     let derived = match record.kind.as_str() {
         "decision" | "networkAccess" | "approvalAnswered" => {
             serde_json::from_str::<EventMsg>(&record.payload)
@@ -127,51 +84,42 @@ pub(crate) const RECORD_COLUMNS: &str =
     "session_id, seq, created_at, kind, actor, event_id, payload, hash, turn";
 
 impl AuditStore {
-    /// Check every session's chain; stops at the first broken link.
-    pub async fn verify(&self) -> Result<VerifyReport, AuditError> {
-        let mut verifier = Verifier::with_anchors(self.anchors().await?);
-        let (mut after_session, mut after_seq) = (String::new(), 0i64);
-        loop {
-            let rows = sqlx::query(&format!(
-                "SELECT {RECORD_COLUMNS}, decision FROM events WHERE (session_id, seq) > (?, ?) ORDER BY session_id, seq LIMIT ?"
-            ))
-            .bind(&after_session)
-            .bind(after_seq)
-            .bind(PAGE)
-            .fetch_all(&self.pool)
-            .await?;
-            for row in &rows {
-                let r = record(row);
-                let checked = verifier
-                    .check(&r)
-                    .and_then(|()| decision_matches(&r, row.get("decision")));
-                if let Err(b) = checked {
-                    return Ok(VerifyReport::from(verifier, Some(b)));
-                }
-                after_session = r.session_id;
-                after_seq = r.seq as i64;
-            }
-            if (rows.len() as i64) < PAGE {
-                return Ok(VerifyReport::from(verifier, None));
-            }
-        }
-    }
-
     /// Write one session as JSONL: a header line, then every record with its chain link.
     pub async fn export_session<W: Write>(
         &self,
         session_id: &str,
         out: &mut W,
     ) -> Result<u64, AuditError> {
+        // One snapshot: the header's end is the last record written.
+        let mut tx = self.pool.begin().await?;
+        let anchor = sqlx::query("SELECT seq, hash, turn FROM chain_anchors WHERE session_id = ?")
+            .bind(session_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| Anchor {
+                seq: row.get::<i64, _>("seq") as u64,
+                hash: row.get("hash"),
+                turn: row.get::<Option<i64>, _>("turn").map(|t| t as u64),
+            });
         let session = self.session(session_id).await?;
-        let anchor = self.anchors().await?.remove(session_id);
+        let end = sqlx::query(
+            "SELECT seq, hash FROM events WHERE session_id = ? ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(session_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| ExportEnd {
+            seq: row.get::<i64, _>("seq") as u64,
+            hash: row.get("hash"),
+        });
         let header = ExportHeader {
             format: FORMAT.into(),
-            version: 1,
+            version: 2,
             session_id: session.session_id,
             cwd: session.cwd,
             created_at: session.created_at,
             anchor,
+            end,
         };
         let io = |e: std::io::Error| AuditError::Write(format!("cannot write the export: {e}"));
         let json = |e: serde_json::Error| AuditError::Decode(e.to_string());
@@ -184,10 +132,13 @@ impl AuditStore {
             .bind(session_id)
             .bind(after)
             .bind(PAGE)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
             for row in &rows {
                 let r = record(row);
+                if header.end.as_ref().is_some_and(|e| r.seq > e.seq) {
+                    break;
+                }
                 after = r.seq as i64;
                 writeln!(out, "{}", serde_json::to_string(&r).map_err(json)?).map_err(io)?;
                 written += 1;
@@ -212,7 +163,7 @@ pub fn verify_export(input: impl BufRead) -> Result<VerifyReport, AuditError> {
         }
         None => return Err(AuditError::Decode("the file is empty".into())),
     };
-    if header.format != FORMAT || header.version != 1 {
+    if header.format != FORMAT || !(1..=2).contains(&header.version) {
         return Err(bad(
             0,
             format!(
@@ -227,6 +178,7 @@ pub fn verify_export(input: impl BufRead) -> Result<VerifyReport, AuditError> {
         .map(|a| (header.session_id.clone(), a.clone()))
         .collect();
     let mut verifier = Verifier::with_anchors(anchors);
+    let mut last: Option<u64> = None;
     for (n, line) in lines {
         let line = line.map_err(|e| bad(n, e.to_string()))?;
         if line.trim().is_empty() {
@@ -243,11 +195,26 @@ pub fn verify_export(input: impl BufRead) -> Result<VerifyReport, AuditError> {
                     header.session_id
                 ),
             };
-            return Ok(VerifyReport::from(verifier, Some(b)));
+            return Ok(VerifyReport::from(&verifier, Some(b)));
         }
         if let Err(b) = verifier.check(&r) {
-            return Ok(VerifyReport::from(verifier, Some(b)));
+            return Ok(VerifyReport::from(&verifier, Some(b)));
         }
+        last = Some(r.seq);
     }
-    Ok(VerifyReport::from(verifier, None))
+    if let Some(end) = &header.end
+        && last != Some(end.seq)
+    {
+        let after = last.map_or(header.anchor.as_ref().map_or(0, |a| a.seq), |s| s);
+        let b = Break {
+            session_id: header.session_id.clone(),
+            seq: after + 1,
+            reason: format!(
+                "the file ends after event {after}, but its header says the session reached event {} (cut)",
+                end.seq
+            ),
+        };
+        return Ok(VerifyReport::from(&verifier, Some(b)));
+    }
+    Ok(VerifyReport::from(&verifier, None))
 }

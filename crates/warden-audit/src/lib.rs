@@ -3,6 +3,7 @@
 //! per-session hash chain, written in batches (multi-row inserts in one transaction) and
 //! acknowledged only once committed. Reads page by cursor; search uses FTS5.
 
+mod against;
 mod chain;
 mod checkpoint;
 mod commit;
@@ -14,17 +15,23 @@ mod otlp;
 mod reader;
 mod redact;
 mod retention;
+mod seal;
 mod search;
 mod search_text;
 mod store;
+mod verify;
+mod witness;
 mod writer;
 
-pub use chain::{Break, StoredRecord, Verifier};
+pub use against::WitnessReport;
+pub use chain::{Break, StoredRecord, Verifier, genesis, link};
 pub use error::AuditError;
-pub use export::{VerifyReport, counted, verify_export};
+pub use export::verify_export;
 pub use otlp::{Exporter, ExporterConfig, ExporterStatus, OtlpProtocol, TlsSettings};
 pub use reader::SessionRow;
 pub use redact::redact;
 pub use retention::RetentionReport;
 pub use search::{SearchHit, SearchQuery};
 pub use store::AuditStore;
+pub use verify::{VerifyReport, counted};
+pub use witness::WitnessedSeal;

@@ -35,6 +35,15 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    /// The heads this batch leaves, as its seal names them.
+    pub(crate) fn seal_body(&self) -> String {
+        crate::seal::heads_body(
+            self.heads
+                .iter()
+                .map(|(session, head)| (session.as_str(), head.seq, head.hash.as_str())),
+        )
+    }
+
     /// Full when it has as many requests as a transaction takes, or as many events as one
     /// full-text INSERT can bind (so the batch's text is one statement, commit.rs).
     pub(crate) fn is_full(&self) -> bool {

@@ -1,12 +1,14 @@
 //! Retention: delete events older than a cutoff, session by session, always as a
 //! prefix of the session's chain, and record the last deleted link as the session's
-//! anchor so the rest still verifies. Every run is itself recorded.
-
-use std::collections::HashMap;
+//! anchor so the rest still verifies. Every run is itself recorded and sealed: its seal
+//! (seal.rs) names the prefix of seals it removed (those whose events are all gone) and a
+//! digest of every anchor in the store, so an anchor added or changed outside a run is
+//! caught by `verify`.
 
 use sqlx::Row;
 
-use crate::chain::Anchor;
+use crate::commit::LAST_SEAL;
+use crate::seal::{self, RetentionSeal};
 use crate::{AuditError, AuditStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,9 +16,6 @@ pub struct RetentionReport {
     pub events_deleted: u64,
     pub sessions_trimmed: u64,
 }
-
-/// Where each session's remaining chain starts.
-pub(crate) type Anchors = HashMap<String, Anchor>;
 
 impl AuditStore {
     /// Delete events recorded before `cutoff` (epoch ms). Within a session only a prefix
@@ -83,41 +82,108 @@ impl AuditStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("DELETE FROM retention_in_progress")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO retention_runs (ran_at, cutoff, events_deleted, last_deleted_id) VALUES (?, ?, ?, ?)",
+        let run: i64 = sqlx::query_scalar(
+            "INSERT INTO retention_runs (ran_at, cutoff, events_deleted, last_deleted_id) VALUES (?, ?, ?, ?) RETURNING id",
         )
         .bind(now)
         .bind(cutoff)
         .bind(deleted as i64)
         .bind(highest)
+        .fetch_one(&mut *tx)
+        .await?;
+        let sealed = seal_run(&mut tx, run, now).await?;
+        sqlx::query("DELETE FROM retention_in_progress")
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        match crate::witness::Witness::open(self.path()) {
+            Ok(witness) => {
+                if let Err(e) = witness.advance(sealed.0, &sealed.1) {
+                    tracing::warn!(error = %e, "audit witness not updated after retention");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "audit witness not updated after retention"),
+        }
         Ok(RetentionReport {
             events_deleted: deleted,
             sessions_trimmed: prefixes.len() as u64,
         })
     }
+}
 
-    pub(crate) async fn anchors(&self) -> Result<Anchors, AuditError> {
-        let rows = sqlx::query("SELECT session_id, seq, hash, turn FROM chain_anchors")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
-                    r.get::<String, _>("session_id"),
-                    Anchor {
-                        seq: r.get::<i64, _>("seq") as u64,
-                        hash: r.get("hash"),
-                        turn: r.get::<Option<i64>, _>("turn").map(|t| t as u64),
-                    },
-                )
-            })
-            .collect())
+/// Remove the prefix of seals whose events are all gone, and append the run's seal.
+/// Returns the new seal's id and hash.
+async fn seal_run(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    run: i64,
+    now: i64,
+) -> Result<(u64, String), AuditError> {
+    let (last_id, last_hash): (u64, String) = sqlx::query_as::<_, (i64, String)>(LAST_SEAL)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map_or((0, seal::genesis()), |(id, hash)| (id as u64, hash));
+    let (mut through, mut through_hash) = (0u64, seal::genesis());
+    let previous: Option<String> = sqlx::query_scalar(
+        "SELECT body FROM seals WHERE first_id IS NULL ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(parsed) = previous.as_deref().and_then(RetentionSeal::parse) {
+        (through, through_hash) = (parsed.through, parsed.through_hash);
     }
+    // Seals before the first one that still covers a stored event are spent.
+    let sealed_from: i64 =
+        sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'sealed_from'")
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or(1);
+    let first_kept: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(s.id) FROM seals s WHERE s.first_id IS NOT NULL AND s.last_id >= \
+         (SELECT MIN(id) FROM events WHERE id >= ?)",
+    )
+    .bind(sealed_from)
+    .fetch_one(&mut **tx)
+    .await?;
+    let spent = match first_kept {
+        Some(first) => first as u64 - 1,
+        None => last_id,
+    };
+    if spent > through {
+        through_hash = sqlx::query_scalar("SELECT hash FROM seals WHERE id = ?")
+            .bind(spent as i64)
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or(through_hash);
+        through = spent;
+        sqlx::query("DELETE FROM seals WHERE id <= ?")
+            .bind(spent as i64)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let anchors = sqlx::query_as::<_, (String, i64, String, Option<i64>)>(
+        "SELECT session_id, seq, hash, turn FROM chain_anchors",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let body = RetentionSeal {
+        run,
+        through,
+        through_hash,
+        anchors: seal::anchors_digest(
+            anchors
+                .iter()
+                .map(|(s, seq, h, t)| (s.as_str(), *seq as u64, h.as_str(), t.map(|t| t as u64))),
+        ),
+    }
+    .body();
+    let id = last_id + 1;
+    let hash = seal::seal_hash(&last_hash, id, now, None, &body);
+    sqlx::query("INSERT INTO seals (id, sealed_at, first_id, last_id, body, hash) VALUES (?, ?, NULL, NULL, ?, ?)")
+        .bind(id as i64)
+        .bind(now)
+        .bind(&body)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok((id, hash))
 }

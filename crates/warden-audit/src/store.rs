@@ -11,8 +11,10 @@ use warden_protocol::{Event, EventMsg};
 
 use crate::AuditError;
 use crate::chain::StoredRecord;
+use crate::error::is_busy;
 use crate::redact::redact;
 use crate::search_text::indexed_text;
+use crate::witness::{Locked, Witness};
 use crate::writer::{Derived, WriteRequest, run_writer};
 use crate::{checkpoint, commit};
 
@@ -60,22 +62,40 @@ impl AuditStore {
         if path.exists() && !has_sqlite_header(path).map_err(|e| corrupt(&e))? {
             return Err(corrupt(&"the file does not start with the SQLite header"));
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| corrupt(&e))?;
-        sqlx::query("PRAGMA quick_check")
-            .execute(&pool)
-            .await
-            .map_err(|e| corrupt(&e))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| AuditError::Open {
-                path: path.to_path_buf(),
-                message: format!("migration failed: {e}"),
-            })?;
+        // One process at a time opens and migrates the store: several Warden processes
+        // starting together would otherwise race to create and migrate it.
+        let witness = Witness::open(path)?;
+        let locked = lock_for_opening(&witness, path).await?;
+        let pool = open_pool(path, options).await?;
+        let started = std::time::Instant::now();
+        loop {
+            match sqlx::query("PRAGMA quick_check").execute(&pool).await {
+                Ok(_) => break,
+                Err(e) if is_busy(&e) && started.elapsed() < OPEN_PATIENCE => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) if is_busy(&e) => return Err(busy(path, started, &e)),
+                Err(e) => return Err(corrupt(&e)),
+            }
+        }
+        let started = std::time::Instant::now();
+        loop {
+            match sqlx::migrate!("./migrations").run(&pool).await {
+                Ok(()) => break,
+                Err(sqlx::migrate::MigrateError::Execute(e))
+                    if is_busy(&e) && started.elapsed() < OPEN_PATIENCE =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => {
+                    return Err(AuditError::Open {
+                        path: path.to_path_buf(),
+                        message: format!("migration failed: {e}"),
+                    });
+                }
+            }
+        }
+        drop(locked);
         // The writer links on a thread of its own and commits on another (commit.rs):
         // however busy the caller's runtime is (agents, the UI's server), linking goes on
         // while SQLite writes, and a commit is followed by the next at once. Both end when
@@ -190,6 +210,58 @@ fn redacted(msg: EventMsg) -> Result<(EventMsg, String), AuditError> {
                 Ok((msg, json))
             }
         },
+    }
+}
+
+/// How long opening waits for other processes (one opening the store, or holding its
+/// write lock) before it says the store is busy.
+const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn busy(path: &Path, started: std::time::Instant, e: &dyn std::fmt::Display) -> AuditError {
+    AuditError::Busy {
+        path: path.to_path_buf(),
+        waited_secs: started.elapsed().as_secs(),
+        message: e.to_string(),
+    }
+}
+
+/// The witness's lock, taken without blocking the runtime: another opening of the same
+/// store may be running on this very thread.
+async fn lock_for_opening<'w>(witness: &'w Witness, path: &Path) -> Result<Locked<'w>, AuditError> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(locked) = witness.try_lock()? {
+            return Ok(locked);
+        }
+        if started.elapsed() >= OPEN_PATIENCE {
+            return Err(busy(path, started, &"another Warden process is opening it"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Connect, waiting while another process holds a lock; only a file SQLite cannot read is
+/// reported as such (never a lock).
+async fn open_pool(path: &Path, options: SqliteConnectOptions) -> Result<SqlitePool, AuditError> {
+    let started = std::time::Instant::now();
+    loop {
+        match SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.clone())
+            .await
+        {
+            Ok(pool) => return Ok(pool),
+            Err(e) if is_busy(&e) && started.elapsed() < OPEN_PATIENCE => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) if is_busy(&e) => return Err(busy(path, started, &e)),
+            Err(e) => {
+                return Err(AuditError::Corrupt {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                });
+            }
+        }
     }
 }
 

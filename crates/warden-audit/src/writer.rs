@@ -46,7 +46,7 @@ struct InFlight {
 }
 
 /// The writer. `commits` is the commit thread (commit.rs); `pool` serves the chain-head
-/// and id reads.
+/// reads.
 pub(crate) async fn run_writer(
     commits: std::sync::mpsc::Sender<Job>,
     pool: SqlitePool,
@@ -59,17 +59,14 @@ pub(crate) async fn run_writer(
     };
     // Sessions whose title (first prompt) is already set, so later prompts cost no UPDATE.
     let mut titled: HashSet<String> = HashSet::new();
-    // The id after the last batch handed over; read from the database when unknown.
-    let mut next_id: Option<i64> = None;
     // Raised after a failed commit: batches handed over before it come back unwritten.
     let mut epoch: u64 = 0;
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut next = Batch::default();
     let mut open = true;
     loop {
-        // Hand the batch being formed over while the commit thread has room for it (and,
-        // when the next id must be read from the database, once nothing is in flight).
-        if in_flight.len() < IN_FLIGHT && (next_id.is_some() || in_flight.is_empty()) {
+        // Hand the batch being formed over while the commit thread has room for it.
+        if in_flight.len() < IN_FLIGHT {
             if next.requests.is_empty() && in_flight.is_empty() {
                 if !open {
                     return;
@@ -87,26 +84,13 @@ pub(crate) async fn run_writer(
                 }
             }
             if !next.requests.is_empty() {
-                let first_id = match next_id {
-                    Some(id) => id,
-                    None => match first_free_id(&pool).await {
-                        Ok(id) => id,
-                        Err(e) => {
-                            tracing::error!(error = %e, "audit store: cannot read the next event id");
-                            chains.committed.clear();
-                            refuse(std::mem::take(&mut next).requests, &e);
-                            continue;
-                        }
-                    },
-                };
                 let batch = std::mem::take(&mut next);
                 let titles = titles(&batch.requests, &titled);
                 let titled_now = titles.iter().map(|(s, _)| s.clone()).collect();
-                let events: i64 = batch.requests.iter().map(|r| r.records.len() as i64).sum();
                 let (done, outcome) = oneshot::channel();
                 let job = Job {
+                    heads: batch.seal_body(),
                     requests: batch.requests,
-                    first_id,
                     titles,
                     epoch,
                     done,
@@ -117,7 +101,6 @@ pub(crate) async fn run_writer(
                     return;
                 }
                 chains.committing.push_back(batch.heads);
-                next_id = Some(first_id + events);
                 in_flight.push_back(InFlight {
                     outcome,
                     titles: titled_now,
@@ -166,7 +149,6 @@ pub(crate) async fn run_writer(
                     }
                 }
                 epoch += 1;
-                next_id = None;
                 again.extend(std::mem::take(&mut next).requests);
                 next = chains.relink(again).await;
             }
@@ -185,42 +167,31 @@ fn refuse(requests: Vec<WriteRequest>, why: &AuditError) {
     }
 }
 
-/// Sessions whose first prompt becomes their title, with that title.
+/// Sessions whose first prompt (or, for `warden exec`, command) becomes their title,
+/// with that title.
 fn titles(requests: &[WriteRequest], titled: &HashSet<String>) -> Vec<(String, String)> {
     let mut titles: Vec<(String, String)> = Vec::new();
     for r in requests.iter().flat_map(|r| r.records.iter()) {
-        if r.kind != "userPrompt"
-            || titled.contains(&r.session_id)
-            || titles.iter().any(|(s, _)| *s == r.session_id)
-        {
+        let field = match r.kind.as_str() {
+            "userPrompt" => "text",
+            "commandStarted" => "command",
+            _ => continue,
+        };
+        if titled.contains(&r.session_id) || titles.iter().any(|(s, _)| *s == r.session_id) {
             continue;
         }
         let title = serde_json::from_str::<serde_json::Value>(&r.payload)
             .ok()
             .and_then(|v| {
-                v["text"]
-                    .as_str()
-                    .map(|t| t.chars().take(200).collect::<String>())
+                v[field].as_str().map(|t| {
+                    let prefix = if field == "command" { "$ " } else { "" };
+                    format!("{prefix}{}", t.chars().take(200).collect::<String>())
+                })
             })
             .unwrap_or_default();
         titles.push((r.session_id.clone(), title));
     }
     titles
-}
-
-/// The first id never handed out: above every stored event, every event an exporter has
-/// passed and every event a retention run deleted, so an id always names one event.
-async fn first_free_id(pool: &SqlitePool) -> Result<i64, AuditError> {
-    let highest: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(id) FROM ( \
-           SELECT MAX(id) AS id FROM events \
-           UNION ALL SELECT MAX(last_id) FROM export_cursors \
-           UNION ALL SELECT MAX(through_id) FROM export_skips \
-           UNION ALL SELECT MAX(last_deleted_id) FROM retention_runs)",
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(highest.unwrap_or(0) + 1)
 }
 
 #[cfg(test)]
@@ -270,6 +241,10 @@ mod tests {
             .unwrap()
     }
 
+    fn record_hash(job: &Job) -> &str {
+        job.requests[0].records[0].hash.as_deref().unwrap()
+    }
+
     fn sessions_and_seqs(job: &Job) -> Vec<(String, u64)> {
         job.requests
             .iter()
@@ -295,11 +270,11 @@ mod tests {
         let (a12, a12_answer) = request("a", 1..=2);
         tx.send(a12).await.unwrap();
         let first = next_job(&jobs).await;
-        assert_eq!((first.epoch, first.first_id), (0, 1));
+        assert_eq!(first.epoch, 0);
         let (b1, b1_answer) = request("b", 1..=1);
         tx.send(b1).await.unwrap();
         let second = next_job(&jobs).await;
-        assert_eq!((second.epoch, second.first_id), (0, 3));
+        assert_eq!(second.epoch, 0);
         // Linked after a's first two events, which are still being committed.
         let (a3, a3_answer) = request("a", 3..=3);
         tx.send(a3).await.unwrap();
@@ -310,10 +285,14 @@ mod tests {
         let returned = second.requests;
         let _ = second.done.send(Outcome::Returned(returned));
 
-        // Linked again from the database: b's event stands on its own (new epoch, ids
-        // read again), a's third event no longer follows anything stored and is refused.
+        // Linked again from the database: b's event stands on its own (new epoch), a's
+        // third event no longer follows anything stored and is refused.
         let third = next_job(&jobs).await;
-        assert_eq!((third.epoch, third.first_id), (1, 1));
+        assert_eq!(third.epoch, 1);
+        assert_eq!(
+            third.heads,
+            crate::seal::heads_body([("b", 1, record_hash(&third))].into_iter())
+        );
         assert_eq!(sessions_and_seqs(&third), [("b".to_string(), 1)]);
         let record = &third.requests[0].records[0];
         assert_eq!(record.hash, Some(link(&genesis("b"), record)));

@@ -57,11 +57,16 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check the hash chain of every session, or of an exported file.
+    /// Check the store: every session's hash chain, the seals over its commits, its
+    /// retention anchors and its witness; or an exported file on its own.
     Verify {
         /// An exported session (JSONL) instead of the database.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "witness")]
         file: Option<PathBuf>,
+        /// Also check the store against an outside copy of its events: a Warden export, or
+        /// what a collector received over OTLP (OTLP/JSON lines, `-` for standard input).
+        #[arg(long, value_name = "FILE")]
+        witness: Option<PathBuf>,
     },
     /// Delete events older than DAYS (keeping a chain anchor so the rest still verifies).
     Prune {
@@ -69,6 +74,9 @@ pub enum AuditCommand {
         #[arg(long = "older-than", value_name = "DAYS")]
         older_than: u32,
     },
+    /// Store a `warden exec` run handed over on standard input (used by `warden exec`).
+    #[command(hide = true)]
+    Record,
     /// Export one session as a self-contained JSONL file that `verify --file` can check.
     Export {
         /// The session's id, as `list` shows it.
@@ -92,7 +100,10 @@ fn turn_heading(turn: u64) -> String {
 }
 
 pub async fn run(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<ExitCode> {
-    if let AuditCommand::Verify { file: Some(file) } = &command {
+    if let AuditCommand::Verify {
+        file: Some(file), ..
+    } = &command
+    {
         let reader =
             std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
         let report = verify_export(std::io::BufReader::new(reader))
@@ -229,10 +240,30 @@ pub async fn run(db: Option<PathBuf>, command: AuditCommand) -> anyhow::Result<E
                 counted(report.sessions_trimmed, "session")
             );
         }
-        AuditCommand::Verify { .. } => {
+        AuditCommand::Record => {
+            let session = crate::exec_record::store(&store, std::io::stdin().lock()).await?;
+            println!("{session}");
+        }
+        AuditCommand::Verify { witness, .. } => {
             let report = store.verify().await?;
             println!("{report}");
-            if report.broken.is_some() {
+            for note in &report.notes {
+                println!("note: {note}");
+            }
+            let mut failed = report.broken.is_some();
+            if let Some(copy) = witness {
+                let against = if copy.as_os_str() == "-" {
+                    store.verify_against(std::io::stdin().lock()).await
+                } else {
+                    let file = std::fs::File::open(&copy)
+                        .with_context(|| format!("cannot open {}", copy.display()))?;
+                    store.verify_against(std::io::BufReader::new(file)).await
+                }
+                .with_context(|| format!("{}", copy.display()))?;
+                println!("{against}");
+                failed |= against.broken.is_some();
+            }
+            if failed {
                 return Ok(ExitCode::FAILURE);
             }
         }

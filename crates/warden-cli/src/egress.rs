@@ -19,6 +19,8 @@ pub struct Egress {
     pub proxy: Proxy,
     pub addr: SocketAddr,
     runtime: Option<tokio::runtime::Runtime>,
+    /// Every decision so far, with when it was made (ms), for the audit record.
+    decisions: Arc<Mutex<Vec<(i64, warden_proxy::NetworkEvent)>>>,
 }
 
 impl Drop for Egress {
@@ -62,13 +64,19 @@ impl Egress {
         let settings = ProxySettings::from_effective(policy).map_err(anyhow::Error::msg)?;
         let asker =
             TerminalAsker::open(policy, paths, rules).map(|a| Arc::new(a) as Arc<dyn Asker>);
-        let sink: warden_proxy::EventSink = Arc::new(|event: warden_proxy::NetworkEvent| {
+        let decisions: Arc<Mutex<Vec<(i64, warden_proxy::NetworkEvent)>>> = Arc::default();
+        let kept = decisions.clone();
+        let sink: warden_proxy::EventSink = Arc::new(move |event: warden_proxy::NetworkEvent| {
             eprintln!("warden: {}", crate::transcript::network_line(&event.access));
+            kept.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((crate::exec_record::now_ms(), event));
         });
         Ok(Self {
             proxy: Proxy::new(settings, asker, sink),
             addr,
             runtime: None,
+            decisions,
         })
     }
 
@@ -93,6 +101,16 @@ impl Egress {
             tokio::net::TcpListener::from_std(listener).context("cannot serve the proxy")?;
         self.proxy.serve(listener);
         Ok(())
+    }
+
+    /// The decisions made so far (and forgets them).
+    pub fn take_decisions(&self) -> Vec<(i64, warden_proxy::NetworkEvent)> {
+        std::mem::take(
+            &mut *self
+                .decisions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     /// See [`warden_proxy::Credential::settle`].

@@ -23,9 +23,10 @@ use crate::egress::Egress;
 #[derive(Args, Debug)]
 pub struct ExecArgs {
     /// read-only, workspace-write or full-access (full-access: no boundary, where the
-    /// requirements allow it).
-    #[arg(long, value_parser = crate::parse_sandbox, default_value = "workspace-write")]
-    sandbox: SandboxMode,
+    /// requirements allow it). Default: the config's `sandbox` (workspace-write unless
+    /// set).
+    #[arg(long, value_parser = crate::parse_sandbox)]
+    sandbox: Option<SandboxMode>,
     /// Working directory (and first writable root); default: the current directory.
     #[arg(long)]
     cwd: Option<PathBuf>,
@@ -88,10 +89,8 @@ pub fn run(
     rules: Option<RulesLoader>,
     early: Option<EarlyChild>,
 ) -> anyhow::Result<ExitCode> {
-    let early = match args.sandbox {
-        SandboxMode::FullAccess => None,
-        _ => early.or_else(EarlyChild::start),
-    };
+    refuse_conflicting_sandbox(&overrides, args.sandbox)?;
+    let started_at = crate::exec_record::now_ms();
     let cwd = match args.cwd {
         Some(dir) => dir,
         None => std::env::current_dir().context("cannot read the current directory")?,
@@ -111,9 +110,16 @@ pub fn run(
     inputs.rules = rules;
     inputs.overrides = overrides;
     inputs.workspace = Some(cwd.clone());
-    inputs.session.sandbox = Some(args.sandbox);
-    // `--sandbox` is a session choice: admin requirements still apply to it.
+    // `--sandbox` is a session choice: admin requirements still apply to it. Without it
+    // the config's value (a `-c sandbox=…`, the user's file) applies, as for sessions.
+    inputs.session.sandbox = args.sandbox;
     let effective = layers::resolve(&inputs)?;
+    // The command's process, made early where its namespaces are needed (full access has
+    // none: one started on a guess is dropped, which kills it).
+    let early = match effective.config.sandbox {
+        SandboxMode::FullAccess => None,
+        _ => early.or_else(EarlyChild::start),
+    };
     for warning in &effective.warnings {
         eprintln!("warden: {warning}");
     }
@@ -229,7 +235,8 @@ pub fn run(
         egress.settle(credential);
     }
     drop(credential);
-    for denial in confinement.denials() {
+    let denials = confinement.denials();
+    for denial in &denials {
         eprintln!("warden: {} [{}]", denial.detail, denial.layer);
     }
     let code = match status.code() {
@@ -239,15 +246,168 @@ pub fn run(
             128 + status.signal().unwrap_or(0)
         }
     };
+    let decisions = egress
+        .as_ref()
+        .map(Egress::take_decisions)
+        .unwrap_or_default();
+    if !decisions.is_empty() || !denials.is_empty() {
+        let record = exec_record(
+            &effective,
+            &args.command,
+            &cwd,
+            egress.is_some(),
+            started_at,
+            code,
+            decisions,
+            denials,
+        );
+        if let Err(e) = crate::exec_record::hand_to_store(&record) {
+            eprintln!(
+                "warden: WARNING: this run's network decisions and sandbox denials were not recorded in the audit store: {e:#}"
+            );
+        }
+    }
     // Warden exits next: the proxy's runtime threads end with the process, and stopping
     // them first would only delay the exit.
     std::mem::forget(egress);
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
 
+/// `--sandbox` and `-c sandbox=…` on one command line must agree: one silently replacing
+/// the other would run the command under a boundary nobody asked for.
+fn refuse_conflicting_sandbox(
+    overrides: &[String],
+    flag: Option<SandboxMode>,
+) -> anyhow::Result<()> {
+    let Some(flag) = flag else {
+        return Ok(());
+    };
+    for raw in overrides {
+        let Some((key, value)) = raw.split_once('=') else {
+            continue;
+        };
+        if key.trim() != "sandbox" {
+            continue;
+        }
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+        if crate::parse_sandbox(value).ok() != Some(flag) {
+            anyhow::bail!(
+                "--sandbox {} conflicts with -c {raw}: give one of them",
+                flag.as_str()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The run as an audit session: its start (with the policy it ran under), the command,
+/// each network decision and sandbox denial, and its result.
+#[allow(clippy::too_many_arguments)]
+fn exec_record(
+    effective: &layers::EffectivePolicy,
+    command: &[String],
+    cwd: &std::path::Path,
+    proxied: bool,
+    started_at: i64,
+    code: i32,
+    decisions: Vec<(i64, warden_proxy::NetworkEvent)>,
+    denials: Vec<warden_protocol::SandboxDenial>,
+) -> crate::exec_record::ExecRecord {
+    use warden_protocol::EventMsg;
+    let call_id = "exec".to_string();
+    let cwd_text = cwd.display().to_string();
+    let ended_at = crate::exec_record::now_ms();
+    let mut events = vec![
+        (
+            started_at,
+            EventMsg::SessionStarted {
+                cwd: cwd_text.clone(),
+                sandbox: effective.config.sandbox,
+                approval: effective.config.approval,
+                model: String::new(),
+                wire_api: "warden exec".into(),
+                policy: warden_agent::session_policy(effective),
+            },
+        ),
+        (
+            started_at,
+            EventMsg::CommandStarted {
+                call_id: call_id.clone(),
+                command: warden_policy::shell::command_line(command),
+                cwd: cwd_text.clone(),
+                sandbox: effective.config.sandbox,
+                network: if proxied { "proxy" } else { "deny" }.into(),
+            },
+        ),
+    ];
+    events.extend(decisions.into_iter().map(|(at, event)| {
+        (
+            at.max(started_at),
+            EventMsg::NetworkAccess {
+                call_id: Some(call_id.clone()),
+                access: event.access,
+            },
+        )
+    }));
+    events.extend(denials.into_iter().map(|denial| {
+        (
+            ended_at,
+            EventMsg::SandboxDenied {
+                call_id: call_id.clone(),
+                denial,
+            },
+        )
+    }));
+    events.push((
+        ended_at,
+        EventMsg::ToolResult {
+            call_id,
+            success: code == 0,
+            exit_code: Some(code),
+            duration_ms: (ended_at - started_at).max(0) as u64,
+            output: String::new(),
+        },
+    ));
+    events.push((
+        ended_at,
+        EventMsg::SessionEnded {
+            reason: "the command ended".into(),
+        },
+    ));
+    events.sort_by_key(|(at, _)| *at);
+    crate::exec_record::ExecRecord {
+        session_id: uuid::Uuid::now_v7().to_string(),
+        cwd: cwd_text,
+        created_at: started_at,
+        events,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sandbox_flag_and_a_conflicting_override_are_refused() {
+        let set = |v: &str| vec![format!("sandbox={v}")];
+        assert!(
+            refuse_conflicting_sandbox(&set("full-access"), Some(SandboxMode::ReadOnly)).is_err()
+        );
+        assert!(
+            refuse_conflicting_sandbox(&set("\"read-only\""), Some(SandboxMode::ReadOnly)).is_ok()
+        );
+        assert!(refuse_conflicting_sandbox(&set("full-access"), None).is_ok());
+        let err = refuse_conflicting_sandbox(
+            &[" sandbox = 'full-access'".into()],
+            Some(SandboxMode::WorkspaceWrite),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "--sandbox workspace-write conflicts with -c  sandbox = 'full-access': give one of them"
+        );
+    }
 
     fn early(words: &[&str]) -> bool {
         early_child(words.iter().map(OsString::from)).is_some()

@@ -13,6 +13,7 @@ mod admin_cmd;
 mod audit_cmd;
 mod egress;
 mod exec;
+mod exec_record;
 mod keys;
 mod policy_cmd;
 mod proxy_cmd;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Subcommand;
 use serde_json::json;
 use warden_policy::config::WardenPaths;
@@ -26,6 +27,14 @@ pub enum PolicyCommand {
         /// The command and its arguments.
         #[arg(last = true, required = true)]
         command: Vec<String>,
+    },
+    /// Trust the project DIR is in (adding it to `trusted_projects`) and confirm its
+    /// `.warden/` policy files as they are now: Warden applies a project's policy only as
+    /// a person last confirmed it.
+    Trust {
+        /// A folder in the project (default: the current folder).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
     },
     /// Print the effective configuration with each value's source and lock.
     Show {
@@ -99,6 +108,7 @@ pub fn run(
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(ExitCode::SUCCESS)
         }
+        PolicyCommand::Trust { dir } => trust(overrides, &dir, language),
         PolicyCommand::Show {
             cwd,
             requirements,
@@ -113,6 +123,52 @@ pub fn run(
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `warden policy trust DIR`.
+fn trust(
+    overrides: Vec<String>,
+    dir: &std::path::Path,
+    language: RulesLoader,
+) -> anyhow::Result<ExitCode> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("{} does not exist", dir.display()))?;
+    let paths = WardenPaths::discover()?;
+    if warden_policy::config::add_trusted_project(&paths.config_file(), &dir)? {
+        println!(
+            "added {} to trusted_projects in {}",
+            dir.display(),
+            paths.config_file().display()
+        );
+    }
+    let policy = resolve(overrides.clone(), &dir, Vec::new(), Vec::new(), language)?;
+    let project = policy
+        .project_policy
+        .context("the project is still not trusted (is trusted_projects set by an admin layer?)")?;
+    let files =
+        warden_policy::project_trust::confirm(&paths, &project.root, warden_agent::now_ms())?;
+    if files.is_empty() {
+        println!(
+            "trusted {}: it has no .warden policy files yet; any added later need confirming",
+            project.root.display()
+        );
+    } else {
+        println!(
+            "trusted {} with its policy files as they are now:",
+            project.root.display()
+        );
+        for (file, hash) in &files {
+            println!("  {file}  sha256:{}", &hash[..16]);
+        }
+    }
+    // Applied from now on: resolving again must take them.
+    let policy = resolve(overrides, &dir, Vec::new(), Vec::new(), language)?;
+    anyhow::ensure!(
+        policy.trusted_project.is_some(),
+        "the project policy was confirmed but is still not applied"
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn show_json(policy: &EffectivePolicy) -> serde_json::Value {
@@ -140,6 +196,7 @@ pub fn show_json(policy: &EffectivePolicy) -> serde_json::Value {
         "ruleFiles": policy.rule_files,
         "rules": rules,
         "trustedProject": policy.trusted_project,
+        "projectPolicy": policy.project_policy,
         "warnings": policy.warnings,
     })
 }

@@ -50,7 +50,7 @@ pub fn validate_rules(file: &Path) -> anyhow::Result<()> {
     anyhow::bail!("{}", String::from_utf8_lossy(&output.stderr).trim_end())
 }
 
-fn beside_this_binary() -> anyhow::Result<PathBuf> {
+pub(crate) fn beside_this_binary() -> anyhow::Result<PathBuf> {
     let this = std::env::current_exe().context("cannot find the warden binary's path")?;
     let path = this.with_file_name(format!("{BINARY}{}", std::env::consts::EXE_SUFFIX));
     if !path.is_file() {

@@ -18,13 +18,27 @@ pub fn line(msg: &EventMsg) -> String {
                 0 => String::new(),
                 n => format!(", {n} admin requirement source(s)"),
             };
-            format!(
+            let mut line = format!(
                 "session started in {cwd} (sandbox {}, approval {}, model {model} via {wire_api}{requirements})",
                 sandbox.as_str(),
                 approval.as_str()
-            )
+            );
+            for warning in &policy.warnings {
+                line.push_str(&format!("\n  WARNING: {warning}"));
+            }
+            line
         }
         EventMsg::UserPrompt { text } => format!("user: {text}"),
+        EventMsg::CommandStarted {
+            command,
+            cwd,
+            sandbox,
+            network,
+            ..
+        } => format!(
+            "$ {command}  (warden exec in {cwd}, sandbox {}, network {network})",
+            sandbox.as_str()
+        ),
         EventMsg::NetworkAccess { access, .. } => format!("  {}", network_line(access)),
         EventMsg::ModelTurn {
             text, tool_calls, ..

@@ -309,7 +309,13 @@ fn exec_runs_in_the_sandbox_and_reports_denials() {
     let root = warden_testkit::scratch_dir();
     let ws = root.path().join("ws");
     std::fs::create_dir(&ws).unwrap();
-    let out = Command::new(WARDEN)
+    // A home of the test's own: the denial below is recorded in its audit store.
+    let warden = || {
+        let mut cmd = Command::new(WARDEN);
+        cmd.env("WARDEN_HOME", root.path().join("home"));
+        cmd
+    };
+    let out = warden()
         .args([
             "exec",
             "--sandbox",
@@ -337,7 +343,7 @@ fn exec_runs_in_the_sandbox_and_reports_denials() {
     );
     assert!(stderr.lines().any(|l| l == expected), "{stderr}");
 
-    let ok = Command::new(WARDEN)
+    let ok = warden()
         .args(["exec", "--cwd", ws.to_str().unwrap(), "--", "/bin/true"])
         .status()
         .unwrap();
@@ -353,14 +359,14 @@ fn exec_runs_in_the_sandbox_and_reports_denials() {
         (plain_file.to_str().unwrap(), 126, "cannot start"),
         ("/bin/false", 1, ""),
     ] {
-        let out = Command::new(WARDEN)
+        let out = warden()
             .args(["exec", "--cwd", cwd, "--", command])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(status), "{command}: {out:?}");
         assert!(text(&out.stderr).contains(says), "{command}: {out:?}");
     }
-    let out = Command::new(WARDEN)
+    let out = warden()
         .args(["exec", "--cwd", "/no/such/dir", "--", "/bin/true"])
         .output()
         .unwrap();
@@ -368,7 +374,7 @@ fn exec_runs_in_the_sandbox_and_reports_denials() {
 
     // The command's process starts before the command line is parsed; when parsing ends
     // `warden`, it goes too (it shares the output pipes, so `output` would wait for it).
-    let out = Command::new(WARDEN)
+    let out = warden()
         .args(["exec", "--bogus", "--", "/bin/true"])
         .output()
         .unwrap();
@@ -378,12 +384,82 @@ fn exec_runs_in_the_sandbox_and_reports_denials() {
         "{}",
         text(&out.stderr)
     );
-    let out = Command::new(WARDEN)
-        .args(["exec", "--help"])
-        .output()
-        .unwrap();
+    let out = warden().args(["exec", "--help"]).output().unwrap();
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("--writable"));
+}
+
+/// The sandbox `warden exec` runs under is the one asked for: a `-c sandbox=…` or the
+/// user's config is honoured when no flag is given, and a flag that disagrees with a `-c`
+/// on the same command line is refused (exit 125), never silently preferred.
+#[test]
+fn exec_honours_the_configured_sandbox_or_refuses_a_conflict() {
+    let root = warden_testkit::scratch_dir();
+    let ws = root.path().join("ws");
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    let outside = root.path().join("outside.txt");
+    let write_outside = format!("echo x > {}", outside.display());
+    let exec = |flags: &[&str]| {
+        Command::new(WARDEN)
+            .env("WARDEN_HOME", &home)
+            .args(flags)
+            .args(["--cwd", ws.to_str().unwrap(), "--", "/bin/sh", "-c"])
+            .arg(&write_outside)
+            .output()
+            .unwrap()
+    };
+    // Full access from -c: the write outside the workspace happens.
+    let out = exec(&["-c", "sandbox=full-access", "exec"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(outside.exists());
+    std::fs::remove_file(&outside).unwrap();
+    // Read-only from the user's config: not even the workspace is writable.
+    std::fs::write(home.join("config.toml"), "sandbox = \"read-only\"\n").unwrap();
+    let inside = Command::new(WARDEN)
+        .env("WARDEN_HOME", &home)
+        .args([
+            "exec",
+            "--cwd",
+            ws.to_str().unwrap(),
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo x > in.txt",
+        ])
+        .output()
+        .unwrap();
+    assert!(!inside.status.success(), "{inside:?}");
+    assert!(!ws.join("in.txt").exists());
+    // The flag still chooses over the config file (a session flag is the higher layer).
+    let flagged = Command::new(WARDEN)
+        .env("WARDEN_HOME", &home)
+        .args([
+            "exec",
+            "--sandbox",
+            "workspace-write",
+            "--cwd",
+            ws.to_str().unwrap(),
+        ])
+        .args(["--", "/bin/sh", "-c", "echo x > in.txt"])
+        .output()
+        .unwrap();
+    assert!(flagged.status.success(), "{flagged:?}");
+    // A flag and a -c that disagree: refused, nothing runs.
+    for (flag, set) in [
+        ("workspace-write", "sandbox=full-access"),
+        ("read-only", "sandbox=\"workspace-write\""),
+        ("full-access", "sandbox=read-only"),
+    ] {
+        let out = exec(&["-c", set, "exec", "--sandbox", flag]);
+        assert_eq!(out.status.code(), Some(125), "{flag} {set}: {out:?}");
+        assert!(
+            text(&out.stderr).contains(&format!("--sandbox {flag} conflicts with -c {set}")),
+            "{out:?}"
+        );
+        assert!(!outside.exists(), "{flag} {set}");
+    }
 }
 
 /// Warden's own folder, not there yet inside the workspace: Warden makes it before the
@@ -405,7 +481,145 @@ fn exec_protects_wardens_folder_even_before_it_exists() {
         .unwrap();
     assert_eq!(text(&out.stdout), "done\n", "{}", text(&out.stderr));
     assert!(home.is_dir());
-    assert!(std::fs::read_dir(&home).unwrap().next().is_none());
+    // Nothing the command made: only Warden's own record of the refused writes.
+    let mut left: Vec<String> = std::fs::read_dir(&home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with("audit.sqlite"))
+        .collect();
+    left.sort();
+    assert_eq!(left, Vec::<String>::new());
+    let refused = Command::new(WARDEN)
+        .env("WARDEN_HOME", &home)
+        .args(["audit", "search", "--kind", "sandboxDenied"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&refused.stdout).contains("warden-home/rules"),
+        "{refused:?}"
+    );
+}
+
+/// A sandboxed command in a trusted project plants `.warden/` policy (an approval policy
+/// of `never`, an allow rule for `rm`); the next session does not apply it and says so,
+/// until the person confirms it with `warden policy trust`.
+#[tokio::test]
+async fn policy_planted_by_a_session_is_not_applied_until_a_person_trusts_it() {
+    let env = env().await;
+    let ws = env.workspace.display().to_string();
+    let trusted = env.output(&["policy", "trust", &ws]).await;
+    assert!(trusted.status.success(), "{trusted:?}");
+    assert!(
+        text(&trusted.stdout).contains("no .warden policy files yet"),
+        "{trusted:?}"
+    );
+    // Sandboxed commands run without asking under on-request: the agent plants the files.
+    let planted = env
+        .output(&[
+            "-c",
+            "approval=on-request",
+            "run",
+            "--cwd",
+            &ws,
+            "plant a project policy",
+        ])
+        .await;
+    assert!(text(&planted.stdout).contains("planted"), "{planted:?}");
+    assert!(env.workspace.join(".warden/config.toml").exists());
+
+    // The next session: not applied, and the person is told what changed.
+    let next = env.output(&["run", "--cwd", &ws, "list files"]).await;
+    let stdout = text(&next.stdout);
+    assert!(stdout.contains("approval untrusted"), "{stdout}");
+    assert!(
+        stdout.contains("WARNING: the policy in")
+            && stdout.contains(".warden/config.toml was added")
+            && stdout.contains(".warden/rules/planted.rules was added")
+            && stdout.contains("warden policy trust"),
+        "{stdout}"
+    );
+    let shown = env
+        .output(&["policy", "show", "--cwd", &ws, "--json"])
+        .await;
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["trustedProject"], Value::Null);
+    assert_eq!(shown["projectPolicy"]["confirmed"], false);
+    let check = env
+        .output(&["policy", "check", "--cwd", &ws, "--", "rm", "-rf", "x"])
+        .await;
+    let check: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(check["decision"], "prompt", "{check}");
+
+    // Confirmed by the person, outside the sandbox: applied.
+    let trusted = env.output(&["policy", "trust", &ws]).await;
+    assert!(
+        text(&trusted.stdout).contains(".warden/rules/planted.rules"),
+        "{trusted:?}"
+    );
+    let check = env
+        .output(&["policy", "check", "--cwd", &ws, "--", "rm", "-rf", "x"])
+        .await;
+    let check: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(check["decision"], "allow", "{check}");
+}
+
+/// Several real Warden processes on one store at once, starting together on a store that
+/// does not exist yet: agent sessions (`warden run`) and `warden exec` runs that record
+/// their sandbox denials. Every session is stored whole and the store verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_warden_processes_record_into_one_store_at_once() {
+    let env = env().await;
+    let ws = env.workspace.display().to_string();
+    let mut children = Vec::new();
+    for n in 0..4 {
+        let mut run = env.warden();
+        run.args(["run", "--cwd", &ws, "list files"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        children.push((format!("run {n}"), run.spawn().unwrap()));
+        let mut exec = env.warden();
+        exec.args([
+            "exec",
+            "--network",
+            "deny",
+            "--cwd",
+            &ws,
+            "--",
+            "/bin/sh",
+            "-c",
+        ])
+        .arg(format!("echo {n} > /etc/warden-probe-{n}; true"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        children.push((format!("exec {n}"), exec.spawn().unwrap()));
+    }
+    for (name, child) in children {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert!(out.status.success(), "{name}: {out:?}");
+        assert!(
+            !text(&out.stderr).contains("WARNING"),
+            "{name}: {}",
+            text(&out.stderr)
+        );
+    }
+    let list = env.output(&["audit", "list"]).await;
+    let listing = text(&list.stdout);
+    assert_eq!(
+        listing.lines().filter(|l| l.contains("list files")).count(),
+        4,
+        "{listing}"
+    );
+    assert_eq!(
+        listing.lines().filter(|l| l.contains("$ /bin/sh")).count(),
+        4,
+        "{listing}"
+    );
+    let verify = env.output(&["audit", "verify"]).await;
+    assert!(verify.status.success(), "{verify:?}");
+    assert!(text(&verify.stdout).starts_with("intact: "), "{verify:?}");
+    assert!(!text(&verify.stdout).contains("note:"), "{verify:?}");
 }
 
 /// A running `warden serve` with its URL and token.

@@ -647,3 +647,95 @@ fn warden_run_stops_waiting_when_a_network_question_expires() {
     assert!(out.status.success(), "{screen}");
     drop(model);
 }
+
+/// `warden exec` records what it decided: allowed and refused connections, attributed to
+/// the command that made them, and what the sandbox refused; the store verifies.
+#[test]
+fn exec_records_its_network_decisions_and_denials_in_the_audit_store() {
+    let lab = lab(&[
+        "network.allow=[\"web.test\"]",
+        "network.deny=[\"alias.test\"]",
+    ]);
+    let denied = format!("http://alias.test:{}/index.html", servers().http);
+    let script = format!(
+        "curl -sS {} >/dev/null; curl -sS {denied} >/dev/null; touch /etc/warden-probe; true",
+        web("/index.html")
+    );
+    let out = lab.exec(&["sh", "-c", &script]);
+    assert!(out.status.success(), "{out:?}");
+    let audit = |args: &[&str]| {
+        let out = lab.command().arg("audit").args(args).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        text(&out.stdout)
+    };
+    let list = audit(&["list"]);
+    let session = list.split_whitespace().next().unwrap().to_string();
+    assert!(list.contains("$ sh -c"), "{list}");
+    let shown = audit(&["show", &session, "--json"]);
+    let events: Vec<serde_json::Value> = shown
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["msg"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"sessionStarted"), "{kinds:?}");
+    assert_eq!(kinds.get(1), Some(&"commandStarted"), "{kinds:?}");
+    assert_eq!(
+        &kinds[kinds.len() - 2..],
+        ["toolResult", "sessionEnded"],
+        "{kinds:?}"
+    );
+    let network: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["msg"]["type"] == "networkAccess")
+        .collect();
+    let decided: Vec<(&str, &str, &str)> = network
+        .iter()
+        .map(|e| {
+            let access = &e["msg"]["access"];
+            (
+                access["host"].as_str().unwrap(),
+                access["decision"].as_str().unwrap(),
+                access["command"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(decided.len(), 2, "{shown}");
+    assert_eq!(
+        (decided[0].0, decided[0].1),
+        ("web.test", "allow"),
+        "{shown}"
+    );
+    assert_eq!(
+        (decided[1].0, decided[1].1),
+        ("alias.test", "deny"),
+        "{shown}"
+    );
+    assert!(
+        decided.iter().all(|d| d.2.starts_with("sh -c")),
+        "{decided:?}"
+    );
+    assert!(network.iter().all(|e| e["msg"]["callId"] == "exec"));
+    assert!(
+        kinds.contains(&"sandboxDenied"),
+        "the write to /etc is recorded: {kinds:?}"
+    );
+    let refused = audit(&["search", "--decision", "forbid", "--json"]);
+    assert!(refused.contains("alias.test"), "{refused}");
+    assert!(audit(&["verify"]).starts_with("intact: "));
+}
+
+/// A quiet command (no network, nothing refused) leaves no session behind.
+#[test]
+fn exec_records_nothing_for_a_command_with_nothing_to_record() {
+    let lab = lab(&[]);
+    let out = lab.exec(&["true"]);
+    assert!(out.status.success(), "{out:?}");
+    let list = lab.command().args(["audit", "list"]).output().unwrap();
+    assert!(
+        text(&list.stdout).contains("no sessions recorded"),
+        "{list:?}"
+    );
+}

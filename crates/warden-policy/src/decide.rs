@@ -168,19 +168,32 @@ fn decide_shell(argv: &[String], cx: &DecisionContext<'_>) -> Decision {
         ));
     }
     let mut default_prompt = false;
-    if !needs_allowance.is_empty() {
+    // Known-safe means read-only: a redirection that writes (or connects) takes the whole
+    // line off the known-safe path, whatever its programs are.
+    let writes = &analysis.writes;
+    if !needs_allowance.is_empty() || !writes.is_empty() {
         needs_allowance.dedup();
         match cx.policy {
             ApprovalPolicy::Untrusted => {
                 default_prompt = true;
+                let mut why = Vec::new();
+                if !needs_allowance.is_empty() {
+                    why.push(format!(
+                        "`{}` is not on the known-safe list",
+                        needs_allowance.join("`, `")
+                    ));
+                }
+                if !writes.is_empty() {
+                    why.push(format!(
+                        "`{}` writes through a redirection",
+                        writes.join("`, `")
+                    ));
+                }
                 found.push((
                     Verdict::Prompt,
                     built_in_reason(
                         "untrusted-policy",
-                        format!(
-                            "`{}` is not on the known-safe list, and the approval policy is untrusted",
-                            needs_allowance.join("`, `")
-                        ),
+                        format!("{}, and the approval policy is untrusted", why.join("; ")),
                     ),
                 ));
             }
@@ -285,7 +298,13 @@ pub fn canonical_command_key(argv: &[String], cwd: &Path) -> String {
                 .collect()
         })
         .collect();
-    serde_json::json!({ "programs": programs, "cwd": cwd }).to_string()
+    // What a line writes through redirections is part of what was approved.
+    if analysis.writes.is_empty() {
+        serde_json::json!({ "programs": programs, "cwd": cwd }).to_string()
+    } else {
+        serde_json::json!({ "programs": programs, "cwd": cwd, "writes": analysis.writes })
+            .to_string()
+    }
 }
 
 fn in_system_folder(path: &str) -> bool {

@@ -11,6 +11,7 @@ use warden_protocol::{ApprovalPolicy, PolicySource, SandboxMode};
 
 use crate::PolicyError;
 use crate::config::{Config, WardenPaths, apply_override, merge, to_table};
+use crate::project_trust::{self, ProjectPolicy};
 use crate::requirements::{
     self, BundleConfig, Requirements, RequirementsFile, load_system_dir, mdm, parse_requirements,
 };
@@ -125,7 +126,11 @@ pub struct EffectivePolicy {
     pub warnings: Vec<String>,
     /// The bundle to refresh, when a system source names one.
     pub bundle: Option<BundleConfig>,
+    /// The trusted project whose `.warden/` policy applies (confirmed and unchanged).
     pub trusted_project: Option<PathBuf>,
+    /// Where the workspace's trusted project stands against its last confirmation
+    /// (project_trust.rs), when the workspace is in one.
+    pub project_policy: Option<ProjectPolicy>,
 }
 
 impl EffectivePolicy {
@@ -269,7 +274,7 @@ fn is_user_choice(source: &PolicySource) -> bool {
     )
 }
 
-fn rules_in(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn rules_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -360,12 +365,28 @@ pub fn resolve(inputs: &PolicyInputs) -> Result<EffectivePolicy, PolicyError> {
             "trusted_projects may only be set in the user's own config.toml".into(),
         ));
     }
-    let trusted_project = inputs.workspace.as_ref().and_then(|ws| {
+    let listed_project = inputs.workspace.as_ref().and_then(|ws| {
         trusted.iter().find_map(|t| {
             let t = t.canonicalize().ok()?;
             ws.starts_with(&t).then_some(t)
         })
     });
+    // Its `.warden/` applies only as a person last confirmed it (sandboxed commands can
+    // write the workspace).
+    let project_policy = match &listed_project {
+        Some(root) => Some(project_trust::status(&inputs.paths, root)?),
+        None => None,
+    };
+    if let Some(p) = project_policy.as_ref().filter(|p| !p.confirmed) {
+        warnings.push(format!(
+            "the policy in {}/.warden changed since it was last trusted ({}): it is not applied until you review it and run `warden policy trust {}` (or Trust in the Policy view)",
+            p.root.display(),
+            p.changes.join("; "),
+            p.root.display()
+        ));
+    }
+    let trusted_project =
+        listed_project.filter(|_| project_policy.as_ref().is_some_and(|p| p.confirmed));
     if let Some(project) = &trusted_project {
         let file = project.join(".warden/config.toml");
         if let Some(layer) = read_layer(&file)? {
@@ -529,6 +550,7 @@ pub fn resolve(inputs: &PolicyInputs) -> Result<EffectivePolicy, PolicyError> {
         warnings,
         bundle,
         trusted_project,
+        project_policy,
     })
 }
 

@@ -6,6 +6,7 @@ mod decide;
 mod error;
 pub mod layers;
 pub mod network;
+pub mod project_trust;
 pub mod requirements;
 pub mod risk;
 pub mod rules;

@@ -45,6 +45,8 @@ impl World {
             config_dir: self.root.join("home"),
             data_dir: self.root.join("home"),
         };
+        // A person reviewed the project's policy as it is now (project_trust.rs).
+        warden_policy::project_trust::confirm(&home, &self.root.join("project"), 1).unwrap();
         let mut inputs = PolicyInputs::confined_to(home, self.root.join("etc"));
         inputs.workspace = Some(self.root.join("project"));
         inputs.rules = Some(warden_rules::load_rules);

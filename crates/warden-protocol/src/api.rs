@@ -245,6 +245,8 @@ pub struct VerifyAuditResponse {
     pub broken_at: Option<ChainBreak>,
     /// One line, as `warden audit verify` prints it.
     pub summary: String,
+    /// Guarantees part of the store lacks (events recorded before an upgrade gave them).
+    pub notes: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
@@ -316,6 +318,35 @@ pub struct GetPolicyResponse {
     pub rule_files: Vec<String>,
     /// Loud problems (an ignored requirements file...).
     pub warnings: Vec<String>,
+    /// The trusted project the workspace is in, and whether its `.warden/` policy is as a
+    /// person last confirmed it (only then is it applied).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectPolicyStatus>,
+}
+
+/// A trusted project's policy files against their last confirmation.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectPolicyStatus {
+    /// The project's folder.
+    pub root: String,
+    /// Its `.warden/` files are what a person confirmed (and so are applied).
+    pub confirmed: bool,
+    /// What changed since (`.warden/config.toml was added`), when not confirmed.
+    pub changes: Vec<String>,
+    /// When the files as they are were confirmed.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<i64>,
+}
+
+/// Confirm a trusted project's `.warden/` policy files as they are now.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustProjectPolicyParams {
+    /// A folder in the project.
+    pub cwd: String,
 }
 
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
@@ -357,6 +388,7 @@ macro_rules! for_each_api_command {
             verify_audit(VerifyAuditParams) -> VerifyAuditResponse;
             export_session(ExportSessionParams) -> ExportSessionResponse;
             get_policy(GetPolicyParams) -> GetPolicyResponse;
+            trust_project_policy(TrustProjectPolicyParams) -> GetPolicyResponse;
             check_command(CheckCommandParams) -> CheckCommandResponse;
         }
     };

@@ -218,6 +218,17 @@ pub enum EventMsg {
         /// The server's answer as text (capped), or why there is none.
         result: String,
     },
+    /// A command a person ran directly in the sandbox (`warden exec`), recorded with what
+    /// it did on the network and what the sandbox refused it.
+    CommandStarted {
+        call_id: String,
+        /// The command line, shell-quoted.
+        command: String,
+        cwd: String,
+        sandbox: SandboxMode,
+        /// `proxy` (through the egress proxy) or `deny`.
+        network: String,
+    },
     /// A setting or rule changed on disk during the session (an "always allow" answer
     /// writes a user rule), or failed to.
     ConfigChanged {
@@ -279,6 +290,7 @@ impl EventMsg {
             Self::SandboxDenied { .. } => "sandboxDenied",
             Self::NetworkAccess { .. } => "networkAccess",
             Self::ConfigChanged { .. } => "configChanged",
+            Self::CommandStarted { .. } => "commandStarted",
             Self::McpServerStarted { .. } => "mcpServerStarted",
             Self::McpCall { .. } => "mcpCall",
             Self::Error { .. } => "error",
@@ -315,7 +327,7 @@ impl EventMsg {
     /// Who acted, for the audit store's `actor` column.
     pub fn actor(&self) -> &'static str {
         match self {
-            Self::UserPrompt { .. } => "user",
+            Self::UserPrompt { .. } | Self::CommandStarted { .. } => "user",
             Self::ModelTurn { .. } | Self::ToolCallProposed { .. } => "agent",
             Self::Decision { actor, .. }
             | Self::ApprovalAnswered { actor, .. }

@@ -53,7 +53,9 @@ pub fn render() -> String {
         PolicyValue::decl(&cfg),
         SessionPolicy::decl(&cfg),
         PolicyRule::decl(&cfg),
+        ProjectPolicyStatus::decl(&cfg),
         GetPolicyResponse::decl(&cfg),
+        TrustProjectPolicyParams::decl(&cfg),
         CheckCommandParams::decl(&cfg),
         CheckCommandResponse::decl(&cfg),
     ];

@@ -155,6 +155,14 @@ impl Script {
                         serde_json::json!({"path": "../secret.txt"}),
                     ),
                 ),
+                Scenario::reporting(
+                    "plant a project policy",
+                    Step::shell(&[
+                        "sh",
+                        "-c",
+                        "mkdir -p .warden/rules && printf 'approval = \"never\"\\n' > .warden/config.toml && printf 'prefix_rule(pattern = [\"rm\"], decision = \"allow\")\\n' > .warden/rules/planted.rules && echo planted",
+                    ]),
+                ),
                 Scenario {
                     when: "garbage".into(),
                     steps: vec![Step::Garbage],

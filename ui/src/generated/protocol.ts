@@ -138,7 +138,15 @@ isError: boolean, durationMs: number,
 /**
  * The server's answer as text (capped), or why there is none.
  */
-result: string, } | { "type": "configChanged", 
+result: string, } | { "type": "commandStarted", callId: string, 
+/**
+ * The command line, shell-quoted.
+ */
+command: string, cwd: string, sandbox: SandboxMode, 
+/**
+ * `proxy` (through the egress proxy) or `deny`.
+ */
+network: string, } | { "type": "configChanged", 
 /**
  * The approval that caused it.
  */
@@ -290,7 +298,11 @@ unchained: number, brokenAt: ChainBreak | null,
 /**
  * One line, as `warden audit verify` prints it.
  */
-summary: string, };
+summary: string, 
+/**
+ * Guarantees part of the store lacks (events recorded before an upgrade gave them).
+ */
+notes: Array<string>, };
 
 export type ExportSessionParams = { sessionId: string, };
 
@@ -316,11 +328,40 @@ warnings: Array<string>, };
 
 export type PolicyRule = { pattern: string, decision: Verdict, justification?: string, source: PolicySource, };
 
+export type ProjectPolicyStatus = { 
+/**
+ * The project's folder.
+ */
+root: string, 
+/**
+ * Its `.warden/` files are what a person confirmed (and so are applied).
+ */
+confirmed: boolean, 
+/**
+ * What changed since (`.warden/config.toml was added`), when not confirmed.
+ */
+changes: Array<string>, 
+/**
+ * When the files as they are were confirmed.
+ */
+confirmedAt?: number, };
+
 export type GetPolicyResponse = { values: Array<PolicyValue>, requirementSources: Array<PolicySource>, rules: Array<PolicyRule>, ruleFiles: Array<string>, 
 /**
  * Loud problems (an ignored requirements file...).
  */
-warnings: Array<string>, };
+warnings: Array<string>, 
+/**
+ * The trusted project the workspace is in, and whether its `.warden/` policy is as a
+ * person last confirmed it (only then is it applied).
+ */
+project?: ProjectPolicyStatus, };
+
+export type TrustProjectPolicyParams = { 
+/**
+ * A folder in the project.
+ */
+cwd: string, };
 
 export type CheckCommandParams = { 
 /**
@@ -354,5 +395,6 @@ export type ApiMethods = {
   verify_audit: { params: VerifyAuditParams; response: VerifyAuditResponse };
   export_session: { params: ExportSessionParams; response: ExportSessionResponse };
   get_policy: { params: GetPolicyParams; response: GetPolicyResponse };
+  trust_project_policy: { params: TrustProjectPolicyParams; response: GetPolicyResponse };
   check_command: { params: CheckCommandParams; response: CheckCommandResponse };
 };

@@ -34,13 +34,17 @@ export function answerWords(decision: ReviewDecision): string {
 
 export function describe(msg: EventMsg): Line {
   switch (msg.type) {
-    case "sessionStarted":
+    case "sessionStarted": {
+      const warnings = msg.policy?.warnings ?? [];
       return {
         label: "session started",
         who: "warden",
-        text: `${msg.cwd} · sandbox ${msg.sandbox} · approval ${msg.approval} · ${msg.model} (${msg.wireApi})${policySummary(msg.policy)}`,
-        tone: "plain",
+        text:
+          `${msg.cwd} · sandbox ${msg.sandbox} · approval ${msg.approval} · ${msg.model} (${msg.wireApi})${policySummary(msg.policy)}` +
+          warnings.map((w) => ` · WARNING: ${w}`).join(""),
+        tone: warnings.length > 0 ? "warn" : "plain",
       };
+    }
     case "userPrompt":
       return { label: "prompt", who: "user", text: msg.text, tone: "plain" };
     case "modelTurn":
@@ -108,6 +112,13 @@ export function describe(msg: EventMsg): Line {
           ? `${msg.change} in ${msg.file}: ${msg.error}`
           : `${msg.change} in ${msg.file}`,
         tone: msg.error ? "bad" : "warn",
+      };
+    case "commandStarted":
+      return {
+        label: "command (warden exec)",
+        who: "user",
+        text: `${msg.command} · in ${msg.cwd} · sandbox ${msg.sandbox} · network ${msg.network}`,
+        tone: "plain",
       };
     case "mcpServerStarted":
       return {

@@ -65,6 +65,13 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
             out.push(string("warden.approval.policy", s("approval")));
             out.push(string("gen_ai.request.model", s("model")));
         }
+        "commandStarted" => {
+            out.push(string("warden.tool.call_id", s("callId")));
+            out.push(string("warden.tool.name", "exec"));
+            out.push(string("warden.tool.summary", s("command")));
+            out.push(string("warden.tool.cwd", s("cwd")));
+            out.push(string("warden.sandbox.mode", s("sandbox")));
+        }
         "toolCallProposed" => {
             out.push(string("warden.tool.call_id", s("callId")));
             out.push(string("warden.tool.name", s("tool")));

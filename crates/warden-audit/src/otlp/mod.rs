@@ -56,7 +56,8 @@ pub struct TlsSettings {
 /// What the exporter is doing, for settings screens.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExporterStatus {
-    /// `starting`, `connected` (last batch acknowledged) or `retrying`.
+    /// `starting`, `connected` (last batch acknowledged), `retrying`, or `standby` (another
+    /// Warden process on the same store is exporting it).
     pub state: String,
     /// Events recorded but not yet acknowledged by the collector.
     pub backlog: u64,
@@ -92,6 +93,36 @@ const SET_CURSOR: &str = "INSERT INTO export_cursors (name, last_id, updated_at)
      VALUES (?, ?, strftime('%s','now') * 1000) \
      ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id, updated_at = excluded.updated_at";
 const IDLE_POLL: Duration = Duration::from_millis(200);
+/// How often a process in standby tries to take over the export.
+const LEASE_POLL: Duration = Duration::from_secs(1);
+
+/// The file whose lock is the export lease, beside the database.
+fn lease_path(db: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_os_string();
+    name.push("-export-lease");
+    std::path::PathBuf::from(name)
+}
+
+/// The export lease if no other process holds it; the file names the holder's pid.
+fn take_lease(path: &std::path::Path) -> Result<Option<std::fs::File>, String> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.set_len(0);
+            let _ = writeln!(file, "{}", std::process::id());
+            Ok(Some(file))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
+}
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl AuditStore {
@@ -201,6 +232,7 @@ impl AuditStore {
         let host_name = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_default();
+        let lease_path = lease_path(store.path());
         let task = tokio::spawn(async move {
             let mut backoff = Duration::from_millis(250);
             let update = |f: &dyn Fn(&mut ExporterStatus)| {
@@ -208,6 +240,17 @@ impl AuditStore {
                     f(&mut s);
                 }
             };
+            // One process exports a store at a time (the cursor is the store's); the others
+            // wait for the lease, held until the process ends.
+            let _lease = loop {
+                match take_lease(&lease_path) {
+                    Ok(Some(lease)) => break lease,
+                    Ok(None) => update(&|s| s.state = "standby".into()),
+                    Err(e) => update(&|s| s.last_error = Some(e.clone())),
+                }
+                tokio::time::sleep(LEASE_POLL).await;
+            };
+            update(&|s| s.state = "starting".into());
             if let Ok(skipped) = store.export_skipped(CURSOR).await {
                 update(&|s| s.skipped = skipped);
             }

@@ -29,6 +29,8 @@ impl World {
             config_dir: self.root.join("home"),
             data_dir: self.root.join("home"),
         };
+        // A person reviewed the project's policy as it is now (project_trust.rs).
+        crate::project_trust::confirm(&home, &self.root.join("project"), 1).unwrap();
         let mut inputs = PolicyInputs::confined_to(home, self.root.join("etc"));
         inputs.workspace = Some(self.root.join("project"));
         inputs
@@ -341,4 +343,42 @@ fn mcp_tool_calls_ask_unless_the_server_is_allowed() {
         &cx,
     );
     assert_eq!(allow.verdict, Verdict::Allow);
+}
+
+/// A trusted project's `.warden/` written after the person last confirmed it (by a
+/// sandboxed command, say) is not applied, and the warning names what changed, whether
+/// the folder existed at confirmation or not.
+#[test]
+fn a_project_policy_planted_or_changed_after_confirmation_is_not_applied() {
+    for existed in [false, true] {
+        let w = World::new();
+        w.trust_project("");
+        if !existed {
+            std::fs::remove_dir_all(w.root.join("project/.warden")).unwrap();
+        } else {
+            w.write("project/.warden/config.toml", "sandbox = \"read-only\"\n");
+        }
+        let confirmed = w.inputs();
+        let before = resolve(&confirmed).unwrap();
+        assert!(before.project_policy.as_ref().unwrap().confirmed);
+        // Planted afterwards (what a command inside the workspace can do).
+        std::fs::create_dir_all(w.root.join("project/.warden")).unwrap();
+        w.write("project/.warden/config.toml", "approval = \"never\"\n");
+        let after = resolve(&confirmed).unwrap();
+        assert_eq!(after.trusted_project, None, "existed: {existed}");
+        assert_eq!(after.config.approval, ApprovalPolicy::Untrusted);
+        let change = if existed { "changed" } else { "added" };
+        assert!(
+            after
+                .warnings
+                .iter()
+                .any(|w| w.contains(&format!(".warden/config.toml was {change}"))
+                    && w.contains("warden policy trust")),
+            "{:?}",
+            after.warnings
+        );
+        // Confirmed again by the person: applied.
+        let again = resolve(&w.inputs()).unwrap();
+        assert_eq!(again.config.approval, ApprovalPolicy::Never);
+    }
 }

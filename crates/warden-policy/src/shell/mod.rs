@@ -71,6 +71,66 @@ pub struct Analysis {
     pub feeds: Vec<(usize, usize)>,
     /// Why the command could not be resolved with confidence (each one a sentence).
     pub uncertain: Vec<String>,
+    /// Redirections that write (to a file, a descriptor past stderr, a process) or
+    /// connect (`/dev/tcp`), each as written (`> out.txt`): a command that has one is not
+    /// read-only, whatever its programs are.
+    pub writes: Vec<String>,
+}
+
+/// Files that take output without keeping it anywhere.
+const SINKS: &[&str] = &[
+    "/dev/null",
+    "/dev/stdout",
+    "/dev/stderr",
+    "/dev/fd/1",
+    "/dev/fd/2",
+];
+
+/// `//dev/./null` → `/dev/null`: empty and `.` steps dropped (never `..`, which symlinks
+/// make ambiguous).
+fn lexically_clean(path: &str) -> String {
+    let steps: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    let joined = steps.join("/");
+    if path.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// Whether a redirection with `operator` (`>`, `>>`, `>|`, `&>`, `&>>`, `<>`, `<`, `>&`,
+/// `<&`, with any descriptor before it) and `target` writes or reaches the network.
+/// Reading a file, duplicating stdin/stdout/stderr, closing a descriptor and output to
+/// `/dev/null` do not.
+pub(crate) fn redirection_writes(operator: &str, target: &Word) -> bool {
+    let op = operator.trim_start_matches(|c: char| c.is_ascii_digit());
+    // `>&-`, `<&-`: a descriptor closed (tree-sitter-bash hangs the words after it on it
+    // as a target; they are the command's arguments).
+    if matches!(op, ">&-" | "<&-") {
+        return false;
+    }
+    let path = lexically_clean(&target.text);
+    let network = path.starts_with("/dev/tcp/") || path.starts_with("/dev/udp/");
+    match op {
+        "<" => target.dynamic || network,
+        ">&" | "<&" | "&>" | "&>>" | ">" | ">>" | ">|" | "<>" if !target.dynamic => {
+            let duplicate = matches!(op, ">&" | "<&");
+            if duplicate && (target.text == "-" || matches!(target.text.as_str(), "0" | "1" | "2"))
+            {
+                return false;
+            }
+            if duplicate && target.text.bytes().all(|b| b.is_ascii_digit()) {
+                // A descriptor past stderr: whatever file it was opened on.
+                return op == ">&";
+            }
+            network || !SINKS.contains(&path.as_str())
+        }
+        // A computed target, or an operator this list does not know: assume the worst.
+        _ => true,
+    }
 }
 
 /// An argv as one line a person can read and paste (shell-quoted where needed).
@@ -105,6 +165,12 @@ impl Analysis {
     fn push(&mut self, invocation: Invocation) -> usize {
         self.invocations.push(invocation);
         self.invocations.len() - 1
+    }
+
+    fn write(&mut self, redirection: String) {
+        if !self.writes.contains(&redirection) {
+            self.writes.push(redirection);
+        }
     }
 
     fn doubt(&mut self, why: String) {

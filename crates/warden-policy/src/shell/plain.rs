@@ -33,11 +33,16 @@ type Command = Vec<Word>;
 /// A script in the plain subset: lists of pipelines of simple commands.
 struct Script {
     pipelines: Vec<Vec<Command>>,
+    /// Redirections that write, as written (`> out.txt`).
+    writes: Vec<String>,
 }
 
 /// Analyse `source` if it is in the plain subset; `None` means "ask tree-sitter".
 pub(super) fn walk(out: &mut Analysis, source: &str, depth: usize) -> Option<Vec<usize>> {
     let script = parse(source)?;
+    for write in script.writes {
+        out.write(write);
+    }
     let mut found = Vec::new();
     for pipeline in &script.pipelines {
         let mut previous: Vec<usize> = Vec::new();
@@ -71,6 +76,7 @@ fn parse(source: &str) -> Option<Script> {
     let mut lexer = Lexer {
         bytes: source.as_bytes(),
         at: 0,
+        writes: Vec::new(),
     };
     let mut pipelines = Vec::new();
     let mut pipeline = Vec::new();
@@ -82,7 +88,10 @@ fn parse(source: &str) -> Option<Script> {
             let fine = separator == Separator::End
                 && pipeline.is_empty()
                 && (pipelines.is_empty() || lexer.ended_with_semicolon());
-            return fine.then_some(Script { pipelines });
+            return fine.then_some(Script {
+                pipelines,
+                writes: lexer.writes,
+            });
         }
         pipeline.push(command);
         match separator {
@@ -90,7 +99,10 @@ fn parse(source: &str) -> Option<Script> {
             Separator::List => pipelines.push(std::mem::take(&mut pipeline)),
             Separator::End => {
                 pipelines.push(pipeline);
-                return Some(Script { pipelines });
+                return Some(Script {
+                    pipelines,
+                    writes: lexer.writes,
+                });
             }
         }
     }
@@ -99,6 +111,8 @@ fn parse(source: &str) -> Option<Script> {
 struct Lexer<'s> {
     bytes: &'s [u8],
     at: usize,
+    /// Redirections read so far that write.
+    writes: Vec<String>,
 }
 
 impl Lexer<'_> {
@@ -173,26 +187,39 @@ impl Lexer<'_> {
         Some((words, separator))
     }
 
-    /// `>`, `>>`, `<` and the word they name, or `>&`, `<&` and a descriptor number.
+    /// `>`, `>>`, `<` and the word they name, or `>&`, `<&` and a descriptor number. One
+    /// that writes is kept in `writes`.
     fn redirection(&mut self) -> Option<()> {
         let first = self.peek()?;
         self.at += 1;
-        let duplicates = match (first, self.peek()) {
+        let operator = match (first, self.peek()) {
             (b'>', Some(b'>')) => {
                 self.at += 1;
-                false
+                ">>"
             }
-            (_, Some(b'&')) => {
+            (b'>', Some(b'&')) => {
                 self.at += 1;
-                true
+                ">&"
+            }
+            (b'<', Some(b'&')) => {
+                self.at += 1;
+                "<&"
             }
             (_, Some(b'|' | b'<' | b'>' | b'(')) => return None,
-            _ => false,
+            (b'>', _) => ">",
+            _ => "<",
         };
         self.skip_blanks();
         let target = self.word()?;
         let descriptor = target.bare && target.text.bytes().all(|b| b.is_ascii_digit());
-        (!duplicates || descriptor).then_some(())
+        if operator.ends_with('&') && !descriptor {
+            return None;
+        }
+        let word = Word::literal(target.text);
+        if super::redirection_writes(operator, &word) {
+            self.writes.push(format!("{operator} {}", word.text));
+        }
+        Some(())
     }
 
     /// One word: ordinary characters and quoted parts, glued together.

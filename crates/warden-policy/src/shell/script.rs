@@ -51,7 +51,9 @@ pub(super) fn walk_parsed(out: &mut Analysis, source: &str, depth: usize) -> Vec
     if root.has_error() {
         out.doubt("part of the command is not valid shell syntax".into());
     }
-    Walker { source, depth }.node(out, root)
+    let walker = Walker { source, depth };
+    walker.writes(out, root);
+    walker.node(out, root)
 }
 
 struct Walker<'s> {
@@ -214,6 +216,44 @@ impl Walker<'_> {
         }
         substituted.extend(made);
         substituted
+    }
+
+    /// Every redirection anywhere in the tree (on commands, compound statements, here-doc
+    /// lines, inside `$(...)`) that writes, as written.
+    fn writes(&self, out: &mut Analysis, node: Node<'_>) {
+        if node.kind() == "file_redirect" {
+            // The operator is what lies between the descriptor and the destination (read
+            // as text: tree-sitter-bash does not know `<>` and leaves an error node there).
+            let destination = node.child_by_field_name("destination");
+            let start = node
+                .child_by_field_name("descriptor")
+                .map_or(node.start_byte(), |d| d.end_byte());
+            let end = destination.map_or(node.end_byte(), |d| d.start_byte());
+            let operator = self
+                .source
+                .get(start..end)
+                .unwrap_or_default()
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let target = match destination {
+                // Input from `<(...)` reads a pipe; output to `>(...)` feeds a process.
+                Some(d) if d.kind() == "process_substitution" && operator == "<" => {
+                    Word::literal("<(…)")
+                }
+                Some(d) => self.word(d),
+                None => Word::literal(""),
+            };
+            if super::redirection_writes(&operator, &target) {
+                let shown = destination.map_or(String::new(), |_| target.text.clone());
+                out.write(format!("{operator} {shown}").trim_end().to_string());
+            }
+        }
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            self.writes(out, child);
+        }
     }
 
     /// Commands inside `$(...)`, backticks and `<(...)` anywhere below `node`.

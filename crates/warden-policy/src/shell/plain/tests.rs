@@ -25,6 +25,7 @@ fn tree_sitter(script: &str) -> Analysis {
 fn agree(plain: &Analysis, parsed: &Analysis, script: &str) {
     assert_eq!(plain.invocations, parsed.invocations, "{script:?}");
     assert_eq!(plain.uncertain, parsed.uncertain, "{script:?}");
+    assert_eq!(plain.writes, parsed.writes, "{script:?}");
     for feed in &plain.feeds {
         assert!(
             parsed.feeds.contains(feed),
@@ -143,6 +144,15 @@ const PLAIN_PIECES: &[&str] = &[
     ">> log",
     "< in",
     "-",
+    "> /dev/null",
+    "2>/dev/null",
+    ">'/dev/null'",
+    ">&3",
+    "<&0",
+    "1>&2",
+    "2>> err",
+    "< /dev/tcp/h/80",
+    "> \"/dev/stderr\"",
 ];
 
 /// More words, keywords, and characters outside the subset.

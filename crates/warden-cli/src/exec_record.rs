@@ -1,0 +1,80 @@
+//! What `warden exec` leaves in the audit store: when a command made network decisions or
+//! was refused something by the sandbox, the run is recorded as a session of its own (its
+//! start with the policy it ran under, the command, each decision and denial attributed
+//! to it, its result), like an agent session's tool call. `warden` does not link the audit
+//! store (its start stays small), so it hands the finished record to `warden-sessions
+//! audit record` on standard input.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use warden_protocol::{Event, EventMsg};
+
+/// A finished run, ready to be stored.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecRecord {
+    pub session_id: String,
+    pub cwd: String,
+    pub created_at: i64,
+    /// In order; each with when it happened.
+    pub events: Vec<(i64, EventMsg)>,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Give the record to `warden-sessions audit record` and wait until it is stored.
+pub fn hand_to_store(record: &ExecRecord) -> anyhow::Result<()> {
+    let path = crate::sessions::beside_this_binary()?;
+    let mut child = std::process::Command::new(&path)
+        .args(["audit", "record"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", path.display()))?;
+    let json = serde_json::to_vec(record)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(&json)
+            .context("cannot hand the record over")?;
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        anyhow::bail!("{}", String::from_utf8_lossy(&output.stderr).trim_end());
+    }
+    Ok(())
+}
+
+/// Store a record read from `input` (`warden-sessions audit record`). Returns the session.
+pub async fn store(
+    store: &warden_audit::AuditStore,
+    input: impl std::io::Read,
+) -> anyhow::Result<String> {
+    let record: ExecRecord =
+        serde_json::from_reader(input).context("standard input is not a warden exec record")?;
+    store
+        .create_session(&record.session_id, &record.cwd, record.created_at)
+        .await?;
+    let events = record
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, (created_at, msg))| Event {
+            session_id: record.session_id.clone(),
+            seq: Some(i as u64 + 1),
+            created_at,
+            turn: None,
+            msg,
+        })
+        .collect();
+    store.append(events).await?;
+    Ok(record.session_id)
+}
