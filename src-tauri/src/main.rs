@@ -31,12 +31,9 @@ async fn api(
 }
 
 async fn open_host() -> Result<Arc<Host>, ApiError> {
-    let paths = warden_policy::config::WardenPaths::discover()
-        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
-    Host::open(paths, Vec::new(), warden_rules::load_rules)
-        .await
-        .map(Arc::new)
-        .map_err(|e| ApiError::new(e.code(), e.to_string()))
+    Ok(Arc::new(
+        Host::open_default(Vec::new(), warden_rules::load_rules).await?,
+    ))
 }
 
 /// Forward core events to the window in batches.

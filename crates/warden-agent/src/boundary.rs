@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use warden_policy::PolicyError;
 use warden_policy::config::{BoundaryConfig, WardenPaths};
 use warden_protocol::SandboxMode;
 use warden_sandbox::{BoundaryOptions, SandboxPolicy, Weakening};
@@ -17,15 +18,15 @@ pub fn sandbox_policy(
     extra_roots: &[PathBuf],
     boundary: &BoundaryConfig,
     paths: Option<&WardenPaths>,
-) -> Result<SandboxPolicy, String> {
+) -> Result<SandboxPolicy, PolicyError> {
     let mut accept_weaker = Vec::new();
     for name in &boundary.accept_weaker {
         let known: Vec<&str> = Weakening::ALL.iter().map(|w| w.name()).collect();
         let weakening = Weakening::parse(name).ok_or_else(|| {
-            format!(
+            PolicyError::Invalid(format!(
                 "boundary.accept_weaker: unknown layer `{name}` (known: {})",
                 known.join(", ")
-            )
+            ))
         })?;
         accept_weaker.push(weakening);
     }

@@ -3,15 +3,20 @@
 
 use std::path::Path;
 
+use warden_policy::PolicyError;
 use warden_policy::requirements::{BundleConfig, verify_bundle};
 
 /// Download, verify, and replace the cache atomically. Errors leave the cache as it was.
-pub async fn refresh(config: &BundleConfig, cache: &Path) -> Result<(), String> {
-    config.check_url().map_err(|e| e.to_string())?;
+pub async fn refresh(config: &BundleConfig, cache: &Path) -> Result<(), PolicyError> {
+    config.check_url()?;
+    let failed = |message: String| PolicyError::Bundle {
+        url: config.url.clone(),
+        message,
+    };
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failed(e.to_string()))?;
     let response = client
         .get(&config.url)
         .send()
@@ -19,19 +24,23 @@ pub async fn refresh(config: &BundleConfig, cache: &Path) -> Result<(), String> 
         .and_then(|r| r.error_for_status())
         .map_err(|e| {
             let why = warden_protocol::error_with_causes(&e);
-            format!("cannot fetch {}: {why}", config.url)
+            failed(format!("cannot fetch it: {why}"))
         })?;
     let body = response
         .bytes()
         .await
-        .map_err(|e| format!("cannot read {}: {e}", config.url))?;
-    verify_bundle(config, &body).map_err(|e| e.to_string())?;
+        .map_err(|e| failed(format!("cannot read it: {e}")))?;
+    verify_bundle(config, &body)?;
+    let write = |path: &Path, error| PolicyError::Write {
+        path: path.to_path_buf(),
+        error,
+    };
     if let Some(dir) = cache.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(dir).map_err(|e| write(dir, e))?;
     }
     let partial = cache.with_extension("json.partial");
-    std::fs::write(&partial, &body).map_err(|e| e.to_string())?;
-    std::fs::rename(&partial, cache).map_err(|e| e.to_string())?;
+    std::fs::write(&partial, &body).map_err(|e| write(&partial, e))?;
+    std::fs::rename(&partial, cache).map_err(|e| write(cache, e))?;
     tracing::info!(url = %config.url, "requirements bundle refreshed");
     Ok(())
 }

@@ -8,15 +8,15 @@ mod egress;
 mod host;
 mod mcp;
 pub mod model;
-mod policy_view;
 mod process;
 mod secrets;
 pub mod session;
 pub mod tools;
 
+pub use host::policy_view::session_policy;
 pub use host::{Host, HostError};
-pub use policy_view::session_policy;
 pub use secrets::{SecretError, load_api_key, store_api_key};
+pub use tools::ToolError;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {

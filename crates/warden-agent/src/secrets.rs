@@ -20,8 +20,14 @@ pub enum SecretError {
 }
 
 impl SecretError {
-    pub fn code(&self) -> &'static str {
-        "keyring"
+    pub fn code(&self) -> warden_protocol::ErrorCode {
+        warden_protocol::ErrorCode::Keyring
+    }
+}
+
+impl warden_protocol::Coded for SecretError {
+    fn code(&self) -> warden_protocol::ErrorCode {
+        SecretError::code(self)
     }
 }
 

@@ -73,7 +73,8 @@ async fn a_signed_bundle_is_fetched_over_https_and_a_bad_one_never_replaces_it()
     // The system's roots do not know the test CA: nothing is fetched or cached.
     let error = warden_agent::bundle::refresh(&config("good.json"), &cache)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("certificate"), "{error}");
     assert!(!cache.exists());
 
@@ -89,11 +90,13 @@ async fn a_signed_bundle_is_fetched_over_https_and_a_bad_one_never_replaces_it()
     // A tampered bundle or a missing one leaves the last good copy in place.
     let error = warden_agent::bundle::refresh(&config("tampered.json"), &cache)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("does not verify"), "{error}");
     let error = warden_agent::bundle::refresh(&config("missing.json"), &cache)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("404"), "{error}");
     assert_eq!(std::fs::read(&cache).unwrap(), good);
 }

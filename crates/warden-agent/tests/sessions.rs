@@ -550,7 +550,7 @@ async fn a_missing_workspace_is_refused_with_a_clear_message() {
     assert_eq!(
         err,
         ApiError::new(
-            "workspace_missing",
+            ErrorCode::WorkspaceMissing,
             "the workspace folder /no/such/folder does not exist"
         )
     );

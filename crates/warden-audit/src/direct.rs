@@ -5,8 +5,9 @@
 //! worker thread and back: together about a fifth of the single writer's time
 //! (docs/benchmarks.md, "Audit store"; docs/decisions.md).
 //!
-//! The unsafe surface is this file: a connection, prepared statements, and a binder whose
-//! borrows outlive the step that reads them.
+//! The unsafe surface is this file, kept whole on purpose so it can be read and audited
+//! in one place: a connection, prepared statements, and a binder whose borrows outlive
+//! the step that reads them.
 
 use std::ffi::{CStr, CString, c_int};
 use std::marker::PhantomData;

@@ -1,5 +1,7 @@
 //! Errors from the audit store.
 
+use warden_protocol::ErrorCode;
+
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,9 @@ pub enum AuditError {
     /// be read or written).
     #[error("audit witness {path}: {message}")]
     Witness { path: PathBuf, message: String },
+    /// The OpenTelemetry exporter cannot start with these settings.
+    #[error("{0}")]
+    Exporter(String),
 }
 
 impl From<sqlx::Error> for AuditError {
@@ -71,17 +76,24 @@ impl AuditError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Open { .. } => "audit_open",
-            Self::Corrupt { .. } => "audit_corrupt",
-            Self::Query(_) => "audit_query",
-            Self::Decode(_) => "audit_decode",
-            Self::UnknownSession(_) => "audit_unknown_session",
-            Self::Write(_) => "audit_write",
-            Self::WriterStopped => "audit_writer_stopped",
-            Self::Busy { .. } => "audit_busy",
-            Self::Witness { .. } => "audit_witness",
+            Self::Open { .. } => ErrorCode::AuditOpen,
+            Self::Corrupt { .. } => ErrorCode::AuditCorrupt,
+            Self::Query(_) => ErrorCode::AuditQuery,
+            Self::Decode(_) => ErrorCode::AuditDecode,
+            Self::UnknownSession(_) => ErrorCode::AuditUnknownSession,
+            Self::Write(_) => ErrorCode::AuditWrite,
+            Self::WriterStopped => ErrorCode::AuditWriterStopped,
+            Self::Busy { .. } => ErrorCode::AuditBusy,
+            Self::Witness { .. } => ErrorCode::AuditWitness,
+            Self::Exporter(_) => ErrorCode::AuditExporter,
         }
+    }
+}
+
+impl warden_protocol::Coded for AuditError {
+    fn code(&self) -> ErrorCode {
+        AuditError::code(self)
     }
 }

@@ -8,8 +8,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::AuditError;
 use crate::chain::{StoredRecord, genesis, link, next_turn};
-use crate::commit::TEXT_ROWS_PER_STATEMENT;
-use crate::writer::WriteRequest;
+use crate::pipeline::{TEXT_ROWS_PER_STATEMENT, WriteRequest};
 
 /// Requests folded into one transaction at most.
 const REQUESTS_PER_BATCH: usize = 512;

@@ -7,8 +7,7 @@
 
 use sqlx::Row;
 
-use crate::commit::LAST_SEAL;
-use crate::seal::{self, RetentionSeal};
+use crate::seal::{self, LAST_SEAL, RetentionSeal};
 use crate::{AuditError, AuditStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -153,6 +153,10 @@ pub(crate) fn anchors_digest<'a>(
     hex(&hasher.finalize())
 }
 
+/// The last seal: its id and hash (or 0 and genesis); after a retention run removed every
+/// seal, the one that run says it removed last.
+pub(crate) const LAST_SEAL: &str = "SELECT id, hash FROM seals ORDER BY id DESC LIMIT 1";
+
 #[cfg(test)]
 mod tests {
     use super::*;

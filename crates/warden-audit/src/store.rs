@@ -12,10 +12,11 @@ use warden_protocol::{Event, EventMsg};
 use crate::AuditError;
 use crate::chain::StoredRecord;
 use crate::error::is_busy;
+use crate::pipeline::{Derived, WriteRequest};
 use crate::redact::redact;
 use crate::search_text::indexed_text;
 use crate::witness::{Locked, Witness};
-use crate::writer::{Derived, WriteRequest, run_writer};
+use crate::writer::run_writer;
 use crate::{checkpoint, commit};
 
 /// Handle to one audit database. Cheap to clone.
@@ -202,7 +203,7 @@ fn redacted(msg: EventMsg) -> Result<(EventMsg, String), AuditError> {
             // event rather than the original.
             Err(_) => {
                 let msg = EventMsg::Error {
-                    code: "redacted".into(),
+                    code: warden_protocol::ErrorCode::Redacted.as_str().into(),
                     message: clean,
                 };
                 let json =

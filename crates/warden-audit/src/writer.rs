@@ -14,26 +14,8 @@ use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::AuditError;
-use crate::chain::StoredRecord;
-use crate::commit::{Job, Outcome};
 use crate::linking::{Batch, Chains, Heads};
-
-pub(crate) struct WriteRequest {
-    pub records: Vec<StoredRecord>,
-    /// What the indexes need of each record (same order).
-    pub derived: Vec<Derived>,
-    /// Answered once committed, with each record's turn (same order).
-    pub ack: oneshot::Sender<Result<Vec<u64>, AuditError>>,
-}
-
-/// What the producer derives from a record's payload for the indexes, so the single
-/// writer does not parse it.
-pub(crate) struct Derived {
-    /// The searchable text, for the full-text index.
-    pub text: String,
-    /// What a decision came to (`allow`, `prompt`, `forbid`), for the `decision` column.
-    pub decision: Option<&'static str>,
-}
+use crate::pipeline::{Job, Outcome, WriteRequest};
 
 /// Batches with the commit thread at once: one committing, one waiting to.
 const IN_FLIGHT: usize = 2;
@@ -198,7 +180,8 @@ fn titles(requests: &[WriteRequest], titled: &HashSet<String>) -> Vec<(String, S
 mod tests {
     use super::*;
     use crate::AuditStore;
-    use crate::chain::{genesis, link};
+    use crate::chain::{StoredRecord, genesis, link};
+    use crate::pipeline::Derived;
 
     type Acks = Vec<oneshot::Receiver<Result<Vec<u64>, AuditError>>>;
 

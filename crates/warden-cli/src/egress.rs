@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use anyhow::Context;
 use warden_policy::config::WardenPaths;
 use warden_policy::layers::{EffectivePolicy, user_rules_dir};
+use warden_policy::router::{Question, QuestionKind, Route, RulesTier, route};
 use warden_policy::rules::RulesLoader;
 use warden_protocol::Actor;
 use warden_proxy::{AskAnswer, AskFuture, AskReply, Asker, NetworkAsk, Proxy, ProxySettings};
@@ -62,8 +63,7 @@ impl Egress {
         rules: Option<RulesLoader>,
     ) -> anyhow::Result<Self> {
         let settings = ProxySettings::from_effective(policy).map_err(anyhow::Error::msg)?;
-        let asker =
-            TerminalAsker::open(policy, paths, rules).map(|a| Arc::new(a) as Arc<dyn Asker>);
+        let asker: Arc<dyn Asker> = Arc::new(TerminalAsker::open(policy, paths, rules));
         let decisions: Arc<Mutex<Vec<(i64, warden_proxy::NetworkEvent)>>> = Arc::default();
         let kept = decisions.clone();
         let sink: warden_proxy::EventSink = Arc::new(move |event: warden_proxy::NetworkEvent| {
@@ -73,7 +73,7 @@ impl Egress {
                 .push((crate::exec_record::now_ms(), event));
         });
         Ok(Self {
-            proxy: Proxy::new(settings, asker, sink),
+            proxy: Proxy::new(settings, Some(asker), sink),
             addr,
             runtime: None,
             decisions,
@@ -133,40 +133,39 @@ struct TerminalAsker {
 }
 
 impl TerminalAsker {
-    /// None when there is no terminal to ask on. Where network questions are not asked
-    /// (`approvals.network = "deny"`, approval policy `never`) every ask is refused with
-    /// that reason.
-    fn open(
-        policy: &EffectivePolicy,
-        paths: &WardenPaths,
-        rules: Option<RulesLoader>,
-    ) -> Option<Self> {
-        if let Some(why) = policy.config.network_questions_refused() {
-            return Some(Self {
-                rules_file: None,
-                one_at_a_time: Arc::new(Mutex::new(())),
-                refuse: Some(why.into()),
-                rules,
-            });
-        }
+    /// The asker the router says this run has (`warden_policy::router`): the terminal
+    /// when there is one; otherwise, and where network questions are not asked
+    /// (`approvals.network = "deny"`, approval policy `never`), one that refuses every
+    /// ask with the router's reason. `warden exec` has no reviewer: auto-review does not
+    /// answer here.
+    fn open(policy: &EffectivePolicy, paths: &WardenPaths, rules: Option<RulesLoader>) -> Self {
         let tty = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open("/dev/tty");
-        if tty.is_err() {
-            return None;
-        }
+        let question = Question {
+            kind: QuestionKind::Network,
+            policy: policy.config.approval,
+            category: policy.config.approvals.network,
+            person_available: tty.is_ok(),
+            auto_review: false,
+            rules_tier: RulesTier::Unsettled,
+        };
+        let refuse = match route(&question) {
+            Route::Refuse { why, .. } => Some(why),
+            Route::Approve { .. } | Route::AskPerson => None,
+        };
         let rules_file = policy
             .requirements
             .user_rules_forbidden
             .is_none()
             .then(|| user_rules_dir(paths).join("default.rules"));
-        Some(Self {
-            rules_file,
+        Self {
+            rules_file: rules_file.filter(|_| refuse.is_none()),
             one_at_a_time: Arc::new(Mutex::new(())),
-            refuse: None,
+            refuse,
             rules,
-        })
+        }
     }
 }
 

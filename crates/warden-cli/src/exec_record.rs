@@ -30,6 +30,88 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The run as an audit session: its start (with the policy it ran under), the command,
+/// each network decision and sandbox denial, and its result.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build(
+    effective: &warden_policy::layers::EffectivePolicy,
+    command: &[String],
+    cwd: &std::path::Path,
+    proxied: bool,
+    started_at: i64,
+    code: i32,
+    decisions: Vec<(i64, warden_proxy::NetworkEvent)>,
+    denials: Vec<warden_protocol::SandboxDenial>,
+) -> ExecRecord {
+    let call_id = "exec".to_string();
+    let cwd_text = cwd.display().to_string();
+    let ended_at = now_ms();
+    let mut events = vec![
+        (
+            started_at,
+            EventMsg::SessionStarted {
+                cwd: cwd_text.clone(),
+                sandbox: effective.config.sandbox,
+                approval: effective.config.approval,
+                model: String::new(),
+                wire_api: "warden exec".into(),
+                policy: warden_agent::session_policy(effective),
+            },
+        ),
+        (
+            started_at,
+            EventMsg::CommandStarted {
+                call_id: call_id.clone(),
+                command: warden_policy::shell::command_line(command),
+                cwd: cwd_text.clone(),
+                sandbox: effective.config.sandbox,
+                network: if proxied { "proxy" } else { "deny" }.into(),
+            },
+        ),
+    ];
+    events.extend(decisions.into_iter().map(|(at, event)| {
+        (
+            at.max(started_at),
+            EventMsg::NetworkAccess {
+                call_id: Some(call_id.clone()),
+                access: event.access,
+            },
+        )
+    }));
+    events.extend(denials.into_iter().map(|denial| {
+        (
+            ended_at,
+            EventMsg::SandboxDenied {
+                call_id: call_id.clone(),
+                denial,
+            },
+        )
+    }));
+    events.push((
+        ended_at,
+        EventMsg::ToolResult {
+            call_id,
+            success: code == 0,
+            exit_code: Some(code),
+            duration_ms: (ended_at - started_at).max(0) as u64,
+            output: String::new(),
+        },
+    ));
+    events.push((
+        ended_at,
+        EventMsg::SessionEnded {
+            reason: "the command ended".into(),
+        },
+    ));
+    events.sort_by_key(|(at, _)| *at);
+    ExecRecord {
+        session_id: uuid::Uuid::now_v7().to_string(),
+        cwd: cwd_text,
+        created_at: started_at,
+        events,
+    }
+}
+
 /// Give the record to `warden-sessions audit record` and wait until it is stored.
 pub fn hand_to_store(record: &ExecRecord) -> anyhow::Result<()> {
     let path = crate::sessions::beside_this_binary()?;

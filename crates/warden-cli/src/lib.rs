@@ -264,13 +264,12 @@ fn finish(result: anyhow::Result<std::process::ExitCode>, failure: u8) -> std::p
     }
 }
 
-/// Open the host for this profile (`$WARDEN_HOME` or the platform dirs).
+/// Open the host for this profile (`$WARDEN_HOME` or the platform dirs), as the app does.
 pub(crate) async fn open_host(
     overrides: Vec<String>,
     rules: RulesLoader,
 ) -> anyhow::Result<warden_agent::Host> {
-    let paths = warden_policy::config::WardenPaths::discover()?;
-    Ok(warden_agent::Host::open(paths, overrides, rules).await?)
+    Ok(warden_agent::Host::open_default(overrides, rules).await?)
 }
 
 #[cfg(test)]

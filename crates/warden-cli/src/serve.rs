@@ -21,7 +21,7 @@ use clap::Args;
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 use warden_agent::Host;
-use warden_protocol::{ApiError, dispatch};
+use warden_protocol::{ApiError, ErrorCode, dispatch};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -111,7 +111,7 @@ fn new_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     (status, axum::Json(ApiError::new(code, message))).into_response()
 }
 
@@ -129,7 +129,7 @@ async fn require_local_origin(
     if !server.allowed_hosts.iter().any(|h| h == host) {
         return refuse(
             StatusCode::FORBIDDEN,
-            "bad_host",
+            ErrorCode::BadHost,
             "requests must be addressed to 127.0.0.1 or localhost",
         );
     }
@@ -142,7 +142,7 @@ async fn require_local_origin(
         if !ours {
             return refuse(
                 StatusCode::FORBIDDEN,
-                "bad_origin",
+                ErrorCode::BadOrigin,
                 "cross-origin requests are refused",
             );
         }
@@ -158,7 +158,7 @@ async fn require_token(
     if !token_matches(request.headers(), &server.token) {
         return refuse(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "missing or wrong bearer token",
         );
     }
@@ -193,7 +193,7 @@ async fn call(
             Err(e) => {
                 return refuse(
                     StatusCode::BAD_REQUEST,
-                    "bad_json",
+                    ErrorCode::BadJson,
                     &format!("the request body is not JSON: {e}"),
                 );
             }

@@ -1,5 +1,7 @@
 //! Errors from loading configuration.
 
+use warden_protocol::ErrorCode;
+
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,22 +38,44 @@ pub enum PolicyError {
     NoRulesLanguage { path: PathBuf },
     #[error("cannot find a home directory for Warden's config; set WARDEN_HOME")]
     NoHome,
+    /// The signed requirements bundle could not be fetched or checked.
+    #[error("requirements bundle {url}: {message}")]
+    Bundle { url: String, message: String },
+}
+
+/// A value that does not parse or check (a host pattern, a decision word, an admin file's
+/// ownership), saying what is wrong; callers add where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+impl From<String> for ValueError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
 }
 
 impl PolicyError {
     /// Stable code for the UI and scripts.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Read { .. } => "config_read",
-            Self::Write { .. } => "config_write",
-            Self::Parse { .. } => "config_parse",
-            Self::Override { .. } => "config_override",
-            Self::Invalid(_) => "config_invalid",
-            Self::Rules { .. } => "rules_invalid",
-            Self::Requirements(_) => "requirements_invalid",
-            Self::Refused(_) => "requirement_refused",
-            Self::NoRulesLanguage { .. } => "rules_unsupported",
-            Self::NoHome => "config_no_home",
+            Self::Read { .. } => ErrorCode::ConfigRead,
+            Self::Write { .. } => ErrorCode::ConfigWrite,
+            Self::Parse { .. } => ErrorCode::ConfigParse,
+            Self::Override { .. } => ErrorCode::ConfigOverride,
+            Self::Invalid(_) => ErrorCode::ConfigInvalid,
+            Self::Rules { .. } => ErrorCode::RulesInvalid,
+            Self::Requirements(_) => ErrorCode::RequirementsInvalid,
+            Self::Refused(_) => ErrorCode::RequirementRefused,
+            Self::NoRulesLanguage { .. } => ErrorCode::RulesUnsupported,
+            Self::NoHome => ErrorCode::ConfigNoHome,
+            Self::Bundle { .. } => ErrorCode::BundleFetch,
         }
+    }
+}
+
+impl warden_protocol::Coded for PolicyError {
+    fn code(&self) -> ErrorCode {
+        PolicyError::code(self)
     }
 }

@@ -9,6 +9,7 @@ pub mod network;
 pub mod project_trust;
 pub mod requirements;
 pub mod risk;
+pub mod router;
 pub mod rules;
 mod safe_commands;
 pub mod shell;
@@ -17,5 +18,5 @@ mod toml_place;
 pub use decide::{
     ActionRequest, Decision, DecisionContext, SessionApprovals, canonical_command_key, decide,
 };
-pub use error::PolicyError;
+pub use error::{PolicyError, ValueError};
 pub use safe_commands::is_known_safe;

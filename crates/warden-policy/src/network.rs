@@ -1,6 +1,7 @@
 //! Host patterns for network rules and requirements: `example.com` (exactly that host),
 //! `*.example.com` (its subdomains), either with an optional `:port`.
 
+use crate::ValueError;
 use std::fmt;
 
 /// A host (or subdomain wildcard) and an optional port.
@@ -16,7 +17,11 @@ pub struct HostPattern {
 impl HostPattern {
     /// Parse `host`, `*.host`, `host:port`. A bare `*` or a wildcard over a top-level
     /// domain (`*.com`) is refused: it would allow or deny everything.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        Self::parse_text(text).map_err(ValueError)
+    }
+
+    fn parse_text(text: &str) -> Result<Self, String> {
         let trimmed = text.trim().to_ascii_lowercase();
         let (host, port) = match trimmed.rsplit_once(':') {
             Some((host, port)) if !host.contains(':') => {

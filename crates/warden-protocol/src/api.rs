@@ -1,6 +1,8 @@
 //! The API, declared once: `name(Params) -> Response`. The desktop shell and
 //! `warden serve` both route through [`dispatch`], so a handler cannot be missing
 //! on one adapter, and the TypeScript method map is generated from the same list.
+//! Every command's parameter and response types live here with the list, on purpose:
+//! the file is the API's one page.
 
 use std::future::Future;
 
@@ -8,33 +10,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::{
-    ApiKeySource, ApprovalPolicy, DecisionOutcome, Event, Op, PolicySource, Reason, SandboxMode,
-    Verdict, WireApi,
+    ApiError, ApiKeySource, ApprovalPolicy, DecisionOutcome, ErrorCode, Event, Op, PolicySource,
+    Reason, SandboxMode, Verdict, WireApi,
 };
-
-/// The single error shape that crosses into the UI. The UI branches on `code`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
-pub struct ApiError {
-    pub code: String,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.message, self.code)
-    }
-}
-
-impl std::error::Error for ApiError {}
 
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -399,7 +377,7 @@ fn bad_params(method: &str, error: &serde_path_to_error::Error<serde_json::Error
     let path = error.path().to_string();
     let message = error.inner();
     ApiError::new(
-        "bad_params",
+        ErrorCode::BadParams,
         if path == "." {
             format!("invalid parameters for {method}: {message}")
         } else {
@@ -433,9 +411,9 @@ macro_rules! define_api {
                         .map_err(|e| bad_params(method, &e))?;
                     let response = api.$name(params).await?;
                     serde_json::to_value(response)
-                        .map_err(|e| ApiError::new("internal", e.to_string()))
+                        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
                 })*
-                other => Err(ApiError::new("unknown_method", format!("no API method named {other:?}"))),
+                other => Err(ApiError::new(ErrorCode::UnknownMethod, format!("no API method named {other:?}"))),
             }
         }
 

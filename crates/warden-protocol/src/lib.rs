@@ -5,6 +5,7 @@
 //! from these definitions (see `typescript.rs`) and committed under `ui/src/generated/`.
 
 mod api;
+mod error;
 mod event;
 mod op;
 mod policy;
@@ -12,6 +13,7 @@ mod settings;
 pub mod typescript;
 
 pub use api::*;
+pub use error::*;
 pub use event::*;
 pub use op::*;
 pub use policy::*;

@@ -27,6 +27,7 @@ pub fn render() -> String {
         Event::decl(&cfg),
         WireApi::decl(&cfg),
         ApiKeySource::decl(&cfg),
+        ErrorCode::decl(&cfg),
         ApiError::decl(&cfg),
         StartSessionParams::decl(&cfg),
         StartSessionResponse::decl(&cfg),
@@ -77,6 +78,15 @@ pub fn render() -> String {
     }
     out.push_str("};\n");
     out
+}
+
+/// The error codes as the TypeScript union (`"config_read" | "config_write" | …`).
+pub fn error_code_union() -> String {
+    let cfg = Config::new().with_large_int("number");
+    let decl = ErrorCode::decl(&cfg);
+    decl.split_once('=')
+        .map(|(_, union)| union.trim().trim_end_matches(';').to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! configuration names by IP. The checks see through IPv6 forms that carry an IPv4
 //! address (mapped, compatible, NAT64, 6to4, Teredo), so `::ffff:127.0.0.1` is loopback.
 
+use crate::error::ProxyError;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -44,7 +45,7 @@ pub struct AddressRule {
 }
 
 impl AddressRule {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, ProxyError> {
         let (ip, prefix) = match text.trim().split_once('/') {
             Some((ip, prefix)) => (ip, Some(prefix)),
             None => (text.trim(), None),
@@ -52,20 +53,22 @@ impl AddressRule {
         let network: IpAddr = ip
             .trim_matches(|c| c == '[' || c == ']')
             .parse()
-            .map_err(|_| format!("{text:?} is not an IP address or network (`10.0.0.0/8`)"))?;
+            .map_err(|_| {
+                ProxyError::Address(format!(
+                    "{text:?} is not an IP address or network (`10.0.0.0/8`)"
+                ))
+            })?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?}: the prefix length must be 0..={max}"))?,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+                ProxyError::Address(format!("{text:?}: the prefix length must be 0..={max}"))
+            })?,
         };
         if prefix == 0 {
-            return Err(format!(
+            return Err(ProxyError::Address(format!(
                 "{text:?} would allow every address; name the networks instead"
-            ));
+            )));
         }
         Ok(Self { network, prefix })
     }

@@ -3,6 +3,7 @@
 //! where deny beats ask beats allow, then answers given for this session, then the
 //! setting for hosts nobody named.
 
+use crate::error::ProxyError;
 use std::collections::HashSet;
 
 use warden_policy::config::UnknownHosts;
@@ -47,7 +48,7 @@ pub struct HostPolicy {
 impl HostPolicy {
     /// The policy an effective configuration describes: its requirements, its rules'
     /// `network_rule`s and the `network.allow` / `network.deny` settings.
-    pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, String> {
+    pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, ProxyError> {
         let mut out = Self {
             admin_denied: policy.requirements.denied_domains.clone(),
             admin_allowlists: policy.requirements.allowed_domains.clone(),
@@ -69,7 +70,7 @@ impl HostPolicy {
                 .map_or(PolicySource::BuiltIn, |v| v.source.clone());
             for (i, host) in hosts.iter().enumerate() {
                 let pattern = HostPattern::parse(host)
-                    .map_err(|e| format!("{key}[{i}] (from {source}): {e}"))?;
+                    .map_err(|e| ProxyError::setting(format!("{key}[{i}] (from {source})"), e))?;
                 out.rules.push(HostRule {
                     pattern,
                     decision,

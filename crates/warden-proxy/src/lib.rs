@@ -6,10 +6,13 @@
 //! checked, and for port 443 checks the TLS server name against the requested host.
 //! Every decision becomes a [`NetworkEvent`].
 
+mod accept;
 pub mod address;
-mod connection;
 mod credentials;
+mod error;
+mod gate;
 mod host_policy;
+mod http;
 mod program;
 mod relay;
 pub mod request;
@@ -17,6 +20,7 @@ pub mod sni;
 mod socks;
 #[cfg(target_os = "linux")]
 mod splice;
+mod trace;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -30,6 +34,7 @@ use warden_protocol::{Actor, NetworkAccess, PolicySource};
 
 pub use address::AddressRule;
 pub use credentials::{Attribution, Credential, Credentials, OpenConnection, SETTLE_LIMIT};
+pub use error::ProxyError;
 pub use host_policy::{HostPolicy, HostRule, HostVerdict};
 
 /// Why a connection was refused; sent to HTTP clients in the `x-warden-block` header.
@@ -91,25 +96,31 @@ impl Default for NetworkScope {
 
 impl NetworkScope {
     /// The scope an effective configuration describes (`[network]`, rules, requirements).
-    pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, String> {
+    pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, ProxyError> {
         let network = &policy.config.network;
         let allow_private = network
             .allow_private
             .iter()
             .enumerate()
             .map(|(i, a)| {
-                AddressRule::parse(a).map_err(|e| format!("network.allow_private[{i}]: {e}"))
+                AddressRule::parse(a)
+                    .map_err(|e| ProxyError::setting(format!("network.allow_private[{i}]"), e))
             })
             .collect::<Result<_, _>>()?;
         let mut resolve = HashMap::new();
         for (name, addresses) in &network.hosts {
-            let host = request::normalize_host(name)
-                .ok_or_else(|| format!("network.hosts: {name:?} is not a host name"))?;
+            let host = request::normalize_host(name).ok_or_else(|| {
+                ProxyError::setting("network.hosts", format!("{name:?} is not a host name"))
+            })?;
             let parsed = addresses
                 .iter()
                 .map(|a| {
-                    a.parse::<IpAddr>()
-                        .map_err(|_| format!("network.hosts.{name}: {a:?} is not an IP address"))
+                    a.parse::<IpAddr>().map_err(|_| {
+                        ProxyError::setting(
+                            format!("network.hosts.{name}"),
+                            format!("{a:?} is not an IP address"),
+                        )
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             resolve.insert(host, parsed);
@@ -152,9 +163,14 @@ impl Default for ProxySettings {
 
 impl ProxySettings {
     /// Settings whose default scope comes from an effective configuration.
-    pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, String> {
+    pub fn from_effective(policy: &EffectivePolicy) -> Result<Self, ProxyError> {
         let header_timeout = match policy.config.network.header_timeout_secs {
-            0 => return Err("network.header_timeout_secs: must be at least 1".into()),
+            0 => {
+                return Err(ProxyError::setting(
+                    "network.header_timeout_secs",
+                    "must be at least 1",
+                ));
+            }
             secs => Duration::from_secs(secs),
         };
         Ok(Self {
@@ -308,7 +324,7 @@ impl Proxy {
                     Ok((stream, peer)) => {
                         let shared = shared.clone();
                         tokio::spawn(async move {
-                            connection::handle(shared, stream, peer).await;
+                            accept::handle(shared, stream, peer).await;
                             drop(permit);
                         });
                     }

@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use crate::Shared;
-use crate::connection::{Refusal, Trace, check_server_name, open, relay};
+use crate::gate::{Refusal, Trace, check_server_name, open, relay};
 use crate::request::normalize_host;
 
 pub(crate) const VERSION: u8 = 5;

@@ -1,5 +1,7 @@
 //! Errors from building the boundary.
 
+use warden_protocol::ErrorCode;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error(
@@ -24,13 +26,19 @@ pub enum SandboxError {
 }
 
 impl SandboxError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unsupported(_) => "sandbox_unsupported",
-            Self::Landlock(_) => "sandbox_landlock",
-            Self::Seccomp(_) => "sandbox_seccomp",
-            Self::WritableRoot { .. } => "sandbox_writable_root",
-            Self::Weaker { .. } => "sandbox_weaker",
+            Self::Unsupported(_) => ErrorCode::SandboxUnsupported,
+            Self::Landlock(_) => ErrorCode::SandboxLandlock,
+            Self::Seccomp(_) => ErrorCode::SandboxSeccomp,
+            Self::WritableRoot { .. } => ErrorCode::SandboxWritableRoot,
+            Self::Weaker { .. } => ErrorCode::SandboxWeaker,
         }
+    }
+}
+
+impl warden_protocol::Coded for SandboxError {
+    fn code(&self) -> ErrorCode {
+        SandboxError::code(self)
     }
 }

@@ -15,6 +15,7 @@ mod linux;
 pub mod paths;
 pub mod seatbelt;
 mod spawn;
+mod stdio;
 
 use std::path::{Path, PathBuf};
 

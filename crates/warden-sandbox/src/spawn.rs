@@ -9,25 +9,9 @@
 
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 
-/// How one of the command's standard streams is connected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Io {
-    Inherit,
-    Null,
-    Piped,
-}
-
-impl Io {
-    fn std(self) -> Stdio {
-        match self {
-            Io::Inherit => Stdio::inherit(),
-            Io::Null => Stdio::null(),
-            Io::Piped => Stdio::piped(),
-        }
-    }
-}
+pub use crate::stdio::Io;
 
 /// A command built by [`crate::command`]: program, arguments, scrubbed environment and
 /// working directory, and (on Linux) the hook that enters the boundary.
@@ -124,13 +108,14 @@ impl SandboxCommand {
     fn start(&mut self, early: Option<EarlyChild>) -> std::io::Result<Child> {
         #[cfg(target_os = "linux")]
         if let Some(mut hook) = self.hook.take() {
-            let mut child = crate::linux::spawn::start(
+            let (id, pidfd, ours) = crate::linux::spawn::start(
                 &self.command,
                 self.stdio,
                 self.process_group,
                 &mut hook,
                 early.map(|e| e.inner),
             )?;
+            let mut child = Child::cloned(id, pidfd, ours);
             if let Some(supervisor) = self.supervisor.take()
                 && let Err(e) = supervisor.start()
             {
@@ -277,7 +262,7 @@ impl Child {
                 if let Some(done) = status {
                     return Ok(*done);
                 }
-                let done = crate::linux::spawn::wait(pidfd)?;
+                let done = crate::linux::pidfd::wait(pidfd)?;
                 *status = Some(done);
                 Ok(done)
             }
@@ -302,5 +287,5 @@ impl Child {
 /// Send `signal` to the process `pidfd` names (see [`Child::pidfd`]).
 #[cfg(target_os = "linux")]
 pub fn signal_pidfd(pidfd: impl std::os::fd::AsFd, signal: libc::c_int) -> std::io::Result<()> {
-    crate::linux::spawn::signal(pidfd.as_fd(), signal)
+    crate::linux::pidfd::signal(pidfd.as_fd(), signal)
 }

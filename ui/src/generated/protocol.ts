@@ -176,7 +176,9 @@ export type WireApi = "responses" | "chat";
 
 export type ApiKeySource = "keyring" | "environment" | "none";
 
-export type ApiError = { code: string, message: string, };
+export type ErrorCode = "config_read" | "config_write" | "config_parse" | "config_override" | "config_invalid" | "config_no_home" | "rules_invalid" | "rules_unsupported" | "requirements_invalid" | "requirement_refused" | "bundle_fetch" | "sandbox_unsupported" | "sandbox_landlock" | "sandbox_seccomp" | "sandbox_writable_root" | "sandbox_weaker" | "sandbox_spawn" | "proxy_config" | "audit_open" | "audit_corrupt" | "audit_query" | "audit_decode" | "audit_unknown_session" | "audit_write" | "audit_writer_stopped" | "audit_busy" | "audit_witness" | "audit_exporter" | "redacted" | "model_client" | "model_unreachable" | "model_unauthorized" | "model_not_found" | "model_rate_limited" | "model_server_error" | "model_rejected" | "model_bad_response" | "model_stream" | "model_reported_error" | "keyring" | "workspace_missing" | "session_not_running" | "settings_invalid" | "settings_overridden" | "command_empty" | "export_failed" | "project_not_trusted" | "bad_params" | "unknown_method" | "internal" | "bad_host" | "bad_origin" | "unauthorized" | "bad_json" | "transport" | "unreachable" | "task_missing";
+
+export type ApiError = { code: ErrorCode, message: string, };
 
 export type StartSessionParams = { 
 /**

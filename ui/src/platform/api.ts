@@ -1,5 +1,6 @@
 // The one interface the UI uses to reach Warden, whichever adapter is underneath.
-import type { ApiError as WireError, ApiMethods, Event } from "../generated/protocol";
+import type { ApiError as WireError, ApiMethods, ErrorCode, Event } from "../generated/protocol";
+import { isErrorCode } from "./errors";
 
 export type Method = keyof ApiMethods;
 export type Params<M extends Method> = ApiMethods[M]["params"];
@@ -7,8 +8,8 @@ export type Response<M extends Method> = ApiMethods[M]["response"];
 
 /** An error from the core, with the stable code the UI branches on. */
 export class ApiError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.code = code;
   }
@@ -17,7 +18,8 @@ export class ApiError extends Error {
     if (value instanceof ApiError) return value;
     const wire = value as Partial<WireError> | undefined;
     if (wire && typeof wire.code === "string" && typeof wire.message === "string") {
-      return new ApiError(wire.code, wire.message);
+      // A code this UI does not know (a newer core) is still an error, shown as internal.
+      return new ApiError(isErrorCode(wire.code) ? wire.code : "internal", wire.message);
     }
     return new ApiError("transport", value instanceof Error ? value.message : String(value));
   }

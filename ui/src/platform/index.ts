@@ -5,6 +5,7 @@ import { tauriPlatform } from "./tauri";
 
 export { ApiError } from "./api";
 export type { Platform } from "./api";
+export { REMEDY, type Remedy } from "./errors";
 
 export const platform: Platform =
   "__TAURI_INTERNALS__" in window ? tauriPlatform() : httpPlatform();

@@ -1,5 +1,7 @@
 //! Model client errors, each with a message a user can act on.
 
+use warden_protocol::ErrorCode;
+
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,18 +47,18 @@ pub enum ModelError {
 }
 
 impl ModelError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Client(_) => "model_client",
-            Self::Unreachable { .. } => "model_unreachable",
-            Self::Unauthorized { .. } => "model_unauthorized",
-            Self::NotFound { .. } => "model_not_found",
-            Self::RateLimited { .. } => "model_rate_limited",
-            Self::Server { .. } => "model_server_error",
-            Self::Rejected { .. } => "model_rejected",
-            Self::BadResponse(_) => "model_bad_response",
-            Self::Stream(_) => "model_stream",
-            Self::Reported(_) => "model_reported_error",
+            Self::Client(_) => ErrorCode::ModelClient,
+            Self::Unreachable { .. } => ErrorCode::ModelUnreachable,
+            Self::Unauthorized { .. } => ErrorCode::ModelUnauthorized,
+            Self::NotFound { .. } => ErrorCode::ModelNotFound,
+            Self::RateLimited { .. } => ErrorCode::ModelRateLimited,
+            Self::Server { .. } => ErrorCode::ModelServerError,
+            Self::Rejected { .. } => ErrorCode::ModelRejected,
+            Self::BadResponse(_) => ErrorCode::ModelBadResponse,
+            Self::Stream(_) => ErrorCode::ModelStream,
+            Self::Reported(_) => ErrorCode::ModelReportedError,
         }
     }
 
@@ -108,5 +110,11 @@ impl ModelError {
             500..=599 => Self::Server { url, status, body },
             _ => Self::Rejected { url, status, body },
         }
+    }
+}
+
+impl warden_protocol::Coded for ModelError {
+    fn code(&self) -> ErrorCode {
+        ModelError::code(self)
     }
 }

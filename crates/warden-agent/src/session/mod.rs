@@ -4,9 +4,11 @@
 //! the user (approval events answered by approval ops), run it (sandbox), and feed the
 //! result back, until the model answers without calling a tool.
 
+mod approvals;
 mod mcp;
 mod network;
 mod recorder;
+mod shell_call;
 mod tool_call;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -208,7 +210,7 @@ impl Session {
                     // Without the audit store nothing more may run; say so live.
                     tracing::error!(error = %e, "audit store failed; stopping the session");
                     self.streamer.send(EventMsg::Error {
-                        code: e.code().into(),
+                        code: e.code().as_str().into(),
                         message: e.to_string(),
                     });
                     return;
@@ -242,7 +244,7 @@ impl Session {
                 Ok(output) => output,
                 Err(e) => {
                     self.record(EventMsg::Error {
-                        code: e.code().into(),
+                        code: e.code().as_str().into(),
                         message: e.to_string(),
                     })
                     .await?;

@@ -8,6 +8,9 @@ use tokio::sync::oneshot;
 use warden_protocol::{Actor, EventMsg, ReviewDecision};
 use warden_proxy::{AskAnswer, AskReply, NetworkAsk};
 
+use warden_policy::router::{QuestionKind, Route, RulesTier};
+
+use super::approvals::AlwaysRule;
 use super::{Session, Stop};
 use crate::egress::{NetworkMsg, SessionEgress};
 
@@ -49,22 +52,27 @@ impl Session {
                 .await
             }
             NetworkMsg::Ask { ask, reply } => {
-                let refused = self.config.network_questions_refused().or_else(|| {
-                    (!self.interactive).then_some("nobody can be asked here (no terminal)")
-                });
-                if let Some(why) = refused {
-                    let _ = reply.send(AskReply {
-                        answer: AskAnswer::Refused(why.into()),
-                        actor: Actor::Default,
-                    });
-                    return Ok(());
-                }
-                if self.auto_review && warden_proxy::is_package_registry(&ask.host) {
-                    let _ = reply.send(AskReply {
-                        answer: AskAnswer::AllowOnce,
-                        actor: Actor::AutoReview,
-                    });
-                    return Ok(());
+                let tier = if warden_proxy::is_package_registry(&ask.host) {
+                    RulesTier::Approves("a well-known package registry".into())
+                } else {
+                    RulesTier::Unsettled
+                };
+                match self.route(QuestionKind::Network, tier) {
+                    Route::Refuse { actor, why } => {
+                        let _ = reply.send(AskReply {
+                            answer: AskAnswer::Refused(why),
+                            actor,
+                        });
+                        return Ok(());
+                    }
+                    Route::Approve { actor, .. } => {
+                        let _ = reply.send(AskReply {
+                            answer: AskAnswer::AllowOnce,
+                            actor,
+                        });
+                        return Ok(());
+                    }
+                    Route::AskPerson => {}
                 }
                 let call_id = format!("net-{}", uuid::Uuid::now_v7());
                 let cwd = self.cwd.display().to_string();
@@ -78,7 +86,7 @@ impl Session {
                         ask.host, ask.port
                     ),
                     risk: None,
-                    can_always: self.user_rules_file.is_some(),
+                    can_always: self.can_always(),
                     expires_at: Some(ask.expires_at_ms),
                 })
                 .await?;
@@ -99,39 +107,6 @@ impl Session {
         let Some(pending) = self.pending_network.remove(call_id) else {
             return Ok(());
         };
-        // An "always" answer's rule is recorded after the answer itself.
-        let mut config_change = None;
-        let answer = match decision {
-            ReviewDecision::ApproveOnce => AskAnswer::AllowOnce,
-            ReviewDecision::ApproveForSession => AskAnswer::AllowForSession,
-            ReviewDecision::ApproveAlways => match self.user_rules_file.clone() {
-                Some(file) => {
-                    let written = warden_policy::rules::append_network_allow(
-                        &file,
-                        &pending.ask.host,
-                        &super::tool_call::always_justification(),
-                        self.rules_language,
-                    );
-                    let error = written.as_ref().err().map(ToString::to_string);
-                    if let Some(e) = &error {
-                        tracing::error!("cannot write the always-allow rule: {e}");
-                    }
-                    config_change = Some(EventMsg::ConfigChanged {
-                        call_id: Some(call_id.to_string()),
-                        file: file.display().to_string(),
-                        change: format!("network_rule({}) = allow", pending.ask.host),
-                        actor: Actor::User,
-                        error,
-                    });
-                    match written {
-                        Ok(source) => AskAnswer::AllowAlways { source },
-                        Err(_) => AskAnswer::AllowForSession,
-                    }
-                }
-                None => AskAnswer::AllowForSession,
-            },
-            ReviewDecision::Deny | ReviewDecision::Abort => AskAnswer::Deny,
-        };
         self.record(EventMsg::ApprovalAnswered {
             call_id: call_id.into(),
             decision,
@@ -139,9 +114,21 @@ impl Session {
             message,
         })
         .await?;
-        if let Some(change) = config_change {
-            self.record(change).await?;
-        }
+        // An "always" answer's rule is recorded after the answer itself.
+        let answer = match decision {
+            ReviewDecision::ApproveOnce => AskAnswer::AllowOnce,
+            ReviewDecision::ApproveForSession => AskAnswer::AllowForSession,
+            ReviewDecision::ApproveAlways => {
+                match self
+                    .always_allow(call_id, AlwaysRule::Host(&pending.ask.host))
+                    .await?
+                {
+                    Some(source) => AskAnswer::AllowAlways { source },
+                    None => AskAnswer::AllowForSession,
+                }
+            }
+            ReviewDecision::Deny | ReviewDecision::Abort => AskAnswer::Deny,
+        };
         let _ = pending.reply.send(AskReply {
             answer,
             actor: Actor::User,

@@ -2,6 +2,7 @@
 //! Every file's new content is computed before anything is written, so a hunk that does
 //! not match leaves the workspace untouched.
 
+use super::ToolError;
 use std::path::{Path, PathBuf};
 
 use super::resolve_path;
@@ -34,7 +35,11 @@ pub struct Hunk {
     pub new: Vec<String>,
 }
 
-pub fn parse(text: &str, cwd: &Path) -> Result<Patch, String> {
+pub fn parse(text: &str, cwd: &Path) -> Result<Patch, ToolError> {
+    parse_patch(text, cwd).map_err(ToolError)
+}
+
+fn parse_patch(text: &str, cwd: &Path) -> Result<Patch, String> {
     let lines: Vec<&str> = text.trim().lines().collect();
     if lines.first().map(|l| l.trim()) != Some("*** Begin Patch") {
         return Err("the patch must start with `*** Begin Patch`".into());
@@ -169,7 +174,11 @@ impl Patch {
     }
 
     /// Apply every change, or none if any hunk fails to match.
-    pub fn apply(&self) -> Result<String, String> {
+    pub fn apply(&self) -> Result<String, ToolError> {
+        self.apply_all().map_err(ToolError)
+    }
+
+    fn apply_all(&self) -> Result<String, String> {
         enum Write {
             Put(PathBuf, String),
             Remove(PathBuf),

@@ -1,5 +1,6 @@
 //! `read_file`, `list_dir`, and resolving paths the model names.
 
+use super::ToolError;
 use std::path::{Path, PathBuf};
 
 /// Resolve `raw` against `cwd`: `.`/`..` lexically, then symlinks in the longest
@@ -28,7 +29,16 @@ pub fn resolve_path(cwd: &Path, raw: &str) -> PathBuf {
 }
 
 /// Lines `offset..offset+limit` (1-based) of a text file.
-pub fn read_file(path: &Path, offset: usize, limit: usize, cap: usize) -> Result<String, String> {
+pub fn read_file(
+    path: &Path,
+    offset: usize,
+    limit: usize,
+    cap: usize,
+) -> Result<String, ToolError> {
+    read_lines(path, offset, limit, cap).map_err(ToolError)
+}
+
+fn read_lines(path: &Path, offset: usize, limit: usize, cap: usize) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| format!("{} is not a UTF-8 text file", path.display()))?;
@@ -45,7 +55,11 @@ pub fn read_file(path: &Path, offset: usize, limit: usize, cap: usize) -> Result
 }
 
 /// A folder's entries, sorted; folders end with `/`.
-pub fn list_dir(path: &Path) -> Result<String, String> {
+pub fn list_dir(path: &Path) -> Result<String, ToolError> {
+    list_entries(path).map_err(ToolError)
+}
+
+fn list_entries(path: &Path) -> Result<String, String> {
     let entries =
         std::fs::read_dir(path).map_err(|e| format!("cannot list {}: {e}", path.display()))?;
     let mut names: Vec<String> = entries

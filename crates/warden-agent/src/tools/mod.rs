@@ -145,7 +145,24 @@ struct ListArgs {
 }
 
 /// Parse a call's JSON arguments. Errors go back to the model as the tool's output.
-pub fn parse(name: &str, arguments: &str, cwd: &Path) -> Result<ToolInvocation, String> {
+/// Why a tool call could not be made or did not work, in words for the model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ToolError(pub String);
+
+/// It is words for the model: read it as text.
+impl std::ops::Deref for ToolError {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+pub fn parse(name: &str, arguments: &str, cwd: &Path) -> Result<ToolInvocation, ToolError> {
+    parse_call(name, arguments, cwd).map_err(ToolError)
+}
+
+fn parse_call(name: &str, arguments: &str, cwd: &Path) -> Result<ToolInvocation, String> {
     fn args<T: for<'de> Deserialize<'de>>(name: &str, raw: &str) -> Result<T, String> {
         serde_json::from_str(raw).map_err(|e| format!("invalid arguments for {name}: {e}"))
     }

@@ -197,6 +197,24 @@ pub enum ShellError {
     Sandbox(#[from] SandboxError),
 }
 
+impl ShellError {
+    pub fn code(&self) -> warden_protocol::ErrorCode {
+        use warden_protocol::ErrorCode;
+        match self {
+            Self::Empty => ErrorCode::CommandEmpty,
+            Self::NoWorkdir(_) => ErrorCode::WorkspaceMissing,
+            Self::Spawn(..) | Self::Pipes => ErrorCode::SandboxSpawn,
+            Self::Sandbox(e) => e.code(),
+        }
+    }
+}
+
+impl warden_protocol::Coded for ShellError {
+    fn code(&self) -> warden_protocol::ErrorCode {
+        ShellError::code(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

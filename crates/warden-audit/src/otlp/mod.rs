@@ -221,8 +221,8 @@ impl AuditStore {
     }
 
     /// Start exporting every recorded event (from where the last run stopped).
-    pub fn start_export(&self, config: ExporterConfig) -> Result<Exporter, String> {
-        let mut transport = Transport::new(&config)?;
+    pub fn start_export(&self, config: ExporterConfig) -> Result<Exporter, AuditError> {
+        let mut transport = Transport::new(&config).map_err(AuditError::Exporter)?;
         let status = Arc::new(Mutex::new(ExporterStatus {
             state: "starting".into(),
             ..Default::default()

@@ -3,6 +3,7 @@
 //! configuration profile generator are plain Rust, shared by every platform and tested
 //! on Linux with real plist files; only reading the live preferences is macOS-only.
 
+use crate::ValueError;
 use base64::Engine;
 use plist::{Dictionary, Value};
 use sha2::{Digest, Sha256};
@@ -48,18 +49,18 @@ pub fn parse_plist(name: &str, bytes: &[u8]) -> Result<ManagedPreferences, Polic
 }
 
 /// Decode one base64 TOML key (whitespace inside the base64 is ignored).
-pub fn decode_value(key: &str, encoded: &str) -> Result<String, String> {
+pub fn decode_value(key: &str, encoded: &str) -> Result<String, ValueError> {
     let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(compact)
         .map_err(|e| format!("{key} is not base64: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| format!("{key} does not decode to UTF-8 text"))
+    String::from_utf8(bytes).map_err(|_| ValueError(format!("{key} does not decode to UTF-8 text")))
 }
 
 fn decode_key(dict: &Dictionary, key: &str) -> Result<Option<String>, String> {
     match dict.get(key) {
         None => Ok(None),
-        Some(Value::String(s)) => decode_value(key, s).map(Some),
+        Some(Value::String(s)) => decode_value(key, s).map(Some).map_err(|e| e.0),
         Some(Value::Data(d)) => String::from_utf8(d.clone())
             .map(Some)
             .map_err(|_| format!("{key} is not UTF-8 text")),

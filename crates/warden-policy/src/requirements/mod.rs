@@ -171,7 +171,7 @@ pub fn parse_requirements(name: &str, text: &str) -> Result<RequirementsFile, Po
     for (list, hosts) in lists {
         for (i, host) in hosts.iter().enumerate() {
             HostPattern::parse(host)
-                .map_err(|message| wrong(&key(&["network", list, &i.to_string()]), message))?;
+                .map_err(|e| wrong(&key(&["network", list, &i.to_string()]), e.0))?;
         }
     }
     Ok(file)

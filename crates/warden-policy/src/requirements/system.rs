@@ -3,6 +3,7 @@
 //! is not owned by root, or that group or others may write, is ignored with a loud warning:
 //! anyone could have written it.
 
+use crate::ValueError;
 use std::path::{Path, PathBuf};
 
 use warden_protocol::PolicySource;
@@ -57,7 +58,12 @@ pub fn load_system_dir(dir: &Path) -> Result<(Vec<Loaded>, Vec<String>), PolicyE
 
 /// Root-owned and not writable by group or others: the file and every folder above it.
 #[cfg(unix)]
-pub fn trusted(path: &Path) -> Result<(), String> {
+pub fn trusted(path: &Path) -> Result<(), ValueError> {
+    trusted_reason(path).map_err(ValueError)
+}
+
+#[cfg(unix)]
+fn trusted_reason(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     for p in path.ancestors() {
         if p.as_os_str().is_empty() {
@@ -85,6 +91,6 @@ pub fn trusted(path: &Path) -> Result<(), String> {
 }
 
 #[cfg(not(unix))]
-pub fn trusted(_path: &Path) -> Result<(), String> {
+pub fn trusted(_path: &Path) -> Result<(), ValueError> {
     Ok(())
 }

@@ -5,6 +5,7 @@ mod cache;
 mod pattern;
 mod write;
 
+use crate::ValueError;
 use std::collections::HashMap;
 
 use warden_protocol::{PolicySource, Reason, Verdict};
@@ -98,14 +99,14 @@ pub enum HostDecision {
 }
 
 impl HostDecision {
-    pub fn parse(word: &str) -> Result<Self, String> {
+    pub fn parse(word: &str) -> Result<Self, ValueError> {
         match word {
             "allow" => Ok(Self::Allow),
             "ask" | "prompt" => Ok(Self::Ask),
             "deny" | "forbidden" => Ok(Self::Deny),
-            other => Err(format!(
+            other => Err(ValueError(format!(
                 "decision must be \"allow\", \"ask\" or \"deny\", not {other:?}"
-            )),
+            ))),
         }
     }
 }

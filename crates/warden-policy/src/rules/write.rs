@@ -105,7 +105,7 @@ pub fn write_network_allow(
     host: &str,
     justification: &str,
 ) -> Result<PolicySource, PolicyError> {
-    crate::network::HostPattern::parse(host).map_err(PolicyError::Invalid)?;
+    crate::network::HostPattern::parse(host).map_err(|e| PolicyError::Invalid(e.0))?;
     let io = |error| PolicyError::Write {
         path: file.to_path_buf(),
         error,

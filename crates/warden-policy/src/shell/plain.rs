@@ -217,7 +217,8 @@ impl Lexer<'_> {
         }
         let word = Word::literal(target.text);
         if super::redirection_writes(operator, &word) {
-            self.writes.push(format!("{operator} {}", word.text));
+            let shown = format!("{operator} {}", word.text);
+            self.writes.push(shown.trim_end().to_string());
         }
         Some(())
     }

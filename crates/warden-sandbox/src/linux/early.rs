@@ -260,9 +260,9 @@ impl Drop for Early {
         // Not (or not successfully) launched: kill it if it still waits, and reap it
         // before its stack and `shared` go away.
         if let Some(pidfd) = self.pidfd.take() {
-            let _ = super::spawn::signal(pidfd.as_fd(), libc::SIGKILL);
+            let _ = super::pidfd::signal(pidfd.as_fd(), libc::SIGKILL);
             self.wait_gone();
-            let _ = super::spawn::wait(&pidfd);
+            let _ = super::pidfd::wait(&pidfd);
         }
     }
 }

@@ -11,6 +11,7 @@ mod dispatch;
 pub(crate) mod early;
 mod landlock_rules;
 mod namespace;
+pub(crate) mod pidfd;
 mod raw;
 mod seccomp;
 pub(crate) mod spawn;

@@ -6,12 +6,10 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::ExitStatus;
 
 use super::Hook;
-use crate::spawn::{Child, Io};
+use crate::stdio::Io;
 
 fn c_string(bytes: Vec<u8>) -> std::io::Result<CString> {
     CString::new(bytes).map_err(|_| {
@@ -23,14 +21,14 @@ fn c_string(bytes: Vec<u8>) -> std::io::Result<CString> {
 }
 
 /// Start `command` behind `hook`: in `early` when given (see `early.rs`), otherwise in a
-/// new clone.
+/// new clone. Returns its pid, its pidfd and our ends of its piped streams.
 pub(crate) fn start(
     command: &std::process::Command,
     stdio: [Io; 3],
     process_group: bool,
     hook: &mut Hook,
     early: Option<super::early::Early>,
-) -> std::io::Result<Child> {
+) -> std::io::Result<(u32, OwnedFd, [Option<OwnedFd>; 3])> {
     let env = environment(command);
     let program = command.get_program();
     let path = resolve(program, &env).ok_or_else(|| {
@@ -89,7 +87,7 @@ pub(crate) fn start(
     };
     drop(theirs);
     let id = u32::try_from(started.pid).map_err(std::io::Error::other)?;
-    Ok(Child::cloned(id, started.pidfd, ours))
+    Ok((id, started.pidfd, ours))
 }
 
 /// This process's environment with the command's changes applied.
@@ -131,56 +129,6 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     }
     // SAFETY: both were just created and belong to nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// Wait for the child behind `pidfd` to end, and reap it.
-pub(crate) fn wait(pidfd: &OwnedFd) -> std::io::Result<ExitStatus> {
-    loop {
-        // SAFETY: waitid on our own child's pidfd into a zeroed siginfo.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let ret = unsafe {
-            libc::waitid(
-                libc::P_PIDFD,
-                pidfd.as_raw_fd() as libc::id_t,
-                &mut info,
-                libc::WEXITED,
-            )
-        };
-        if ret == 0 {
-            // SAFETY: waitid filled a CLD_* record.
-            let (code, status) = unsafe { (info.si_code, info.si_status()) };
-            return Ok(ExitStatus::from_raw(match code {
-                libc::CLD_EXITED => (status & 0xff) << 8,
-                libc::CLD_DUMPED => status | 0x80,
-                _ => status,
-            }));
-        }
-        let error = std::io::Error::last_os_error();
-        if error.kind() != std::io::ErrorKind::Interrupted {
-            return Err(error);
-        }
-    }
-}
-
-pub(crate) fn signal(
-    pidfd: std::os::fd::BorrowedFd<'_>,
-    signal: libc::c_int,
-) -> std::io::Result<()> {
-    // SAFETY: pidfd_send_signal on a pidfd, no siginfo.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            signal,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    if ret == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
 
 /// The working directory the command was given ([`crate::command`] always sets one).

@@ -1,38 +1,22 @@
-//! One client connection: read what it asks for (an HTTP head, or a SOCKS5 handshake in
-//! `socks.rs`), check its credential and the host, connect to an address that passed
-//! the checks, and relay bytes. Every path that names a host ends in one event.
+//! The gate every client connection passes, whichever front end read it (HTTP in
+//! `http.rs`, SOCKS5 in `socks.rs`): check its credential and the host (asking when no
+//! rule decides), connect only to an address that passed the checks, check a TLS
+//! hello's server name, relay bytes, and trace it all into one event.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, PoisonError};
-use std::time::Instant;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use warden_policy::network::HostPattern;
 use warden_policy::rules::HostDecision;
-use warden_protocol::{Actor, NetworkAccess, PolicySource};
+use warden_protocol::{Actor, PolicySource};
 
 use crate::address::{self, classify};
-use crate::request::{self, Malformed, RequestKind};
 use crate::sni::{self, Hello};
-use crate::{
-    AskAnswer, Attribution, BlockReason, HostRule, NetworkAsk, NetworkEvent, OpenConnection, Shared,
-};
-
-pub(crate) async fn handle(shared: Arc<Shared>, client: TcpStream, peer: SocketAddr) {
-    let _ = client.set_nodelay(true);
-    let mut first = [0u8; 1];
-    match timeout(shared.header_timeout(), client.peek(&mut first)).await {
-        Ok(Ok(1)) => {}
-        _ => return, // closed, or silent for too long
-    }
-    if first[0] == crate::socks::VERSION {
-        crate::socks::handle(shared, client, peer).await;
-    } else {
-        http(shared, client, peer).await;
-    }
-}
+pub(crate) use crate::trace::{Refusal, Trace};
+use crate::{AskAnswer, Attribution, BlockReason, HostRule, NetworkAsk, Shared};
 
 impl Shared {
     pub(crate) fn checks_tls(&self, session: Option<&str>, port: u16) -> bool {
@@ -49,114 +33,6 @@ impl Shared {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .header_timeout
-    }
-}
-
-/// Why no upstream connection was opened.
-pub(crate) struct Refusal {
-    /// None: not a policy block but a failure (resolution, connect).
-    pub block: Option<BlockReason>,
-    pub message: String,
-}
-
-impl Refusal {
-    fn block(block: BlockReason, message: impl Into<String>) -> Self {
-        Self {
-            block: Some(block),
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn failure(message: impl Into<String>) -> Self {
-        Self {
-            block: None,
-            message: message.into(),
-        }
-    }
-}
-
-/// The event being built for one connection.
-pub(crate) struct Trace {
-    started: Instant,
-    protocol: &'static str,
-    session_id: Option<String>,
-    call_id: Option<String>,
-    pid: Option<u32>,
-    /// Held until the event is recorded, so the command's end can wait for it.
-    open: Option<OpenConnection>,
-    pub access: NetworkAccess,
-}
-
-impl Trace {
-    pub(crate) fn new(protocol: &'static str, host: &str, port: u16) -> Self {
-        Self {
-            started: Instant::now(),
-            protocol,
-            session_id: None,
-            call_id: None,
-            pid: None,
-            open: None,
-            access: NetworkAccess {
-                host: host.to_string(),
-                port,
-                protocol: protocol.to_string(),
-                decision: "deny".into(),
-                reason: String::new(),
-                source: None,
-                actor: Actor::Rule,
-                address: None,
-                program: None,
-                command: None,
-                error: None,
-                bytes_up: 0,
-                bytes_down: 0,
-                duration_ms: 0,
-            },
-        }
-    }
-
-    pub(crate) fn session_id(&self) -> Option<&str> {
-        self.session_id.as_deref()
-    }
-
-    fn attribute(&mut self, who: &Attribution, open: OpenConnection) {
-        self.open = Some(open);
-        self.session_id = who.session_id.clone();
-        self.call_id = who.call_id.clone();
-        self.pid = who.pid;
-        self.access.command = Some(who.command.clone()).filter(|c| !c.is_empty());
-    }
-
-    fn decided(
-        &mut self,
-        decision: &str,
-        reason: &str,
-        source: Option<&PolicySource>,
-        actor: Actor,
-    ) {
-        self.access.decision = decision.into();
-        self.access.reason = reason.into();
-        self.access.source = source.map(ToString::to_string);
-        self.access.actor = actor;
-    }
-
-    pub(crate) fn refused(&mut self, refusal: &Refusal) {
-        if let Some(block) = refusal.block {
-            self.access.decision = "deny".into();
-            self.access.reason = block.as_str().into();
-        }
-        self.access.error = Some(refusal.message.clone());
-    }
-
-    pub(crate) fn emit(mut self, shared: &Shared) {
-        self.access.duration_ms = self.started.elapsed().as_millis() as u64;
-        tracing::debug!(host = %self.access.host, port = self.access.port,
-            decision = %self.access.decision, reason = %self.access.reason, "proxy decision");
-        (shared.sink)(NetworkEvent {
-            session_id: self.session_id,
-            call_id: self.call_id,
-            access: self.access,
-        });
     }
 }
 
@@ -440,177 +316,6 @@ pub(crate) async fn relay(client: &mut TcpStream, upstream: &mut TcpStream, trac
     {
         trace.access.error = Some(format!("relay: {e}"));
     }
-}
-
-// ---- HTTP ----
-
-async fn http(shared: Arc<Shared>, mut client: TcpStream, peer: SocketAddr) {
-    let mut buf = Vec::with_capacity(4096);
-    let head = timeout(shared.header_timeout(), read_head(&mut client, &mut buf)).await;
-    let (req, head_len) = match head {
-        Ok(Ok(Some(parsed))) => parsed,
-        Ok(Ok(None)) => return, // closed before a whole head
-        Ok(Err(HeadError::Malformed(Malformed(message)))) => {
-            let _ = respond(&mut client, 400, "Bad Request", None, &message).await;
-            return;
-        }
-        Ok(Err(HeadError::Io)) => return,
-        Err(_) => {
-            let message = "the request head did not arrive in time";
-            let _ = respond(&mut client, 408, "Request Timeout", None, message).await;
-            return;
-        }
-    };
-    let protocol = match req.kind {
-        RequestKind::Connect => "connect",
-        RequestKind::Forward { .. } => "http",
-    };
-    let mut trace = Trace::new(protocol, &req.host, req.port);
-    trace.access.program = req
-        .user_agent
-        .as_deref()
-        .and_then(crate::program::from_user_agent);
-    let mut upstream = match open(&shared, &mut trace, req.credential.as_deref(), peer).await {
-        Ok(upstream) => upstream,
-        Err(refusal) => {
-            trace.refused(&refusal);
-            let _ = refuse(
-                &mut client,
-                &req.host,
-                req.port,
-                &refusal,
-                req.credential.is_none(),
-            )
-            .await;
-            trace.emit(&shared);
-            return;
-        }
-    };
-    let leftover = buf.split_off(head_len);
-    let sent = match req.kind {
-        RequestKind::Connect => {
-            let established = client
-                .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-                .await;
-            match established {
-                Err(e) => Err(Refusal::failure(format!("client went away: {e}"))),
-                Ok(()) if shared.checks_tls(trace.session_id(), req.port) => {
-                    match check_server_name(&shared, &mut client, &req.host, leftover).await {
-                        Ok(hello) => write_upstream(&mut upstream, &[&hello]).await,
-                        Err(refusal) => Err(refusal),
-                    }
-                }
-                Ok(()) => write_upstream(&mut upstream, &[&leftover]).await,
-            }
-        }
-        RequestKind::Forward { head } => write_upstream(&mut upstream, &[&head, &leftover]).await,
-    };
-    match sent {
-        Ok(up) => {
-            trace.access.bytes_up = up;
-            relay(&mut client, &mut upstream, &mut trace).await;
-        }
-        Err(refusal) => trace.refused(&refusal),
-    }
-    trace.emit(&shared);
-}
-
-async fn write_upstream(upstream: &mut TcpStream, parts: &[&[u8]]) -> Result<u64, Refusal> {
-    let mut total = 0;
-    for part in parts {
-        upstream
-            .write_all(part)
-            .await
-            .map_err(|e| Refusal::failure(format!("upstream went away: {e}")))?;
-        total += part.len() as u64;
-    }
-    Ok(total)
-}
-
-enum HeadError {
-    Malformed(Malformed),
-    Io,
-}
-
-async fn read_head(
-    client: &mut TcpStream,
-    buf: &mut Vec<u8>,
-) -> Result<Option<(request::ProxyRequest, usize)>, HeadError> {
-    loop {
-        let mut chunk = [0u8; 4096];
-        let n = client.read(&mut chunk).await.map_err(|_| HeadError::Io)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(parsed) = request::parse(buf).map_err(HeadError::Malformed)? {
-            return Ok(Some(parsed));
-        }
-    }
-}
-
-/// Answer a refused HTTP request: 403 (or 407 when no credential was sent at all, so
-/// clients that wait for a challenge send theirs) naming the reason, 502 for failures.
-async fn refuse(
-    client: &mut TcpStream,
-    host: &str,
-    port: u16,
-    refusal: &Refusal,
-    no_credential_sent: bool,
-) -> std::io::Result<()> {
-    match refusal.block {
-        Some(BlockReason::NoCredential) if no_credential_sent => {
-            let body = format!("Warden blocked {host}:{port}: {}\n", refusal.message);
-            let head = format!(
-                "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"warden\"\r\n\
-                 x-warden-block: no-credential\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-                 Connection: close\r\n\r\n",
-                body.len()
-            );
-            client.write_all(head.as_bytes()).await?;
-            client.write_all(body.as_bytes()).await
-        }
-        Some(block) => {
-            let body = format!(
-                "Warden blocked {host}:{port} ({}): {}\n",
-                block.as_str(),
-                refusal.message
-            );
-            respond(client, 403, "Forbidden", Some(block), &body).await
-        }
-        None => {
-            let body = format!(
-                "Warden could not reach {host}:{port}: {}\n",
-                refusal.message
-            );
-            respond(client, 502, "Bad Gateway", None, &body).await
-        }
-    }
-}
-
-async fn respond(
-    client: &mut TcpStream,
-    status: u16,
-    text: &str,
-    block: Option<BlockReason>,
-    body: &str,
-) -> std::io::Result<()> {
-    let block = block
-        .map(|b| format!("x-warden-block: {}\r\n", b.as_str()))
-        .unwrap_or_default();
-    let body = if body.ends_with('\n') {
-        body.to_string()
-    } else {
-        format!("{body}\n")
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {text}\r\n{block}Content-Type: text/plain\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
-        body.len()
-    );
-    client.write_all(head.as_bytes()).await?;
-    client.write_all(body.as_bytes()).await?;
-    client.shutdown().await
 }
 
 /// Milliseconds since the Unix epoch, `wait` from now: when an unanswered question ends.

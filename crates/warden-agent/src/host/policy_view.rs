@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use warden_policy::layers::{EffectivePolicy, EffectiveValue, SessionChoices};
 use warden_protocol::{
-    ApiError, CheckCommandParams, CheckCommandResponse, GetPolicyParams, GetPolicyResponse,
-    PolicyRule, PolicyValue, ProjectPolicyStatus, SessionPolicy, TrustProjectPolicyParams,
+    CheckCommandParams, CheckCommandResponse, GetPolicyParams, GetPolicyResponse, PolicyRule,
+    PolicyValue, ProjectPolicyStatus, SessionPolicy, TrustProjectPolicyParams,
 };
 
-use crate::Host;
+use super::{Host, HostError};
 
 fn workspace(cwd: Option<&str>) -> Option<PathBuf> {
     cwd.filter(|c| !c.trim().is_empty())
@@ -72,7 +72,7 @@ impl Host {
     pub(crate) fn policy_view(
         &self,
         params: GetPolicyParams,
-    ) -> Result<GetPolicyResponse, ApiError> {
+    ) -> Result<GetPolicyResponse, HostError> {
         let ws = workspace(params.cwd.as_deref());
         let policy = self.policy(ws.as_deref(), SessionChoices::default())?;
         Ok(GetPolicyResponse {
@@ -105,22 +105,13 @@ impl Host {
     pub(crate) fn trust_project_policy(
         &self,
         params: TrustProjectPolicyParams,
-    ) -> Result<GetPolicyResponse, ApiError> {
-        let policy = self.policy(
-            workspace(Some(&params.cwd)).as_deref(),
-            SessionChoices::default(),
-        )?;
+    ) -> Result<GetPolicyResponse, HostError> {
+        let ws = workspace(Some(&params.cwd));
+        let policy = self.policy(ws.as_deref(), SessionChoices::default())?;
         let Some(project) = policy.project_policy else {
-            return Err(ApiError::new(
-                "project_not_trusted",
-                format!(
-                    "{} is not in a trusted project (add it to trusted_projects, or run `warden policy trust` there)",
-                    params.cwd
-                ),
-            ));
+            return Err(HostError::ProjectNotTrusted(params.cwd));
         };
-        warden_policy::project_trust::confirm(self.paths(), &project.root, crate::now_ms())
-            .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+        warden_policy::project_trust::confirm(self.paths(), &project.root, crate::now_ms())?;
         self.policy_view(GetPolicyParams {
             cwd: Some(params.cwd),
         })
@@ -129,9 +120,9 @@ impl Host {
     pub(crate) fn check_command(
         &self,
         params: CheckCommandParams,
-    ) -> Result<CheckCommandResponse, ApiError> {
+    ) -> Result<CheckCommandResponse, HostError> {
         if params.command.trim().is_empty() {
-            return Err(ApiError::new("command_empty", "type a command to check"));
+            return Err(HostError::CommandEmpty);
         }
         let ws = workspace(params.cwd.as_deref());
         let policy = self.policy(ws.as_deref(), SessionChoices::default())?;

@@ -1,0 +1,337 @@
+//! The configuration's schema: every setting, its type and its default. How layers of
+//! it are read, stacked and held to admin requirements is `layers`; its text (parsing,
+//! merging, overrides) is `text.rs`; writing the user's file is `write.rs`.
+//!
+//! Where things live: `$WARDEN_HOME` when set (config and data together), otherwise the
+//! platform's app dirs (`~/.config/warden`, `~/.local/share/warden` on Linux).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use warden_protocol::{ApprovalPolicy, SandboxMode, WireApi};
+
+/// Where Warden keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WardenPaths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl WardenPaths {
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
+    pub fn audit_db(&self) -> PathBuf {
+        self.data_dir.join("audit.sqlite")
+    }
+}
+
+/// The model endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Base URL of an OpenAI-compatible API, including `/v1`.
+    pub base_url: String,
+    pub name: String,
+    pub wire_api: WireApi,
+}
+
+/// Limits for the `shell` tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShellConfig {
+    /// Default timeout per command, in milliseconds.
+    pub timeout_ms: u64,
+    /// Bytes of output kept for the model (head and tail).
+    pub output_cap_bytes: usize,
+}
+
+/// The local audit store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Delete events older than this many days (whole chain prefixes, anchored) when
+    /// Warden starts. Absent: keep everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+}
+
+/// OpenTelemetry log export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Collector endpoint, e.g. `http://127.0.0.1:4318` (HTTP) or `http://127.0.0.1:4317`
+    /// (gRPC). Absent: no export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// `http` (protobuf over HTTP) or `grpc`.
+    pub otlp_protocol: String,
+    /// Extra headers sent to the collector.
+    #[serde(default)]
+    pub otlp_headers: std::collections::BTreeMap<String, String>,
+    /// PEM file of the certificate authorities to trust for an `https://` endpoint,
+    /// instead of the system's (a private collector's CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_ca_file: Option<PathBuf>,
+    /// PEM certificate (chain) Warden presents to a collector that requires client
+    /// certificates (mutual TLS); needs `otlp_client_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_client_cert: Option<PathBuf>,
+    /// The PEM private key of `otlp_client_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_client_key: Option<PathBuf>,
+    /// Export the text of user prompts (otherwise `[REDACTED:prompt]`).
+    pub export_prompts: bool,
+    /// Warn when this many events wait for the collector.
+    pub backlog_warning: u64,
+    /// Most events that may wait for the collector. Past it the oldest are skipped
+    /// (never sent, kept in the local store, the gap recorded and shown in Settings), so
+    /// a collector gone for good does not stop retention. 0: no cap.
+    pub backlog_cap: u64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            otlp_protocol: "http".into(),
+            otlp_headers: Default::default(),
+            otlp_ca_file: None,
+            otlp_client_cert: None,
+            otlp_client_key: None,
+            export_prompts: false,
+            backlog_warning: 100_000,
+            backlog_cap: 5_000_000,
+        }
+    }
+}
+
+/// How the sandbox treats credentials, the environment and missing kernel layers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BoundaryConfig {
+    /// More paths nobody inside the sandbox may read (`~/` allowed).
+    #[serde(default)]
+    pub deny_read: Vec<PathBuf>,
+    /// Default credential paths to make readable again.
+    #[serde(default)]
+    pub allow_read: Vec<PathBuf>,
+    /// Sensitive environment variables to pass through, by exact name.
+    #[serde(default)]
+    pub allow_env: Vec<String>,
+    /// Missing kernel layers to run without, by name (`no-namespaces`, `old-landlock`).
+    #[serde(default)]
+    pub accept_weaker: Vec<String>,
+}
+
+/// An MCP server the agent starts for each session, over stdio, inside the same
+/// boundary as its commands (sandbox, scrubbed environment, network only through the
+/// proxy). Its tools are offered to the model as `mcp__SERVER__TOOL`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerConfig {
+    /// The program to run (looked up on `PATH`).
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment variables set for the server (after scrubbing).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// `ask`: every tool call is an approval; `allow`: calls run without asking.
+    #[serde(default)]
+    pub approval: McpApproval,
+    /// Seconds to wait for the server to start and list its tools.
+    #[serde(default = "McpServerConfig::default_startup_timeout")]
+    pub startup_timeout_secs: u64,
+    /// Seconds one tool call may take.
+    #[serde(default = "McpServerConfig::default_tool_timeout")]
+    pub tool_timeout_secs: u64,
+}
+
+impl McpServerConfig {
+    fn default_startup_timeout() -> u64 {
+        20
+    }
+
+    fn default_tool_timeout() -> u64 {
+        60
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum McpApproval {
+    #[default]
+    Ask,
+    Allow,
+}
+
+/// Whether `name` may name an MCP server: it becomes part of the tool names the model
+/// sees (`mcp__NAME__TOOL`), so letters, digits, `-` and single `_` only.
+pub fn valid_mcp_server_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && !name.contains("__")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// How sandboxed commands reach the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// `proxy`: only through Warden's egress proxy, host by host; `deny`: nothing.
+    pub mode: NetworkMode,
+    /// Hosts allowed without asking (`example.com`, `*.example.com`, optional `:port`).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Hosts always refused.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// What happens to a host no rule names: `ask` or `deny`.
+    pub unknown: UnknownHosts,
+    /// Seconds an ask waits for an answer before it counts as a denial.
+    pub ask_timeout_secs: u64,
+    /// Seconds a client has to send its request head (or SOCKS handshake, or TLS hello)
+    /// before the proxy answers 408 and frees the slot.
+    pub header_timeout_secs: u64,
+    /// Non-public addresses or networks (`10.0.0.0/8`, `127.0.0.2`) the proxy may
+    /// connect to; every other loopback, private, link-local or metadata address is
+    /// refused whatever the host rules say.
+    #[serde(default)]
+    pub allow_private: Vec<String>,
+    /// Names the proxy resolves to fixed addresses instead of asking DNS, like
+    /// `/etc/hosts` (`{ "git.corp.example" = ["10.1.2.3"] }`).
+    #[serde(default)]
+    pub hosts: std::collections::BTreeMap<String, Vec<String>>,
+    /// Ports whose tunnels must begin with a TLS hello naming the requested host.
+    pub tls_ports: Vec<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkMode {
+    Proxy,
+    Deny,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownHosts {
+    Ask,
+    Deny,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            mode: NetworkMode::Proxy,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            unknown: UnknownHosts::Ask,
+            ask_timeout_secs: 60,
+            header_timeout_secs: 10,
+            allow_private: Vec::new(),
+            hosts: Default::default(),
+            tls_ports: vec![443],
+        }
+    }
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub model: ModelConfig,
+    pub sandbox: SandboxMode,
+    pub approval: ApprovalPolicy,
+    /// Extra folders the sandbox may write to, beyond the workspace and tmp.
+    pub writable_roots: Vec<PathBuf>,
+    pub shell: ShellConfig,
+    #[serde(default)]
+    pub audit: AuditConfig,
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
+    #[serde(default)]
+    pub boundary: BoundaryConfig,
+    #[serde(default)]
+    pub network: NetworkConfig,
+    /// Let the deterministic reviewer approve low-risk prompts without asking.
+    #[serde(default)]
+    pub auto_review: bool,
+    /// Per-category approval settings, applied on top of `approval`.
+    #[serde(default)]
+    pub approvals: ApprovalCategories,
+    /// Projects whose `.warden/config.toml` and `.warden/rules/` are read (user config only).
+    #[serde(default)]
+    pub trusted_projects: Vec<PathBuf>,
+    /// MCP servers by name (letters, digits, `-`, `_`).
+    #[serde(default)]
+    pub mcp_servers: std::collections::BTreeMap<String, McpServerConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            model: ModelConfig {
+                base_url: "https://api.openai.com/v1".into(),
+                name: "gpt-5".into(),
+                wire_api: WireApi::Responses,
+            },
+            sandbox: SandboxMode::WorkspaceWrite,
+            approval: ApprovalPolicy::Untrusted,
+            writable_roots: Vec::new(),
+            shell: ShellConfig {
+                timeout_ms: 120_000,
+                output_cap_bytes: 16 * 1024,
+            },
+            audit: AuditConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            boundary: BoundaryConfig::default(),
+            network: NetworkConfig::default(),
+            auto_review: false,
+            approvals: ApprovalCategories::default(),
+            trusted_projects: Vec::new(),
+            mcp_servers: Default::default(),
+        }
+    }
+}
+
+/// Whether each kind of question may reach a person. `ask` follows the approval policy
+/// (and auto-review); `deny` refuses that kind of request without asking, whatever the
+/// approval policy says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalCategories {
+    /// Commands a rule or the approval policy prompts for.
+    #[serde(default)]
+    pub commands: CategoryApproval,
+    /// Rerunning a command with more access after the sandbox blocked a write.
+    #[serde(default)]
+    pub escalation: CategoryApproval,
+    /// Connections to hosts no network rule covers.
+    #[serde(default)]
+    pub network: CategoryApproval,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum CategoryApproval {
+    #[default]
+    Ask,
+    Deny,
+}
+
+mod text;
+mod write;
+
+#[cfg(test)]
+use crate::PolicyError;
+pub use text::parse_text;
+pub(crate) use text::{apply_override, merge, to_table};
+pub(crate) use write::write_atomically;
+pub use write::{add_trusted_project, save_model};
+
+#[cfg(test)]
+mod tests;
