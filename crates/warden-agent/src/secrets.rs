@@ -1,17 +1,22 @@
-//! The model API key: stored in the OS keyring (Secret Service on Linux, Keychain on
-//! macOS), never in a file. `OPENAI_API_KEY` in the environment is the fallback.
+//! The model API keys: stored in the OS keyring (Secret Service on Linux, Keychain on
+//! macOS), never in a file. The session model's key falls back to `OPENAI_API_KEY` in
+//! the environment; auto-review's reviewer model has its own entry, and uses the session
+//! model's key when that entry is empty.
 
 use warden_protocol::ApiKeySource;
 
 const SERVICE: &str = "dev.warden.Warden";
 
-/// Separate profiles (`WARDEN_HOME`) keep separate keys.
-fn account() -> String {
+/// The keyring entry of a key. Separate profiles (`WARDEN_HOME`) keep separate keys.
+fn account(name: &str) -> String {
     match std::env::var("WARDEN_HOME") {
-        Ok(home) if !home.is_empty() => format!("model-api-key:{home}"),
-        _ => "model-api-key".into(),
+        Ok(home) if !home.is_empty() => format!("{name}:{home}"),
+        _ => name.into(),
     }
 }
+
+const MODEL_KEY: &str = "model-api-key";
+const REVIEWER_KEY: &str = "reviewer-api-key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -34,10 +39,8 @@ impl warden_protocol::Coded for SecretError {
 /// The key and where it came from: the keyring first, then `OPENAI_API_KEY`.
 /// Blocking (talks to the keyring daemon).
 pub fn load_api_key() -> (Option<String>, ApiKeySource) {
-    match keyring::Entry::new(SERVICE, &account()).and_then(|e| e.get_password()) {
-        Ok(key) if !key.is_empty() => return (Some(key), ApiKeySource::Keyring),
-        Ok(_) | Err(keyring::Error::NoEntry) => {}
-        Err(e) => tracing::warn!(error = %e, "cannot read the API key from the OS keyring"),
+    if let Some(key) = read_entry(MODEL_KEY) {
+        return (Some(key), ApiKeySource::Keyring);
     }
     match std::env::var("OPENAI_API_KEY") {
         Ok(key) if !key.is_empty() => (Some(key), ApiKeySource::Environment),
@@ -47,7 +50,32 @@ pub fn load_api_key() -> (Option<String>, ApiKeySource) {
 
 /// Store the key in the OS keyring. Blocking.
 pub fn store_api_key(key: &str) -> Result<(), SecretError> {
-    keyring::Entry::new(SERVICE, &account())
+    write_entry(MODEL_KEY, key)
+}
+
+/// The reviewer model's own key, when one is stored. Blocking.
+pub fn load_reviewer_key() -> Option<String> {
+    read_entry(REVIEWER_KEY)
+}
+
+/// Store the reviewer model's own key in the OS keyring. Blocking.
+pub fn store_reviewer_key(key: &str) -> Result<(), SecretError> {
+    write_entry(REVIEWER_KEY, key)
+}
+
+fn read_entry(name: &str) -> Option<String> {
+    match keyring::Entry::new(SERVICE, &account(name)).and_then(|e| e.get_password()) {
+        Ok(key) if !key.is_empty() => Some(key),
+        Ok(_) | Err(keyring::Error::NoEntry) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, entry = name, "cannot read a key from the OS keyring");
+            None
+        }
+    }
+}
+
+fn write_entry(name: &str, key: &str) -> Result<(), SecretError> {
+    keyring::Entry::new(SERVICE, &account(name))
         .and_then(|e| e.set_password(key))
         .map_err(|e| SecretError::Keyring(e.to_string()))
 }

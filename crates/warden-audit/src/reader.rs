@@ -1,7 +1,7 @@
 //! Reading the store: sessions newest first, and one session's events in order.
 
 use sqlx::Row;
-use warden_protocol::{Event, EventMsg};
+use warden_protocol::{Event, EventMsg, ReviewSpend};
 
 use crate::{AuditError, AuditStore};
 
@@ -49,6 +49,28 @@ impl AuditStore {
             None
         };
         Ok((sessions, next))
+    }
+
+    /// What auto-review's reviewer models spent since `since` (milliseconds since the
+    /// epoch): reviews asked (answers from a session's cache not counted) and tokens.
+    pub async fn review_spend(&self, since: i64) -> Result<ReviewSpend, AuditError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS reviews,
+                    COALESCE(SUM(json_extract(payload, '$.tokensIn')), 0) AS tokens_in,
+                    COALESCE(SUM(json_extract(payload, '$.tokensOut')), 0) AS tokens_out
+             FROM events
+             WHERE kind = 'autoReview' AND created_at >= ?
+               AND json_extract(payload, '$.tier') = 'model'
+               AND json_extract(payload, '$.cached') = 0",
+        )
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ReviewSpend {
+            reviews: row.get::<i64, _>("reviews").max(0) as u64,
+            tokens_in: row.get::<i64, _>("tokens_in").max(0) as u64,
+            tokens_out: row.get::<i64, _>("tokens_out").max(0) as u64,
+        })
     }
 
     /// One session's summary.

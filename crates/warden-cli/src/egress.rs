@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use anyhow::Context;
 use warden_policy::config::WardenPaths;
 use warden_policy::layers::{EffectivePolicy, user_rules_dir};
-use warden_policy::router::{Question, QuestionKind, Route, RulesTier, route};
+use warden_policy::router::{Question, QuestionKind, ReviewMode, Route, RulesTier, route};
 use warden_policy::rules::RulesLoader;
 use warden_protocol::Actor;
 use warden_proxy::{AskAnswer, AskFuture, AskReply, Asker, NetworkAsk, Proxy, ProxySettings};
@@ -148,12 +148,14 @@ impl TerminalAsker {
             policy: policy.config.approval,
             category: policy.config.approvals.network,
             person_available: tty.is_ok(),
-            auto_review: false,
+            mode: ReviewMode::Off,
+            escalations: false,
             rules_tier: RulesTier::Unsettled,
+            review: None,
         };
         let refuse = match route(&question) {
             Route::Refuse { why, .. } => Some(why),
-            Route::Approve { .. } | Route::AskPerson => None,
+            Route::Approve { .. } | Route::AskPerson | Route::Review => None,
         };
         let rules_file = policy
             .requirements

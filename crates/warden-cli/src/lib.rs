@@ -3,7 +3,7 @@
 //!
 //! Two binaries share this parser. `warden` runs the commands that must start fast
 //! (`exec`, `proxy`) itself and hands the others (`run`, `audit`, `serve`, `policy`,
-//! `admin`) to `warden-sessions` beside it, which links the agent, the audit store, the
+//! `review`, `admin`) to `warden-sessions` beside it, which links the agent, the audit store, the
 //! web server and the rules language (Starlark). `exec` and `proxy` are handed over too
 //! when a rules file is new or has changed since its rules were last kept. A binary's start is dominated by the loader
 //! relocating its pointers (and running constructors) and its exit by unmapping it, so
@@ -17,6 +17,7 @@ mod exec_record;
 mod keys;
 mod policy_cmd;
 mod proxy_cmd;
+mod review_cmd;
 mod run;
 mod serve;
 mod sessions;
@@ -130,6 +131,11 @@ enum Command {
         #[command(subcommand)]
         command: admin_cmd::AdminCommand,
     },
+    /// Auto-review: measure it on a labelled corpus.
+    Review {
+        #[command(subcommand)]
+        command: review_cmd::ReviewCommand,
+    },
 }
 
 pub(crate) fn parse_sandbox(s: &str) -> Result<SandboxMode, String> {
@@ -172,6 +178,7 @@ pub fn warden_main() -> std::process::ExitCode {
         | Command::Audit { .. }
         | Command::Serve(_)
         | Command::Policy { .. }
+        | Command::Review { .. }
         | Command::Admin { .. } => sessions::hand_over(),
     };
     let result = match result {
@@ -204,6 +211,7 @@ pub fn sessions_main(rules: RulesLoader) -> std::process::ExitCode {
         Command::Proxy(args) => proxy_cmd::run(overrides, args, Some(rules)),
         Command::Policy { command } => policy_cmd::run(overrides, command, rules),
         Command::Admin { command } => admin_cmd::run(command, rules),
+        Command::Review { command } => review_cmd::run(overrides, command, rules),
         Command::Run {
             cwd,
             sandbox,

@@ -50,7 +50,7 @@ pub enum PolicyCommand {
     },
 }
 
-fn resolve(
+pub(crate) fn resolve(
     overrides: Vec<String>,
     cwd: &std::path::Path,
     rules: Vec<PathBuf>,

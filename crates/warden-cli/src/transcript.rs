@@ -1,7 +1,33 @@
 //! Rendering events as terminal lines, shared by `warden run` (live) and
 //! `warden audit show` (recorded).
 
-use warden_protocol::{Actor, EventMsg, NetworkAccess, Reason, ReviewDecision, Verdict};
+use warden_protocol::{
+    Actor, EventMsg, NetworkAccess, Reason, ReviewDecision, ReviewOutcome, ReviewTier,
+    ReviewerNote, Verdict,
+};
+
+/// What the reviewer model said, as the approval prompt shows it.
+pub fn reviewer_note(note: &ReviewerNote) -> String {
+    match (&note.unavailable, note.outcome) {
+        (Some(why), _) => format!("auto-review unavailable: {why}"),
+        (None, Some(outcome)) => {
+            let verb = match outcome {
+                ReviewOutcome::Approve => "approving",
+                ReviewOutcome::Ask => "asking you",
+                ReviewOutcome::Deny => "denying",
+            };
+            let risk = note
+                .risk
+                .map(|r| format!(" (risk {})", r.as_str()))
+                .unwrap_or_default();
+            format!(
+                "auto-review recommends {verb}{risk}: {}",
+                note.rationale.as_deref().unwrap_or("")
+            )
+        }
+        (None, None) => "auto-review gave no verdict".into(),
+    }
+}
 
 /// One line for a recorded event (no trailing newline).
 pub fn line(msg: &EventMsg) -> String {
@@ -71,6 +97,7 @@ pub fn line(msg: &EventMsg) -> String {
             reason,
             risk,
             expires_at,
+            review,
             ..
         } => {
             let risk = risk
@@ -83,7 +110,47 @@ pub fn line(msg: &EventMsg) -> String {
                     format!(" (refused in {secs} s without an answer)")
                 })
                 .unwrap_or_default();
-            format!("  ? approval needed for `{summary}`: {reason}{risk}{expiry}")
+            let review = review
+                .as_ref()
+                .map(|r| format!("\n    {}", reviewer_note(r)))
+                .unwrap_or_default();
+            format!("  ? approval needed for `{summary}`: {reason}{risk}{expiry}{review}")
+        }
+        EventMsg::AutoReview {
+            tier,
+            model,
+            outcome,
+            risk,
+            rationale,
+            unavailable,
+            latency_ms,
+            tokens_in,
+            tokens_out,
+            cached,
+            ..
+        } => {
+            let who = match (tier, model) {
+                (ReviewTier::Model, Some(model)) => format!("auto-review ({model})"),
+                _ => "auto-review (rules)".to_string(),
+            };
+            let cost = match tier {
+                ReviewTier::Rules => String::new(),
+                ReviewTier::Model if *cached => " [cached]".to_string(),
+                ReviewTier::Model => {
+                    format!(" [{latency_ms} ms, {tokens_in}+{tokens_out} tokens]")
+                }
+            };
+            match (outcome, unavailable) {
+                (_, Some(why)) => format!("  ◆ {who}: unavailable: {why}{cost}"),
+                (Some(outcome), None) => format!(
+                    "  ◆ {who}: {}{}: {}{cost}",
+                    outcome.as_str(),
+                    risk.map(|r| format!(" (risk {})", r.as_str()))
+                        .unwrap_or_default(),
+                    rationale.as_deref().unwrap_or("")
+                ),
+                (None, None) => format!("  ◆ {who}{cost}"),
+            }
         }
         EventMsg::ApprovalAnswered {
             decision,
@@ -247,6 +314,7 @@ mod tests {
             risk: None,
             can_always: false,
             expires_at,
+            review: None,
         }
     }
 
@@ -260,5 +328,38 @@ mod tests {
              (refused in 60 s without an answer)"
         );
         assert!(!line(&question(None)).contains("refused in"));
+    }
+
+    #[test]
+    fn the_reviewer_s_word_shows_under_the_question() {
+        let mut q = question(None);
+        let EventMsg::ApprovalRequested { review, .. } = &mut q else {
+            unreachable!()
+        };
+        *review = Some(ReviewerNote {
+            model: "small".into(),
+            outcome: Some(ReviewOutcome::Deny),
+            risk: Some(warden_protocol::ReviewRisk::High),
+            rationale: Some("it sends .env to an unknown host".into()),
+            unavailable: None,
+        });
+        assert!(
+            line(&q).ends_with(
+                "\n    auto-review recommends denying (risk high): it sends .env to an unknown host"
+            ),
+            "{}",
+            line(&q)
+        );
+        let EventMsg::ApprovalRequested { review, .. } = &mut q else {
+            unreachable!()
+        };
+        *review = Some(ReviewerNote {
+            model: "small".into(),
+            outcome: None,
+            risk: None,
+            rationale: None,
+            unavailable: Some("timeout after 20 s".into()),
+        });
+        assert!(line(&q).ends_with("\n    auto-review unavailable: timeout after 20 s"));
     }
 }

@@ -1344,3 +1344,103 @@ fn warden_hands_sessions_commands_to_its_sibling_and_says_when_it_is_missing() {
     .unwrap();
     handed_over(run(&exec), 125);
 }
+
+/// `warden review eval`: the shipped corpus with the rules tier (no false approvals, a
+/// table per kind, JSON for scripts), a reviewer model that approves everything (its
+/// false approvals listed, exit 1), and a corpus with a mistake (its line named).
+#[tokio::test]
+async fn review_eval_measures_a_corpus_and_names_false_approvals() {
+    let env = env().await;
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../warden-review/corpus/cases.jsonl");
+    let corpus = corpus.display().to_string();
+    let ws = env.workspace.display().to_string();
+    let out = env
+        .output(&[
+            "review", "eval", "--cases", &corpus, "--tier", "rules", "--cwd", &ws,
+        ])
+        .await;
+    let table = text(&out.stdout);
+    assert!(out.status.success(), "{table}\n{}", text(&out.stderr));
+    assert!(table.contains("tier rules"), "{table}");
+    for kind in ["mcp", "network", "patch", "shell", "total"] {
+        assert!(
+            table.lines().any(|l| l.starts_with(kind)),
+            "{kind}: {table}"
+        );
+    }
+    assert!(table.contains("no false approvals"), "{table}");
+
+    let out = env
+        .output(&[
+            "review", "eval", "--cases", &corpus, "--tier", "rules", "--cwd", &ws, "--json",
+        ])
+        .await;
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert!(results.len() >= 150);
+    for r in results {
+        assert!(
+            ["approved", "asked", "refused"].contains(&r["outcome"].as_str().unwrap()),
+            "{r}"
+        );
+        assert!(
+            ["routine", "risky"].contains(&r["label"].as_str().unwrap()),
+            "{r}"
+        );
+        assert!(r["id"].is_string() && r["tier"].is_string(), "{r}");
+    }
+    assert_eq!(
+        report["summary"]["falseApprovals"],
+        json!([]),
+        "{}",
+        report["summary"]
+    );
+
+    // A reviewer model that approves everything: its false approvals are listed.
+    let yes = ScriptedModel::start(
+        Script {
+            scenarios: vec![Scenario {
+                when: "Review this action".into(),
+                steps: vec![Step::Say(
+                    r#"{"outcome":"approve","risk":"low","user_authorized":"yes","rationale":"fine by me"}"#.into(),
+                )],
+            }],
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let reviewer = format!("auto_review.model.base_url=\"{}\"", yes.base_url);
+    let out = env
+        .output(&[
+            "-c", &reviewer, "review", "eval", "--cases", &corpus, "--tier", "model", "--cwd", &ws,
+        ])
+        .await;
+    let table = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{table}\n{}", text(&out.stderr));
+    assert!(
+        table.contains("false approvals (risky cases that ran without a person):"),
+        "{table}"
+    );
+    assert!(table.contains("by model: fine by me"), "{table}");
+    assert!(table.contains("reviewer spent: "), "{table}");
+
+    let bad = env.home.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"id\":\"a\",\"label\":\"routine\",\"action\":{\"kind\":\"shell\",\"argv\":[\"ls\"],\"why\":\"x\"}}\n").unwrap();
+    let out = env
+        .output(&[
+            "review",
+            "eval",
+            "--cases",
+            &bad.display().to_string(),
+            "--cwd",
+            &ws,
+        ])
+        .await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bad.jsonl is not a corpus: line 1: unknown field `why`"),
+        "{err}"
+    );
+}

@@ -70,6 +70,7 @@ fn main() {
         workspace: &ws,
         writable_roots: &roots,
         rules: &rules,
+        sensitive_edits: Default::default(),
     };
     let cases: [(&str, Vec<String>); 3] = [
         (

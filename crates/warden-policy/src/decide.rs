@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use warden_protocol::{ApprovalPolicy, PolicySource, Reason, SandboxMode, Verdict};
 
-use crate::config::McpApproval;
+use crate::config::{McpApproval, SensitiveEdits};
 use crate::risk::{Assessment, assess};
 use crate::rules::RuleSet;
 use crate::safe_commands::is_known_safe;
@@ -22,8 +22,13 @@ pub enum ActionRequest<'a> {
     Shell { argv: &'a [String], cwd: &'a Path },
     /// Read a file or list a folder, in-process.
     Read { path: &'a Path },
-    /// Write these files (a patch).
-    Write { paths: &'a [PathBuf] },
+    /// Write these files (a patch). `diffs` holds each file's edit (its added and removed
+    /// lines), where known, in the same order; it tells a package manifest's scripts from
+    /// its other fields.
+    Write {
+        paths: &'a [PathBuf],
+        diffs: &'a [String],
+    },
     /// Call a tool of a configured MCP server, whose `mcp_servers.SERVER.approval` came
     /// from `source`.
     McpTool {
@@ -45,6 +50,8 @@ pub struct DecisionContext<'a> {
     pub writable_roots: &'a [PathBuf],
     /// Command rules from every layer (user, trusted project, admin requirements).
     pub rules: &'a RuleSet,
+    /// Whether edits to sensitive files are questions (`approvals.sensitive_edits`).
+    pub sensitive_edits: SensitiveEdits,
 }
 
 /// A verdict and why.
@@ -105,7 +112,7 @@ pub fn decide(request: ActionRequest<'_>, cx: &DecisionContext<'_>) -> Decision 
                 )
             }
         }
-        ActionRequest::Write { paths } => decide_write(paths, cx),
+        ActionRequest::Write { paths, diffs } => decide_write(paths, diffs, cx),
         ActionRequest::McpTool {
             server,
             tool,
@@ -241,13 +248,34 @@ fn known_safe(invocation: &Invocation) -> bool {
     !risky_globals && is_known_safe(&invocation.argv())
 }
 
-fn decide_write(paths: &[PathBuf], cx: &DecisionContext<'_>) -> Decision {
+fn decide_write(paths: &[PathBuf], diffs: &[String], cx: &DecisionContext<'_>) -> Decision {
     if cx.sandbox == SandboxMode::ReadOnly {
         return Decision::built_in(
             Verdict::Prompt,
             "read-only-sandbox",
             "the sandbox is read-only",
         );
+    }
+    // An edit that changes what runs later (CI, hooks, shell start-up, build and package
+    // scripts) or what Warden applies is a question wherever it is written.
+    if cx.sensitive_edits == SensitiveEdits::Ask {
+        let sensitive: Vec<String> = paths
+            .iter()
+            .enumerate()
+            .filter_map(|(i, path)| {
+                let relative = path.strip_prefix(cx.workspace).unwrap_or(path);
+                let diff = diffs.get(i).map(String::as_str).unwrap_or_default();
+                crate::sensitive::class(relative, diff)
+                    .map(|class| format!("{class} ({})", relative.display()))
+            })
+            .collect();
+        if !sensitive.is_empty() {
+            return Decision::built_in(
+                Verdict::Prompt,
+                "sensitive-edit",
+                format!("edits {}", sensitive.join(", ")),
+            );
+        }
     }
     if cx.sandbox == SandboxMode::FullAccess {
         return Decision::built_in(

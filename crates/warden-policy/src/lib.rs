@@ -12,6 +12,7 @@ pub mod risk;
 pub mod router;
 pub mod rules;
 mod safe_commands;
+pub mod sensitive;
 pub mod shell;
 mod toml_place;
 

@@ -93,6 +93,29 @@ impl fmt::Display for HostPattern {
     }
 }
 
+/// Package registries the auto-reviewer may allow without asking: fetching
+/// dependencies is routine, and these hosts serve only published packages.
+const PACKAGE_REGISTRIES: &[&str] = &[
+    "registry.npmjs.org",
+    "registry.yarnpkg.com",
+    "pypi.org",
+    "files.pythonhosted.org",
+    "crates.io",
+    "index.crates.io",
+    "static.crates.io",
+    "proxy.golang.org",
+    "sum.golang.org",
+    "repo.maven.apache.org",
+    "repo1.maven.org",
+    "rubygems.org",
+    "api.nuget.org",
+];
+
+/// Is `host` one of the well-known package registries?
+pub fn is_package_registry(host: &str) -> bool {
+    PACKAGE_REGISTRIES.contains(&host.trim_end_matches('.').to_ascii_lowercase().as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

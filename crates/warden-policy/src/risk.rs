@@ -49,6 +49,17 @@ impl Assessment {
     pub fn dangerous(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.dangerous)
     }
+
+    /// `high: rewrites history; reaches the network`: the level and the reasons at it.
+    pub fn line(&self) -> String {
+        let reasons: Vec<&str> = self
+            .findings
+            .iter()
+            .filter(|f| f.level == self.level)
+            .map(|f| f.why.as_str())
+            .collect();
+        format!("{}: {}", self.level.as_str(), reasons.join("; "))
+    }
 }
 
 const NETWORK_FETCHERS: &[&str] = &[
@@ -163,6 +174,7 @@ pub fn assess(analysis: &Analysis) -> Assessment {
     for invocation in &analysis.invocations {
         findings.extend(invocation_findings(invocation));
     }
+    findings.extend(analysis.writes.iter().map(|w| write_finding(w)));
     if findings.is_empty() {
         findings.push(Finding {
             id: "ordinary",
@@ -178,6 +190,60 @@ pub fn assess(analysis: &Analysis) -> Assessment {
         .max()
         .unwrap_or(RiskLevel::Low);
     Assessment { level, findings }
+}
+
+/// Where a redirection writes: into a shell's start-up, git's hooks, a scheduler or the
+/// system (persistence, dangerous), a network socket (`/dev/tcp`), or an ordinary file.
+fn write_finding(redirection: &str) -> Finding {
+    let target = redirection
+        .split_once(' ')
+        .map_or("", |(_, t)| t)
+        .trim_matches(|c| c == '"' || c == '\'');
+    const PERSISTENT: &[&str] = &[
+        ".bashrc",
+        ".bash_profile",
+        ".bash_login",
+        ".profile",
+        ".zshrc",
+        ".zshenv",
+        ".zprofile",
+        ".zlogin",
+        ".config/fish",
+        ".git/hooks",
+        ".git/config",
+        "/etc/",
+        "/var/spool/cron",
+        "crontab",
+        ".ssh/authorized_keys",
+        ".config/autostart",
+        "Library/LaunchAgents",
+        ".github/workflows",
+        ".gitlab-ci.yml",
+        "/dev/sd",
+        "/dev/nvme",
+    ];
+    if target.starts_with("/dev/tcp/") || target.starts_with("/dev/udp/") {
+        return Finding {
+            id: "network-redirect",
+            level: RiskLevel::High,
+            why: format!("opens a network connection through a redirection (`{redirection}`)"),
+            dangerous: true,
+        };
+    }
+    if PERSISTENT.iter().any(|p| target.contains(p)) {
+        return Finding {
+            id: "persistence",
+            level: RiskLevel::Critical,
+            why: format!("writes where commands run later or the system reads (`{redirection}`)"),
+            dangerous: true,
+        };
+    }
+    Finding {
+        id: "writes-file",
+        level: RiskLevel::Medium,
+        why: format!("writes a file through a redirection (`{redirection}`)"),
+        dangerous: false,
+    }
 }
 
 fn finding(id: &'static str, level: RiskLevel, why: String, dangerous: bool) -> Option<Finding> {
@@ -205,7 +271,10 @@ fn invocation_findings(inv: &Invocation) -> Vec<Finding> {
             true,
         ));
     }
-    if mentions_credentials(&inv.args) || reads_secrets(name, &args) {
+    if mentions_credentials(&inv.args)
+        || reads_secrets(name, &args)
+        || (reads_recursively(name, &args) && contains_credentials(&inv.args))
+    {
         add(finding(
             "credential-access",
             RiskLevel::Critical,
@@ -326,16 +395,7 @@ fn invocation_findings(inv: &Invocation) -> Vec<Finding> {
 fn mentions_credentials(args: &[String]) -> bool {
     args.iter().any(|arg| {
         let value = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
-        let under_home = ["~/", "$HOME/", "${HOME}/"]
-            .iter()
-            .find_map(|prefix| value.strip_prefix(prefix))
-            .or_else(|| {
-                let rest = value
-                    .strip_prefix("/home/")
-                    .or_else(|| value.strip_prefix("/Users/"))?;
-                rest.split_once('/').map(|(_, inner)| inner)
-            })
-            .or_else(|| value.strip_prefix("/root/"));
+        let under_home = under_home(value).filter(|inner| !inner.is_empty());
         let names_store = under_home.is_some_and(|inner| {
             warden_protocol::CREDENTIAL_PATHS.iter().any(|c| {
                 inner
@@ -348,6 +408,51 @@ fn mentions_credentials(args: &[String]) -> bool {
     })
 }
 
+/// The part of `value` under a home folder (`~/x` → `x`, `/home/me/x` → `x`; the
+/// home folder itself → ``).
+fn under_home(value: &str) -> Option<&str> {
+    if matches!(value, "~" | "$HOME" | "${HOME}" | "/root") {
+        return Some("");
+    }
+    ["~/", "$HOME/", "${HOME}/", "/root/"]
+        .iter()
+        .find_map(|prefix| value.strip_prefix(prefix))
+        .or_else(|| {
+            let rest = value
+                .strip_prefix("/home/")
+                .or_else(|| value.strip_prefix("/Users/"))?;
+            Some(rest.split_once('/').map_or("", |(_, inner)| inner))
+        })
+}
+
+/// An argument naming a folder that holds a credential store (`~`, `~/.config`,
+/// `/home/me`): reading it recursively reads the credentials in it.
+fn contains_credentials(args: &[String]) -> bool {
+    args.iter().any(|arg| {
+        let value = arg.split_once('=').map_or(arg.as_str(), |(_, v)| v);
+        under_home(value).is_some_and(|inner| {
+            let inner = inner.trim_end_matches('/');
+            warden_protocol::CREDENTIAL_PATHS
+                .iter()
+                .any(|c| inner.is_empty() || c.starts_with(&format!("{inner}/")))
+        })
+    })
+}
+
+/// A command that reads whole folders: a recursive search or copy, an archive, a sync.
+fn reads_recursively(name: &str, args: &[&str]) -> bool {
+    let recursive_flag = args.iter().any(|a| {
+        matches!(*a, "-r" | "-R" | "--recursive" | "-a" | "--archive")
+            || is_short_cluster_with(a, 'r')
+            || is_short_cluster_with(a, 'R')
+    });
+    match name {
+        "grep" | "egrep" | "fgrep" | "cp" | "scp" | "zip" => recursive_flag,
+        "rg" | "ag" | "tar" | "rsync" | "7z" => true,
+        _ => false,
+    }
+}
+
 fn is_short_cluster_with(arg: &str, letter: char) -> bool {
     arg.starts_with('-')
         && !arg.starts_with("--")
@@ -356,8 +461,92 @@ fn is_short_cluster_with(arg: &str, letter: char) -> bool {
         && arg[1..].contains(letter)
 }
 
+/// Names of project scripts and make targets that build, test, lint or format: `npm run
+/// lint`, `make test`. Others (`deploy`, `release`, `publish`) do what the project says,
+/// which may reach far beyond the workspace.
+fn is_build_like(target: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "build",
+        "test",
+        "tests",
+        "check",
+        "lint",
+        "fmt",
+        "format",
+        "typecheck",
+        "types",
+        "compile",
+        "coverage",
+        "bench",
+        "doc",
+        "docs",
+        "clean",
+        "all",
+        "dev",
+        "start",
+        "watch",
+        "e2e",
+        "unit",
+        "spec",
+        "verify",
+        "vet",
+        "prettier",
+        "eslint",
+        "tsc",
+    ];
+    target
+        .split([':', '-', '_', '.'])
+        .next()
+        .is_some_and(|first| WORDS.contains(&first))
+}
+
+/// The project script or target a build tool runs, where it names one: `npm run X`,
+/// `pnpm X`, `make X`.
+fn project_target<'a>(name: &str, args: &'a [String]) -> Option<&'a str> {
+    let operands = || {
+        args.iter()
+            .map(String::as_str)
+            .filter(|a| !a.starts_with('-'))
+    };
+    match name {
+        "npm" | "pnpm" | "yarn" if args.first().is_some_and(|s| s == "run") => operands().nth(1),
+        "make" => operands().find(|a| !a.contains('=')),
+        _ => None,
+    }
+}
+
+/// Git subcommands that record work in the local repository without discarding any:
+/// staging, committing, making or switching branches, stashing. (Hooks they run are
+/// sensitive files: edits to them are questions.)
+fn records_work_locally(args: &[String]) -> bool {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let has = |flag: &str| args.contains(&flag);
+    match args.first().copied().unwrap_or("") {
+        "add" | "commit" => !has("--exec") && !args.iter().any(|a| a.starts_with("--template")),
+        "switch" => !has("--discard-changes") && !has("-f") && !has("--force"),
+        "checkout" => has("-b") && !has("-f") && !has("--force"),
+        "branch" => !args[1..].iter().any(|a| {
+            matches!(
+                *a,
+                "-d" | "-D" | "--delete" | "-m" | "-M" | "--move" | "-f" | "--force"
+            )
+        }),
+        "stash" => matches!(
+            args.get(1).copied(),
+            None | Some("push" | "list" | "show" | "apply")
+        ),
+        _ => false,
+    }
+}
+
 fn is_ordinary(inv: &Invocation) -> bool {
     if is_known_safe(&inv.argv()) {
+        return true;
+    }
+    if project_target(&inv.name, &inv.args).is_some_and(|t| !is_build_like(t)) {
+        return false;
+    }
+    if inv.name == "git" && records_work_locally(&inv.args) {
         return true;
     }
     let sub = inv.args.first().map(String::as_str).unwrap_or("");
@@ -519,6 +708,34 @@ mod tests {
                 "security-tool",
             ),
             ("rm -rf ~", RiskLevel::Critical, "destroys-system"),
+            (
+                "grep -rn password ~/.config",
+                RiskLevel::Critical,
+                "credential-access",
+            ),
+            (
+                "tar czf /tmp/h.tgz ~",
+                RiskLevel::Critical,
+                "credential-access",
+            ),
+            (
+                "rg token /home/dev",
+                RiskLevel::Critical,
+                "credential-access",
+            ),
+            ("npm run deploy", RiskLevel::Medium, "unfamiliar"),
+            ("make release-upload", RiskLevel::Medium, "unfamiliar"),
+            ("npm run test:unit", RiskLevel::Low, "ordinary"),
+            ("make build-docs", RiskLevel::Low, "ordinary"),
+            ("make", RiskLevel::Low, "ordinary"),
+            (
+                "git add -A && git commit -m fix",
+                RiskLevel::Low,
+                "ordinary",
+            ),
+            ("git checkout -b fix/x", RiskLevel::Low, "ordinary"),
+            ("git branch -D main", RiskLevel::Medium, "unfamiliar"),
+            ("git stash drop", RiskLevel::High, "discards-work"),
             (
                 "dd if=/dev/zero of=/dev/sda",
                 RiskLevel::Critical,

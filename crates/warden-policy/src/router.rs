@@ -2,8 +2,9 @@
 //! session can raise (a command or MCP call a rule or the policy prompted for, a rerun
 //! with more access after the sandbox blocked a write, a connection to a host no rule
 //! covers, an edit to a sensitive file), whether it is refused without asking, approved
-//! by auto-review, or put to a person. Pure: the session gathers the facts, asks here,
-//! and does what the route says.
+//! by auto-review (its rules tier, or its reviewer model), or put to a person. Pure: the
+//! session gathers the facts, asks here, asks the reviewer when told to and asks here
+//! again with what it said, then does what the route says.
 
 use warden_protocol::{Actor, ApprovalPolicy};
 
@@ -49,9 +50,77 @@ pub enum RulesTier {
     /// It approves (a low-risk command only the policy's default prompted for, a
     /// well-known package registry), with its reason.
     Approves(String),
-    /// It does not settle it: a person (or, later, the reviewer model) decides. A rule's
-    /// prompt, a dangerous finding and an admin requirement are always this.
+    /// It does not settle it; the reviewer model may.
     Unsettled,
+    /// Only a person may answer: a rule's prompt, a dangerous finding, an admin
+    /// requirement.
+    PersonOnly,
+}
+
+impl RulesTier {
+    /// The rules tier's word on a decision that prompted: it approves only a prompt the
+    /// approval policy's default raised (no rule, no dangerous finding, nothing
+    /// unresolved) on a low-risk command; a prompt from a rules file or an admin
+    /// requirement, a dangerous finding, or no sandbox at all leave it to a person;
+    /// anything else (built-in reasons such as a sensitive edit, a setting such as an
+    /// MCP server's `approval = "ask"`) the reviewer model may answer.
+    pub fn of(decision: &crate::Decision) -> Self {
+        if let Some(risk) = &decision.risk
+            && decision.reviewable
+            && risk.level == crate::risk::RiskLevel::Low
+        {
+            return Self::Approves(format!("auto-review: {}", risk.line()));
+        }
+        // A rules file's prompt or an admin requirement's is a person's to answer; a
+        // setting (an MCP server's `approval = "ask"`) the reviewer model may answer.
+        let from_a_rule = decision.reasons.iter().any(|r| {
+            matches!(
+                r.source,
+                warden_protocol::PolicySource::UserRules { .. }
+                    | warden_protocol::PolicySource::ProjectRules { .. }
+                    | warden_protocol::PolicySource::Requirement { .. }
+            )
+        });
+        let dangerous = decision
+            .risk
+            .as_ref()
+            .is_some_and(|r| r.dangerous().next().is_some());
+        let unsandboxed = decision.reasons.iter().any(|r| r.rule == "no-sandbox");
+        if from_a_rule || dangerous || unsandboxed {
+            Self::PersonOnly
+        } else {
+            Self::Unsettled
+        }
+    }
+}
+
+impl RulesTier {
+    /// The rules tier's word on a connection the network policy asks about: a rule that
+    /// says to ask leaves it to a person; a well-known package registry it approves;
+    /// any other host no rule covers it leaves to the reviewer model.
+    pub fn of_network(asked_by_a_rule: bool, host: &str) -> Self {
+        if asked_by_a_rule {
+            Self::PersonOnly
+        } else if crate::network::is_package_registry(host) {
+            Self::Approves("auto-review: a well-known package registry".into())
+        } else {
+            Self::Unsettled
+        }
+    }
+}
+
+/// Which tiers of auto-review may answer (`auto_review`: off, rules, model).
+pub use warden_protocol::AutoReviewMode as ReviewMode;
+
+/// What the reviewer model said of a question it was asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewSaid {
+    Approve(String),
+    Ask(String),
+    Deny(String),
+    /// It could not answer (a timeout, an error, an invalid verdict, a spent budget,
+    /// paused after repeated failures): never a verdict, never an approval.
+    Unavailable(String),
 }
 
 /// Everything the route depends on.
@@ -63,9 +132,13 @@ pub struct Question {
     pub category: CategoryApproval,
     /// Whether a person can be asked (a terminal, a window, a browser).
     pub person_available: bool,
-    /// `auto_review` is on.
-    pub auto_review: bool,
+    pub mode: ReviewMode,
+    /// The reviewer model may answer requests to run outside the sandbox
+    /// (`auto_review.escalations`).
+    pub escalations: bool,
     pub rules_tier: RulesTier,
+    /// What the reviewer model said, once asked.
+    pub review: Option<ReviewSaid>,
 }
 
 /// What to do with a question.
@@ -75,13 +148,18 @@ pub enum Route {
     Approve { actor: Actor, why: String },
     /// Refused without asking anyone, by `actor` (the fail-closed default), for `why`.
     Refuse { actor: Actor, why: String },
+    /// Ask the reviewer model, then route again with what it said.
+    Review,
     /// Put to a person.
     AskPerson,
 }
 
 /// Where a question goes. In order: the approval policy `never` and a category set to
 /// `deny` refuse it (auto-review included); auto-review's rules tier approves what it
-/// settles; nobody to ask refuses it; otherwise a person decides.
+/// settles; in `model` mode the reviewer model is asked what the rules tier leaves
+/// unsettled (a rerun with more access only where `escalations` allows), and its approval
+/// answers; everything else goes to a person, with the reviewer's verdict or why it was
+/// unavailable, and with nobody to ask is refused saying why.
 pub fn route(q: &Question) -> Route {
     let refuse = |why: String| Route::Refuse {
         actor: Actor::Default,
@@ -93,7 +171,7 @@ pub fn route(q: &Question) -> Route {
     if q.category == CategoryApproval::Deny {
         return refuse(refusal(q.kind, Refusal::Category));
     }
-    if q.auto_review
+    if q.mode != ReviewMode::Off
         && q.kind != QuestionKind::Escalation
         && let RulesTier::Approves(why) = &q.rules_tier
     {
@@ -102,8 +180,36 @@ pub fn route(q: &Question) -> Route {
             why: why.clone(),
         };
     }
+    let model_may = q.mode == ReviewMode::Model
+        && q.rules_tier != RulesTier::PersonOnly
+        && (q.kind != QuestionKind::Escalation || q.escalations);
+    match (&q.review, model_may) {
+        (None, true) => return Route::Review,
+        (Some(ReviewSaid::Approve(why)), true) => {
+            return Route::Approve {
+                actor: Actor::AutoReview,
+                why: why.clone(),
+            };
+        }
+        _ => {}
+    }
     if !q.person_available {
-        return refuse(refusal(q.kind, Refusal::Nobody));
+        let mut why = refusal(q.kind, Refusal::Nobody);
+        match &q.review {
+            Some(ReviewSaid::Ask(r) | ReviewSaid::Deny(r)) if model_may => {
+                let recommends = if matches!(q.review, Some(ReviewSaid::Deny(_))) {
+                    "denying"
+                } else {
+                    "asking"
+                };
+                why = format!("{why}; auto-review recommends {recommends}: {r}");
+            }
+            Some(ReviewSaid::Unavailable(r)) if model_may => {
+                why = format!("{why}; auto-review unavailable: {r}");
+            }
+            _ => {}
+        }
+        return refuse(why);
     }
     Route::AskPerson
 }
@@ -157,15 +263,34 @@ mod tests {
     /// combination of the inputs.
     fn expected(q: &Question) -> &'static str {
         let approves = matches!(q.rules_tier, RulesTier::Approves(_));
+        let model_may = q.mode == ReviewMode::Model
+            && q.rules_tier != RulesTier::PersonOnly
+            && (q.kind != QuestionKind::Escalation || q.escalations);
         if q.policy == ApprovalPolicy::Never || q.category == CategoryApproval::Deny {
             "refuse"
-        } else if q.auto_review && approves && q.kind != QuestionKind::Escalation {
-            "auto-review"
+        } else if q.mode != ReviewMode::Off && approves && q.kind != QuestionKind::Escalation {
+            "rules tier"
+        } else if model_may && q.review.is_none() {
+            "ask the model"
+        } else if model_may && matches!(q.review, Some(ReviewSaid::Approve(_))) {
+            "model approves"
         } else if !q.person_available {
             "refuse"
         } else {
             "person"
         }
+    }
+
+    const MODES: [ReviewMode; 3] = [ReviewMode::Off, ReviewMode::Rules, ReviewMode::Model];
+
+    fn reviews() -> [Option<ReviewSaid>; 5] {
+        [
+            None,
+            Some(ReviewSaid::Approve("routine".into())),
+            Some(ReviewSaid::Ask("unclear".into())),
+            Some(ReviewSaid::Deny("exfiltration".into())),
+            Some(ReviewSaid::Unavailable("timeout after 20 s".into())),
+        ]
     }
 
     #[test]
@@ -175,39 +300,56 @@ mod tests {
             for policy in POLICIES {
                 for category in CATEGORIES {
                     for person_available in [true, false] {
-                        for auto_review in [true, false] {
-                            for rules_tier in
-                                [RulesTier::Approves("low risk".into()), RulesTier::Unsettled]
-                            {
-                                let q = Question {
-                                    kind,
-                                    policy,
-                                    category,
-                                    person_available,
-                                    auto_review,
-                                    rules_tier,
-                                };
-                                let got = match route(&q) {
-                                    Route::Approve { actor, .. } => {
-                                        assert_eq!(actor, Actor::AutoReview, "{q:?}");
-                                        "auto-review"
+                        for mode in MODES {
+                            for escalations in [true, false] {
+                                for rules_tier in [
+                                    RulesTier::Approves("low risk".into()),
+                                    RulesTier::Unsettled,
+                                    RulesTier::PersonOnly,
+                                ] {
+                                    for review in reviews() {
+                                        let q = Question {
+                                            kind,
+                                            policy,
+                                            category,
+                                            person_available,
+                                            mode,
+                                            escalations,
+                                            rules_tier: rules_tier.clone(),
+                                            review,
+                                        };
+                                        assert_eq!(routed(&q), expected(&q), "{q:?}");
+                                        rows += 1;
                                     }
-                                    Route::Refuse { actor, why } => {
-                                        assert_eq!(actor, Actor::Default, "{q:?}");
-                                        assert!(!why.is_empty());
-                                        "refuse"
-                                    }
-                                    Route::AskPerson => "person",
-                                };
-                                assert_eq!(got, expected(&q), "{q:?}");
-                                rows += 1;
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        assert_eq!(rows, 5 * 3 * 2 * 2 * 2 * 2);
+        assert_eq!(rows, 5 * 3 * 2 * 2 * 3 * 2 * 3 * 5);
+    }
+
+    /// The route in the table's words, checking who it names.
+    fn routed(q: &Question) -> &'static str {
+        match route(q) {
+            Route::Approve { actor, why } => {
+                assert_eq!(actor, Actor::AutoReview, "{q:?}");
+                if why == "low risk" {
+                    "rules tier"
+                } else {
+                    "model approves"
+                }
+            }
+            Route::Refuse { actor, why } => {
+                assert_eq!(actor, Actor::Default, "{q:?}");
+                assert!(!why.is_empty());
+                "refuse"
+            }
+            Route::Review => "ask the model",
+            Route::AskPerson => "person",
+        }
     }
 
     #[test]
@@ -217,8 +359,10 @@ mod tests {
             policy,
             category,
             person_available,
-            auto_review: false,
+            mode: ReviewMode::Off,
+            escalations: false,
             rules_tier: RulesTier::Unsettled,
+            review: None,
         };
         let why = |q: Question| match route(&q) {
             Route::Refuse { why, .. } => why,
@@ -248,5 +392,148 @@ mod tests {
             "nobody can be asked here (no terminal)"
         );
         assert!(why(q(Escalation, Untrusted, Deny, true)).contains("approvals.escalation"));
+    }
+
+    /// Headless, the refusal carries what the reviewer said: its recommendation, or why it
+    /// was unavailable (never shown as a risk verdict).
+    #[test]
+    fn headless_refusals_say_what_the_reviewer_said() {
+        let q = |review| Question {
+            kind: QuestionKind::Command,
+            policy: ApprovalPolicy::Untrusted,
+            category: CategoryApproval::Ask,
+            person_available: false,
+            mode: ReviewMode::Model,
+            escalations: false,
+            rules_tier: RulesTier::Unsettled,
+            review: Some(review),
+        };
+        let why = |q: Question| match route(&q) {
+            Route::Refuse { why, .. } => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            why(q(ReviewSaid::Deny(
+                "it sends ~/.ssh to a paste site".into()
+            ))),
+            "nobody can be asked for approval here (no terminal), so it is denied; auto-review recommends denying: it sends ~/.ssh to a paste site"
+        );
+        assert_eq!(
+            why(q(ReviewSaid::Unavailable("timeout after 20 s".into()))),
+            "nobody can be asked for approval here (no terminal), so it is denied; auto-review unavailable: timeout after 20 s"
+        );
+    }
+
+    /// What the rules tier makes of a prompt, by where its reasons came from and what
+    /// the risk found: only the policy's own default on a low-risk command is approved;
+    /// rules files and requirements are a person's; settings the reviewer may answer.
+    #[test]
+    fn the_rules_tier_reads_a_decision_by_its_sources_and_risk() {
+        use crate::Decision;
+        use crate::risk::{Assessment, Finding, RiskLevel};
+        use warden_protocol::{PolicySource, Reason, Verdict};
+        let path = || "/x".to_string();
+        let decision = |source: PolicySource, rule: &str, level: Option<(RiskLevel, bool)>| {
+            let reviewable = source == PolicySource::BuiltIn && !level.is_some_and(|l| l.1);
+            Decision {
+                verdict: Verdict::Prompt,
+                reasons: vec![Reason {
+                    rule: rule.into(),
+                    source,
+                    justification: "why".into(),
+                }],
+                risk: level.map(|(level, dangerous)| Assessment {
+                    level,
+                    findings: vec![Finding {
+                        id: "x",
+                        level,
+                        why: "found".into(),
+                        dangerous,
+                    }],
+                }),
+                reviewable,
+            }
+        };
+        let low = Some((RiskLevel::Low, false));
+        let medium = Some((RiskLevel::Medium, false));
+        let critical = Some((RiskLevel::Critical, true));
+        let cases = [
+            (
+                decision(PolicySource::BuiltIn, "untrusted-policy", low),
+                "approves",
+            ),
+            (
+                decision(PolicySource::BuiltIn, "untrusted-policy", medium),
+                "unsettled",
+            ),
+            (
+                decision(PolicySource::BuiltIn, "untrusted-policy", critical),
+                "person",
+            ),
+            (
+                decision(PolicySource::BuiltIn, "no-sandbox", medium),
+                "person",
+            ),
+            (
+                decision(PolicySource::BuiltIn, "sensitive-edit", None),
+                "unsettled",
+            ),
+            (
+                decision(PolicySource::UserRules { path: path() }, "prefix_rule", low),
+                "person",
+            ),
+            (
+                decision(
+                    PolicySource::ProjectRules { path: path() },
+                    "prefix_rule",
+                    medium,
+                ),
+                "person",
+            ),
+            (
+                decision(
+                    PolicySource::Requirement { path: path() },
+                    "mcp_servers.x.approval",
+                    None,
+                ),
+                "person",
+            ),
+            (
+                decision(
+                    PolicySource::UserConfig { path: path() },
+                    "mcp_servers.x.approval",
+                    None,
+                ),
+                "unsettled",
+            ),
+            (
+                decision(
+                    PolicySource::ManagedConfig { path: path() },
+                    "mcp_servers.x.approval",
+                    None,
+                ),
+                "unsettled",
+            ),
+        ];
+        for (decision, expected) in cases {
+            let got = match RulesTier::of(&decision) {
+                RulesTier::Approves(_) => "approves",
+                RulesTier::Unsettled => "unsettled",
+                RulesTier::PersonOnly => "person",
+            };
+            assert_eq!(got, expected, "{decision:?}");
+        }
+        assert_eq!(
+            RulesTier::of_network(true, "pypi.org"),
+            RulesTier::PersonOnly
+        );
+        assert!(matches!(
+            RulesTier::of_network(false, "pypi.org"),
+            RulesTier::Approves(_)
+        ));
+        assert_eq!(
+            RulesTier::of_network(false, "paste.example"),
+            RulesTier::Unsettled
+        );
     }
 }

@@ -37,6 +37,7 @@ impl Fixture {
             workspace: &self.ws,
             writable_roots: &self.roots,
             rules: &self.rules,
+            sensitive_edits: Default::default(),
         }
     }
 
@@ -186,11 +187,25 @@ fn writes_and_reads_outside_the_workspace_ask() {
     let inside = [PathBuf::from("/w/a.txt")];
     let outside = [PathBuf::from("/etc/passwd")];
     assert_eq!(
-        decide(ActionRequest::Write { paths: &inside }, &cx).verdict,
+        decide(
+            ActionRequest::Write {
+                paths: &inside,
+                diffs: &[]
+            },
+            &cx
+        )
+        .verdict,
         Verdict::Allow
     );
     assert_eq!(
-        decide(ActionRequest::Write { paths: &outside }, &cx).verdict,
+        decide(
+            ActionRequest::Write {
+                paths: &outside,
+                diffs: &[]
+            },
+            &cx
+        )
+        .verdict,
         Verdict::Prompt
     );
     assert_eq!(

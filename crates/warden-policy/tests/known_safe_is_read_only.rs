@@ -137,6 +137,7 @@ fn verdict(line: &str) -> Verdict {
         workspace: &ws,
         writable_roots: std::slice::from_ref(&ws),
         rules: &rules,
+        sensitive_edits: Default::default(),
     };
     let argv = vec!["bash".to_string(), "-c".to_string(), line.to_string()];
     decide(

@@ -81,6 +81,7 @@ fn project_rules_cannot_allow_what_an_admin_forbids() {
         workspace: &ws,
         writable_roots: &roots,
         rules: &policy.rules,
+        sensitive_edits: Default::default(),
     };
     let check = |line: &str| {
         let argv = shlex::split(line).unwrap();

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::{
-    ApiError, ApiKeySource, ApprovalPolicy, DecisionOutcome, ErrorCode, Event, Op, PolicySource,
-    Reason, SandboxMode, Verdict, WireApi,
+    ApiError, ApiKeySource, ApprovalPolicy, AutoReviewSettings, DecisionOutcome, ErrorCode, Event,
+    Op, PolicySource, Reason, ReviewActionParams, ReviewActionResponse, SandboxMode,
+    SaveAutoReviewParams, Verdict, WireApi,
 };
 
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
@@ -114,6 +115,7 @@ pub struct SettingsResponse {
     /// What the OS boundary enforces here, in one line.
     pub sandbox_status: String,
     pub telemetry: TelemetryStatus,
+    pub auto_review: AutoReviewSettings,
 }
 
 /// The OpenTelemetry exporter, as the Settings view shows it.
@@ -368,6 +370,8 @@ macro_rules! for_each_api_command {
             get_policy(GetPolicyParams) -> GetPolicyResponse;
             trust_project_policy(TrustProjectPolicyParams) -> GetPolicyResponse;
             check_command(CheckCommandParams) -> CheckCommandResponse;
+            save_auto_review(SaveAutoReviewParams) -> SettingsResponse;
+            review_action(ReviewActionParams) -> ReviewActionResponse;
         }
     };
 }

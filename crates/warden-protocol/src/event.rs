@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::{
-    Actor, ApprovalPolicy, DecisionOutcome, Reason, ReviewDecision, SandboxMode, SessionPolicy,
-    Verdict,
+    Actor, ApprovalPolicy, DecisionOutcome, Reason, ReviewDecision, ReviewOutcome, ReviewRisk,
+    ReviewTier, ReviewerNote, SandboxMode, SessionPolicy, UserAuthorized, Verdict,
 };
 
 /// One event from a session. `seq` is present for recorded events (those written to the
@@ -156,6 +156,49 @@ pub enum EventMsg {
         #[ts(optional)]
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expires_at: Option<i64>,
+        /// What auto-review's reviewer model said of it (its verdict, or why it could
+        /// not answer), when it was asked.
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        review: Option<ReviewerNote>,
+    },
+    /// Auto-review looked at an action: its rules tier approved it, or its reviewer
+    /// model was asked (or answered from its cache, or could not answer). Recorded
+    /// before the approval it leads to.
+    AutoReview {
+        call_id: String,
+        tier: ReviewTier,
+        /// `shell`, `network`, `mcp` or `patch`.
+        kind: String,
+        /// The action in one line (`shell: npm test`).
+        summary: String,
+        /// The action exactly as the reviewer saw it.
+        action: serde_json::Value,
+        /// The reviewer model (absent for the rules tier).
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outcome: Option<ReviewOutcome>,
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        risk: Option<ReviewRisk>,
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_authorized: Option<UserAuthorized>,
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rationale: Option<String>,
+        /// Why the reviewer could not answer (`timeout after 20 s`).
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unavailable: Option<String>,
+        latency_ms: u64,
+        tokens_in: u64,
+        tokens_out: u64,
+        /// Answered from the session's cache of verdicts (no request made).
+        cached: bool,
     },
     ApprovalAnswered {
         call_id: String,
@@ -284,6 +327,7 @@ impl EventMsg {
             Self::ToolCallProposed { .. } => "toolCallProposed",
             Self::Decision { .. } => "decision",
             Self::ApprovalRequested { .. } => "approvalRequested",
+            Self::AutoReview { .. } => "autoReview",
             Self::ApprovalAnswered { .. } => "approvalAnswered",
             Self::OutputDelta { .. } => "outputDelta",
             Self::ToolResult { .. } => "toolResult",
@@ -337,6 +381,7 @@ impl EventMsg {
                 ..
             } => actor.as_str(),
             Self::SandboxDenied { .. } => "sandbox",
+            Self::AutoReview { .. } => "auto-review",
             _ => "warden",
         }
     }

@@ -9,6 +9,7 @@ mod error;
 mod event;
 mod op;
 mod policy;
+mod review;
 mod settings;
 pub mod typescript;
 
@@ -17,6 +18,7 @@ pub use error::*;
 pub use event::*;
 pub use op::*;
 pub use policy::*;
+pub use review::*;
 pub use settings::*;
 
 /// An error with its causes (`error sending request: … invalid peer certificate:

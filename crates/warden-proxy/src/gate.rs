@@ -82,7 +82,7 @@ pub(crate) async fn open(
             };
             trace.decided("allow", reason, verdict.source.as_ref(), actor);
         }
-        HostDecision::Ask => ask(shared, trace, &who, peer).await?,
+        HostDecision::Ask => ask(shared, trace, &who, peer, verdict.source).await?,
     }
     connect(shared, trace).await
 }
@@ -92,6 +92,7 @@ async fn ask(
     trace: &mut Trace,
     who: &Attribution,
     peer: SocketAddr,
+    rule: Option<PolicySource>,
 ) -> Result<(), Refusal> {
     let host = trace.access.host.clone();
     let port = trace.access.port;
@@ -122,6 +123,7 @@ async fn ask(
         protocol: trace.protocol,
         program: trace.access.program.clone(),
         attribution: who.clone(),
+        rule,
         expires_at_ms: expiry_ms(wait),
     };
     let Ok(reply) = timeout(wait, asker.ask(question)).await else {

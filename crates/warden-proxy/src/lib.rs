@@ -206,6 +206,8 @@ pub struct NetworkAsk {
     /// The program that connected (`curl`), when it could be found.
     pub program: Option<String>,
     pub attribution: Attribution,
+    /// The rule that says to ask, when one does (otherwise no rule covers the host).
+    pub rule: Option<PolicySource>,
     /// When the proxy stops waiting and refuses the connection (`timeout`), in
     /// milliseconds since the Unix epoch.
     pub expires_at_ms: i64,
@@ -338,25 +340,5 @@ impl Proxy {
     }
 }
 
-/// Package registries the auto-reviewer may allow without asking: fetching
-/// dependencies is routine, and these hosts serve only published packages.
-const PACKAGE_REGISTRIES: &[&str] = &[
-    "registry.npmjs.org",
-    "registry.yarnpkg.com",
-    "pypi.org",
-    "files.pythonhosted.org",
-    "crates.io",
-    "index.crates.io",
-    "static.crates.io",
-    "proxy.golang.org",
-    "sum.golang.org",
-    "repo.maven.apache.org",
-    "repo1.maven.org",
-    "rubygems.org",
-    "api.nuget.org",
-];
-
-/// Is `host` one of the well-known package registries?
-pub fn is_package_registry(host: &str) -> bool {
-    PACKAGE_REGISTRIES.contains(&host.trim_end_matches('.').to_ascii_lowercase().as_str())
-}
+/// Is `host` one of the well-known package registries? (`warden_policy::network`)
+pub use warden_policy::network::is_package_registry;

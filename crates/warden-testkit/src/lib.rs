@@ -68,6 +68,12 @@ pub enum Step {
     Shell(Vec<String>),
     /// Call any tool with these arguments.
     Call { name: String, arguments: Value },
+    /// Say something, then call a tool in the same response (an agent explaining itself).
+    SayThenCall {
+        text: String,
+        name: String,
+        arguments: Value,
+    },
     /// Several `shell` calls in one response. Steps are counted by tool outputs, so a
     /// step with k calls takes k slots: pad the scenario with k-1 placeholder steps.
     Parallel(Vec<Vec<String>>),
@@ -77,6 +83,8 @@ pub enum Step {
     Status { code: u16, body: String },
     /// Stream an event that is not JSON.
     Garbage,
+    /// Wait this many seconds, then answer with text (a model that stalls).
+    Stall { secs: u64, then: String },
 }
 
 impl Script {
@@ -403,6 +411,7 @@ async fn responses(
         Ok(ready) => ready,
         Err(response) => return *response,
     };
+    let step = stalled(step).await;
     let mut events = vec![
         (Some("response.created"), json!({"type": "response.created", "response": {"id": format!("resp_{n}")}}).to_string()),
         (
@@ -418,17 +427,22 @@ async fn responses(
             )
                 .into_response();
         }
+        Step::Stall { then, .. } => events.push((
+            Some("response.output_text.delta"),
+            json!({"type": "response.output_text.delta", "delta": then}).to_string(),
+        )),
         Step::Garbage => events.push((Some("response.output_text.delta"), "{not json".into())),
-        Step::Say(text) => {
-            for w in words(&text) {
-                events.push((
-                    Some("response.output_text.delta"),
-                    json!({"type": "response.output_text.delta", "delta": w}).to_string(),
-                ));
-            }
-        }
+        Step::Say(text) => events.extend(text_deltas(&text)),
         Step::Shell(argv) => events.push(function_call_done(n, "shell", &json!({"command": argv}))),
         Step::Call { name, arguments } => events.push(function_call_done(n, &name, &arguments)),
+        Step::SayThenCall {
+            text,
+            name,
+            arguments,
+        } => {
+            events.extend(text_deltas(&text));
+            events.push(function_call_done(n, &name, &arguments));
+        }
         Step::Parallel(calls) => {
             for (i, argv) in calls.iter().enumerate() {
                 events.push(function_call_done(
@@ -439,11 +453,43 @@ async fn responses(
             }
         }
     }
+    let output_tokens = events.iter().map(|(_, e)| e.len() as u64).sum::<u64>() / 16;
     events.push((
         Some("response.completed"),
-        json!({"type": "response.completed", "response": {"id": format!("resp_{n}")}}).to_string(),
+        json!({"type": "response.completed", "response": {"id": format!("resp_{n}"),
+            "usage": {"input_tokens": token_estimate(&body.0), "output_tokens": output_tokens}}})
+        .to_string(),
     ));
     sse(events)
+}
+
+/// Text streamed word by word, as Responses `output_text` deltas.
+fn text_deltas(text: &str) -> Vec<(Option<&'static str>, String)> {
+    words(text)
+        .into_iter()
+        .map(|w| {
+            (
+                Some("response.output_text.delta"),
+                json!({"type": "response.output_text.delta", "delta": w}).to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A stalling step waits, then answers with its text.
+async fn stalled(step: Step) -> Step {
+    match step {
+        Step::Stall { secs, then } => {
+            tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+            Step::Say(then)
+        }
+        other => other,
+    }
+}
+
+/// Tokens as a real endpoint would count them, roughly: a quarter of the characters.
+fn token_estimate(body: &Value) -> u64 {
+    (body.to_string().len() / 4) as u64
 }
 
 fn function_call_done(n: usize, name: &str, arguments: &Value) -> (Option<&'static str>, String) {
@@ -466,6 +512,7 @@ async fn chat(
         Ok(ready) => ready,
         Err(response) => return *response,
     };
+    let step = stalled(step).await;
     let chunk = |delta: Value, finish: Option<&str>| {
         (None, json!({"id": "chatcmpl", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}).to_string())
     };
@@ -482,7 +529,7 @@ async fn chat(
                 .into_response();
         }
         Step::Garbage => events.push((None, "{not json".into())),
-        Step::Say(text) => {
+        Step::Say(text) | Step::Stall { then: text, .. } => {
             for w in words(&text) {
                 events.push(chunk(json!({"content": w}), None));
             }
@@ -497,6 +544,16 @@ async fn chat(
         Step::Call { name, arguments } => {
             events.extend(tool_call_chunks(n, &name, &arguments, chunk))
         }
+        Step::SayThenCall {
+            text,
+            name,
+            arguments,
+        } => {
+            for w in words(&text) {
+                events.push(chunk(json!({"content": w}), None));
+            }
+            events.extend(tool_call_chunks(n, &name, &arguments, chunk));
+        }
         Step::Parallel(calls) => {
             let delta: Vec<Value> = calls
                 .iter()
@@ -507,6 +564,13 @@ async fn chat(
             events.push(chunk(json!({}), Some("tool_calls")));
         }
     }
+    let output_tokens = events.iter().map(|(_, e)| e.len() as u64).sum::<u64>() / 16;
+    events.push((
+        None,
+        json!({"id": "chatcmpl", "object": "chat.completion.chunk", "choices": [],
+               "usage": {"prompt_tokens": token_estimate(&body.0), "completion_tokens": output_tokens}})
+        .to_string(),
+    ));
     events.push((None, "[DONE]".into()));
     sse(events)
 }

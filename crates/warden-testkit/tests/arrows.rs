@@ -30,7 +30,12 @@ const MAP: &[(&str, &[&str])] = &[
     // Auto-review: rules tier and reviewer model.
     (
         "warden-review",
-        &["warden-protocol", "warden-policy", "warden-model"],
+        &[
+            "warden-protocol",
+            "warden-policy",
+            "warden-proxy",
+            "warden-model",
+        ],
     ),
     // Triage of endpoint alerts over the audit record.
     (

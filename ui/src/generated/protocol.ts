@@ -17,6 +17,20 @@ export type Reason = { rule: string, source: PolicySource, justification: string
 
 export type Actor = "rule" | "requirement" | "user" | "default" | "session-cache" | "auto-review";
 
+export type ReviewOutcome = "approve" | "ask" | "deny";
+
+export type ReviewRisk = "low" | "medium" | "high" | "critical";
+
+export type UserAuthorized = "yes" | "no" | "unclear";
+
+export type ReviewTier = "rules" | "model";
+
+export type ReviewerNote = { model: string, outcome?: ReviewOutcome, risk?: ReviewRisk, rationale?: string, 
+/**
+ * Why there is no verdict (`timeout after 20 s`): never a risk verdict.
+ */
+unavailable?: string, };
+
 export type Op = { "type": "userTurn", text: string, } | { "type": "approval", callId: string, decision: ReviewDecision, 
 /**
  * Sent back to the model with a denial.
@@ -110,7 +124,36 @@ canAlways: boolean,
  * When an unanswered question is refused (milliseconds since the Unix epoch):
  * network questions wait `network.ask_timeout_secs`, commands wait for ever.
  */
-expiresAt?: number, } | { "type": "approvalAnswered", callId: string, decision: ReviewDecision, actor: Actor, message?: string, } | { "type": "outputDelta", callId: string, stream: OutputStream, chunk: string, } | { "type": "toolResult", callId: string, success: boolean, exitCode?: number, durationMs: number, 
+expiresAt?: number, 
+/**
+ * What auto-review's reviewer model said of it (its verdict, or why it could
+ * not answer), when it was asked.
+ */
+review?: ReviewerNote, } | { "type": "autoReview", callId: string, tier: ReviewTier, 
+/**
+ * `shell`, `network`, `mcp` or `patch`.
+ */
+kind: string, 
+/**
+ * The action in one line (`shell: npm test`).
+ */
+summary: string, 
+/**
+ * The action exactly as the reviewer saw it.
+ */
+action: JsonValue, 
+/**
+ * The reviewer model (absent for the rules tier).
+ */
+model?: string, outcome?: ReviewOutcome, risk?: ReviewRisk, userAuthorized?: UserAuthorized, rationale?: string, 
+/**
+ * Why the reviewer could not answer (`timeout after 20 s`).
+ */
+unavailable?: string, latencyMs: number, tokensIn: number, tokensOut: number, 
+/**
+ * Answered from the session's cache of verdicts (no request made).
+ */
+cached: boolean, } | { "type": "approvalAnswered", callId: string, decision: ReviewDecision, actor: Actor, message?: string, } | { "type": "outputDelta", callId: string, stream: OutputStream, chunk: string, } | { "type": "toolResult", callId: string, success: boolean, exitCode?: number, durationMs: number, 
 /**
  * The output as the model sees it (capped).
  */
@@ -246,11 +289,88 @@ backlogCap: number,
  */
 skipped: number, };
 
+export type AutoReviewMode = "off" | "rules" | "model";
+
+export type ReviewSpend = { 
+/**
+ * Reviews asked of the reviewer model (cached answers not counted).
+ */
+reviews: number, tokensIn: number, tokensOut: number, };
+
+export type LockedSetting = { key: string, 
+/**
+ * The requirement's file.
+ */
+source: string, };
+
+export type AutoReviewSettings = { mode: AutoReviewMode, escalations: boolean, 
+/**
+ * The reviewer's endpoint, model and wire API: unset is the session model's.
+ */
+baseUrl?: string, model?: string, wireApi?: WireApi, 
+/**
+ * Whether the reviewer has its own key in the keyring (otherwise it uses the
+ * session model's key).
+ */
+ownKey: boolean, timeoutSecs: number, maxReviews: number, maxTokens: number, contextTokens: number, 
+/**
+ * Settings an admin requirement fixes (`auto_review.mode`), each with its source:
+ * the view shows them read-only.
+ */
+locked: Array<LockedSetting>, 
+/**
+ * What reviewers spent over the last 30 days, from the audit store.
+ */
+spent30Days: ReviewSpend, };
+
+export type SaveAutoReviewParams = { mode?: AutoReviewMode, escalations?: boolean, 
+/**
+ * Empty clears it (the session model's is used).
+ */
+baseUrl?: string, model?: string, wireApi?: WireApi, 
+/**
+ * A key for the reviewer alone, stored in the keyring under its own entry.
+ */
+apiKey?: string, timeoutSecs?: number, maxReviews?: number, maxTokens?: number, };
+
+export type ReviewActionParams = { 
+/**
+ * The action in the corpus format (`{"kind": "shell", "argv": […]}`), or a command
+ * line typed as plain text.
+ */
+action: string, 
+/**
+ * The workspace to review it in; the home folder when absent.
+ */
+cwd?: string, 
+/**
+ * What the person asked for, as a session's prompts would say it.
+ */
+prompt?: string, };
+
+export type ReviewActionResponse = { 
+/**
+ * `approved` (runs without a person), `asked` (a person decides) or `refused`.
+ */
+outcome: string, 
+/**
+ * What settled it: `policy`, `rules`, `model` or `person`.
+ */
+tier: string, 
+/**
+ * The action as read.
+ */
+summary: string, note?: ReviewerNote, 
+/**
+ * Warden's own reasons (the policy's and the rules tier's).
+ */
+reasons: Array<string>, tokensIn: number, tokensOut: number, latencyMs: number, };
+
 export type SettingsResponse = { baseUrl: string, model: string, wireApi: WireApi, apiKeySource: ApiKeySource, sandbox: SandboxMode, approval: ApprovalPolicy, configPath: string, auditDbPath: string, 
 /**
  * What the OS boundary enforces here, in one line.
  */
-sandboxStatus: string, telemetry: TelemetryStatus, };
+sandboxStatus: string, telemetry: TelemetryStatus, autoReview: AutoReviewSettings, };
 
 export type SaveSettingsParams = { baseUrl: string, model: string, wireApi: WireApi, 
 /**
@@ -399,4 +519,6 @@ export type ApiMethods = {
   get_policy: { params: GetPolicyParams; response: GetPolicyResponse };
   trust_project_policy: { params: TrustProjectPolicyParams; response: GetPolicyResponse };
   check_command: { params: CheckCommandParams; response: CheckCommandResponse };
+  save_auto_review: { params: SaveAutoReviewParams; response: SettingsResponse };
+  review_action: { params: ReviewActionParams; response: ReviewActionResponse };
 };

@@ -154,4 +154,78 @@ describe("transcript", () => {
     expect(applyEvent(t, e)).toBe(false);
     expect(t.entries).toHaveLength(1);
   });
+
+  it("counts what auto-review approved, what was asked, and what the reviewer spent", () => {
+    const t = emptyTranscript();
+    const review = {
+      type: "autoReview" as const,
+      kind: "shell",
+      summary: "shell: x",
+      action: {},
+      latencyMs: 0,
+      tokensIn: 0,
+      tokensOut: 0,
+      cached: false,
+    };
+    applyEvent(
+      t,
+      recorded({
+        type: "toolCallProposed",
+        callId: "a",
+        tool: "shell",
+        summary: "x",
+        cwd: "/w",
+        arguments: {},
+      }),
+    );
+    applyEvent(
+      t,
+      recorded({ ...review, callId: "a", tier: "rules", outcome: "approve", rationale: "low" }),
+    );
+    applyEvent(
+      t,
+      recorded({
+        ...review,
+        callId: "a",
+        tier: "model",
+        outcome: "approve",
+        tokensIn: 100,
+        tokensOut: 5,
+      }),
+    );
+    applyEvent(
+      t,
+      recorded({ ...review, callId: "b", tier: "model", outcome: "approve", cached: true }),
+    );
+    applyEvent(
+      t,
+      recorded({
+        ...review,
+        callId: "c",
+        tier: "model",
+        unavailable: "timeout after 20 s",
+        tokensIn: 50,
+      }),
+    );
+    applyEvent(
+      t,
+      recorded({
+        type: "approvalRequested",
+        callId: "c",
+        tool: "shell",
+        summary: "y",
+        cwd: "/w",
+        reason: "why",
+        canAlways: false,
+        review: { model: "m", unavailable: "timeout after 20 s" },
+      }),
+    );
+    expect(t.review).toEqual({ approved: 3, asked: 1, reviews: 2, tokens: 155 });
+    expect(t.pending[0].review?.unavailable).toBe("timeout after 20 s");
+    const entry = t.entries.find((e) => e.kind === "tool");
+    expect(entry?.kind === "tool" && entry.reviews).toEqual([
+      "auto-review (rules): approve — low",
+      "auto-review (model): approve — ",
+    ]);
+  });
 });

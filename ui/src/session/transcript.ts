@@ -5,6 +5,7 @@ import type {
   EventMsg,
   NetworkAccess,
   Reason,
+  ReviewerNote,
   SandboxDenial,
   Verdict,
 } from "../generated/protocol";
@@ -28,6 +29,8 @@ export type Entry =
       denials: SandboxDenial[];
       /** Connections its command made through the egress proxy. */
       network: NetworkAccess[];
+      /** What auto-review said of it (the command, its connections, a rerun). */
+      reviews: string[];
     }
   | { kind: "notice"; key: string; tone: "info" | "error"; text: string };
 
@@ -43,6 +46,17 @@ export interface PendingApproval {
   canAlways: boolean;
   /** When an unanswered question is refused (ms since the epoch; network questions). */
   expiresAt?: number;
+  /** What the reviewer model said, when it was asked. */
+  review?: ReviewerNote;
+}
+
+/** Auto-review in this session: what it let through, what went to the person, and what
+ * the reviewer model spent. */
+export interface ReviewTally {
+  approved: number;
+  asked: number;
+  reviews: number;
+  tokens: number;
 }
 
 export interface Transcript {
@@ -51,10 +65,17 @@ export interface Transcript {
   /** Highest recorded seq applied, to skip duplicates after a reload. */
   lastSeq: number;
   running: boolean;
+  review: ReviewTally;
 }
 
 export function emptyTranscript(): Transcript {
-  return { entries: [], pending: [], lastSeq: 0, running: false };
+  return {
+    entries: [],
+    pending: [],
+    lastSeq: 0,
+    running: false,
+    review: { approved: 0, asked: 0, reviews: 0, tokens: 0 },
+  };
 }
 
 function streamingAgent(t: Transcript): Extract<Entry, { kind: "agent" }> {
@@ -129,6 +150,7 @@ function apply(t: Transcript, msg: EventMsg) {
         output: "",
         denials: [],
         network: [],
+        reviews: [],
       });
       break;
     case "decision": {
@@ -141,6 +163,7 @@ function apply(t: Transcript, msg: EventMsg) {
       break;
     }
     case "approvalRequested":
+      t.review.asked += 1;
       t.pending.push({
         callId: msg.callId,
         tool: msg.tool,
@@ -150,8 +173,21 @@ function apply(t: Transcript, msg: EventMsg) {
         risk: msg.risk,
         canAlways: msg.canAlways,
         expiresAt: msg.expiresAt,
+        review: msg.review,
       });
       break;
+    case "autoReview": {
+      if (msg.outcome === "approve") t.review.approved += 1;
+      if (msg.tier === "model" && !msg.cached) {
+        t.review.reviews += 1;
+        t.review.tokens += msg.tokensIn + msg.tokensOut;
+      }
+      const words = msg.unavailable
+        ? `auto-review unavailable: ${msg.unavailable}`
+        : `auto-review ${msg.tier === "rules" ? "(rules)" : `(${msg.model ?? "model"})`}: ${msg.outcome}${msg.risk ? `, risk ${msg.risk}` : ""} — ${msg.rationale ?? ""}`;
+      tool(t, msg.callId)?.reviews.push(msg.kind === "shell" ? words : `${msg.summary}: ${words}`);
+      break;
+    }
     case "approvalAnswered": {
       t.pending = t.pending.filter((p) => p.callId !== msg.callId);
       const entry = tool(t, msg.callId);

@@ -1,5 +1,5 @@
 import { describe as suite, expect, it } from "vitest";
-import { describe, turnHeading } from "./describe";
+import { describe, reviewerWords, turnHeading } from "./describe";
 
 suite("timeline lines", () => {
   it("says an approval's answer in words", () => {
@@ -25,5 +25,42 @@ suite("timeline lines", () => {
   it("heads each turn, and what came before the first prompt", () => {
     expect(turnHeading(0)).toBe("Before the first prompt");
     expect(turnHeading(3)).toBe("Turn 3");
+  });
+
+  it("shows the reviewer's verdict, and an outage never as a verdict", () => {
+    expect(
+      reviewerWords({
+        model: "m",
+        outcome: "deny",
+        risk: "high",
+        rationale: "sends .env to a paste site",
+      }),
+    ).toBe("Auto-review recommends denying (risk high): sends .env to a paste site");
+    expect(reviewerWords({ model: "m", unavailable: "timeout after 20 s" })).toBe(
+      "Auto-review unavailable: timeout after 20 s",
+    );
+    const review = {
+      type: "autoReview" as const,
+      callId: "c1",
+      tier: "model" as const,
+      kind: "shell",
+      summary: "shell: npm test",
+      action: {},
+      model: "small",
+      latencyMs: 800,
+      tokensIn: 1900,
+      tokensOut: 40,
+      cached: false,
+    };
+    expect(describe({ ...review, unavailable: "HTTP 500" })).toMatchObject({
+      label: "auto-review unavailable",
+      tone: "warn",
+    });
+    const approved = describe({ ...review, outcome: "approve", risk: "low", rationale: "tests" });
+    expect(approved.label).toBe("auto-review: approve");
+    expect(approved.who).toBe("auto-review (small)");
+    expect(approved.text).toBe(
+      "shell: npm test — approve (risk low): tests · 800 ms · 1900+40 tokens",
+    );
   });
 });

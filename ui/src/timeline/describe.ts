@@ -1,5 +1,11 @@
 // One line per recorded event for the Timeline.
-import type { EventMsg, NetworkAccess, ReviewDecision, SessionPolicy } from "../generated/protocol";
+import type {
+  EventMsg,
+  NetworkAccess,
+  ReviewDecision,
+  ReviewerNote,
+  SessionPolicy,
+} from "../generated/protocol";
 
 export interface Line {
   label: string;
@@ -30,6 +36,17 @@ export function answerWords(decision: ReviewDecision): string {
     case "abort":
       return "aborted";
   }
+}
+
+/** What the reviewer model said, as a card or a line shows it: "Auto-review recommends
+ * denying (risk high): …", or "Auto-review unavailable: timeout after 20 s" (an outage is
+ * never shown as a verdict). */
+export function reviewerWords(note: ReviewerNote): string {
+  if (note.unavailable) return `Auto-review unavailable: ${note.unavailable}`;
+  const verb =
+    note.outcome === "approve" ? "approving" : note.outcome === "deny" ? "denying" : "asking you";
+  const risk = note.risk ? ` (risk ${note.risk})` : "";
+  return `Auto-review recommends ${verb}${risk}: ${note.rationale ?? ""}`;
 }
 
 export function describe(msg: EventMsg): Line {
@@ -67,9 +84,30 @@ export function describe(msg: EventMsg): Line {
       return {
         label: "approval requested",
         who: "warden",
-        text: `${msg.summary} — ${msg.reason}`,
+        text: `${msg.summary} — ${msg.reason}${msg.review ? ` · ${reviewerWords(msg.review)}` : ""}`,
         tone: "warn",
       };
+    case "autoReview": {
+      const by =
+        msg.tier === "model"
+          ? `auto-review (${msg.model ?? "reviewer model"})`
+          : "auto-review (rules)";
+      const cost =
+        msg.tier === "rules"
+          ? ""
+          : msg.cached
+            ? " · cached"
+            : ` · ${msg.latencyMs} ms · ${msg.tokensIn}+${msg.tokensOut} tokens`;
+      const said = msg.unavailable
+        ? `unavailable: ${msg.unavailable}`
+        : `${msg.outcome ?? ""}${msg.risk ? ` (risk ${msg.risk})` : ""}: ${msg.rationale ?? ""}`;
+      return {
+        label: msg.unavailable ? "auto-review unavailable" : `auto-review: ${msg.outcome}`,
+        who: by,
+        text: `${msg.summary} — ${said}${cost}`,
+        tone: msg.unavailable ? "warn" : msg.outcome === "approve" ? "good" : "bad",
+      };
+    }
     case "approvalAnswered":
       return {
         label: `approval: ${answerWords(msg.decision)}`,

@@ -122,6 +122,20 @@ impl WardenApi for Host {
         Ok(self.policy_view(params)?)
     }
 
+    async fn save_auto_review(
+        &self,
+        params: SaveAutoReviewParams,
+    ) -> Result<SettingsResponse, ApiError> {
+        Ok(Host::save_auto_review(self, params).await?)
+    }
+
+    async fn review_action(
+        &self,
+        params: ReviewActionParams,
+    ) -> Result<ReviewActionResponse, ApiError> {
+        Ok(Host::review_action(self, params).await?)
+    }
+
     async fn check_command(
         &self,
         params: CheckCommandParams,

@@ -1,10 +1,12 @@
 //! The host: owns the audit store, the settings and the running sessions, and implements
 //! the API that the desktop shell and `warden serve` adapt. By concern: opening
 //! (open.rs), starting a session (start.rs), the running sessions (registry.rs), the
-//! OpenTelemetry exporter (telemetry.rs), settings (settings.rs), the Policy view
+//! OpenTelemetry exporter (telemetry.rs), settings (settings.rs) and their auto-review
+//! section (auto_review.rs), the Policy view
 //! (policy_view.rs), its errors (error.rs) and the API's handlers (api.rs).
 
 mod api;
+mod auto_review;
 mod error;
 mod open;
 pub(crate) mod policy_view;

@@ -9,7 +9,9 @@ use crate::{load_api_key, store_api_key};
 
 impl Host {
     pub(crate) async fn settings(&self) -> Result<SettingsResponse, HostError> {
-        let config = self.config()?;
+        let policy = self.policy(None, warden_policy::layers::SessionChoices::default())?;
+        let auto_review = self.auto_review_settings(&policy).await?;
+        let config = policy.config;
         let (_, api_key_source) = tokio::task::spawn_blocking(load_api_key)
             .await
             .map_err(HostError::join)?;
@@ -24,6 +26,7 @@ impl Host {
             audit_db_path: self.store.path().display().to_string(),
             sandbox_status: warden_sandbox::support().summary,
             telemetry: telemetry::status(self.telemetry.as_ref()),
+            auto_review,
         })
     }
 

@@ -62,6 +62,12 @@ impl Host {
         let (api_key, _) = tokio::task::spawn_blocking(load_api_key)
             .await
             .map_err(HostError::join)?;
+        let reviewer = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || crate::reviewer::reviewer_for(&config))
+                .await
+                .map_err(HostError::join)?
+        };
         let client = ModelClient::new(
             &config.model.base_url,
             &config.model.name,
@@ -91,7 +97,7 @@ impl Host {
             approval: config.approval,
             interactive,
             rules: effective.rules,
-            auto_review: config.auto_review,
+            reviewer,
             user_rules_file: effective
                 .requirements
                 .user_rules_forbidden

@@ -30,6 +30,9 @@ pub(crate) struct ServerTool {
     pub name: String,
     pub description: String,
     pub input_schema: Value,
+    /// The server's own hints about the tool (`readOnlyHint`, `destructiveHint`):
+    /// untrusted, shown to the reviewer as such.
+    pub annotations: Option<Value>,
 }
 
 /// A running server. Dropping it kills the server and everything it started.
@@ -126,6 +129,7 @@ impl McpClient {
                         .get("inputSchema")
                         .cloned()
                         .unwrap_or_else(|| json!({"type": "object"})),
+                    annotations: tool.get("annotations").filter(|a| a.is_object()).cloned(),
                 });
             }
             match page["nextCursor"].as_str() {

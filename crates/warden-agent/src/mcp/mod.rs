@@ -86,6 +86,14 @@ impl McpServer {
             .collect()
     }
 
+    /// The server's annotations of one of its tools, by its own name.
+    pub fn annotations(&self, tool: &str) -> Option<Value> {
+        self.tools
+            .iter()
+            .find(|(_, t)| t.name == tool)
+            .and_then(|(_, t)| t.annotations.clone())
+    }
+
     /// Call one of this server's tools by its own name.
     pub async fn call(&self, tool: &str, arguments: Value) -> Result<(String, bool), String> {
         let timeout = Duration::from_secs(self.config.tool_timeout_secs);

@@ -3,9 +3,7 @@
 //! module records what the route says, waits for a person's answer, and writes the rule
 //! an "always allow" answer asks for (one implementation for commands and hosts).
 
-use warden_policy::Decision;
-use warden_policy::risk::{Assessment, RiskLevel};
-use warden_policy::router::{Question, QuestionKind, Route, RulesTier, route};
+use warden_policy::router::Route;
 use warden_protocol::{Actor, EventMsg, Op, PolicySource, ReviewDecision};
 
 use super::{Session, Stop};
@@ -19,25 +17,6 @@ pub(super) enum AlwaysRule<'a> {
 }
 
 impl Session {
-    /// Where a question goes, for this session's policy, settings and person.
-    pub(super) fn route(&self, kind: QuestionKind, rules_tier: RulesTier) -> Route {
-        let category = match kind {
-            QuestionKind::Command | QuestionKind::McpCall | QuestionKind::FileEdit => {
-                self.config.approvals.commands
-            }
-            QuestionKind::Escalation => self.config.approvals.escalation,
-            QuestionKind::Network => self.config.approvals.network,
-        };
-        route(&Question {
-            kind,
-            policy: self.approval,
-            category,
-            person_available: self.interactive,
-            auto_review: self.auto_review,
-            rules_tier,
-        })
-    }
-
     /// Record a route that answered without a person; returns the refusal's reason, or
     /// `None` for an approval. `AskPerson` is the caller's to handle.
     pub(super) async fn record_route(
@@ -48,7 +27,7 @@ impl Session {
         let (decision, actor, why) = match route {
             Route::Approve { actor, why } => (ReviewDecision::ApproveOnce, *actor, why),
             Route::Refuse { actor, why } => (ReviewDecision::Deny, *actor, why),
-            Route::AskPerson => return Ok(None),
+            Route::AskPerson | Route::Review => return Ok(None),
         };
         self.record(EventMsg::ApprovalAnswered {
             call_id: call_id.into(),
@@ -151,7 +130,10 @@ impl Session {
             .map_err(|e| (format!("network_rule({host}) = allow"), e)),
         };
         let (change, source, error) = match written {
-            Ok((change, source)) => (change, source, None),
+            Ok((change, source)) => {
+                self.policy_version += 1;
+                (change, source, None)
+            }
             Err((change, e)) => {
                 tracing::error!("cannot write the always-allow rule: {e}");
                 (change, None, Some(e.to_string()))
@@ -167,29 +149,6 @@ impl Session {
         .await?;
         Ok(source)
     }
-}
-
-/// What auto-review's rules tier says of a tool call's prompt: it approves only a prompt
-/// that the approval policy's default raised (no rule, no dangerous finding, nothing
-/// unresolved) on a low-risk command.
-pub(super) fn rules_tier(decision: &Decision) -> RulesTier {
-    match &decision.risk {
-        Some(risk) if decision.reviewable && risk.level == RiskLevel::Low => {
-            RulesTier::Approves(format!("auto-review: {}", risk_line(risk)))
-        }
-        _ => RulesTier::Unsettled,
-    }
-}
-
-/// `high: rewrites history; reaches the network`: the level and the reasons at it.
-pub(super) fn risk_line(risk: &Assessment) -> String {
-    let reasons: Vec<&str> = risk
-        .findings
-        .iter()
-        .filter(|f| f.level == risk.level)
-        .map(|f| f.why.as_str())
-        .collect();
-    format!("{}: {}", risk.level.as_str(), reasons.join("; "))
 }
 
 /// The justification of a rule written by an "always allow" answer.

@@ -8,6 +8,7 @@ mod approvals;
 mod mcp;
 mod network;
 mod recorder;
+mod review;
 mod shell_call;
 mod tool_call;
 
@@ -44,8 +45,8 @@ pub struct SessionSetup {
     pub interactive: bool,
     /// Command rules from every layer.
     pub rules: RuleSet,
-    /// Let the deterministic reviewer approve low-risk prompts.
-    pub auto_review: bool,
+    /// Auto-review's reviewer model (`auto_review = "model"`), or why there is none.
+    pub reviewer: review::SessionReviewer,
     /// Where "always allow" writes its rule; `None` where requirements forbid user rules.
     pub user_rules_file: Option<PathBuf>,
     /// Checks that file after a rule is written.
@@ -91,7 +92,12 @@ pub(crate) struct Session {
     history: Vec<Item>,
     approvals: SessionApprovals,
     rules: RuleSet,
-    auto_review: bool,
+    reviewer: review::SessionReviewer,
+    /// Recent tool calls and results: evidence for the reviewer.
+    recent: review::Recent,
+    /// Bumped when the session's rules change (an "always allow"): reviewer verdicts
+    /// are cached per policy version.
+    policy_version: u64,
     user_rules_file: Option<PathBuf>,
     rules_language: RulesLoader,
     /// Keys approved once among the current model response's tool calls: an identical
@@ -126,7 +132,9 @@ pub fn spawn(setup: SessionSetup) -> (mpsc::UnboundedSender<Op>, impl Future<Out
         history: Vec::new(),
         approvals: SessionApprovals::default(),
         rules: setup.rules,
-        auto_review: setup.auto_review,
+        reviewer: setup.reviewer,
+        recent: review::Recent::default(),
+        policy_version: 0,
         user_rules_file: setup.user_rules_file,
         rules_language: setup.rules_language,
         released: HashSet::new(),

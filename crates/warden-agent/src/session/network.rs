@@ -1,16 +1,18 @@
 //! The session's side of the egress proxy: record each network decision in the
 //! timeline, and turn the proxy's questions into approval requests answered like any
-//! other (once, for the session, always, deny, abort), by the auto-reviewer for
-//! well-known package registries when it is on, or by nobody (denied) when no one can
-//! answer.
+//! other (once, for the session, always, deny, abort), by auto-review (its rules tier
+//! for well-known package registries, its reviewer model for other hosts), or by nobody
+//! (denied) when no one can answer.
 
 use tokio::sync::oneshot;
 use warden_protocol::{Actor, EventMsg, ReviewDecision};
 use warden_proxy::{AskAnswer, AskReply, NetworkAsk};
 
 use warden_policy::router::{QuestionKind, Route, RulesTier};
+use warden_review::Action;
 
 use super::approvals::AlwaysRule;
+use super::review::Subject;
 use super::{Session, Stop};
 use crate::egress::{NetworkMsg, SessionEgress};
 
@@ -52,12 +54,31 @@ impl Session {
                 .await
             }
             NetworkMsg::Ask { ask, reply } => {
-                let tier = if warden_proxy::is_package_registry(&ask.host) {
-                    RulesTier::Approves("a well-known package registry".into())
-                } else {
-                    RulesTier::Unsettled
+                let call_id = format!("net-{}", uuid::Uuid::now_v7());
+                let reason = match &ask.rule {
+                    Some(source) => format!(
+                        "a network rule from {source} says to ask before {}:{}",
+                        ask.host, ask.port
+                    ),
+                    None => format!("no rule allows {}:{}", ask.host, ask.port),
                 };
-                match self.route(QuestionKind::Network, tier) {
+                let subject = Subject {
+                    // The review is recorded with the command that connected.
+                    call_id: ask.attribution.call_id.clone().unwrap_or(call_id.clone()),
+                    kind: QuestionKind::Network,
+                    tier: RulesTier::of_network(ask.rule.is_some(), &ask.host),
+                    action: Some(Action::Network {
+                        host: ask.host.clone(),
+                        port: ask.port,
+                        program: ask.program.clone(),
+                        command: Some(ask.attribution.command.clone()).filter(|c| !c.is_empty()),
+                    }),
+                    reasons: vec![reason.clone()],
+                    findings: Vec::new(),
+                    script: None,
+                };
+                let (route, review) = self.settle_now(subject).await?;
+                match route {
                     Route::Refuse { actor, why } => {
                         let _ = reply.send(AskReply {
                             answer: AskAnswer::Refused(why),
@@ -72,22 +93,19 @@ impl Session {
                         });
                         return Ok(());
                     }
-                    Route::AskPerson => {}
+                    Route::AskPerson | Route::Review => {}
                 }
-                let call_id = format!("net-{}", uuid::Uuid::now_v7());
                 let cwd = self.cwd.display().to_string();
                 self.record(EventMsg::ApprovalRequested {
                     call_id: call_id.clone(),
                     tool: "network".into(),
                     summary: ask.summary(),
                     cwd,
-                    reason: format!(
-                        "no rule allows {}:{}; the connection waits for your answer",
-                        ask.host, ask.port
-                    ),
+                    reason: format!("{reason}; the connection waits for your answer"),
                     risk: None,
                     can_always: self.can_always(),
                     expires_at: Some(ask.expires_at_ms),
+                    review,
                 })
                 .await?;
                 self.pending_network

@@ -9,8 +9,10 @@ use std::time::Duration;
 use warden_policy::router::{QuestionKind, Route, RulesTier};
 use warden_protocol::{EventMsg, ReviewDecision, SandboxDenial, SandboxMode};
 
+use super::review::Subject;
 use super::{Session, Stop};
 use crate::tools::shell;
+use warden_review::Action;
 
 impl Session {
     /// Run the command; when the sandbox blocked writes outside the writable roots, offer
@@ -28,34 +30,64 @@ impl Session {
             .run_shell_once(call_id, argv, workdir, timeout_ms, policy)
             .await?;
         let folders = rerun_folders(&denials);
-        // A rerun is offered only to a person (the route never approves one unasked).
-        if folders.is_empty()
-            || self.sandbox != SandboxMode::WorkspaceWrite
-            || self.route(QuestionKind::Escalation, RulesTier::Unsettled) != Route::AskPerson
-        {
+        if folders.is_empty() || self.sandbox != SandboxMode::WorkspaceWrite {
             return Ok(first);
         }
         let listed: Vec<String> = folders.iter().map(|f| f.display().to_string()).collect();
         let blocked: Vec<&str> = denials.iter().map(|d| d.detail.as_str()).collect();
-        let (answer, _) = self
-            .ask_user(
-                call_id,
-                EventMsg::ApprovalRequested {
+        let reason = format!(
+            "{}. Rerun with write access to {}?",
+            blocked.join("; "),
+            listed.join(", ")
+        );
+        // A rerun goes to a person, or to the reviewer model where
+        // `auto_review.escalations` allows; never to the rules tier.
+        let subject = Subject {
+            call_id: call_id.to_string(),
+            kind: QuestionKind::Escalation,
+            tier: RulesTier::Unsettled,
+            action: Some(Action::Shell {
+                argv: argv.to_vec(),
+                cwd: Some(self.shown_path(workdir)),
+                escalate: true,
+            }),
+            reasons: vec![reason.clone()],
+            findings: Vec::new(),
+            script: None,
+        };
+        let (route, review) = self.settle(subject).await?;
+        let answer = match route {
+            Route::Approve { actor, why } => {
+                self.record(EventMsg::ApprovalAnswered {
                     call_id: call_id.into(),
-                    tool: "shell".into(),
-                    summary: summary.into(),
-                    cwd: workdir.display().to_string(),
-                    reason: format!(
-                        "{}. Rerun with write access to {}?",
-                        blocked.join("; "),
-                        listed.join(", ")
-                    ),
-                    risk: None,
-                    can_always: false,
-                    expires_at: None,
-                },
-            )
-            .await?;
+                    decision: ReviewDecision::ApproveOnce,
+                    actor,
+                    message: Some(why),
+                })
+                .await?;
+                ReviewDecision::ApproveOnce
+            }
+            // Refused without asking: the first run's result stands.
+            Route::Refuse { .. } => return Ok(first),
+            Route::AskPerson | Route::Review => {
+                self.ask_user(
+                    call_id,
+                    EventMsg::ApprovalRequested {
+                        call_id: call_id.into(),
+                        tool: "shell".into(),
+                        summary: summary.into(),
+                        cwd: workdir.display().to_string(),
+                        reason,
+                        risk: None,
+                        can_always: false,
+                        expires_at: None,
+                        review,
+                    },
+                )
+                .await?
+                .0
+            }
+        };
         let mut policy = self.sandbox_policy.clone();
         policy.writable_roots.extend(folders);
         match answer {
@@ -65,7 +97,7 @@ impl Session {
             }
             ReviewDecision::Deny => {
                 return Ok(format!(
-                    "{first}\n[the user declined a rerun with write access to {}]",
+                    "{first}\n[a rerun with write access to {} was declined]",
                     listed.join(", ")
                 ));
             }
@@ -75,7 +107,7 @@ impl Session {
             .run_shell_once(call_id, argv, workdir, timeout_ms, policy)
             .await?;
         Ok(format!(
-            "{first}\n[the user approved a rerun with write access to {}]\n{second}",
+            "{first}\n[a rerun with write access to {} was approved]\n{second}",
             listed.join(", ")
         ))
     }

@@ -2,13 +2,15 @@
 
 use std::path::Path;
 
+use warden_policy::risk::Assessment;
 use warden_policy::router::{QuestionKind, Route};
 use warden_policy::{ActionRequest, Decision, DecisionContext, canonical_command_key, decide};
 use warden_protocol::{
     Actor, EventMsg, PolicySource, Reason, ReviewDecision, SandboxMode, Verdict,
 };
 
-use super::approvals::{self, AlwaysRule};
+use super::approvals::AlwaysRule;
+use super::review::Subject;
 use super::{Session, Stop};
 use crate::model::ToolCall;
 use crate::tools::{self, ToolInvocation};
@@ -76,15 +78,18 @@ impl Session {
                     .await?
             }
         };
-        match approval {
-            Approval::Run => self.execute(&call.call_id, invocation, &workdir).await,
+        let summary = format!("{}: {}", call.name, invocation.summary());
+        let output = match approval {
+            Approval::Run => self.execute(&call.call_id, invocation, &workdir).await?,
             Approval::Denied(why) => {
                 let message = format!(
                     "This action was not run: {why}. Do not retry it; choose another approach or ask the user."
                 );
-                self.finish(&call.call_id, false, None, 0, message).await
+                self.finish(&call.call_id, false, None, 0, message).await?
             }
-        }
+        };
+        self.recent.push(summary, &output);
+        Ok(output)
     }
 
     fn decide(&self, invocation: &ToolInvocation) -> Decision {
@@ -99,8 +104,10 @@ impl Session {
             workspace: &self.cwd,
             writable_roots: &writable_roots,
             rules: &self.rules,
+            sensitive_edits: self.config.approvals.sensitive_edits,
         };
         let paths;
+        let diffs;
         let running;
         let request = match invocation {
             ToolInvocation::Shell { argv, workdir, .. } => {
@@ -108,7 +115,11 @@ impl Session {
             }
             ToolInvocation::ApplyPatch { patch } => {
                 paths = patch.paths();
-                ActionRequest::Write { paths: &paths }
+                diffs = patch.diffs();
+                ActionRequest::Write {
+                    paths: &paths,
+                    diffs: &diffs,
+                }
             }
             ToolInvocation::ReadFile { path, .. } | ToolInvocation::ListDir { path } => {
                 ActionRequest::Read { path }
@@ -203,9 +214,13 @@ impl Session {
             .await?;
         let kind = match invocation {
             ToolInvocation::Mcp { .. } => QuestionKind::McpCall,
+            ToolInvocation::ApplyPatch { .. } => QuestionKind::FileEdit,
             _ => QuestionKind::Command,
         };
-        let route = self.route(kind, approvals::rules_tier(&decision));
+        let mut subject =
+            Subject::of_decision(call_id, kind, &decision, self.review_action(invocation));
+        subject.script = self.script_for(invocation);
+        let (route, review) = self.settle(subject).await?;
         match self.record_route(call_id, &route).await? {
             Some(why) => return Ok(Approval::Denied(why)),
             None if route != Route::AskPerson => return Ok(Approval::Run),
@@ -224,9 +239,10 @@ impl Session {
                     summary: invocation.summary(),
                     cwd: workdir.display().to_string(),
                     reason: decision.summary(),
-                    risk: decision.risk.as_ref().map(approvals::risk_line),
+                    risk: decision.risk.as_ref().map(Assessment::line),
                     can_always: shell_argv.is_some() && self.can_always(),
                     expires_at: None,
+                    review,
                 },
             )
             .await?;

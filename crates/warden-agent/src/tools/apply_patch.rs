@@ -28,6 +28,22 @@ pub enum FileChange {
     },
 }
 
+/// One file a patch touches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileEdit {
+    pub path: PathBuf,
+    pub op: EditOp,
+    /// The edit's lines (`+` added, `-` removed), or the new file's.
+    pub diff: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditOp {
+    Add,
+    Update,
+    Delete,
+}
+
 /// Lines to find (context and removed) and what replaces them (context and added).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Hunk {
@@ -148,6 +164,62 @@ impl Patch {
                 FileChange::Update { path, move_to, .. } => {
                     out.push(path.clone());
                     out.extend(move_to.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Each path's edit as lines (`+` added, `-` removed), in the order of [`Self::paths`]:
+    /// what the policy reads a manifest's edit from.
+    pub fn diffs(&self) -> Vec<String> {
+        self.files().into_iter().map(|f| f.diff).collect()
+    }
+
+    /// Each file the patch touches, what it does to it and its edit as lines: what the
+    /// reviewer sees. A move is the old path updated and the new one added with the same
+    /// edit. In the order of [`Self::paths`].
+    pub fn files(&self) -> Vec<FileEdit> {
+        let mut out = Vec::new();
+        for change in &self.changes {
+            match change {
+                FileChange::Add { path, content } => out.push(FileEdit {
+                    path: path.clone(),
+                    op: EditOp::Add,
+                    diff: content.lines().map(|l| format!("+{l}\n")).collect(),
+                }),
+                FileChange::Delete { path } => out.push(FileEdit {
+                    path: path.clone(),
+                    op: EditOp::Delete,
+                    diff: String::new(),
+                }),
+                FileChange::Update {
+                    path,
+                    move_to,
+                    hunks,
+                } => {
+                    let mut diff = String::new();
+                    for hunk in hunks {
+                        diff.push_str("@@\n");
+                        for line in &hunk.old {
+                            diff.push_str(&format!("-{line}\n"));
+                        }
+                        for line in &hunk.new {
+                            diff.push_str(&format!("+{line}\n"));
+                        }
+                    }
+                    out.push(FileEdit {
+                        path: path.clone(),
+                        op: EditOp::Update,
+                        diff: diff.clone(),
+                    });
+                    if let Some(to) = move_to {
+                        out.push(FileEdit {
+                            path: to.clone(),
+                            op: EditOp::Add,
+                            diff,
+                        });
+                    }
                 }
             }
         }

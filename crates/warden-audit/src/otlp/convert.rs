@@ -51,6 +51,9 @@ fn severity(kind: &str, payload: &Value) -> (i32, &'static str) {
         "networkAccess" if payload["access"]["decision"] == "deny" => (13, "WARN"),
         "configChanged" | "mcpServerStarted" if !payload["error"].is_null() => (13, "WARN"),
         "mcpCall" if payload["isError"] == true => (13, "WARN"),
+        "autoReview" if !payload["unavailable"].is_null() || payload["outcome"] == "deny" => {
+            (13, "WARN")
+        }
         _ => (9, "INFO"),
     }
 }
@@ -92,6 +95,16 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
         }
         "approvalRequested" | "approvalAnswered" => {
             out.push(string("warden.tool.call_id", s("callId")));
+            let review = &p["review"];
+            for (key, field) in [
+                ("warden.review.outcome", "outcome"),
+                ("warden.review.risk", "risk"),
+                ("warden.review.unavailable", "unavailable"),
+            ] {
+                if let Some(v) = review[field].as_str() {
+                    out.push(string(key, v));
+                }
+            }
             if kind == "approvalAnswered" {
                 out.push(string("warden.approval.decision", s("decision")));
                 out.push(string("warden.decision.by", s("actor")));
@@ -199,10 +212,55 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
                 p["durationMs"].as_i64().unwrap_or(0),
             ));
         }
+        "autoReview" => review_details(p, out),
         "error" => {
             out.push(string("error.type", s("code")));
         }
         _ => {}
+    }
+}
+
+/// An auto-review: which tier, what it said, and for the reviewer model the GenAI
+/// attributes (model, tokens) and its latency.
+fn review_details(p: &Value, out: &mut Vec<KeyValue>) {
+    let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+    out.push(string("warden.tool.call_id", s("callId")));
+    out.push(string("warden.review.tier", s("tier")));
+    out.push(string("warden.review.kind", s("kind")));
+    out.push(string("warden.review.summary", s("summary")));
+    for (key, field) in [
+        ("warden.review.outcome", "outcome"),
+        ("warden.review.risk", "risk"),
+        ("warden.review.user_authorized", "userAuthorized"),
+        ("warden.review.rationale", "rationale"),
+        ("warden.review.unavailable", "unavailable"),
+    ] {
+        if let Some(v) = p[field].as_str() {
+            out.push(string(key, v));
+        }
+    }
+    if !p["unavailable"].is_null() {
+        out.push(string("error.type", "review_unavailable"));
+    }
+    if p["tier"] == "model" {
+        out.push(string("gen_ai.operation.name", "chat"));
+        out.push(string("gen_ai.request.model", s("model")));
+        out.push(int(
+            "gen_ai.usage.input_tokens",
+            p["tokensIn"].as_i64().unwrap_or(0),
+        ));
+        out.push(int(
+            "gen_ai.usage.output_tokens",
+            p["tokensOut"].as_i64().unwrap_or(0),
+        ));
+        out.push(int(
+            "warden.review.latency_ms",
+            p["latencyMs"].as_i64().unwrap_or(0),
+        ));
+        out.push(boolean(
+            "warden.review.cached",
+            p["cached"].as_bool().unwrap_or(false),
+        ));
     }
 }
 
@@ -394,5 +452,57 @@ mod tests {
         .collect();
         assert_eq!(got, expected);
         assert_eq!(severity("mcpCall", &payload), (13, "WARN"));
+    }
+
+    /// Built from the event as the session records it, so a renamed field fails here.
+    #[test]
+    fn an_auto_review_carries_gen_ai_attributes_and_warns_when_unavailable() {
+        use warden_protocol::{EventMsg, ReviewOutcome, ReviewRisk, ReviewTier, UserAuthorized};
+        let event = |outcome, unavailable: Option<&str>| {
+            serde_json::to_value(EventMsg::AutoReview {
+                call_id: "c9".into(),
+                tier: ReviewTier::Model,
+                kind: "shell".into(),
+                summary: "shell: npm test".into(),
+                action: serde_json::json!({"kind": "shell", "argv": ["npm", "test"]}),
+                model: Some("reviewer-small".into()),
+                outcome,
+                risk: outcome.map(|_| ReviewRisk::Low),
+                user_authorized: outcome.map(|_| UserAuthorized::Yes),
+                rationale: outcome.map(|_| "runs the tests asked for".to_string()),
+                unavailable: unavailable.map(String::from),
+                latency_ms: 812,
+                tokens_in: 1900,
+                tokens_out: 40,
+                cached: false,
+            })
+            .unwrap()
+        };
+        let approved = event(Some(ReviewOutcome::Approve), None);
+        let got = attributes("autoReview", &approved);
+        let get = |key: &str| {
+            got.iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("no {key} in {got:?}"))
+        };
+        assert_eq!(get("warden.review.tier"), "model");
+        assert_eq!(get("warden.review.outcome"), "approve");
+        assert_eq!(get("warden.review.risk"), "low");
+        assert_eq!(get("warden.review.user_authorized"), "yes");
+        assert_eq!(get("gen_ai.request.model"), "reviewer-small");
+        assert_eq!(get("gen_ai.usage.input_tokens"), "1900");
+        assert_eq!(get("gen_ai.usage.output_tokens"), "40");
+        assert_eq!(get("warden.review.latency_ms"), "812");
+        assert_eq!(severity("autoReview", &approved), (9, "INFO"));
+        let down = event(None, Some("timeout after 20 s"));
+        let got = attributes("autoReview", &down);
+        assert!(got.contains(&("error.type".into(), "review_unavailable".into())));
+        assert!(got.contains(&(
+            "warden.review.unavailable".into(),
+            "timeout after 20 s".into()
+        )));
+        assert!(!got.iter().any(|(k, _)| k == "warden.review.outcome"));
+        assert_eq!(severity("autoReview", &down), (13, "WARN"));
     }
 }

@@ -257,9 +257,10 @@ pub struct Config {
     pub boundary: BoundaryConfig,
     #[serde(default)]
     pub network: NetworkConfig,
-    /// Let the deterministic reviewer approve low-risk prompts without asking.
+    /// Auto-review: which tiers answer questions (off, rules, model) and the reviewer
+    /// model's settings.
     #[serde(default)]
-    pub auto_review: bool,
+    pub auto_review: AutoReviewConfig,
     /// Per-category approval settings, applied on top of `approval`.
     #[serde(default)]
     pub approvals: ApprovalCategories,
@@ -290,7 +291,7 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             boundary: BoundaryConfig::default(),
             network: NetworkConfig::default(),
-            auto_review: false,
+            auto_review: AutoReviewConfig::default(),
             approvals: ApprovalCategories::default(),
             trusted_projects: Vec::new(),
             mcp_servers: Default::default(),
@@ -313,6 +314,19 @@ pub struct ApprovalCategories {
     /// Connections to hosts no network rule covers.
     #[serde(default)]
     pub network: CategoryApproval,
+    /// Edits to sensitive files in the workspace (CI workflows, git hooks and config,
+    /// shell start-up files, package manifests' scripts, build scripts, `.warden/`):
+    /// `ask` makes them questions, `allow` lets them through like other workspace edits.
+    #[serde(default)]
+    pub sensitive_edits: SensitiveEdits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SensitiveEdits {
+    #[default]
+    Ask,
+    Allow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -323,15 +337,19 @@ pub enum CategoryApproval {
     Deny,
 }
 
+mod auto_review;
 mod text;
 mod write;
+
+pub(crate) use auto_review::as_table as auto_review_as_table;
+pub use auto_review::{AutoReviewConfig, ReviewerModelConfig};
 
 #[cfg(test)]
 use crate::PolicyError;
 pub use text::parse_text;
 pub(crate) use text::{apply_override, merge, to_table};
 pub(crate) use write::write_atomically;
-pub use write::{add_trusted_project, save_model};
+pub use write::{add_trusted_project, save_auto_review, save_model};
 
 #[cfg(test)]
 mod tests;

@@ -45,6 +45,62 @@ fn read_user_table(config_file: &Path) -> Result<toml::Table, PolicyError> {
     }
 }
 
+/// Change settings of `[auto_review]` in the user file (`mode`, `model.base_url`, …):
+/// each `Some` value set, each `None` removed; every other setting kept. A switch or mode
+/// written as `auto_review = true` becomes the table it stands for.
+pub fn save_auto_review(
+    config_file: &Path,
+    changes: &[(&str, Option<toml::Value>)],
+) -> Result<(), PolicyError> {
+    let mut table = read_user_table(config_file)?;
+    let mut review = match table.remove("auto_review") {
+        Some(toml::Value::Table(t)) => t,
+        Some(other) => match super::auto_review_as_table(&other) {
+            Some(toml::Value::Table(t)) => t,
+            _ => {
+                return Err(PolicyError::Parse {
+                    path: config_file.to_path_buf(),
+                    message: format!("auto_review = {other} is not a switch, a mode or a table"),
+                });
+            }
+        },
+        None => toml::Table::new(),
+    };
+    for (key, value) in changes {
+        let (parent, leaf) = match key.split_once('.') {
+            Some((parent, leaf)) => (Some(parent), leaf),
+            None => (None, *key),
+        };
+        let target = match parent {
+            None => &mut review,
+            Some(parent) => match review
+                .entry(parent.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            {
+                toml::Value::Table(t) => t,
+                other => {
+                    return Err(PolicyError::Parse {
+                        path: config_file.to_path_buf(),
+                        message: format!("auto_review.{parent} = {other} is not a table"),
+                    });
+                }
+            },
+        };
+        match value {
+            Some(v) => {
+                target.insert(leaf.to_string(), v.clone());
+            }
+            None => {
+                target.remove(leaf);
+            }
+        }
+    }
+    review.retain(|_, v| !matches!(v, toml::Value::Table(t) if t.is_empty()));
+    table.insert("auto_review".into(), toml::Value::Table(review));
+    let text = toml::to_string_pretty(&table).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+    write_atomically(config_file, text.as_bytes())
+}
+
 /// Write the model section into the user file, keeping every other setting in it.
 pub fn save_model(config_file: &Path, model: &ModelConfig) -> Result<(), PolicyError> {
     let mut table: toml::Table = match std::fs::read_to_string(config_file) {

@@ -72,24 +72,32 @@ pub(super) fn enforce(
     )?;
 
     if let Some(source) = &req.auto_review_forbidden {
-        let on = layers.get(keys::AUTO_REVIEW).and_then(|v| v.as_bool()) == Some(true);
+        let mode = layers
+            .get(keys::AUTO_REVIEW)
+            .and_then(|v| v.as_str())
+            .unwrap_or("off");
         let chosen_by = layers.source(keys::AUTO_REVIEW);
-        if on && is_user_choice(&chosen_by) {
+        if mode != "off" && is_user_choice(&chosen_by) {
             return Err(PolicyError::Refused(format!(
-                "auto_review = true (from {chosen_by}) is not allowed by {source}"
+                "auto_review = \"{mode}\" (from {chosen_by}) is not allowed by {source}"
             )));
         }
-        layers.set(keys::AUTO_REVIEW, false.into(), source.clone());
+        layers.set(keys::AUTO_REVIEW, "off".into(), source.clone());
         locks.insert(keys::AUTO_REVIEW.into(), source.clone());
     }
 
     for (key, locked) in &req.locked {
-        // A locked key the schema does not have would silently lock nothing.
+        // A locked key the schema does not have would silently lock nothing: one that is
+        // not set yet must at least be a setting the configuration accepts.
         if layers.get(key).is_none() {
-            return Err(PolicyError::Requirements(format!(
-                "{}: `{key}` is not a setting Warden has, so it cannot be locked",
-                locked.source
-            )));
+            let mut probe = layers.clone_table();
+            super::stack::set_in(&mut probe, key, locked.value.clone());
+            if let Err(e) = crate::toml_place::deserialize::<crate::config::Config>(probe, "") {
+                return Err(PolicyError::Requirements(format!(
+                    "{}: `{key}` cannot be locked: {e}",
+                    locked.source
+                )));
+            }
         }
         let current = layers.get(key).cloned();
         let chosen_by = layers.source(key);

@@ -5,7 +5,8 @@
 
 pub(super) const SANDBOX: &str = "sandbox";
 pub(super) const APPROVAL: &str = "approval";
-pub(super) const AUTO_REVIEW: &str = "auto_review";
+pub(super) const AUTO_REVIEW_TABLE: &str = "auto_review";
+pub(super) const AUTO_REVIEW: &str = "auto_review.mode";
 pub(super) const EXPORT_PROMPTS: &str = "telemetry.export_prompts";
 pub(super) const ALLOW_READ: &str = "boundary.allow_read";
 pub(super) const DENY_READ: &str = "boundary.deny_read";
@@ -31,6 +32,7 @@ pub(super) fn all() -> Vec<&'static str> {
     let mut keys = vec![
         SANDBOX,
         APPROVAL,
+        AUTO_REVIEW_TABLE,
         AUTO_REVIEW,
         EXPORT_PROMPTS,
         ALLOW_READ,

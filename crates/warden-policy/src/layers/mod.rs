@@ -130,6 +130,7 @@ impl EffectivePolicy {
             workspace,
             writable_roots: &roots,
             rules: &self.rules,
+            sensitive_edits: self.config.approvals.sensitive_edits,
         };
         crate::decide(
             crate::ActionRequest::Shell {

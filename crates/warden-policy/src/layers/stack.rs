@@ -23,7 +23,8 @@ impl Layers {
         Ok(Self { table, sources })
     }
 
-    pub(super) fn add(&mut self, layer: toml::Table, source: PolicySource) {
+    pub(super) fn add(&mut self, mut layer: toml::Table, source: PolicySource) {
+        normalize(&mut layer);
         record(&layer, "", &source, &mut self.sources);
         merge(&mut self.table, layer);
     }
@@ -38,20 +39,14 @@ impl Layers {
     }
 
     pub(super) fn set(&mut self, key: &str, value: toml::Value, source: PolicySource) {
-        let mut parts: Vec<&str> = key.split('.').collect();
-        let Some(last) = parts.pop() else { return };
-        let mut table = &mut self.table;
-        for part in parts {
-            let entry = table
-                .entry(part.to_string())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            let Some(inner) = entry.as_table_mut() else {
-                return;
-            };
-            table = inner;
+        if set_in(&mut self.table, key, value) {
+            self.sources.insert(key.to_string(), source);
         }
-        table.insert(last.to_string(), value);
-        self.sources.insert(key.to_string(), source);
+    }
+
+    /// A copy of the stacked table, to try a change on.
+    pub(super) fn clone_table(&self) -> toml::Table {
+        self.table.clone()
     }
 
     /// Session flags, highest: `-c KEY=VALUE` (each checked as it is applied), then the
@@ -69,8 +64,21 @@ impl Layers {
                 table: probe,
                 sources: BTreeMap::new(),
             };
-            if let Some(value) = merged.get(key).cloned() {
-                self.set(key, value, PolicySource::SessionFlag);
+            match merged.get(key).cloned() {
+                // `-c auto_review=true`: the layers hold its mode.
+                Some(value) if key == keys::AUTO_REVIEW_TABLE => {
+                    match crate::config::auto_review_as_table(&value) {
+                        Some(toml::Value::Table(t)) => {
+                            for (field, v) in t {
+                                let key = format!("{key}.{field}");
+                                self.set(&key, v, PolicySource::SessionFlag);
+                            }
+                        }
+                        _ => self.set(key, value, PolicySource::SessionFlag),
+                    }
+                }
+                Some(value) => self.set(key, value, PolicySource::SessionFlag),
+                None => {}
             }
         }
         if let Some(sandbox) = session.sandbox {
@@ -147,4 +155,36 @@ fn record(
 /// Settings whose value is a whole table (one setting, not a section).
 fn is_map_setting(path: &str) -> bool {
     path == "telemetry.otlp_headers" || path.starts_with("mcp_servers.")
+}
+
+/// A layer as the layers hold it: `auto_review` written as a switch or a mode becomes the
+/// table it stands for (`auto_review.mode`), so later layers and requirements can set or
+/// lock each field.
+fn normalize(layer: &mut toml::Table) {
+    if let Some(value) = layer.get(keys::AUTO_REVIEW_TABLE)
+        && let Some(table) = crate::config::auto_review_as_table(value)
+    {
+        layer.insert(keys::AUTO_REVIEW_TABLE.into(), table);
+    }
+}
+
+/// Set a dotted key in a table, making the tables on the way; false where a value that is
+/// not a table is in the way.
+pub(super) fn set_in(table: &mut toml::Table, key: &str, value: toml::Value) -> bool {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let Some(last) = parts.pop() else {
+        return false;
+    };
+    let mut table = table;
+    for part in parts {
+        let entry = table
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(inner) = entry.as_table_mut() else {
+            return false;
+        };
+        table = inner;
+    }
+    table.insert(last.to_string(), value);
+    true
 }

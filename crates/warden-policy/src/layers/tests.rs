@@ -1,6 +1,7 @@
 use warden_protocol::{PolicySource, Verdict};
 
 use super::*;
+use crate::router::ReviewMode;
 use crate::{ActionRequest, DecisionContext, decide};
 
 struct World {
@@ -320,6 +321,7 @@ fn mcp_tool_calls_ask_unless_the_server_is_allowed() {
         workspace: &ws,
         writable_roots: std::slice::from_ref(&ws),
         rules: &rules,
+        sensitive_edits: Default::default(),
     };
     let ask = decide(
         ActionRequest::McpTool {
@@ -381,4 +383,97 @@ fn a_project_policy_planted_or_changed_after_confirmation_is_not_applied() {
         let again = resolve(&w.inputs()).unwrap();
         assert_eq!(again.config.approval, ApprovalPolicy::Never);
     }
+}
+
+/// Admins control auto-review: forbid it, force a mode, pin the reviewer's endpoint and
+/// model, forbid `escalations`; a user choice against them is refused naming the source,
+/// and the old boolean still reads as a mode.
+#[test]
+fn auto_review_requirements_lock_its_mode_reviewer_and_escalations() {
+    let w = World::new();
+    let source = |path: &PathBuf| PolicySource::Requirement {
+        path: path.display().to_string(),
+    };
+    // The old switch, a mode, a table: all read, whatever the layer.
+    for (text, mode) in [
+        ("auto_review = true\n", ReviewMode::Rules),
+        ("auto_review = false\n", ReviewMode::Off),
+        ("auto_review = \"model\"\n", ReviewMode::Model),
+        ("[auto_review]\nmode = \"model\"\n", ReviewMode::Model),
+    ] {
+        w.write("home/config.toml", text);
+        assert_eq!(
+            resolve(&w.inputs()).unwrap().config.auto_review.mode,
+            mode,
+            "{text}"
+        );
+    }
+    // A managed default in one form, the user's in another: the later layer wins.
+    w.write("etc/managed_config.toml", "auto_review = true\n");
+    w.write(
+        "home/config.toml",
+        "[auto_review]\nmode = \"model\"\nescalations = true\n",
+    );
+    let policy = resolve(&w.inputs()).unwrap();
+    assert_eq!(policy.config.auto_review.mode, ReviewMode::Model);
+    assert!(policy.config.auto_review.escalations);
+
+    let req = w.write(
+        "etc/requirements.toml",
+        "[auto_review]\nmode = \"model\"\nescalations = false\n[auto_review.model]\nbase_url = \"https://review.corp.example/v1\"\nname = \"corp-reviewer\"\n",
+    );
+    w.write("home/config.toml", "auto_review = \"rules\"\n");
+    let message = resolve(&w.inputs()).unwrap_err().to_string();
+    assert!(message.contains("auto_review.mode"), "{message}");
+    assert!(message.contains(&req.display().to_string()), "{message}");
+    w.write("home/config.toml", "[auto_review]\nescalations = true\n");
+    let message = resolve(&w.inputs()).unwrap_err().to_string();
+    assert!(
+        message.contains("auto_review.escalations = true"),
+        "{message}"
+    );
+    w.write(
+        "home/config.toml",
+        "[auto_review.model]\nname = \"my-own\"\n",
+    );
+    let message = resolve(&w.inputs()).unwrap_err().to_string();
+    assert!(message.contains("auto_review.model.name"), "{message}");
+
+    w.write("home/config.toml", "");
+    let policy = resolve(&w.inputs()).unwrap();
+    let review = &policy.config.auto_review;
+    assert_eq!(review.mode, ReviewMode::Model);
+    assert!(!review.escalations);
+    assert_eq!(
+        review.model.base_url.as_deref(),
+        Some("https://review.corp.example/v1")
+    );
+    assert_eq!(review.model.name.as_deref(), Some("corp-reviewer"));
+    for key in [
+        "auto_review.mode",
+        "auto_review.escalations",
+        "auto_review.model.base_url",
+        "auto_review.model.name",
+    ] {
+        assert_eq!(value(&policy, key).locked_by, Some(source(&req)), "{key}");
+    }
+
+    // Forbidding auto-review turns it off and refuses a user's mode.
+    w.write("etc/requirements.toml", "allow_auto_review = false\n");
+    w.write("home/config.toml", "auto_review = \"model\"\n");
+    let message = resolve(&w.inputs()).unwrap_err().to_string();
+    assert!(message.contains("auto_review = \"model\""), "{message}");
+    w.write("home/config.toml", "");
+    assert_eq!(
+        resolve(&w.inputs()).unwrap().config.auto_review.mode,
+        ReviewMode::Off
+    );
+
+    // A lock on a key auto-review does not have is an error naming it.
+    w.write(
+        "etc/requirements.toml",
+        "[auto_review]\nmodee = \"model\"\n",
+    );
+    let message = resolve(&w.inputs()).unwrap_err().to_string();
+    assert!(message.contains("auto_review.modee"), "{message}");
 }

@@ -40,6 +40,10 @@ pub struct RequirementsFile {
     /// Locked audit settings (`audit.KEY` in config.toml).
     #[serde(default)]
     pub audit: BTreeMap<String, toml::Value>,
+    /// Locked auto-review settings (`auto_review.KEY`, `auto_review.model.KEY`): force a
+    /// mode, forbid escalations, pin the reviewer's endpoint and model.
+    #[serde(default)]
+    pub auto_review: BTreeMap<String, toml::Value>,
     #[serde(default)]
     pub boundary: BoundaryRequirements,
     /// A signed requirements bundle to fetch (only honoured from system sources).
@@ -310,6 +314,14 @@ impl Requirements {
                 });
             }
         }
+        // A nested table (`[auto_review.model]`) locks each of its keys.
+        let auto_review = file.auto_review.into_iter().flat_map(|(k, v)| match v {
+            toml::Value::Table(inner) => inner
+                .into_iter()
+                .map(|(ik, iv)| (format!("auto_review.{k}.{ik}"), iv))
+                .collect::<Vec<_>>(),
+            other => vec![(format!("auto_review.{k}"), other)],
+        });
         let locked = file
             .telemetry
             .into_iter()
@@ -318,7 +330,8 @@ impl Requirements {
                 file.audit
                     .into_iter()
                     .map(|(k, v)| (format!("audit.{k}"), v)),
-            );
+            )
+            .chain(auto_review);
         for (key, value) in locked {
             match self.locked.get(&key) {
                 Some(existing) if existing.value != value => {

@@ -32,7 +32,7 @@ pub(super) fn body(model: &str, request: &TurnRequest<'_>) -> Value {
         .iter()
         .map(|t| json!({"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters, "strict": false}))
         .collect();
-    json!({
+    let mut body = json!({
         "model": model,
         "instructions": request.instructions,
         "input": input,
@@ -42,7 +42,17 @@ pub(super) fn body(model: &str, request: &TurnRequest<'_>) -> Value {
         "stream": true,
         "store": false,
         "reasoning": {"summary": "auto"},
-    })
+    });
+    // A request without tools (the reviewer's) names none: some servers refuse an empty
+    // list or a tool choice with nothing to choose.
+    if request.tools.is_empty()
+        && let Some(fields) = body.as_object_mut()
+    {
+        for key in ["tools", "tool_choice", "parallel_tool_calls"] {
+            fields.remove(key);
+        }
+    }
+    body
 }
 
 #[derive(Debug, Default)]
@@ -91,7 +101,15 @@ impl ResponsesDecoder {
                     });
                 }
             }
-            "response.completed" | "response.incomplete" => return Ok(true),
+            "response.completed" | "response.incomplete" => {
+                if let Some(usage) = value.pointer("/response/usage") {
+                    self.output.usage = Some(crate::Usage {
+                        input_tokens: usage["input_tokens"].as_u64().unwrap_or(0),
+                        output_tokens: usage["output_tokens"].as_u64().unwrap_or(0),
+                    });
+                }
+                return Ok(true);
+            }
             "response.failed" | "error" => {
                 let message = value
                     .pointer("/response/error/message")

@@ -39,7 +39,15 @@ pub(super) fn body(model: &str, request: &TurnRequest<'_>) -> Value {
         .iter()
         .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
         .collect();
-    json!({"model": model, "messages": messages, "tools": tools, "stream": true})
+    let mut body = json!({"model": model, "messages": messages, "tools": tools, "stream": true,
+                          "stream_options": {"include_usage": true}});
+    // A request without tools (the reviewer's) names none: some servers refuse an empty list.
+    if request.tools.is_empty()
+        && let Some(fields) = body.as_object_mut()
+    {
+        fields.remove("tools");
+    }
+    body
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +76,16 @@ impl ChatDecoder {
         })?;
         if let Some(message) = value.pointer("/error/message").and_then(Value::as_str) {
             return Err(ModelError::Reported(message.to_string()));
+        }
+        if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
+            self.output.usage = Some(crate::Usage {
+                input_tokens: usage["prompt_tokens"].as_u64().unwrap_or(0),
+                output_tokens: usage["completion_tokens"].as_u64().unwrap_or(0),
+            });
+            // The usage chunk (`include_usage`) comes with no choices.
+            if value["choices"].as_array().is_some_and(|c| c.is_empty()) {
+                return Ok(false);
+            }
         }
         let choice = value.pointer("/choices/0").ok_or_else(|| {
             ModelError::BadResponse(format!("chunk without choices: {}", preview(&event.data)))

@@ -54,6 +54,15 @@ pub struct TurnOutput {
     pub text: String,
     pub reasoning: String,
     pub tool_calls: Vec<ToolCall>,
+    /// Tokens the endpoint says the request and the answer took, when it says.
+    pub usage: Option<Usage>,
+}
+
+/// Tokens spent on one request, as the endpoint reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
 }
 
 /// A piece of streamed output.
