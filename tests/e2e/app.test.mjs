@@ -164,8 +164,8 @@ test("settings, a session with an approval, the timeline, and history after a re
     await (await app.$('[data-kind="turnComplete"]')).waitForDisplayed({ timeout: 15_000 });
     const kinds = [];
     for (const r of await app.$$('[data-testid="timeline-row"]')) kinds.push(await r.getAttribute("data-kind"));
-    // Closing the window ends the app; the ten recorded steps are all still there.
-    assert.deepEqual(kinds.slice(0, 10), APPROVED_SESSION_KINDS);
+    // Closing the window ends the app; the recorded steps are all still there.
+    assert.deepEqual(kinds.slice(0, APPROVED_SESSION_KINDS.length), APPROVED_SESSION_KINDS);
   } finally {
     await closeApp(app, profile.home);
   }
@@ -216,6 +216,34 @@ test("auto-review: the reviewer's key in the real keyring, its approval in the t
   } finally {
     await closeApp(app, profile.home);
     reviewer.stop();
+  }
+});
+
+test("triage: a pasted alert finds the session in the app and opens its timeline", async () => {
+  const hostname = readFileSync("/proc/sys/kernel/hostname", "utf8").trim();
+  const alert = {
+    "@timestamp": new Date().toISOString(),
+    "host.hostname": hostname,
+    "process.command_line": "awk NR==1 README.md",
+    "process.executable": "/usr/bin/awk",
+    "rule.name": "Script interpreter started by an agent",
+  };
+  const app = await openApp();
+  try {
+    await (await byId(app, "nav-triage")).click();
+    await fill(app, "triage-alert", JSON.stringify(alert));
+    await (await byId(app, "triage-run")).click();
+    const result = await byId(app, "triage-result");
+    await result.waitForDisplayed({ timeout: 30_000 });
+    assert.match(await (await byId(app, "triage-verdict")).getText(), /Expected agent behaviour/);
+    assert.match(await (await byId(app, "triage-match")).getText(), /the same command line: Warden recorded `awk 'NR==1' README\.md`/);
+    await screenshot(app, "app-triage.png");
+    await (await app.$('[data-testid="triage-match"] button')).click();
+    const focused = await app.$('[data-testid="timeline-row"].focused');
+    await focused.waitForDisplayed({ timeout: 15_000 });
+    assert.ok(["toolCallProposed", "processStarted"].includes(await focused.getAttribute("data-kind")));
+  } finally {
+    await closeApp(app, profile.home);
   }
 });
 

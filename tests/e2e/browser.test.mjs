@@ -1,6 +1,6 @@
 // The UI in a real browser (Debian's Chromium via playwright-core) against `warden serve`.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -350,6 +350,62 @@ test("a command asks to reach an unknown host; the answer and every connection s
   assert.match(await page.getByTestId("network-row").first().innerText(), /allowed[\s\S]*curl → web\.test/);
   assert.match(await page.getByTestId("network-host-row").first().innerText(), new RegExp(`web\\.test:${port}\\s+1\\s+0`));
   await page.screenshot({ path: join(screenshots, "browser-network.png"), fullPage: true });
+});
+
+test("triage: an endpoint alert about that connection finds its session, from the Triage view, an Audit row and a webhook", async () => {
+  const port = web.address().port;
+  const hostname = readFileSync("/proc/sys/kernel/hostname", "utf8").trim();
+  const alert = {
+    "@timestamp": new Date().toISOString(),
+    host: { hostname },
+    destination: { domain: "web.test", ip: "127.0.0.2", port },
+    rule: { name: "Outbound HTTP from a developer workstation" },
+    event: { severity: 47 },
+  };
+  await page.getByTestId("nav-triage").click();
+  await page.getByTestId("triage-alert").fill(JSON.stringify(alert, null, 2));
+  await page.getByTestId("triage-run").click();
+  await page.getByTestId("triage-result").waitFor({ timeout: 30_000 });
+  const match = page.getByTestId("triage-match").first();
+  assert.match(await match.innerText(), new RegExp(`a connection to web\\.test:${port} \\(127\\.0\\.0\\.2\\) went through Warden's proxy: allow`));
+  assert.match(await page.getByTestId("triage-recommendation").innerText(), /a person decides/);
+  // The session model answers as the triage model (tests/e2e/script.json).
+  assert.match(await page.getByTestId("triage-verdict").innerText(), /Expected agent behaviour[\s\S]*by the triage model scripted/);
+  await page.screenshot({ path: join(screenshots, "browser-triage.png"), fullPage: true });
+  // Each piece of evidence opens its Timeline row.
+  await page.getByTestId("triage-evidence").first().click();
+  const focused = page.locator('[data-testid="timeline-row"].focused');
+  await focused.waitFor();
+  assert.equal(await focused.getAttribute("data-kind"), "networkAccess");
+
+  // "Triage this" from an Audit row: the recorded connection, as an alert.
+  await page.getByTestId("nav-audit").click();
+  await page.getByTestId("audit-kind").selectOption("networkAccess");
+  await page.getByTestId("audit-go").click();
+  await page.getByTestId("audit-triage").first().click();
+  await page.getByTestId("triage-result").waitFor({ timeout: 30_000 });
+  assert.ok((await page.getByTestId("triage-match").count()) >= 1);
+
+  // An EDR's webhook posts the alert itself to /api/triage with the token.
+  const token = new URL(url).hash.replace("#token=", "");
+  const response = await fetch(new URL("/api/triage", url), {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(alert),
+  });
+  assert.equal(response.status, 200);
+  const answer = await response.json();
+  assert.ok(answer.report.matches.length >= 1, JSON.stringify(answer));
+  assert.match(answer.markdown, /^# Triage: Outbound HTTP from a developer workstation/);
+  const refused = await fetch(new URL("/api/triage", url), { method: "POST", body: "{}" });
+  assert.equal(refused.status, 401);
+  const bad = await fetch(new URL("/api/triage", url), {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+    body: JSON.stringify({ something: "else" }),
+  });
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).message, /Looked for: ECS/);
 });
 
 test("an MCP server's tool asks first, then its call shows in the session and the timeline", async () => {

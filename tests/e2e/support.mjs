@@ -52,6 +52,7 @@ export const APPROVED_SESSION_KINDS = [
   "decision",
   "approvalRequested",
   "approvalAnswered",
+  "processStarted",
   "toolResult",
   "modelTurn",
   "turnComplete",

@@ -16,7 +16,8 @@ pub mod tools;
 pub use host::policy_view::session_policy;
 pub use host::{Host, HostError};
 pub use secrets::{
-    SecretError, load_api_key, load_reviewer_key, store_api_key, store_reviewer_key,
+    SecretError, load_api_key, load_reviewer_key, load_triage_key, store_api_key,
+    store_reviewer_key, store_triage_key,
 };
 pub use tools::ToolError;
 /// The model client (its own crate, shared with the reviewer and triage).

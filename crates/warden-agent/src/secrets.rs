@@ -1,7 +1,7 @@
 //! The model API keys: stored in the OS keyring (Secret Service on Linux, Keychain on
 //! macOS), never in a file. The session model's key falls back to `OPENAI_API_KEY` in
-//! the environment; auto-review's reviewer model has its own entry, and uses the session
-//! model's key when that entry is empty.
+//! the environment; auto-review's reviewer model and the triage model each have their
+//! own entry, and use the session model's key when theirs is empty.
 
 use warden_protocol::ApiKeySource;
 
@@ -17,6 +17,7 @@ fn account(name: &str) -> String {
 
 const MODEL_KEY: &str = "model-api-key";
 const REVIEWER_KEY: &str = "reviewer-api-key";
+const TRIAGE_KEY: &str = "triage-api-key";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -61,6 +62,16 @@ pub fn load_reviewer_key() -> Option<String> {
 /// Store the reviewer model's own key in the OS keyring. Blocking.
 pub fn store_reviewer_key(key: &str) -> Result<(), SecretError> {
     write_entry(REVIEWER_KEY, key)
+}
+
+/// The triage model's own key, when one is stored. Blocking.
+pub fn load_triage_key() -> Option<String> {
+    read_entry(TRIAGE_KEY)
+}
+
+/// Store the triage model's own key in the OS keyring. Blocking.
+pub fn store_triage_key(key: &str) -> Result<(), SecretError> {
+    write_entry(TRIAGE_KEY, key)
 }
 
 fn read_entry(name: &str) -> Option<String> {

@@ -29,6 +29,7 @@ async fn a_safe_command_runs_without_asking_on_both_wire_apis() {
                 "modelTurn",
                 "toolCallProposed",
                 "decision",
+                "processStarted",
                 "toolResult",
                 "modelTurn",
                 "turnComplete"
@@ -48,9 +49,9 @@ async fn a_safe_command_runs_without_asking_on_both_wire_apis() {
         );
         let EventMsg::TurnComplete {
             last_message: Some(last),
-        } = &events[7]
+        } = &events[8]
         else {
-            panic!("{:?}", events[7])
+            panic!("{:?}", events[8])
         };
         assert!(
             last.starts_with("Listed: exit code: 0\nREADME.md"),
@@ -98,6 +99,7 @@ async fn a_command_needing_approval_waits_then_runs_once_approved() {
         kinds(&rest),
         [
             "approvalAnswered",
+            "processStarted",
             "toolResult",
             "modelTurn",
             "turnComplete"

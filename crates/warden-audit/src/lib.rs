@@ -12,6 +12,7 @@ mod direct;
 mod error;
 mod export;
 mod linking;
+mod lookup;
 mod otlp;
 mod pipeline;
 mod reader;

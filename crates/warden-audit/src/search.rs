@@ -100,6 +100,16 @@ impl AuditStore {
         // the other filters, until a page (and one more, to know there is a next) is full.
         let mut rows = Vec::new();
         let mut below = query.before_id;
+        // A time window bounds the ids the index walks: every event in it lies between
+        // the window's lowest and highest id (read from the time index), so a word common
+        // elsewhere is not walked outside the window.
+        let (lowest, highest) = self.id_bounds(query).await?;
+        if lowest > highest {
+            return page(rows, limit);
+        }
+        if let Some(highest) = highest.checked_add(1) {
+            below = Some(below.map_or(highest, |b| b.min(highest)));
+        }
         let mut chunk =
             (TEXT_CHUNK_PER_RESULT * (limit as i64 + 1)).clamp(TEXT_CHUNK_MIN, TEXT_CHUNK_MAX);
         while rows.len() <= limit {
@@ -108,6 +118,9 @@ impl AuditStore {
             candidates.push_bind(&text);
             if let Some(below) = below {
                 candidates.push(" AND rowid < ").push_bind(below);
+            }
+            if lowest > i64::MIN {
+                candidates.push(" AND rowid >= ").push_bind(lowest);
             }
             candidates
                 .push(" ORDER BY rowid DESC LIMIT ")
@@ -126,6 +139,36 @@ impl AuditStore {
             chunk = (chunk * 2).min(TEXT_CHUNK_MAX);
         }
         page(rows, limit)
+    }
+
+    /// The lowest and highest id of events in the query's time window, when it holds at
+    /// most `BOUNDED_WINDOW` events (`i64::MIN` and `i64::MAX` otherwise, or without a
+    /// window: reading the bounds of a wide window would cost more than they save; lowest
+    /// above highest when the window is empty).
+    async fn id_bounds(&self, query: &SearchQuery) -> Result<(i64, i64), AuditError> {
+        const BOUNDED_WINDOW: i64 = 100_000;
+        if query.since.is_none() && query.until.is_none() {
+            return Ok((i64::MIN, i64::MAX));
+        }
+        let row = sqlx::query(
+            "SELECT MIN(id) AS lo, MAX(id) AS hi, COUNT(*) AS n FROM \
+             (SELECT id FROM events WHERE created_at >= ? AND created_at < ? LIMIT ?)",
+        )
+        .bind(query.since.unwrap_or(i64::MIN))
+        .bind(query.until.unwrap_or(i64::MAX))
+        .bind(BOUNDED_WINDOW + 1)
+        .fetch_one(&self.pool)
+        .await?;
+        if row.get::<i64, _>("n") > BOUNDED_WINDOW {
+            return Ok((i64::MIN, i64::MAX));
+        }
+        match (
+            row.get::<Option<i64>, _>("lo"),
+            row.get::<Option<i64>, _>("hi"),
+        ) {
+            (Some(lo), Some(hi)) => Ok((lo, hi)),
+            _ => Ok((1, 0)),
+        }
     }
 
     /// Newest events passing the query's filters (not its text), at most `limit` of

@@ -154,22 +154,30 @@ fn refuse(requests: Vec<WriteRequest>, why: &AuditError) {
 fn titles(requests: &[WriteRequest], titled: &HashSet<String>) -> Vec<(String, String)> {
     let mut titles: Vec<(String, String)> = Vec::new();
     for r in requests.iter().flat_map(|r| r.records.iter()) {
-        let field = match r.kind.as_str() {
-            "userPrompt" => "text",
-            "commandStarted" => "command",
-            _ => continue,
-        };
+        if !matches!(
+            r.kind.as_str(),
+            "userPrompt" | "commandStarted" | "triageReport"
+        ) {
+            continue;
+        }
         if titled.contains(&r.session_id) || titles.iter().any(|(s, _)| *s == r.session_id) {
             continue;
         }
-        let title = serde_json::from_str::<serde_json::Value>(&r.payload)
-            .ok()
-            .and_then(|v| {
-                v[field].as_str().map(|t| {
-                    let prefix = if field == "command" { "$ " } else { "" };
-                    format!("{prefix}{}", t.chars().take(200).collect::<String>())
-                })
-            })
+        let v = serde_json::from_str::<serde_json::Value>(&r.payload).unwrap_or_default();
+        let title = match r.kind.as_str() {
+            "userPrompt" => v["text"].as_str().map(str::to_string),
+            "commandStarted" => v["command"].as_str().map(|c| format!("$ {c}")),
+            _ => {
+                let alert = &v["report"]["alert"];
+                let what = alert["rule"]
+                    .as_str()
+                    .or(alert["commandLine"].as_str())
+                    .unwrap_or("an alert");
+                Some(format!("triage: {what}"))
+            }
+        };
+        let title = title
+            .map(|t| t.chars().take(200).collect::<String>())
             .unwrap_or_default();
         titles.push((r.session_id.clone(), title));
     }

@@ -214,8 +214,9 @@ pub fn run(
         },
         None => None,
     };
+    let pid = child.id();
     if let Some(credential) = &credential {
-        credential.set_pid(child.id());
+        credential.set_pid(pid);
     }
     if let Some(stderr) = child.stderr.take() {
         let mut stderr = std::fs::File::from(stderr);
@@ -256,7 +257,7 @@ pub fn run(
             &args.command,
             &cwd,
             egress.is_some(),
-            started_at,
+            (pid, started_at),
             code,
             decisions,
             denials,

@@ -30,15 +30,16 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The run as an audit session: its start (with the policy it ran under), the command,
-/// each network decision and sandbox denial, and its result.
+/// The run as an audit session: its start (with the policy it ran under, the host and
+/// the user), the command and its process, each network decision and sandbox denial,
+/// and its result.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     effective: &warden_policy::layers::EffectivePolicy,
     command: &[String],
     cwd: &std::path::Path,
     proxied: bool,
-    started_at: i64,
+    (pid, started_at): (u32, i64),
     code: i32,
     decisions: Vec<(i64, warden_proxy::NetworkEvent)>,
     denials: Vec<warden_protocol::SandboxDenial>,
@@ -56,6 +57,7 @@ pub(crate) fn build(
                 model: String::new(),
                 wire_api: "warden exec".into(),
                 policy: warden_agent::session_policy(effective),
+                identity: Some(warden_sandbox::host::session_identity()),
             },
         ),
         (
@@ -66,6 +68,25 @@ pub(crate) fn build(
                 cwd: cwd_text.clone(),
                 sandbox: effective.config.sandbox,
                 network: if proxied { "proxy" } else { "deny" }.into(),
+            },
+        ),
+        (
+            started_at,
+            EventMsg::ProcessStarted {
+                call_id: call_id.clone(),
+                pid,
+                // Taken just before the start: reading the kernel's would cost every
+                // run, and a recorded run is rare.
+                started_at,
+                executable: command
+                    .first()
+                    .map(|p| warden_sandbox::host::resolve_program(p, cwd))
+                    .unwrap_or_default(),
+                command_line: warden_policy::shell::command_line(command),
+                parent_pid: std::process::id(),
+                parent_executable: std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
             },
         ),
     ];

@@ -3,7 +3,7 @@
 //!
 //! Two binaries share this parser. `warden` runs the commands that must start fast
 //! (`exec`, `proxy`) itself and hands the others (`run`, `audit`, `serve`, `policy`,
-//! `review`, `admin`) to `warden-sessions` beside it, which links the agent, the audit store, the
+//! `review`, `triage`, `admin`) to `warden-sessions` beside it, which links the agent, the audit store, the
 //! web server and the rules language (Starlark). `exec` and `proxy` are handed over too
 //! when a rules file is new or has changed since its rules were last kept. A binary's start is dominated by the loader
 //! relocating its pointers (and running constructors) and its exit by unmapping it, so
@@ -22,6 +22,7 @@ mod run;
 mod serve;
 mod sessions;
 mod transcript;
+mod triage_cmd;
 
 use std::path::PathBuf;
 
@@ -131,6 +132,9 @@ enum Command {
         #[command(subcommand)]
         command: admin_cmd::AdminCommand,
     },
+    /// Triage an endpoint alert: find the governed session it came from and why, and
+    /// recommend a verdict (the report is recorded in the audit store).
+    Triage(triage_cmd::TriageArgs),
     /// Auto-review: measure it on a labelled corpus.
     Review {
         #[command(subcommand)]
@@ -179,6 +183,7 @@ pub fn warden_main() -> std::process::ExitCode {
         | Command::Serve(_)
         | Command::Policy { .. }
         | Command::Review { .. }
+        | Command::Triage(_)
         | Command::Admin { .. } => sessions::hand_over(),
     };
     let result = match result {
@@ -212,6 +217,7 @@ pub fn sessions_main(rules: RulesLoader) -> std::process::ExitCode {
         Command::Policy { command } => policy_cmd::run(overrides, command, rules),
         Command::Admin { command } => admin_cmd::run(command, rules),
         Command::Review { command } => review_cmd::run(overrides, command, rules),
+        Command::Triage(args) => block_on(triage_cmd::run(overrides, args, rules)),
         Command::Run {
             cwd,
             sandbox,

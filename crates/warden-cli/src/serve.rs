@@ -199,12 +199,21 @@ async fn call(
             }
         }
     };
+    // An EDR's or SOAR's webhook posts the alert itself: triage takes it as the alert.
+    let params = match (method.as_str(), params) {
+        ("triage", params) if !params["alert"].is_string() => serde_json::json!({
+            "alert": String::from_utf8_lossy(&body),
+        }),
+        (_, params) => params,
+    };
     match dispatch(&server.host, &method, params).await {
         Ok(value) => axum::Json(value).into_response(),
         Err(e) => {
             let status = match e.code.as_str() {
                 "unknown_method" => StatusCode::NOT_FOUND,
-                "bad_params" | "workspace_missing" | "settings_invalid" => StatusCode::BAD_REQUEST,
+                "bad_params" | "workspace_missing" | "settings_invalid" | "alert_invalid" => {
+                    StatusCode::BAD_REQUEST
+                }
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             (status, axum::Json(e)).into_response()

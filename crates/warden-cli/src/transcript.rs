@@ -39,13 +39,18 @@ pub fn line(msg: &EventMsg) -> String {
             model,
             wire_api,
             policy,
+            identity,
         } => {
             let requirements = match policy.requirement_sources.len() {
                 0 => String::new(),
                 n => format!(", {n} admin requirement source(s)"),
             };
+            let on = identity
+                .as_ref()
+                .map(|i| format!(" on {} as {}", i.hostname, i.user))
+                .unwrap_or_default();
             let mut line = format!(
-                "session started in {cwd} (sandbox {}, approval {}, model {model} via {wire_api}{requirements})",
+                "session started in {cwd}{on} (sandbox {}, approval {}, model {model} via {wire_api}{requirements})",
                 sandbox.as_str(),
                 approval.as_str()
             );
@@ -66,6 +71,22 @@ pub fn line(msg: &EventMsg) -> String {
             sandbox.as_str()
         ),
         EventMsg::NetworkAccess { access, .. } => format!("  {}", network_line(access)),
+        EventMsg::ProcessStarted {
+            pid,
+            started_at,
+            executable,
+            ..
+        } => format!(
+            "  process {pid} ({executable}) started {}",
+            warden_protocol::utc_time(*started_at)
+        ),
+        EventMsg::TriageReport { report } => format!(
+            "triage: {} (confidence {:.0} %, {} matching session(s)): {}",
+            report.verdict.words(),
+            report.confidence * 100.0,
+            report.matches.len(),
+            report.summary
+        ),
         EventMsg::ModelTurn {
             text, tool_calls, ..
         } => {

@@ -818,6 +818,7 @@ async fn serve_runs_a_session_with_an_approval_over_http() {
             "decision",
             "approvalRequested",
             "approvalAnswered",
+            "processStarted",
             "toolResult",
             "modelTurn",
             "turnComplete"
@@ -844,7 +845,7 @@ async fn audit_search_verify_and_export() {
     let found_text = text(&found.stdout);
     assert_eq!(found_text.lines().count(), 1, "{found_text}");
     assert!(
-        found_text.contains(&format!("{session}#6")) && found_text.contains("toolResult"),
+        found_text.contains(&format!("{session}#7")) && found_text.contains("toolResult"),
         "{found_text}"
     );
     let none = env
@@ -883,7 +884,7 @@ async fn audit_search_verify_and_export() {
 
     let verified = env.output(&["audit", "verify"]).await;
     assert!(verified.status.success());
-    assert_eq!(text(&verified.stdout), "intact: 9 events in 1 session\n");
+    assert_eq!(text(&verified.stdout), "intact: 10 events in 1 session\n");
 
     let file = env.home.path().join("session.jsonl");
     let exported = env
@@ -901,7 +902,7 @@ async fn audit_search_verify_and_export() {
     let checked = env
         .output(&["audit", "verify", "--file", file.to_str().unwrap()])
         .await;
-    assert_eq!(text(&checked.stdout), "intact: 9 events in 1 session\n");
+    assert_eq!(text(&checked.stdout), "intact: 10 events in 1 session\n");
 
     // Tamper with one row using sqlite3: verify names it and fails.
     let db = env.home.path().join("audit.sqlite");
@@ -937,7 +938,7 @@ async fn audit_prune_keeps_the_chain_verifiable() {
     );
     let pruned = env.output(&["audit", "prune", "--older-than", "0"]).await;
     assert!(
-        text(&pruned.stdout).starts_with("deleted 9 events older than 0 days from 1 session"),
+        text(&pruned.stdout).starts_with("deleted 10 events older than 0 days from 1 session"),
         "{}",
         text(&pruned.stdout)
     );
@@ -952,7 +953,7 @@ async fn audit_prune_keeps_the_chain_verifiable() {
     );
     assert_eq!(
         text(&env.output(&["audit", "verify"]).await.stdout),
-        "intact: 9 events in 1 session\n"
+        "intact: 10 events in 1 session\n"
     );
 }
 
@@ -1001,6 +1002,7 @@ async fn run_exports_the_session_to_an_otlp_collector() {
             "modelTurn",
             "toolCallProposed",
             "decision",
+            "processStarted",
             "toolResult",
             "modelTurn",
             "turnComplete",

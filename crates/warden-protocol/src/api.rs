@@ -12,7 +12,8 @@ use ts_rs::TS;
 use crate::{
     ApiError, ApiKeySource, ApprovalPolicy, AutoReviewSettings, DecisionOutcome, ErrorCode, Event,
     Op, PolicySource, Reason, ReviewActionParams, ReviewActionResponse, SandboxMode,
-    SaveAutoReviewParams, Verdict, WireApi,
+    SaveAutoReviewParams, SaveTriageParams, TriageParams, TriageResponse, TriageSettings, Verdict,
+    WireApi,
 };
 
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
@@ -116,6 +117,7 @@ pub struct SettingsResponse {
     pub sandbox_status: String,
     pub telemetry: TelemetryStatus,
     pub auto_review: AutoReviewSettings,
+    pub triage: TriageSettings,
 }
 
 /// The OpenTelemetry exporter, as the Settings view shows it.
@@ -372,6 +374,8 @@ macro_rules! for_each_api_command {
             check_command(CheckCommandParams) -> CheckCommandResponse;
             save_auto_review(SaveAutoReviewParams) -> SettingsResponse;
             review_action(ReviewActionParams) -> ReviewActionResponse;
+            triage(TriageParams) -> TriageResponse;
+            save_triage(SaveTriageParams) -> SettingsResponse;
         }
     };
 }

@@ -64,6 +64,8 @@ pub enum ErrorCode {
     SettingsInvalid,
     SettingsOverridden,
     CommandEmpty,
+    /// An endpoint alert given to triage could not be read.
+    AlertInvalid,
     ExportFailed,
     ProjectNotTrusted,
     BadParams,
@@ -137,6 +139,7 @@ impl ErrorCode {
             Self::SettingsInvalid => "settings_invalid",
             Self::SettingsOverridden => "settings_overridden",
             Self::CommandEmpty => "command_empty",
+            Self::AlertInvalid => "alert_invalid",
             Self::ExportFailed => "export_failed",
             Self::ProjectNotTrusted => "project_not_trusted",
             Self::BadParams => "bad_params",

@@ -5,7 +5,8 @@ use ts_rs::TS;
 
 use crate::{
     Actor, ApprovalPolicy, DecisionOutcome, Reason, ReviewDecision, ReviewOutcome, ReviewRisk,
-    ReviewTier, ReviewerNote, SandboxMode, SessionPolicy, UserAuthorized, Verdict,
+    ReviewTier, ReviewerNote, SandboxMode, SessionIdentity, SessionPolicy, TriageReport,
+    UserAuthorized, Verdict,
 };
 
 /// One event from a session. `seq` is present for recorded events (those written to the
@@ -105,6 +106,10 @@ pub enum EventMsg {
         /// Absent from sessions recorded before it was added.
         #[serde(default)]
         policy: SessionPolicy,
+        /// The host and OS user it ran as (absent from older sessions).
+        #[ts(optional)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<SessionIdentity>,
     },
     UserPrompt {
         text: String,
@@ -261,6 +266,25 @@ pub enum EventMsg {
         /// The server's answer as text (capped), or why there is none.
         result: String,
     },
+    /// A process Warden started for a command, as the host sees it (so an endpoint
+    /// tool's alert can be matched to it): its pid (the host's; commands run in their own
+    /// process group, whose id is this pid), when the kernel says it started, what it
+    /// runs, and its parent (Warden).
+    ProcessStarted {
+        call_id: String,
+        pid: u32,
+        /// Milliseconds since the epoch.
+        started_at: i64,
+        executable: String,
+        command_line: String,
+        parent_pid: u32,
+        parent_executable: String,
+    },
+    /// A triage of an endpoint alert: the verdict, the sessions and events it matched,
+    /// and the evidence it cites. Recorded in a session of its own.
+    TriageReport {
+        report: TriageReport,
+    },
     /// A command a person ran directly in the sandbox (`warden exec`), recorded with what
     /// it did on the network and what the sandbox refused it.
     CommandStarted {
@@ -335,6 +359,8 @@ impl EventMsg {
             Self::NetworkAccess { .. } => "networkAccess",
             Self::ConfigChanged { .. } => "configChanged",
             Self::CommandStarted { .. } => "commandStarted",
+            Self::ProcessStarted { .. } => "processStarted",
+            Self::TriageReport { .. } => "triageReport",
             Self::McpServerStarted { .. } => "mcpServerStarted",
             Self::McpCall { .. } => "mcpCall",
             Self::Error { .. } => "error",
@@ -382,6 +408,7 @@ impl EventMsg {
             } => actor.as_str(),
             Self::SandboxDenied { .. } => "sandbox",
             Self::AutoReview { .. } => "auto-review",
+            Self::TriageReport { .. } => "triage",
             _ => "warden",
         }
     }

@@ -11,6 +11,7 @@ mod op;
 mod policy;
 mod review;
 mod settings;
+mod triage;
 pub mod typescript;
 
 pub use api::*;
@@ -20,6 +21,7 @@ pub use op::*;
 pub use policy::*;
 pub use review::*;
 pub use settings::*;
+pub use triage::*;
 
 /// An error with its causes (`error sending request: … invalid peer certificate:
 /// UnknownIssuer`), for messages people read: HTTP and TLS errors put the reason in

@@ -10,6 +10,7 @@
 
 mod env;
 mod error;
+pub mod host;
 #[cfg(target_os = "linux")]
 mod linux;
 pub mod paths;

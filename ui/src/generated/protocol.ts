@@ -99,11 +99,70 @@ command?: string,
  */
 error?: string, bytesUp: number, bytesDown: number, durationMs: number, };
 
+export type SessionIdentity = { hostname: string, 
+/**
+ * The OS user name.
+ */
+user: string, uid: number, };
+
+export type TriageVerdict = "expected_agent_behavior" | "benign_mistake" | "needs_escalation" | "insufficient_evidence";
+
+export type TriageAnalysis = "model" | "rules";
+
+export type AlertSummary = { 
+/**
+ * `ecs`, `falco`, `osquery` or `crowdstrike`.
+ */
+format: string, rule?: string, 
+/**
+ * As the alert says it (`high`, `Critical`, `4`).
+ */
+severity?: string, 
+/**
+ * When it happened (ms since the epoch).
+ */
+at?: number, host?: string, user?: string, pid?: number, parentPid?: number, executable?: string, commandLine?: string, filePath?: string, 
+/**
+ * `host:port` or `address:port`.
+ */
+destination?: string, };
+
+export type TriageMatch = { sessionId: string, 
+/**
+ * The matching events' sequence numbers in that session.
+ */
+events: Array<number>, 
+/**
+ * 0 to 1.
+ */
+score: number, why: Array<string>, };
+
+export type EvidenceRef = { sessionId: string, seq: number, why: string, };
+
+export type TriageReport = { alert: AlertSummary, verdict: TriageVerdict, 
+/**
+ * 0 to 1.
+ */
+confidence: number, analysis: TriageAnalysis, 
+/**
+ * The triage model, when it answered.
+ */
+model?: string, 
+/**
+ * Why the rules decided instead of the model (none configured, a timeout, an invalid
+ * answer).
+ */
+modelUnavailable?: string, summary: string, matches: Array<TriageMatch>, evidence: Array<EvidenceRef>, counterEvidence: Array<string>, unknowns: Array<string>, nextSteps: Array<string>, };
+
 export type EventMsg = { "type": "sessionStarted", cwd: string, sandbox: SandboxMode, approval: ApprovalPolicy, model: string, wireApi: string, 
 /**
  * Absent from sessions recorded before it was added.
  */
-policy: SessionPolicy, } | { "type": "userPrompt", text: string, } | { "type": "reasoningDelta", delta: string, } | { "type": "messageDelta", delta: string, } | { "type": "modelTurn", text: string, reasoning: string, toolCalls: number, } | { "type": "toolCallProposed", callId: string, tool: string, 
+policy: SessionPolicy, 
+/**
+ * The host and OS user it ran as (absent from older sessions).
+ */
+identity?: SessionIdentity, } | { "type": "userPrompt", text: string, } | { "type": "reasoningDelta", delta: string, } | { "type": "messageDelta", delta: string, } | { "type": "modelTurn", text: string, reasoning: string, toolCalls: number, } | { "type": "toolCallProposed", callId: string, tool: string, 
 /**
  * The command line for `shell`, a path for file tools, a summary for patches.
  */
@@ -181,7 +240,11 @@ isError: boolean, durationMs: number,
 /**
  * The server's answer as text (capped), or why there is none.
  */
-result: string, } | { "type": "commandStarted", callId: string, 
+result: string, } | { "type": "processStarted", callId: string, pid: number, 
+/**
+ * Milliseconds since the epoch.
+ */
+startedAt: number, executable: string, commandLine: string, parentPid: number, parentExecutable: string, } | { "type": "triageReport", report: TriageReport, } | { "type": "commandStarted", callId: string, 
 /**
  * The command line, shell-quoted.
  */
@@ -219,7 +282,7 @@ export type WireApi = "responses" | "chat";
 
 export type ApiKeySource = "keyring" | "environment" | "none";
 
-export type ErrorCode = "config_read" | "config_write" | "config_parse" | "config_override" | "config_invalid" | "config_no_home" | "rules_invalid" | "rules_unsupported" | "requirements_invalid" | "requirement_refused" | "bundle_fetch" | "sandbox_unsupported" | "sandbox_landlock" | "sandbox_seccomp" | "sandbox_writable_root" | "sandbox_weaker" | "sandbox_spawn" | "proxy_config" | "audit_open" | "audit_corrupt" | "audit_query" | "audit_decode" | "audit_unknown_session" | "audit_write" | "audit_writer_stopped" | "audit_busy" | "audit_witness" | "audit_exporter" | "redacted" | "model_client" | "model_unreachable" | "model_unauthorized" | "model_not_found" | "model_rate_limited" | "model_server_error" | "model_rejected" | "model_bad_response" | "model_stream" | "model_reported_error" | "keyring" | "workspace_missing" | "session_not_running" | "settings_invalid" | "settings_overridden" | "command_empty" | "export_failed" | "project_not_trusted" | "bad_params" | "unknown_method" | "internal" | "bad_host" | "bad_origin" | "unauthorized" | "bad_json" | "transport" | "unreachable" | "task_missing";
+export type ErrorCode = "config_read" | "config_write" | "config_parse" | "config_override" | "config_invalid" | "config_no_home" | "rules_invalid" | "rules_unsupported" | "requirements_invalid" | "requirement_refused" | "bundle_fetch" | "sandbox_unsupported" | "sandbox_landlock" | "sandbox_seccomp" | "sandbox_writable_root" | "sandbox_weaker" | "sandbox_spawn" | "proxy_config" | "audit_open" | "audit_corrupt" | "audit_query" | "audit_decode" | "audit_unknown_session" | "audit_write" | "audit_writer_stopped" | "audit_busy" | "audit_witness" | "audit_exporter" | "redacted" | "model_client" | "model_unreachable" | "model_unauthorized" | "model_not_found" | "model_rate_limited" | "model_server_error" | "model_rejected" | "model_bad_response" | "model_stream" | "model_reported_error" | "keyring" | "workspace_missing" | "session_not_running" | "settings_invalid" | "settings_overridden" | "command_empty" | "alert_invalid" | "export_failed" | "project_not_trusted" | "bad_params" | "unknown_method" | "internal" | "bad_host" | "bad_origin" | "unauthorized" | "bad_json" | "transport" | "unreachable" | "task_missing";
 
 export type ApiError = { code: ErrorCode, message: string, };
 
@@ -323,6 +386,34 @@ locked: Array<LockedSetting>,
  */
 spent30Days: ReviewSpend, };
 
+export type TriageSettings = { 
+/**
+ * `model` (the triage model, the rules when it fails) or `rules`.
+ */
+analysis: string, 
+/**
+ * The triage model's endpoint, model and wire API: unset is the session model's.
+ */
+baseUrl?: string, model?: string, wireApi?: WireApi, 
+/**
+ * Whether the triage model has its own key in the keyring.
+ */
+ownKey: boolean, timeoutSecs: number, windowMinutes: number, };
+
+export type SaveTriageParams = { 
+/**
+ * `model` or `rules`.
+ */
+analysis?: string, 
+/**
+ * Empty clears it (the session model's is used).
+ */
+baseUrl?: string, model?: string, wireApi?: WireApi, 
+/**
+ * A key for the triage model alone, stored in the keyring under its own entry.
+ */
+apiKey?: string, timeoutSecs?: number, windowMinutes?: number, };
+
 export type SaveAutoReviewParams = { mode?: AutoReviewMode, escalations?: boolean, 
 /**
  * Empty clears it (the session model's is used).
@@ -366,11 +457,32 @@ summary: string, note?: ReviewerNote,
  */
 reasons: Array<string>, tokensIn: number, tokensOut: number, latencyMs: number, };
 
+export type TriageParams = { 
+/**
+ * The alert as the endpoint tool wrote it: ECS, Falco JSON, an osquery result-log
+ * line, or a CrowdStrike detection summary event.
+ */
+alert: string, 
+/**
+ * Minutes either side of the alert's time to look in (default 10).
+ */
+windowMinutes?: number, };
+
+export type TriageResponse = { report: TriageReport, 
+/**
+ * Where the report is recorded: its own session in the audit store.
+ */
+reportSessionId: string, 
+/**
+ * The report as Markdown.
+ */
+markdown: string, };
+
 export type SettingsResponse = { baseUrl: string, model: string, wireApi: WireApi, apiKeySource: ApiKeySource, sandbox: SandboxMode, approval: ApprovalPolicy, configPath: string, auditDbPath: string, 
 /**
  * What the OS boundary enforces here, in one line.
  */
-sandboxStatus: string, telemetry: TelemetryStatus, autoReview: AutoReviewSettings, };
+sandboxStatus: string, telemetry: TelemetryStatus, autoReview: AutoReviewSettings, triage: TriageSettings, };
 
 export type SaveSettingsParams = { baseUrl: string, model: string, wireApi: WireApi, 
 /**
@@ -521,4 +633,6 @@ export type ApiMethods = {
   check_command: { params: CheckCommandParams; response: CheckCommandResponse };
   save_auto_review: { params: SaveAutoReviewParams; response: SettingsResponse };
   review_action: { params: ReviewActionParams; response: ReviewActionResponse };
+  triage: { params: TriageParams; response: TriageResponse };
+  save_triage: { params: SaveTriageParams; response: SettingsResponse };
 };

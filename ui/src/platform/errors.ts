@@ -52,6 +52,7 @@ export const REMEDY: Record<ErrorCode, Remedy> = {
   settings_invalid: "settings",
   settings_overridden: "none",
   command_empty: "policy",
+  alert_invalid: "none",
   export_failed: "retry",
   project_not_trusted: "policy",
   bad_params: "none",

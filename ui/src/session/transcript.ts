@@ -217,6 +217,7 @@ function apply(t: Transcript, msg: EventMsg) {
     case "networkAccess":
       if (msg.callId) tool(t, msg.callId)?.network.push(msg.access);
       break;
+
     case "configChanged":
       t.entries.push({
         kind: "notice",

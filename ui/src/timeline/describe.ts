@@ -57,7 +57,7 @@ export function describe(msg: EventMsg): Line {
         label: "session started",
         who: "warden",
         text:
-          `${msg.cwd} · sandbox ${msg.sandbox} · approval ${msg.approval} · ${msg.model} (${msg.wireApi})${policySummary(msg.policy)}` +
+          `${msg.cwd}${msg.identity ? ` · on ${msg.identity.hostname} as ${msg.identity.user}` : ""} · sandbox ${msg.sandbox} · approval ${msg.approval} · ${msg.model} (${msg.wireApi})${policySummary(msg.policy)}` +
           warnings.map((w) => ` · WARNING: ${w}`).join(""),
         tone: warnings.length > 0 ? "warn" : "plain",
       };
@@ -150,6 +150,25 @@ export function describe(msg: EventMsg): Line {
           ? `${msg.change} in ${msg.file}: ${msg.error}`
           : `${msg.change} in ${msg.file}`,
         tone: msg.error ? "bad" : "warn",
+      };
+    case "processStarted":
+      return {
+        label: "process started",
+        who: "warden",
+        text: `pid ${msg.pid} · ${msg.executable} · ${msg.commandLine} · started ${formatTime(msg.startedAt)}`,
+        tone: "plain",
+      };
+    case "triageReport":
+      return {
+        label: `triage: ${msg.report.verdict.replaceAll("_", " ")}`,
+        who: "triage",
+        text: `${msg.report.alert.rule ?? "alert"} · ${msg.report.matches.length} matching session(s) · ${msg.report.summary}`,
+        tone:
+          msg.report.verdict === "needs_escalation"
+            ? "bad"
+            : msg.report.verdict === "expected_agent_behavior"
+              ? "good"
+              : "warn",
       };
     case "commandStarted":
       return {

@@ -136,6 +136,14 @@ impl WardenApi for Host {
         Ok(Host::review_action(self, params).await?)
     }
 
+    async fn triage(&self, params: TriageParams) -> Result<TriageResponse, ApiError> {
+        Ok(Host::triage(self, params).await?)
+    }
+
+    async fn save_triage(&self, params: SaveTriageParams) -> Result<SettingsResponse, ApiError> {
+        Ok(Host::save_triage(self, params).await?)
+    }
+
     async fn check_command(
         &self,
         params: CheckCommandParams,

@@ -22,6 +22,8 @@ pub enum HostError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Proxy(#[from] ProxyError),
+    #[error(transparent)]
+    Triage(#[from] warden_triage::TriageError),
     /// No workspace folder given, or it does not exist.
     #[error("{0}")]
     WorkspaceMissing(String),
@@ -56,6 +58,7 @@ impl HostError {
             Self::Model(e) => e.code(),
             Self::Secret(e) => e.code(),
             Self::Proxy(e) => e.code(),
+            Self::Triage(e) => warden_protocol::Coded::code(e),
             Self::WorkspaceMissing(_) => ErrorCode::WorkspaceMissing,
             Self::SessionNotRunning(_) => ErrorCode::SessionNotRunning,
             Self::SettingsInvalid(_) => ErrorCode::SettingsInvalid,

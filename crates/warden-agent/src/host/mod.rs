@@ -2,8 +2,8 @@
 //! the API that the desktop shell and `warden serve` adapt. By concern: opening
 //! (open.rs), starting a session (start.rs), the running sessions (registry.rs), the
 //! OpenTelemetry exporter (telemetry.rs), settings (settings.rs) and their auto-review
-//! section (auto_review.rs), the Policy view
-//! (policy_view.rs), its errors (error.rs) and the API's handlers (api.rs).
+//! section (auto_review.rs), the Policy view (policy_view.rs), triage of endpoint alerts
+//! (triage.rs), its errors (error.rs) and the API's handlers (api.rs).
 
 mod api;
 mod auto_review;
@@ -14,6 +14,7 @@ mod registry;
 mod settings;
 mod start;
 mod telemetry;
+mod triage;
 
 use std::path::Path;
 

@@ -11,6 +11,7 @@ impl Host {
     pub(crate) async fn settings(&self) -> Result<SettingsResponse, HostError> {
         let policy = self.policy(None, warden_policy::layers::SessionChoices::default())?;
         let auto_review = self.auto_review_settings(&policy).await?;
+        let triage = self.triage_settings(&policy.config).await?;
         let config = policy.config;
         let (_, api_key_source) = tokio::task::spawn_blocking(load_api_key)
             .await
@@ -27,6 +28,7 @@ impl Host {
             sandbox_status: warden_sandbox::support().summary,
             telemetry: telemetry::status(self.telemetry.as_ref()),
             auto_review,
+            triage,
         })
     }
 

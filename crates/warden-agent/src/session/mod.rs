@@ -162,6 +162,7 @@ impl Session {
             model: self.client.model().to_string(),
             wire_api: self.client.wire_api().as_str().to_string(),
             policy: std::mem::take(&mut self.policy),
+            identity: Some(warden_sandbox::host::session_identity()),
         };
         if let Err(e) = self.record(started).await {
             tracing::error!(?e, "cannot record session start");

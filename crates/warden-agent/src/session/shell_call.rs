@@ -180,6 +180,18 @@ impl Session {
                 return Ok((text, Vec::new()));
             }
         };
+        if let Some(process) = &outcome.process {
+            self.record(EventMsg::ProcessStarted {
+                call_id: call_id.into(),
+                pid: process.pid,
+                started_at: process.started_at,
+                executable: process.executable.clone(),
+                command_line: warden_policy::shell::command_line(argv),
+                parent_pid: std::process::id(),
+                parent_executable: parent_executable(),
+            })
+            .await?;
+        }
         let success = outcome.success();
         let mut for_model = match outcome.exit_code {
             Some(code) => format!("exit code: {code}\n{}", outcome.output),
@@ -206,6 +218,13 @@ impl Session {
         }
         Ok((for_model, denials))
     }
+}
+
+/// This process's executable: the parent of every command it runs.
+fn parent_executable() -> String {
+    std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 /// Folders a rerun would need write access to: the nearest existing folder of each write

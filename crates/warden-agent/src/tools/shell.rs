@@ -20,6 +20,17 @@ pub struct ShellOutcome {
     pub output: String,
     /// What the boundary refused while the command ran, as the kernel reported it.
     pub denials: Vec<warden_protocol::SandboxDenial>,
+    /// The process as the host saw it (its pid, when it started, what it runs).
+    pub process: Option<StartedProcess>,
+}
+
+/// A command's process as an endpoint tool sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedProcess {
+    pub pid: u32,
+    /// Milliseconds since the epoch, from the kernel.
+    pub started_at: i64,
+    pub executable: String,
 }
 
 impl ShellOutcome {
@@ -107,6 +118,12 @@ pub async fn run(
     if let (Some((credential, _)), Some(pid)) = (proxy, pid) {
         credential.set_pid(pid);
     }
+    let process = Some(StartedProcess {
+        pid: child.pid,
+        started_at: warden_sandbox::host::process_started_ms(child.pid)
+            .unwrap_or_else(crate::now_ms),
+        executable: warden_sandbox::host::resolve_program(program, cwd),
+    });
     // However this ends (finished, timed out, or the turn was interrupted and this future
     // dropped), nothing the command started outlives it.
     let _group = KillGroupOnDrop(pid);
@@ -162,6 +179,7 @@ pub async fn run(
         duration: started.elapsed(),
         output,
         denials: confinement.denials(),
+        process,
     })
 }
 

@@ -54,6 +54,7 @@ fn severity(kind: &str, payload: &Value) -> (i32, &'static str) {
         "autoReview" if !payload["unavailable"].is_null() || payload["outcome"] == "deny" => {
             (13, "WARN")
         }
+        "triageReport" if payload["report"]["verdict"] == "needs_escalation" => (13, "WARN"),
         _ => (9, "INFO"),
     }
 }
@@ -67,6 +68,61 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
             out.push(string("warden.sandbox.mode", s("sandbox")));
             out.push(string("warden.approval.policy", s("approval")));
             out.push(string("gen_ai.request.model", s("model")));
+            let id = &p["identity"];
+            if let Some(host) = id["hostname"].as_str() {
+                out.push(string("warden.session.host", host));
+            }
+            if let Some(user) = id["user"].as_str() {
+                out.push(string("user.name", user));
+            }
+            if let Some(uid) = id["uid"].as_i64() {
+                out.push(int("user.id", uid));
+            }
+        }
+        "processStarted" => {
+            out.push(string("warden.tool.call_id", s("callId")));
+            out.push(int("process.pid", p["pid"].as_i64().unwrap_or(0)));
+            out.push(string("process.executable.path", s("executable")));
+            out.push(string("process.command_line", s("commandLine")));
+            out.push(int(
+                "process.parent_pid",
+                p["parentPid"].as_i64().unwrap_or(0),
+            ));
+            out.push(string(
+                "process.creation.time",
+                p["startedAt"].as_i64().map(rfc3339).unwrap_or_default(),
+            ));
+        }
+        "triageReport" => {
+            let r = &p["report"];
+            let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            out.push(string("warden.triage.verdict", text("verdict")));
+            out.push(string("warden.triage.analysis", text("analysis")));
+            out.push(string(
+                "warden.triage.confidence",
+                format!("{:.2}", r["confidence"].as_f64().unwrap_or(0.0)),
+            ));
+            let sessions: Vec<&str> = r["matches"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["sessionId"].as_str())
+                .collect();
+            out.push(string("warden.triage.sessions", sessions.join(",")));
+            let a = &r["alert"];
+            for (key, field) in [
+                ("warden.triage.alert.format", "format"),
+                ("rule.name", "rule"),
+                ("warden.triage.alert.severity", "severity"),
+                ("host.hostname", "host"),
+            ] {
+                if let Some(v) = a[field].as_str() {
+                    out.push(string(key, v));
+                }
+            }
+            if let Some(m) = r["model"].as_str() {
+                out.push(string("gen_ai.request.model", m));
+            }
         }
         "commandStarted" => {
             out.push(string("warden.tool.call_id", s("callId")));
@@ -218,6 +274,15 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
         }
         _ => {}
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` from epoch milliseconds.
+fn rfc3339(ms: i64) -> String {
+    format!(
+        "{}.{:03}Z",
+        warden_protocol::utc_time(ms).replacen(' ', "T", 1),
+        ms.rem_euclid(1000)
+    )
 }
 
 /// An auto-review: which tier, what it said, and for the reviewer model the GenAI

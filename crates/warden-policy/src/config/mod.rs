@@ -261,6 +261,9 @@ pub struct Config {
     /// model's settings.
     #[serde(default)]
     pub auto_review: AutoReviewConfig,
+    /// Security triage of endpoint alerts: its model and time limits.
+    #[serde(default)]
+    pub triage: TriageConfig,
     /// Per-category approval settings, applied on top of `approval`.
     #[serde(default)]
     pub approvals: ApprovalCategories,
@@ -292,6 +295,7 @@ impl Default for Config {
             boundary: BoundaryConfig::default(),
             network: NetworkConfig::default(),
             auto_review: AutoReviewConfig::default(),
+            triage: TriageConfig::default(),
             approvals: ApprovalCategories::default(),
             trusted_projects: Vec::new(),
             mcp_servers: Default::default(),
@@ -319,6 +323,39 @@ pub struct ApprovalCategories {
     /// `ask` makes them questions, `allow` lets them through like other workspace edits.
     #[serde(default)]
     pub sensitive_edits: SensitiveEdits,
+}
+
+/// `[triage]`: how alerts are analysed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TriageConfig {
+    /// `model` (the triage model, falling back to the rules when it fails) or `rules`.
+    pub analysis: TriageAnalysisMode,
+    /// How long the model may take.
+    pub timeout_secs: u64,
+    /// Minutes either side of an alert's time to look for sessions.
+    pub window_minutes: u32,
+    /// The triage model; each unset field is the session model's.
+    pub model: ReviewerModelConfig,
+}
+
+impl Default for TriageConfig {
+    fn default() -> Self {
+        Self {
+            analysis: TriageAnalysisMode::Model,
+            timeout_secs: 60,
+            window_minutes: 10,
+            model: ReviewerModelConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TriageAnalysisMode {
+    #[default]
+    Model,
+    Rules,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -349,7 +386,7 @@ use crate::PolicyError;
 pub use text::parse_text;
 pub(crate) use text::{apply_override, merge, to_table};
 pub(crate) use write::write_atomically;
-pub use write::{add_trusted_project, save_auto_review, save_model};
+pub use write::{add_trusted_project, save_auto_review, save_model, save_section};
 
 #[cfg(test)]
 mod tests;

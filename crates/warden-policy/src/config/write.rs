@@ -52,18 +52,29 @@ pub fn save_auto_review(
     config_file: &Path,
     changes: &[(&str, Option<toml::Value>)],
 ) -> Result<(), PolicyError> {
+    save_section(config_file, "auto_review", changes)
+}
+
+/// Change settings of the table `[section]` in the user file, as `save_auto_review`.
+pub fn save_section(
+    config_file: &Path,
+    section: &str,
+    changes: &[(&str, Option<toml::Value>)],
+) -> Result<(), PolicyError> {
     let mut table = read_user_table(config_file)?;
-    let mut review = match table.remove("auto_review") {
+    let mut review = match table.remove(section) {
         Some(toml::Value::Table(t)) => t,
-        Some(other) => match super::auto_review_as_table(&other) {
-            Some(toml::Value::Table(t)) => t,
-            _ => {
-                return Err(PolicyError::Parse {
-                    path: config_file.to_path_buf(),
-                    message: format!("auto_review = {other} is not a switch, a mode or a table"),
-                });
+        Some(other) => {
+            match super::auto_review_as_table(&other).filter(|_| section == "auto_review") {
+                Some(toml::Value::Table(t)) => t,
+                _ => {
+                    return Err(PolicyError::Parse {
+                        path: config_file.to_path_buf(),
+                        message: format!("{section} = {other} is not a table"),
+                    });
+                }
             }
-        },
+        }
         None => toml::Table::new(),
     };
     for (key, value) in changes {
@@ -81,7 +92,7 @@ pub fn save_auto_review(
                 other => {
                     return Err(PolicyError::Parse {
                         path: config_file.to_path_buf(),
-                        message: format!("auto_review.{parent} = {other} is not a table"),
+                        message: format!("{section}.{parent} = {other} is not a table"),
                     });
                 }
             },
@@ -96,7 +107,7 @@ pub fn save_auto_review(
         }
     }
     review.retain(|_, v| !matches!(v, toml::Value::Table(t) if t.is_empty()));
-    table.insert("auto_review".into(), toml::Value::Table(review));
+    table.insert(section.into(), toml::Value::Table(review));
     let text = toml::to_string_pretty(&table).map_err(|e| PolicyError::Invalid(e.to_string()))?;
     write_atomically(config_file, text.as_bytes())
 }
