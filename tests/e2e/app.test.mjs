@@ -1,7 +1,7 @@
 // The real desktop app under Xvfb: WebdriverIO → tauri-driver → WebKitWebDriver → Warden.
 // Run through tests/e2e/run-app.sh, which provides dbus, an unlocked keyring and Xvfb.
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -244,6 +244,60 @@ test("triage: a pasted alert finds the session in the app and opens its timeline
     assert.ok(["toolCallProposed", "processStarted"].includes(await focused.getAttribute("data-kind")));
   } finally {
     await closeApp(app, profile.home);
+  }
+});
+
+test("insights: the app's charts count sessions run from the terminal, and a suggestion applied in the app stops the question", async () => {
+  // A profile of its own with known counts: three `warden run`s on a terminal (`script`
+  // gives a pseudo-terminal) where the person approves the same command.
+  const own = freshProfile("app-insights");
+  mkdirSync(own.home, { recursive: true });
+  writeFileSync(join(own.home, "config.toml"), `[model]\nbase_url = "${model.baseUrl}"\nname = "scripted"\n`);
+  const env = { ...process.env, WARDEN_HOME: own.home, OPENAI_API_KEY: API_KEY };
+  for (let i = 0; i < 3; i++) {
+    rmSync(join(own.workspace, "created-by-agent.txt"), { force: true });
+    const inner = `${bin("warden")} run --cwd '${own.workspace}' 'create a file'`;
+    const run = spawnSync("script", ["-q", "-e", "-c", inner, "/dev/null"], { env, input: "y\n", encoding: "utf8" });
+    assert.match(run.stdout, /approved once by user/, run.stdout + run.stderr);
+  }
+  const port = PORT + 10;
+  const second = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], { stdio: "inherit", env });
+  try {
+    await waitForPort(port);
+    const app = await openApp(port);
+    try {
+      await (await byId(app, "nav-insights")).click();
+      const sessions = await byId(app, "insights-sessions");
+      await sessions.waitForDisplayed({ timeout: 20_000 });
+      assert.equal(await sessions.getText(), "3");
+      assert.equal(await (await byId(app, "insights-share")).getText(), "100 %");
+      assert.match(await (await byId(app, "table-tools")).getText(), /shell\s*3$/);
+      assert.match(await (await byId(app, "table-decisions")).getText(), /allow\s*user\s*3$/);
+      assert.ok(await (await byId(app, "chart-decisions")).isDisplayed());
+      const suggestion = await app.$('[data-testid="insights-suggestion"]*=Allow `touch created-by-agent.txt`');
+      assert.match(await suggestion.getText(), /approved 3 times, never refused/);
+      await screenshot(app, "app-insights.png");
+      await (await suggestion.$('[data-testid="insights-apply"]')).click();
+      await (await byId(app, "insights-applied")).waitForDisplayed({ timeout: 15_000 });
+      assert.match(readFileSync(join(own.home, "rules/default.rules"), "utf8"), /^prefix_rule\(pattern = \["touch", "created-by-agent.txt"\], decision = "allow"/);
+
+      // The next identical command, started in the app, runs without a question.
+      rmSync(join(own.workspace, "created-by-agent.txt"), { force: true });
+      await (await byId(app, "nav-session")).click();
+      await fill(app, "workspace", own.workspace);
+      await fill(app, "task", "Please create a file for me");
+      await (await byId(app, "start")).click();
+      await app.waitUntil(async () => (await (await byId(app, "transcript")).getText()).includes("Done. The command said: exit code: 0"), {
+        timeout: 30_000,
+        timeoutMsg: "the session did not finish without a question",
+      });
+      assert.equal((await app.$$('[data-testid="approval-card"]')).length, 0);
+      assert.ok(existsSync(join(own.workspace, "created-by-agent.txt")));
+    } finally {
+      await closeApp(app, own.home);
+    }
+  } finally {
+    second.kill();
   }
 });
 

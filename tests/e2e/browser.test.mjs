@@ -617,3 +617,70 @@ test("auto-review: Settings stores the reviewer's key in the keyring; its approv
     reviewer.stop();
   }
 });
+
+test("insights: the charts count real sessions, and an applied suggestion stops the question", async () => {
+  // A profile of its own, so the counts are known: three sessions whose one command the
+  // person approves, then the suggestion applied, then a fourth that nobody is asked about.
+  const own = freshProfile("insights");
+  const started = await startWithFirstLine(bin("warden"), ["serve", "--ui-dir", join(root, "ui/dist")], {
+    env: { ...process.env, WARDEN_HOME: own.home, OPENAI_API_KEY: "" },
+  });
+  const tab = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  try {
+    await tab.goto(serveUrl(started.line));
+    await tab.getByTestId("nav-settings").click();
+    await tab.getByTestId("base-url").fill(model.baseUrl);
+    await tab.getByTestId("model").fill("scripted");
+    await tab.getByTestId("save-settings").click();
+    await tab.getByTestId("saved").waitFor();
+    const session = async () => {
+      await tab.getByTestId("nav-session").click();
+      await tab.getByTestId("workspace").fill(own.workspace);
+      await tab.getByTestId("task").fill("Please create a file for me");
+      await tab.getByTestId("start").click();
+    };
+    for (let i = 0; i < 3; i++) {
+      await session();
+      await tab.getByTestId("approval-card").waitFor();
+      await tab.getByTestId("approve-once").click();
+      await tab.getByText("Done. The command said: exit code: 0").waitFor();
+      await tab.getByTestId("new-session").click();
+    }
+
+    await tab.getByTestId("nav-insights").click();
+    await tab.getByTestId("insights-sessions").waitFor();
+    assert.equal(await tab.getByTestId("insights-sessions").innerText(), "3");
+    assert.equal(await tab.getByTestId("insights-workspaces").innerText(), "1");
+    assert.equal(await tab.getByTestId("insights-share").innerText(), "100 %");
+    assert.match(await tab.getByTestId("insights-median").innerText(), /^\d+\.\d s$/);
+    for (const chart of ["sessions", "tools", "decisions", "network", "denials"]) {
+      assert.ok(await tab.getByTestId(`chart-${chart}`).isVisible(), chart);
+    }
+    const rows = async (table) =>
+      (await tab.getByTestId(`table-${table}`).locator("tbody tr").allInnerTexts()).map((r) => r.split("\t"));
+    assert.deepEqual((await rows("sessions")).map((r) => r[1]), ["3"]);
+    assert.deepEqual(await rows("tools"), [["shell", "3"]]);
+    assert.deepEqual(await rows("decisions"), [["allow", "user", "3"]]);
+    const suggestion = tab.getByTestId("insights-suggestion").filter({ hasText: "Allow `touch created-by-agent.txt`" });
+    assert.match(await suggestion.innerText(), /approved 3 times, never refused/);
+    assert.match(await suggestion.innerText(), /prefix_rule\(pattern = \["touch", "created-by-agent.txt"\], decision = "allow"/);
+    const csv = decodeURIComponent((await tab.getByTestId("insights-csv").getAttribute("href")).split(",").slice(1).join(","));
+    assert.match(csv, /^section,name,detail,value\r\n/);
+    assert.match(csv, /\r\ntool calls,shell,,3\r\n/);
+    assert.match(csv, /\r\ndecisions,allow,user,3\r\n/);
+    await tab.screenshot({ path: join(screenshots, "browser-insights.png"), fullPage: true });
+
+    await suggestion.getByTestId("insights-apply").click();
+    await tab.getByTestId("insights-applied").waitFor();
+    assert.match(await tab.getByTestId("insights-applied").innerText(), /prefix_rule\(touch created-by-agent.txt\) = allow/);
+    assert.equal(await suggestion.count(), 0);
+
+    // The next identical command runs without a question.
+    await session();
+    await tab.getByText("Done. The command said: exit code: 0").waitFor();
+    assert.equal(await tab.getByTestId("approval-card").count(), 0);
+  } finally {
+    await tab.close();
+    started.child.kill();
+  }
+});

@@ -7,8 +7,10 @@ use std::collections::hash_map::Entry;
 use std::path::Path;
 
 use crate::AuditError;
+use crate::chain::StoredRecord;
 use crate::direct::{Binder, Connection, SqlError, Statement};
-use crate::pipeline::{Job, TEXT_ROWS_PER_STATEMENT, WriteRequest};
+use crate::pipeline::{Derived, Job, TEXT_ROWS_PER_STATEMENT, WriteRequest};
+use crate::rollup;
 use crate::seal::{self, LAST_SEAL};
 use crate::witness::Witness;
 
@@ -58,6 +60,9 @@ pub(crate) struct Committer {
     texts: HashMap<usize, Statement>,
     title: Statement,
     ended: Statement,
+    /// Insights' daily counts (rollup.rs): add to one, read an answer's question.
+    rollup: Statement,
+    question: Statement,
     known: Option<Known>,
     witness: Witness,
     path: std::path::PathBuf,
@@ -108,6 +113,8 @@ impl Committer {
             title: conn
                 .prepare("UPDATE sessions SET title = ? WHERE session_id = ? AND title = ''")?,
             ended: conn.prepare("UPDATE sessions SET ended_at = ? WHERE session_id = ?")?,
+            rollup: conn.prepare(rollup::UPSERT)?,
+            question: conn.prepare(rollup::QUESTION)?,
             known: None,
             witness,
             path: path.to_path_buf(),
@@ -285,6 +292,7 @@ impl Committer {
         for (session, title) in titles {
             self.title.bind().text(title).text(session).run()?;
         }
+        self.add_tallies(&records)?;
         for (r, _) in &records {
             if r.kind == "sessionEnded" {
                 self.ended
@@ -295,6 +303,42 @@ impl Committer {
             }
         }
         Ok(records.len() as i64)
+    }
+}
+
+impl Committer {
+    /// Add the batch's counts to the insights' daily counts, with those of each person's
+    /// answer (its question is read here: it was committed before, or earlier in this
+    /// transaction).
+    fn add_tallies(&mut self, records: &[(&StoredRecord, &Derived)]) -> Result<(), AuditError> {
+        let mut sums = rollup::Sums::default();
+        for (r, d) in records {
+            sums.add(r.created_at, d.tallies.iter().cloned());
+            if let Some(answer) = &d.answer {
+                let row = self
+                    .question
+                    .bind()
+                    .text(&r.session_id)
+                    .text(&answer.call_id)
+                    .first_row()?;
+                if let Some(question) = row.as_deref().and_then(rollup::Question::from_row) {
+                    sums.add(
+                        r.created_at,
+                        rollup::answer_tallies(answer, r.created_at, &question),
+                    );
+                }
+            }
+        }
+        for (day, metric, key, n) in sums.into_rows() {
+            self.rollup
+                .bind()
+                .int(day)
+                .text(metric)
+                .text(&key)
+                .int(n)
+                .run()?;
+        }
+        Ok(())
     }
 }
 

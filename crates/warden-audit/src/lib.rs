@@ -18,6 +18,8 @@ mod pipeline;
 mod reader;
 mod redact;
 mod retention;
+mod rollup;
+mod rollup_backfill;
 mod seal;
 mod search;
 mod search_text;
@@ -34,6 +36,8 @@ pub use otlp::{Exporter, ExporterConfig, ExporterStatus, OtlpProtocol, TlsSettin
 pub use reader::SessionRow;
 pub use redact::redact;
 pub use retention::RetentionReport;
+pub use rollup::{DAY_MS, metric};
+pub use rollup_backfill::RollupRow;
 pub use search::{SearchHit, SearchQuery};
 pub use store::AuditStore;
 pub use verify::{VerifyReport, counted};

@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 
 use crate::AuditError;
 use crate::chain::StoredRecord;
+use crate::rollup::{Answer, Tally};
 
 pub(crate) struct WriteRequest {
     pub records: Vec<StoredRecord>,
@@ -23,6 +24,11 @@ pub(crate) struct Derived {
     pub text: String,
     /// What a decision came to (`allow`, `prompt`, `forbid`), for the `decision` column.
     pub decision: Option<&'static str>,
+    /// What it adds to the insights' daily counts (rollup.rs).
+    pub tallies: Vec<Tally>,
+    /// A person's answer, whose counts the commit thread adds once it has read the
+    /// question answered.
+    pub answer: Option<Answer>,
 }
 
 /// One linked batch to commit, the titles it sets and its seal's body.

@@ -81,6 +81,12 @@ impl AuditStore {
             .execute(&mut *tx)
             .await?;
         }
+        // Insights' counts of whole days before the cutoff go with their events (their keys
+        // name commands, hosts and folders).
+        sqlx::query("DELETE FROM rollups WHERE day < ?")
+            .bind(cutoff.div_euclid(crate::rollup::DAY_MS))
+            .execute(&mut *tx)
+            .await?;
         let run: i64 = sqlx::query_scalar(
             "INSERT INTO retention_runs (ran_at, cutoff, events_deleted, last_deleted_id) VALUES (?, ?, ?, ?) RETURNING id",
         )

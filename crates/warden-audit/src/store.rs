@@ -17,7 +17,7 @@ use crate::redact::redact;
 use crate::search_text::indexed_text;
 use crate::witness::{Locked, Witness};
 use crate::writer::run_writer;
-use crate::{checkpoint, commit};
+use crate::{checkpoint, commit, rollup};
 
 /// Handle to one audit database. Cheap to clone.
 #[derive(Clone)]
@@ -158,9 +158,12 @@ impl AuditStore {
                 AuditError::Write(format!("a {} event has no seq", event.msg.kind()))
             })?;
             let (msg, payload) = redacted(event.msg)?;
+            let (tallies, answer) = rollup::tallies(&event.session_id, &msg);
             derived.push(Derived {
                 text: indexed_text(&payload, &event.session_id, msg.kind(), msg.actor()),
                 decision: msg.decision().map(|d| d.as_str()),
+                tallies,
+                answer,
             });
             records.push(StoredRecord {
                 session_id: event.session_id.clone(),

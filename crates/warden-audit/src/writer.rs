@@ -212,6 +212,8 @@ mod tests {
             .map(|_| Derived {
                 text: String::new(),
                 decision: None,
+                tallies: Vec::new(),
+                answer: None,
             })
             .collect();
         let (ack, answer) = oneshot::channel();

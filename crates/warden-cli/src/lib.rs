@@ -14,6 +14,7 @@ mod audit_cmd;
 mod egress;
 mod exec;
 mod exec_record;
+mod insights_cmd;
 mod keys;
 mod policy_cmd;
 mod proxy_cmd;
@@ -135,6 +136,9 @@ enum Command {
     /// Triage an endpoint alert: find the governed session it came from and why, and
     /// recommend a verdict (the report is recorded in the audit store).
     Triage(triage_cmd::TriageArgs),
+    /// How the rollout is going: sessions, tools, decisions, the network, the sandbox and
+    /// auto-review over a period, and suggestions to tune the policy.
+    Insights(insights_cmd::InsightsArgs),
     /// Auto-review: measure it on a labelled corpus.
     Review {
         #[command(subcommand)]
@@ -184,6 +188,7 @@ pub fn warden_main() -> std::process::ExitCode {
         | Command::Policy { .. }
         | Command::Review { .. }
         | Command::Triage(_)
+        | Command::Insights(_)
         | Command::Admin { .. } => sessions::hand_over(),
     };
     let result = match result {
@@ -218,6 +223,7 @@ pub fn sessions_main(rules: RulesLoader) -> std::process::ExitCode {
         Command::Admin { command } => admin_cmd::run(command, rules),
         Command::Review { command } => review_cmd::run(overrides, command, rules),
         Command::Triage(args) => block_on(triage_cmd::run(overrides, args, rules)),
+        Command::Insights(args) => block_on(insights_cmd::run(overrides, args, rules)),
         Command::Run {
             cwd,
             sandbox,

@@ -211,9 +211,8 @@ async fn call(
         Err(e) => {
             let status = match e.code.as_str() {
                 "unknown_method" => StatusCode::NOT_FOUND,
-                "bad_params" | "workspace_missing" | "settings_invalid" | "alert_invalid" => {
-                    StatusCode::BAD_REQUEST
-                }
+                "bad_params" | "workspace_missing" | "settings_invalid" | "alert_invalid"
+                | "period_invalid" | "suggestion_invalid" => StatusCode::BAD_REQUEST,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             (status, axum::Json(e)).into_response()

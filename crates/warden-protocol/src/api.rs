@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::{
-    ApiError, ApiKeySource, ApprovalPolicy, AutoReviewSettings, DecisionOutcome, ErrorCode, Event,
-    Op, PolicySource, Reason, ReviewActionParams, ReviewActionResponse, SandboxMode,
+    ApiError, ApiKeySource, ApplySuggestionParams, ApplySuggestionResponse, ApprovalPolicy,
+    AutoReviewSettings, DecisionOutcome, ErrorCode, Event, InsightsParams, InsightsResponse, Op,
+    PolicySource, Reason, ReviewActionParams, ReviewActionResponse, SandboxMode,
     SaveAutoReviewParams, SaveTriageParams, TriageParams, TriageResponse, TriageSettings, Verdict,
     WireApi,
 };
@@ -376,6 +377,8 @@ macro_rules! for_each_api_command {
             review_action(ReviewActionParams) -> ReviewActionResponse;
             triage(TriageParams) -> TriageResponse;
             save_triage(SaveTriageParams) -> SettingsResponse;
+            insights(InsightsParams) -> InsightsResponse;
+            apply_suggestion(ApplySuggestionParams) -> ApplySuggestionResponse;
         }
     };
 }

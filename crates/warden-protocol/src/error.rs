@@ -66,6 +66,10 @@ pub enum ErrorCode {
     CommandEmpty,
     /// An endpoint alert given to triage could not be read.
     AlertInvalid,
+    /// An insights period (`--since`, `--until`) could not be read.
+    PeriodInvalid,
+    /// A suggestion to apply names no command or host a rule can allow.
+    SuggestionInvalid,
     ExportFailed,
     ProjectNotTrusted,
     BadParams,
@@ -140,6 +144,8 @@ impl ErrorCode {
             Self::SettingsOverridden => "settings_overridden",
             Self::CommandEmpty => "command_empty",
             Self::AlertInvalid => "alert_invalid",
+            Self::PeriodInvalid => "period_invalid",
+            Self::SuggestionInvalid => "suggestion_invalid",
             Self::ExportFailed => "export_failed",
             Self::ProjectNotTrusted => "project_not_trusted",
             Self::BadParams => "bad_params",

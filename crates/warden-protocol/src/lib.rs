@@ -7,6 +7,7 @@
 mod api;
 mod error;
 mod event;
+mod insights;
 mod op;
 mod policy;
 mod review;
@@ -17,6 +18,7 @@ pub mod typescript;
 pub use api::*;
 pub use error::*;
 pub use event::*;
+pub use insights::*;
 pub use op::*;
 pub use policy::*;
 pub use review::*;
@@ -38,6 +40,18 @@ pub fn error_with_causes(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm); the inverse of
+/// the date part of [`utc_time`].
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// UTC `YYYY-MM-DD HH:MM:SS` from Unix epoch milliseconds (the `*_at` fields).

@@ -47,6 +47,11 @@ const MAP: &[(&str, &[&str])] = &[
             "warden-model",
         ],
     ),
+    // Insights over the audit store's daily counts, with tuning suggestions.
+    (
+        "warden-insights",
+        &["warden-protocol", "warden-policy", "warden-audit"],
+    ),
     (
         "warden-agent",
         &[
@@ -58,6 +63,7 @@ const MAP: &[(&str, &[&str])] = &[
             "warden-model",
             "warden-review",
             "warden-triage",
+            "warden-insights",
         ],
     ),
     (
@@ -72,6 +78,7 @@ const MAP: &[(&str, &[&str])] = &[
             "warden-model",
             "warden-review",
             "warden-triage",
+            "warden-insights",
             "warden-agent",
         ],
     ),

@@ -33,17 +33,6 @@ fn from_epoch(n: i64) -> i64 {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 fn number(s: &str) -> Option<i64> {
     (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
@@ -56,7 +45,10 @@ fn at(year: i64, month: i64, day: i64, h: i64, m: i64, sec: i64) -> Option<i64> 
         && (0..24).contains(&h)
         && (0..60).contains(&m)
         && (0..=60).contains(&sec);
-    valid.then(|| ((days_from_civil(year, month, day) * 24 + h) * 60 + m) * 60_000 + sec * 1000)
+    valid.then(|| {
+        ((warden_protocol::days_from_civil(year, month, day) * 24 + h) * 60 + m) * 60_000
+            + sec * 1000
+    })
 }
 
 /// `YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|±HH:MM|±HHMM| UTC]`.

@@ -282,7 +282,7 @@ export type WireApi = "responses" | "chat";
 
 export type ApiKeySource = "keyring" | "environment" | "none";
 
-export type ErrorCode = "config_read" | "config_write" | "config_parse" | "config_override" | "config_invalid" | "config_no_home" | "rules_invalid" | "rules_unsupported" | "requirements_invalid" | "requirement_refused" | "bundle_fetch" | "sandbox_unsupported" | "sandbox_landlock" | "sandbox_seccomp" | "sandbox_writable_root" | "sandbox_weaker" | "sandbox_spawn" | "proxy_config" | "audit_open" | "audit_corrupt" | "audit_query" | "audit_decode" | "audit_unknown_session" | "audit_write" | "audit_writer_stopped" | "audit_busy" | "audit_witness" | "audit_exporter" | "redacted" | "model_client" | "model_unreachable" | "model_unauthorized" | "model_not_found" | "model_rate_limited" | "model_server_error" | "model_rejected" | "model_bad_response" | "model_stream" | "model_reported_error" | "keyring" | "workspace_missing" | "session_not_running" | "settings_invalid" | "settings_overridden" | "command_empty" | "alert_invalid" | "export_failed" | "project_not_trusted" | "bad_params" | "unknown_method" | "internal" | "bad_host" | "bad_origin" | "unauthorized" | "bad_json" | "transport" | "unreachable" | "task_missing";
+export type ErrorCode = "config_read" | "config_write" | "config_parse" | "config_override" | "config_invalid" | "config_no_home" | "rules_invalid" | "rules_unsupported" | "requirements_invalid" | "requirement_refused" | "bundle_fetch" | "sandbox_unsupported" | "sandbox_landlock" | "sandbox_seccomp" | "sandbox_writable_root" | "sandbox_weaker" | "sandbox_spawn" | "proxy_config" | "audit_open" | "audit_corrupt" | "audit_query" | "audit_decode" | "audit_unknown_session" | "audit_write" | "audit_writer_stopped" | "audit_busy" | "audit_witness" | "audit_exporter" | "redacted" | "model_client" | "model_unreachable" | "model_unauthorized" | "model_not_found" | "model_rate_limited" | "model_server_error" | "model_rejected" | "model_bad_response" | "model_stream" | "model_reported_error" | "keyring" | "workspace_missing" | "session_not_running" | "settings_invalid" | "settings_overridden" | "command_empty" | "alert_invalid" | "period_invalid" | "suggestion_invalid" | "export_failed" | "project_not_trusted" | "bad_params" | "unknown_method" | "internal" | "bad_host" | "bad_origin" | "unauthorized" | "bad_json" | "transport" | "unreachable" | "task_missing";
 
 export type ApiError = { code: ErrorCode, message: string, };
 
@@ -478,6 +478,108 @@ reportSessionId: string,
  */
 markdown: string, };
 
+export type InsightsParams = { since?: string, until?: string, };
+
+export type Count = { name: string, n: number, };
+
+export type DayCount = { day: string, sessions: number, };
+
+export type McpCount = { server: string, tool: string, n: number, };
+
+export type DecisionCount = { 
+/**
+ * `allow` or `refuse`.
+ */
+outcome: string, 
+/**
+ * `rule`, `requirement`, `user`, `auto-review`, `default`, `session-cache`.
+ */
+by: string, n: number, };
+
+export type HostCount = { host: string, allowed: number, refused: number, asked: number, };
+
+export type DenialCount = { operation: string, layer: string, n: number, };
+
+export type ReviewFigures = { 
+/**
+ * Actions auto-review looked at (either tier).
+ */
+reviews: number, approvals: number, 
+/**
+ * Put to a person.
+ */
+escalations: number, denials: number, 
+/**
+ * The reviewer model could not answer (the question went to a person).
+ */
+unavailable: number, tokensIn: number, tokensOut: number, };
+
+export type SuggestionKind = "allowCommand" | "allowHost" | "unusedRule" | "refusedHost" | "refusingSession";
+
+export type Suggestion = { kind: SuggestionKind, 
+/**
+ * What it is about: the command line, the host, the rule's source, the session id.
+ */
+subject: string, 
+/**
+ * One line for people.
+ */
+title: string, 
+/**
+ * The count behind it (approvals, refusals).
+ */
+count: number, 
+/**
+ * The exact rule text applying it writes (allow suggestions).
+ */
+rule?: string, 
+/**
+ * Whether applying it is possible here (requirements may forbid user rules).
+ */
+canApply: boolean, 
+/**
+ * Why it cannot be applied.
+ */
+whyNot?: string, };
+
+export type InsightsResponse = { 
+/**
+ * First and last day (UTC), inclusive.
+ */
+from: string, to: string, sessions: number, sessionsPerDay: Array<DayCount>, 
+/**
+ * Workspaces with at least one session, most sessions first.
+ */
+workspaces: Array<Count>, 
+/**
+ * Tool calls by tool, most first.
+ */
+tools: Array<Count>, mcpTools: Array<McpCount>, decisions: Array<DecisionCount>, 
+/**
+ * Decisions in all, and how many a person made.
+ */
+decided: number, byPerson: number, 
+/**
+ * The median time a person took to answer (milliseconds), when anyone answered.
+ */
+medianAnswerMs?: number, 
+/**
+ * Network attempts per host, most attempts first.
+ */
+network: Array<HostCount>, topRefusedHosts: Array<Count>, topAskedHosts: Array<Count>, denials: Array<DenialCount>, review: ReviewFigures, suggestions: Array<Suggestion>, };
+
+export type ApplySuggestionParams = { kind: SuggestionKind, subject: string, };
+
+export type ApplySuggestionResponse = { 
+/**
+ * The rules file written.
+ */
+file: string, 
+/**
+ * The rule as written.
+ */
+change: string, };
+
 export type SettingsResponse = { baseUrl: string, model: string, wireApi: WireApi, apiKeySource: ApiKeySource, sandbox: SandboxMode, approval: ApprovalPolicy, configPath: string, auditDbPath: string, 
 /**
  * What the OS boundary enforces here, in one line.
@@ -635,4 +737,6 @@ export type ApiMethods = {
   review_action: { params: ReviewActionParams; response: ReviewActionResponse };
   triage: { params: TriageParams; response: TriageResponse };
   save_triage: { params: SaveTriageParams; response: SettingsResponse };
+  insights: { params: InsightsParams; response: InsightsResponse };
+  apply_suggestion: { params: ApplySuggestionParams; response: ApplySuggestionResponse };
 };

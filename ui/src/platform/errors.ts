@@ -53,6 +53,8 @@ export const REMEDY: Record<ErrorCode, Remedy> = {
   settings_overridden: "none",
   command_empty: "policy",
   alert_invalid: "none",
+  period_invalid: "none",
+  suggestion_invalid: "none",
   export_failed: "retry",
   project_not_trusted: "policy",
   bad_params: "none",

@@ -144,6 +144,17 @@ impl WardenApi for Host {
         Ok(Host::save_triage(self, params).await?)
     }
 
+    async fn insights(&self, params: InsightsParams) -> Result<InsightsResponse, ApiError> {
+        Ok(Host::insights(self, params).await?)
+    }
+
+    async fn apply_suggestion(
+        &self,
+        params: ApplySuggestionParams,
+    ) -> Result<ApplySuggestionResponse, ApiError> {
+        Ok(Host::apply_suggestion(self, params).await?)
+    }
+
     async fn check_command(
         &self,
         params: CheckCommandParams,

@@ -24,6 +24,12 @@ pub enum HostError {
     Proxy(#[from] ProxyError),
     #[error(transparent)]
     Triage(#[from] warden_triage::TriageError),
+    #[error(transparent)]
+    Insights(#[from] warden_insights::InsightsError),
+    /// A suggestion to apply that names nothing a rule can allow, or user rules are
+    /// forbidden.
+    #[error("{0}")]
+    SuggestionInvalid(String),
     /// No workspace folder given, or it does not exist.
     #[error("{0}")]
     WorkspaceMissing(String),
@@ -59,6 +65,8 @@ impl HostError {
             Self::Secret(e) => e.code(),
             Self::Proxy(e) => e.code(),
             Self::Triage(e) => warden_protocol::Coded::code(e),
+            Self::Insights(e) => e.code(),
+            Self::SuggestionInvalid(_) => ErrorCode::SuggestionInvalid,
             Self::WorkspaceMissing(_) => ErrorCode::WorkspaceMissing,
             Self::SessionNotRunning(_) => ErrorCode::SessionNotRunning,
             Self::SettingsInvalid(_) => ErrorCode::SettingsInvalid,

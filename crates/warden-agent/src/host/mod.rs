@@ -3,11 +3,12 @@
 //! (open.rs), starting a session (start.rs), the running sessions (registry.rs), the
 //! OpenTelemetry exporter (telemetry.rs), settings (settings.rs) and their auto-review
 //! section (auto_review.rs), the Policy view (policy_view.rs), triage of endpoint alerts
-//! (triage.rs), its errors (error.rs) and the API's handlers (api.rs).
+//! (triage.rs), insights and tuning suggestions (insights.rs), its errors (error.rs) and the API's handlers (api.rs).
 
 mod api;
 mod auto_review;
 mod error;
+mod insights;
 mod open;
 pub(crate) mod policy_view;
 mod registry;
@@ -108,6 +109,34 @@ impl Host {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+    }
+
+    /// Record `msgs` as a session of its own, working folder `label` (a triage report, a
+    /// rule applied from insights): chained, searched and exported like the rest, without
+    /// touching any agent session. Returns its id.
+    pub(crate) async fn record_apart(
+        &self,
+        label: &str,
+        msgs: Vec<warden_protocol::EventMsg>,
+    ) -> Result<String, HostError> {
+        let session_id = uuid::Uuid::now_v7().to_string();
+        let now = crate::now_ms();
+        self.store.create_session(&session_id, label, now).await?;
+        let events = msgs
+            .into_iter()
+            .zip(1..)
+            .map(|(msg, seq)| Event {
+                session_id: session_id.clone(),
+                seq: Some(seq),
+                created_at: now,
+                turn: None,
+                msg,
+            })
+            .collect();
+        for e in self.store.append(events).await? {
+            let _ = self.events.send(e);
+        }
+        Ok(session_id)
     }
 
     fn summary(&self, row: SessionRow) -> SessionSummary {

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use warden_policy::config::{Config, TriageAnalysisMode};
 use warden_protocol::{
-    Event, EventMsg, SaveTriageParams, SettingsResponse, TriageParams, TriageResponse,
-    TriageSettings,
+    EventMsg, SaveTriageParams, SettingsResponse, TriageParams, TriageResponse, TriageSettings,
 };
 
 use super::{Host, HostError};
@@ -34,38 +33,19 @@ impl Host {
             timeout: Duration::from_secs(config.triage.timeout_secs.max(1)),
         };
         let report = warden_triage::triage(&self.store, &params.alert, &options).await?;
-        let report_session_id = uuid::Uuid::now_v7().to_string();
-        let now = crate::now_ms();
-        self.store
-            .create_session(&report_session_id, "triage", now)
-            .await?;
-        let event = |seq, msg| Event {
-            session_id: report_session_id.clone(),
-            seq: Some(seq),
-            created_at: now,
-            turn: None,
-            msg,
-        };
-        let stored = self
-            .store
-            .append(vec![
-                event(
-                    1,
+        let report_session_id = self
+            .record_apart(
+                "triage",
+                vec![
                     EventMsg::TriageReport {
                         report: report.clone(),
                     },
-                ),
-                event(
-                    2,
                     EventMsg::SessionEnded {
                         reason: "triage report".into(),
                     },
-                ),
-            ])
+                ],
+            )
             .await?;
-        for e in stored {
-            let _ = self.events.send(e);
-        }
         Ok(TriageResponse {
             markdown: warden_triage::report::markdown(&report),
             report,

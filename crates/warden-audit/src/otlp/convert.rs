@@ -164,6 +164,16 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
             if kind == "approvalAnswered" {
                 out.push(string("warden.approval.decision", s("decision")));
                 out.push(string("warden.decision.by", s("actor")));
+            } else {
+                // What was asked, for the fleet's figures (docs/insights.md): the tool,
+                // the command line, and for a network question its host.
+                out.push(string("warden.tool.name", s("tool")));
+                out.push(string("warden.tool.summary", s("summary")));
+                if s("tool") == "network"
+                    && let Some(host) = crate::rollup::asked_host(&s("summary"))
+                {
+                    out.push(string("server.address", host));
+                }
             }
         }
         "toolResult" => {
@@ -426,6 +436,33 @@ mod tests {
                 (kv.key, value)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_question_carries_what_was_asked_for_the_fleets_figures() {
+        let network = serde_json::json!({
+            "type": "approvalRequested", "callId": "n1", "tool": "network",
+            "summary": "curl (from `make fetch`) wants pypi.org:443", "cwd": "/w",
+            "reason": "r", "canAlways": true
+        });
+        let got = attributes("approvalRequested", &network);
+        for expected in [
+            ("warden.tool.call_id", "n1"),
+            ("warden.tool.name", "network"),
+            ("server.address", "pypi.org"),
+        ] {
+            assert!(
+                got.contains(&(expected.0.to_string(), expected.1.to_string())),
+                "{expected:?} missing from {got:?}"
+            );
+        }
+        let shell = serde_json::json!({
+            "type": "approvalRequested", "callId": "c1", "tool": "shell",
+            "summary": "npm run build", "cwd": "/w", "reason": "r", "canAlways": true
+        });
+        let got = attributes("approvalRequested", &shell);
+        assert!(got.contains(&("warden.tool.summary".into(), "npm run build".into())));
+        assert!(!got.iter().any(|(k, _)| k == "server.address"), "{got:?}");
     }
 
     #[test]

@@ -15,7 +15,9 @@ use crate::shell::Invocation;
 pub use cache::RulesCache;
 pub use pattern::basename;
 pub(crate) use pattern::{Pattern, Shape};
-pub use write::{append_allow_rules, append_network_allow, write_network_allow};
+pub use write::{
+    allow_rules, append_allow_rules, append_network_allow, network_allow_rule, write_network_allow,
+};
 
 /// Turns one rules file's text into rules: `warden_rules::load_rules`, the Starlark
 /// evaluator, which lives in its own crate and is passed in (`PolicyInputs::rules`,

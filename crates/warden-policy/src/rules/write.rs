@@ -19,29 +19,15 @@ pub fn append_allow_rules(
     justification: &str,
     load: RulesLoader,
 ) -> Result<Vec<PrefixRule>, PolicyError> {
-    let analysis = analyze_argv(argv);
     // New rules go after the lines already in the file.
     let existing = std::fs::read_to_string(file)
         .map(|t| t.lines().count())
         .unwrap_or(0);
     let mut rules = Vec::new();
     let mut text = String::new();
-    for invocation in analysis
-        .invocations
-        .iter()
-        .filter(|i| i.role == Role::Program)
-    {
-        let tokens: Vec<String> = invocation.argv();
-        let quoted: Vec<String> = tokens
-            .iter()
-            .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "\"\"".into()))
-            .collect();
-        let line = (existing + text.lines().count()) as u32;
-        text.push_str(&format!(
-            "prefix_rule(pattern = [{}], decision = \"allow\", justification = {})\n",
-            quoted.join(", "),
-            serde_json::to_string(justification).unwrap_or_else(|_| "\"\"".into())
-        ));
+    for (offset, (tokens, line)) in allow_rules(argv, justification).into_iter().enumerate() {
+        text.push_str(&line);
+        text.push('\n');
         let source = PolicySource::UserRules {
             path: file.display().to_string(),
         };
@@ -49,7 +35,7 @@ pub fn append_allow_rules(
             tokens.into_iter().map(|t| vec![t]).collect(),
             Verdict::Allow,
             Some(justification.to_string()),
-            source.at_line(line + 1),
+            source.at_line((existing + offset) as u32 + 1),
         ) {
             rules.push(rule);
         }
@@ -84,6 +70,37 @@ fn check(file: &Path, load: RulesLoader) -> Result<(), PolicyError> {
     load(&name, &all, PolicySource::UserRules { path: name.clone() }).map(|_| ())
 }
 
+/// The rules an "always allow" of `argv` writes: for each program it runs, its exact
+/// arguments and the rule's line as written.
+pub fn allow_rules(argv: &[String], justification: &str) -> Vec<(Vec<String>, String)> {
+    let quote = |t: &str| serde_json::to_string(t).unwrap_or_else(|_| "\"\"".into());
+    analyze_argv(argv)
+        .invocations
+        .iter()
+        .filter(|i| i.role == Role::Program)
+        .map(|invocation| {
+            let tokens: Vec<String> = invocation.argv();
+            let quoted: Vec<String> = tokens.iter().map(|t| quote(t)).collect();
+            let line = format!(
+                "prefix_rule(pattern = [{}], decision = \"allow\", justification = {})",
+                quoted.join(", "),
+                quote(justification)
+            );
+            (tokens, line)
+        })
+        .collect()
+}
+
+/// The line `append_network_allow` writes for `host`.
+pub fn network_allow_rule(host: &str, justification: &str) -> String {
+    let quote = |t: &str| serde_json::to_string(t).unwrap_or_else(|_| "\"\"".into());
+    format!(
+        "network_rule(host = {}, decision = \"allow\", justification = {})",
+        quote(host),
+        quote(justification)
+    )
+}
+
 /// Append `network_rule(host = HOST, decision = "allow")` to `file` and return the
 /// source (file and line) of the new rule. The file must still load (with `load`)
 /// afterwards.
@@ -113,12 +130,7 @@ pub fn write_network_allow(
     let existing = std::fs::read_to_string(file)
         .map(|t| t.lines().count())
         .unwrap_or(0);
-    let quote = |t: &str| serde_json::to_string(t).unwrap_or_else(|_| "\"\"".into());
-    let line = format!(
-        "network_rule(host = {}, decision = \"allow\", justification = {})\n",
-        quote(host),
-        quote(justification)
-    );
+    let line = format!("{}\n", network_allow_rule(host, justification));
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
