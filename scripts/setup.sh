@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Installs everything Warden needs to build, run and test on Debian/Ubuntu:
-# apt packages, npm packages (from package-lock.json) and tauri-driver.
-# Safe to run again: it only installs what is missing.
+# Installs what Warden needs on Debian/Ubuntu. `setup.sh app`: what building and running
+# the app needs (apt packages, the UI's npm packages). `setup.sh` (or `setup.sh test`):
+# that and the test tools (Chromium, WebKitWebDriver and tauri-driver, the test peers'
+# Python packages, the e2e npm packages). Needs root or sudo for apt. Safe to run again:
+# it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode="${1:-test}"
 
+# Building and running the desktop app and the CLI.
 APT_PACKAGES=(
   build-essential pkg-config libssl-dev
-  libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
-  xvfb xauth webkit2gtk-driver dbus gnome-keyring libsecret-tools keyutils libdbus-1-dev
-  sqlite3 chromium python3 python3-venv
-  curl git openssl bsdutils
+  libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev
+  xvfb xauth dbus gnome-keyring
+  curl git
 )
+if [ "$mode" != "app" ]; then
+  APT_PACKAGES+=(
+    webkit2gtk-driver libsecret-tools keyutils sqlite3 chromium python3 python3-venv
+    openssl bsdutils x11-utils
+  )
+fi
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -30,7 +39,17 @@ fi
 command -v cargo >/dev/null || { echo "setup: Rust (cargo) is required: https://rustup.rs" >&2; exit 1; }
 command -v npm >/dev/null || { echo "setup: Node.js 20+ and npm are required" >&2; exit 1; }
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ "$mode" = "app" ]; then
+  # The UI's packages only (not the e2e tools).
+  if [ ! -d ui/node_modules ] && [ ! -x node_modules/.bin/vite ]; then
+    echo "setup: installing the UI's npm packages"
+    npm ci -w ui --no-audit --no-fund --loglevel=error
+  fi
+  exit 0
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+  || [ ! -d node_modules/playwright-core ]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -112,10 +112,26 @@ after(() => {
 test("settings, a session with an approval, the timeline, and history after a restart", async () => {
   let app = await openApp();
   try {
-    await (await byId(app, "nav-settings")).click();
+    // First run: no key yet, so the Session view says so before a task is typed, and
+    // leads to Settings.
+    const firstRun = await byId(app, "first-run");
+    await firstRun.waitForDisplayed({ timeout: 20_000 });
+    assert.match(await firstRun.getText(), /No API key is stored for https:\/\/api\.openai\.com\/v1 yet/);
+    await screenshot(app, "app-first-run.png");
+    await (await byId(app, "first-run-settings")).click();
     await fill(app, "base-url", model.baseUrl);
     await fill(app, "model", "scripted");
+    // A wrong key fails the connection test with its code; the right one answers.
+    await fill(app, "api-key", "sk-wrong");
+    await (await byId(app, "test-connection")).click();
+    const refused = await byId(app, "settings-error");
+    await refused.waitForDisplayed({ timeout: 20_000 });
+    assert.match(await refused.getText(), /model_unauthorized/);
     await fill(app, "api-key", API_KEY);
+    await (await byId(app, "test-connection")).click();
+    const answered = await byId(app, "test-result");
+    await answered.waitForDisplayed({ timeout: 20_000 });
+    assert.match(await answered.getText(), /scripted answered in \d+ ms/);
     await (await byId(app, "save-settings")).click();
     await (await byId(app, "saved")).waitForDisplayed({ timeout: 15_000 });
     assert.match(await (await byId(app, "key-source")).getText(), /stored in the OS keyring/);

@@ -11,7 +11,10 @@ import { chromium } from "playwright-core";
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 export const bin = (name) => join(targetDir, "debug", name);
-export const screenshots = join(root, "docs/screenshots");
+/** Where the e2e tests save screenshots: under the build folder, so a test run leaves the
+ *  clone clean; `scripts/refresh-screenshots.sh` points it at docs/screenshots. */
+export const screenshots = process.env.WARDEN_SCREENSHOTS ?? join(targetDir, "screenshots");
+mkdirSync(screenshots, { recursive: true });
 
 /** Start a process and resolve with its first stdout line. */
 export function startWithFirstLine(command, args, options = {}) {

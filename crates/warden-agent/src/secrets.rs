@@ -78,8 +78,10 @@ fn read_entry(name: &str) -> Option<String> {
     match keyring::Entry::new(SERVICE, &account(name)).and_then(|e| e.get_password()) {
         Ok(key) if !key.is_empty() => Some(key),
         Ok(_) | Err(keyring::Error::NoEntry) => None,
+        // On a first launch the keyring may have no collection yet: that is "no key yet",
+        // not a fault (the Settings view says where the key comes from).
         Err(e) => {
-            tracing::warn!(error = %e, entry = name, "cannot read a key from the OS keyring");
+            tracing::info!(entry = name, "no key stored yet in the OS keyring ({e})");
             None
         }
     }

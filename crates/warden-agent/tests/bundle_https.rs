@@ -4,33 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
-
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use warden_policy::requirements::{BundleConfig, SignedBundle};
-
-/// Serves `dir` over HTTPS on 127.0.0.1 with the test server certificate.
-const SERVER: &str = r#"
-import functools, http.server, ssl, sys
-folder, cert, key = sys.argv[1:4]
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=folder)
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(cert, key)
-server.socket = context.wrap_socket(server.socket, server_side=True)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"#;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test]
 async fn a_signed_bundle_is_fetched_over_https_and_a_bad_one_never_replaces_it() {
@@ -55,15 +31,8 @@ async fn a_signed_bundle_is_fetched_over_https_and_a_bad_one_never_replaces_it()
     )
     .unwrap();
 
-    let (child, port) = warden_testkit::start_with_first_line(
-        Command::new("python3")
-            .args(["-c", SERVER])
-            .arg(&served)
-            .arg(dir.path().join("server.pem"))
-            .arg(dir.path().join("server.key"))
-            .stderr(Stdio::null()),
-    );
-    let _server = Server(child);
+    let server = warden_testkit::tls::HttpsServer::start(&served, dir.path());
+    let port = &server.port;
     let config = |name: &str| BundleConfig {
         url: format!("https://127.0.0.1:{port}/{name}"),
         public_key: b64.encode(key.verifying_key().as_bytes()),

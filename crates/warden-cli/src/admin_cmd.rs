@@ -1,5 +1,6 @@
 //! `warden admin validate FILE` (requirements, rules or a profile, with line and column on
-//! errors) and `warden admin profile` (a configuration profile an MDM can push).
+//! errors), `warden admin profile` (a configuration profile an MDM can push), and
+//! `warden admin keygen` / `warden admin sign` (signed requirements bundles).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,14 +8,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use warden_policy::PolicyError;
-use warden_policy::requirements::{mdm, parse_requirements};
+use warden_policy::requirements::{
+    mdm, parse_requirements, public_key_of, sign_bundle, signing_key_text,
+};
 use warden_policy::rules::RulesLoader;
 use warden_protocol::PolicySource;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
-    /// Check a requirements file (.toml), a rules file (.rules) or a profile
-    /// (.mobileconfig / .plist).
+    /// Check a requirements file (.toml), a config file (`managed_config.toml`,
+    /// `config.toml`), a rules file (.rules) or a profile (.mobileconfig / .plist).
     Validate {
         /// A requirements file (.toml), a rules file (.rules) or a profile
         /// (.mobileconfig / .plist).
@@ -28,6 +31,26 @@ pub enum AdminCommand {
         /// Managed defaults (a config.toml users may override).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+    },
+    /// Make a key pair for signing requirements bundles: the signing key goes to FILE
+    /// (readable by you only; keep it off the fleet), the public key is printed with the
+    /// `[bundle]` section that trusts it.
+    Keygen {
+        /// Where to write the signing key (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Sign a requirements file as a bundle for `[bundle] url` (checked first: a mistake
+    /// is reported with its line and key, and nothing is signed).
+    Sign {
+        /// The requirements (a requirements.toml).
+        requirements: PathBuf,
+        /// The signing key `warden admin keygen` wrote.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Where to write the bundle (JSON); standard output without it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -61,7 +84,65 @@ pub fn run(command: AdminCommand, rules: RulesLoader) -> anyhow::Result<ExitCode
             print!("{}", mdm::profile(&text, config_text.as_deref())?);
             Ok(ExitCode::SUCCESS)
         }
+        AdminCommand::Keygen { out } => keygen(&out),
+        AdminCommand::Sign {
+            requirements,
+            key,
+            out,
+        } => {
+            let text = read(&requirements)?;
+            let key_text = read(&key)?;
+            let bundle = sign_bundle(
+                &requirements.display().to_string(),
+                &text,
+                &key.display().to_string(),
+                &key_text,
+            )?;
+            let json = serde_json::to_string_pretty(&bundle)? + "\n";
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, json)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "signed {} into {}: serve it at the `[bundle] url`",
+                        requirements.display(),
+                        path.display()
+                    );
+                }
+                None => print!("{json}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Write a new signing key to `out` (mode 0600, never over an existing file) and print its
+/// public key and the `[bundle]` section that trusts it.
+fn keygen(out: &Path) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let seed: [u8; 32] = rand::random();
+    let text = signing_key_text(&seed);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("cannot create the signing key {}", out.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    let public = public_key_of(&out.display().to_string(), &text)?;
+    println!(
+        "signing key written to {} (keep it secret, off the fleet)",
+        out.display()
+    );
+    println!("public key: {public}");
+    println!();
+    println!("# in /etc/warden/requirements.toml (or an MDM profile) on every machine:");
+    println!("[bundle]");
+    println!("url = \"https://config.example.com/warden/requirements.json\"");
+    println!("public_key = \"{public}\"");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -87,6 +168,13 @@ fn validate(file: &Path, load_rules: RulesLoader) -> anyhow::Result<String> {
                 set.prefix_rules().len(),
                 set.network.len()
             ))
+        }
+        // A config file (`managed_config.toml`, `config.toml`) against the config schema.
+        "toml" if name.ends_with("config.toml") => {
+            let text =
+                String::from_utf8(bytes).with_context(|| format!("{name}: not UTF-8 text"))?;
+            check_config(file, &text)?;
+            Ok("config".into())
         }
         "toml" => {
             let text =

@@ -12,6 +12,7 @@
 mod admin_cmd;
 mod audit_cmd;
 mod egress;
+mod embedded_ui;
 mod exec;
 mod exec_record;
 mod insights_cmd;

@@ -28,7 +28,7 @@ pub struct ServeArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Folder with the built web UI (default: the `ui/dist` next to this build).
+    /// Folder with the built web UI (default: the UI built into this binary).
     #[arg(long, env = "WARDEN_UI_DIR")]
     ui_dir: Option<PathBuf>,
 }
@@ -54,12 +54,17 @@ pub async fn run(
         token: token.clone(),
         allowed_hosts: vec![format!("127.0.0.1:{port}"), format!("localhost:{port}")],
     });
-    let ui_dir = args.ui_dir.unwrap_or_else(default_ui_dir);
-    if !ui_dir.join("index.html").exists() {
-        eprintln!(
+    let ui_dir = args.ui_dir;
+    match &ui_dir {
+        Some(dir) if !dir.join("index.html").exists() => eprintln!(
             "warden: no web UI at {} (build it with `npm run build -w ui`); the API still works",
-            ui_dir.display()
-        );
+            dir.display()
+        ),
+        None if !crate::embedded_ui::present() => eprintln!(
+            "warden: this build carries no web UI (it was built before `npm run build -w ui`); \
+             the API still works"
+        ),
+        _ => {}
     }
     let api = Router::new()
         .route("/api/events", get(events))
@@ -68,9 +73,12 @@ pub async fn run(
             server.clone(),
             require_token,
         ));
-    let app = Router::new()
-        .merge(api)
-        .fallback_service(tower_http::services::ServeDir::new(&ui_dir))
+    let site = Router::new().merge(api);
+    let site = match &ui_dir {
+        Some(dir) => site.fallback_service(tower_http::services::ServeDir::new(dir)),
+        None => site.fallback(crate::embedded_ui::serve),
+    };
+    let app = site
         .layer(middleware::from_fn_with_state(
             server.clone(),
             require_local_origin,
@@ -99,10 +107,6 @@ pub async fn run(
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn default_ui_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/dist"))
 }
 
 fn new_token() -> String {

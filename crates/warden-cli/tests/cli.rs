@@ -1446,3 +1446,144 @@ async fn review_eval_measures_a_corpus_and_names_false_approvals() {
         "{err}"
     );
 }
+
+/// `warden serve` without `--ui-dir` serves the UI built into the binary (an installed
+/// package has no source tree): every file of the build, with its type. A build made
+/// before the UI was built says so and serves the API only.
+#[tokio::test]
+async fn serve_without_a_ui_folder_serves_the_ui_built_in() {
+    let env = env().await;
+    let mut child = env
+        .warden()
+        .env_remove("WARDEN_UI_DIR")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .strip_prefix("Warden is serving on ")
+        .unwrap()
+        .split_once("/#token=")
+        .unwrap()
+        .0
+        .to_string();
+    let served = Served {
+        child,
+        base,
+        token: String::new(),
+    };
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/dist");
+    let http = reqwest::Client::new();
+    if !dist.join("index.html").exists() {
+        let mut err = String::new();
+        BufReader::new(stderr).read_line(&mut err).unwrap();
+        assert!(err.contains("carries no web UI"), "{err}");
+        return;
+    }
+    let page = http.get(format!("{}/", served.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        page.headers()["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
+    assert_eq!(
+        page.bytes().await.unwrap().as_ref(),
+        std::fs::read(dist.join("index.html")).unwrap()
+    );
+    for entry in std::fs::read_dir(dist.join("assets")).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let got = http
+            .get(format!("{}/assets/{name}", served.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), 200, "{name}");
+        let kind = got.headers()["content-type"].to_str().unwrap().to_string();
+        if name.ends_with(".js") {
+            assert_eq!(kind, "text/javascript; charset=utf-8");
+        } else if name.ends_with(".css") {
+            assert_eq!(kind, "text/css; charset=utf-8");
+        }
+        assert_eq!(
+            got.bytes().await.unwrap().as_ref(),
+            std::fs::read(entry.path()).unwrap(),
+            "{name}"
+        );
+    }
+    let missing = http
+        .get(format!("{}/assets/nothing-here.js", served.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+/// The shipped installer files: the sample macOS profile is what `warden admin profile`
+/// makes from the example files beside it (so it cannot drift from them) and validates;
+/// the Linux examples for /etc/warden validate as shipped; a managed config is checked
+/// against the config schema by name, with the line and key of a mistake.
+#[test]
+fn shipped_examples_and_the_sample_profile_validate() {
+    let home = warden_testkit::scratch_dir();
+    let installers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../installers");
+    let macos = installers.join("macos");
+    let out = plain(
+        home.path(),
+        &[
+            "admin",
+            "profile",
+            "--requirements",
+            &macos
+                .join("example-requirements.toml")
+                .display()
+                .to_string(),
+            "--config",
+            &macos
+                .join("example-managed_config.toml")
+                .display()
+                .to_string(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        std::fs::read_to_string(macos.join("warden.mobileconfig")).unwrap(),
+        "installers/macos/warden.mobileconfig is stale: regenerate it (installers/README.md)"
+    );
+    for file in [
+        macos.join("warden.mobileconfig"),
+        installers.join("linux/etc-warden/requirements.toml"),
+        installers.join("linux/etc-warden/managed_config.toml"),
+    ] {
+        let out = plain(
+            home.path(),
+            &["admin", "validate", &file.display().to_string()],
+        );
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            file.display(),
+            text(&out.stderr)
+        );
+    }
+    let config = home.path().join("managed_config.toml");
+    std::fs::write(
+        &config,
+        "sandbox = \"workspace-write\"\napproval = \"sometimes\"\n",
+    )
+    .unwrap();
+    let out = plain(
+        home.path(),
+        &["admin", "validate", &config.display().to_string()],
+    );
+    assert!(!out.status.success());
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("line 2") && said.contains("approval"),
+        "{said}"
+    );
+}

@@ -154,6 +154,16 @@ pub struct SaveSettingsParams {
     pub api_key: Option<String>,
 }
 
+/// What trying the model settings found: the endpoint answered.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TestModelResponse {
+    pub model: String,
+    pub latency_ms: u64,
+    /// The start of what it answered.
+    pub reply: String,
+}
+
 /// Search recorded events. All filters are optional and combine.
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
@@ -367,6 +377,7 @@ macro_rules! for_each_api_command {
             get_timeline(GetTimelineParams) -> GetTimelineResponse;
             get_settings(GetSettingsParams) -> SettingsResponse;
             save_settings(SaveSettingsParams) -> SettingsResponse;
+            test_model(SaveSettingsParams) -> TestModelResponse;
             search_events(SearchEventsParams) -> SearchEventsResponse;
             verify_audit(VerifyAuditParams) -> VerifyAuditResponse;
             export_session(ExportSessionParams) -> ExportSessionResponse;

@@ -78,6 +78,7 @@ pub fn render() -> String {
         ApplySuggestionResponse::decl(&cfg),
         SettingsResponse::decl(&cfg),
         SaveSettingsParams::decl(&cfg),
+        TestModelResponse::decl(&cfg),
         SearchEventsParams::decl(&cfg),
         AuditHit::decl(&cfg),
         SearchEventsResponse::decl(&cfg),

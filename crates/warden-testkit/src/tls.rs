@@ -81,3 +81,44 @@ pub fn certificates(dir: &Path) {
         ]);
     }
 }
+
+/// Serves a folder over HTTPS on 127.0.0.1 with the test server certificate.
+const HTTPS_SERVER: &str = r#"
+import functools, http.server, ssl, sys
+folder, cert, key = sys.argv[1:4]
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=folder)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// A real HTTPS file server (Python's) for `folder`, with the server certificate that
+/// `certificates(certs)` wrote; stopped when dropped.
+pub struct HttpsServer {
+    child: std::process::Child,
+    pub port: String,
+}
+
+impl HttpsServer {
+    pub fn start(folder: &Path, certs: &Path) -> Self {
+        let (child, port) = crate::start_with_first_line(
+            Command::new("python3")
+                .args(["-c", HTTPS_SERVER])
+                .arg(folder)
+                .arg(certs.join("server.pem"))
+                .arg(certs.join("server.key"))
+                .stderr(std::process::Stdio::null()),
+        );
+        Self { child, port }
+    }
+}
+
+impl Drop for HttpsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

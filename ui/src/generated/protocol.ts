@@ -592,6 +592,12 @@ export type SaveSettingsParams = { baseUrl: string, model: string, wireApi: Wire
  */
 apiKey?: string, };
 
+export type TestModelResponse = { model: string, latencyMs: number, 
+/**
+ * The start of what it answered.
+ */
+reply: string, };
+
 export type SearchEventsParams = { 
 /**
  * Words that must all appear (prompts, commands, hosts, paths, …).
@@ -727,6 +733,7 @@ export type ApiMethods = {
   get_timeline: { params: GetTimelineParams; response: GetTimelineResponse };
   get_settings: { params: GetSettingsParams; response: SettingsResponse };
   save_settings: { params: SaveSettingsParams; response: SettingsResponse };
+  test_model: { params: SaveSettingsParams; response: TestModelResponse };
   search_events: { params: SearchEventsParams; response: SearchEventsResponse };
   verify_audit: { params: VerifyAuditParams; response: VerifyAuditResponse };
   export_session: { params: ExportSessionParams; response: ExportSessionResponse };

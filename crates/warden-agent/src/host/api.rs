@@ -58,6 +58,10 @@ impl WardenApi for Host {
         Ok(self.settings().await?)
     }
 
+    async fn test_model(&self, params: SaveSettingsParams) -> Result<TestModelResponse, ApiError> {
+        Ok(Host::test_model(self, params).await?)
+    }
+
     async fn save_settings(
         &self,
         params: SaveSettingsParams,

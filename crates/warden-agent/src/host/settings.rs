@@ -2,7 +2,7 @@
 //! the sandbox's status, the exporter's), and saving the model endpoint and key.
 
 use warden_policy::config::{self, ModelConfig};
-use warden_protocol::{SaveSettingsParams, SettingsResponse};
+use warden_protocol::{SaveSettingsParams, SettingsResponse, TestModelResponse};
 
 use super::{Host, HostError, telemetry};
 use crate::{load_api_key, store_api_key};
@@ -45,20 +45,7 @@ impl Host {
         {
             return Err(HostError::SettingsOverridden(raw.clone()));
         }
-        let base_url = params.base_url.trim().to_string();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(HostError::SettingsInvalid(format!(
-                "the endpoint {base_url:?} must start with http:// or https://"
-            )));
-        }
-        if params.model.trim().is_empty() {
-            return Err(HostError::SettingsInvalid("the model name is empty".into()));
-        }
-        let model = ModelConfig {
-            base_url,
-            name: params.model.trim().to_string(),
-            wire_api: params.wire_api,
-        };
+        let model = checked_model(&params)?;
         config::save_model(&self.paths.config_file(), &model)?;
         if let Some(key) = params.api_key.filter(|k| !k.trim().is_empty()) {
             tokio::task::spawn_blocking(move || store_api_key(key.trim()))
@@ -66,5 +53,80 @@ impl Host {
                 .map_err(HostError::join)??;
         }
         self.settings().await
+    }
+}
+
+/// The model settings as typed, checked.
+fn checked_model(params: &SaveSettingsParams) -> Result<ModelConfig, HostError> {
+    let base_url = params.base_url.trim().to_string();
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(HostError::SettingsInvalid(format!(
+            "the endpoint {base_url:?} must start with http:// or https://"
+        )));
+    }
+    if params.model.trim().is_empty() {
+        return Err(HostError::SettingsInvalid("the model name is empty".into()));
+    }
+    Ok(ModelConfig {
+        base_url,
+        name: params.model.trim().to_string(),
+        wire_api: params.wire_api,
+    })
+}
+
+impl Host {
+    /// Try the model settings as typed (before saving them): one short request, with the
+    /// key typed or else the stored one. A failure comes back with its code
+    /// (`model_unreachable`, `model_unauthorized`, `model_not_found`, …).
+    pub(crate) async fn test_model(
+        &self,
+        params: SaveSettingsParams,
+    ) -> Result<TestModelResponse, HostError> {
+        let model = checked_model(&params)?;
+        let key = match params.api_key.filter(|k| !k.trim().is_empty()) {
+            Some(typed) => Some(typed.trim().to_string()),
+            None => {
+                tokio::task::spawn_blocking(load_api_key)
+                    .await
+                    .map_err(HostError::join)?
+                    .0
+            }
+        };
+        let client =
+            crate::model::ModelClient::new(&model.base_url, &model.name, model.wire_api, key)?
+                .with_retry(crate::model::RetryPolicy {
+                    max_retries: 0,
+                    ..Default::default()
+                });
+        let started = std::time::Instant::now();
+        let items = [crate::model::Item::User(
+            "Warden is checking the connection: reply with the word ok.".into(),
+        )];
+        let request = crate::model::TurnRequest {
+            instructions: "Reply with one word.",
+            items: &items,
+            tools: &[],
+        };
+        let output = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            client.stream_turn(&request, |_| {}),
+        )
+        .await
+        .map_err(|_| {
+            HostError::Model(crate::model::ModelError::Unreachable {
+                url: model.base_url.clone(),
+                message: "no answer within 30 s".into(),
+            })
+        })??;
+        let mut reply = output.text.trim().to_string();
+        if reply.len() > 200 {
+            reply.truncate(reply.floor_char_boundary(200));
+            reply.push('…');
+        }
+        Ok(TestModelResponse {
+            model: model.name,
+            latency_ms: started.elapsed().as_millis() as u64,
+            reply,
+        })
     }
 }

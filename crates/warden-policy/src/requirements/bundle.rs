@@ -3,7 +3,7 @@
 //! is cached so an outage keeps the fleet's requirements.
 
 use base64::Engine;
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use super::{RequirementsFile, parse_requirements};
@@ -68,4 +68,47 @@ pub fn verify_bundle(config: &BundleConfig, body: &[u8]) -> Result<RequirementsF
     )
     .map_err(|_| bad("the signature does not verify; the bundle is ignored".into()))?;
     parse_requirements(&config.url, &bundle.requirements)
+}
+
+/// An admin's signing key from its file's text: the 32-byte ed25519 seed, base64
+/// (`warden admin keygen` writes it).
+fn signing_key(source: &str, text: &str) -> Result<SigningKey, PolicyError> {
+    let bad = |why: &str| PolicyError::Invalid(format!("{source}: {why}"));
+    let seed: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| bad("not a signing key (base64 of 32 bytes expected)"))?
+        .try_into()
+        .map_err(|_| bad("not a signing key (32 bytes expected)"))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// The text of a key file for the 32-byte `seed`.
+pub fn signing_key_text(seed: &[u8; 32]) -> String {
+    format!(
+        "{}\n",
+        base64::engine::general_purpose::STANDARD.encode(seed)
+    )
+}
+
+/// The public key (base64, for `[bundle] public_key`) of the signing key in `key_text`.
+pub fn public_key_of(key_source: &str, key_text: &str) -> Result<String, PolicyError> {
+    let key = signing_key(key_source, key_text)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(key.verifying_key().as_bytes()))
+}
+
+/// Sign a requirements file for serving as a bundle. The requirements must load: a
+/// mistake is reported with its file, line and key, and nothing is signed.
+pub fn sign_bundle(
+    requirements_source: &str,
+    requirements: &str,
+    key_source: &str,
+    key_text: &str,
+) -> Result<SignedBundle, PolicyError> {
+    parse_requirements(requirements_source, requirements)?;
+    let key = signing_key(key_source, key_text)?;
+    Ok(SignedBundle {
+        requirements: requirements.to_string(),
+        signature: base64::engine::general_purpose::STANDARD
+            .encode(key.sign(requirements.as_bytes()).to_bytes()),
+    })
 }

@@ -15,7 +15,9 @@ use warden_protocol::{ApprovalPolicy, PolicySource, SandboxMode, Verdict};
 use crate::PolicyError;
 use crate::network::HostPattern;
 use crate::rules::{PrefixRule, RuleSet};
-pub use bundle::{BundleConfig, SignedBundle, verify_bundle};
+pub use bundle::{
+    BundleConfig, SignedBundle, public_key_of, sign_bundle, signing_key_text, verify_bundle,
+};
 pub use system::{SYSTEM_DIR, load_system_dir};
 
 /// One requirements file as written (TOML).

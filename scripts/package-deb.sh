@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the Linux package (target/<profile>/bundle/deb/Warden_<version>_amd64.deb) with
+# the Tauri bundler: the desktop app, `warden` and `warden-sessions` on PATH, a desktop
+# entry and icon, and commented examples for /etc/warden/ (installers/linux/).
+# `--debug` packages debug builds (what the test command installs); the default is a
+# release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+profile=release
+tauri_flags=()
+if [ "${1:-}" = "--debug" ]; then
+  profile=debug
+  tauri_flags=(--debug)
+fi
+target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
+cargo_flags=(--locked -p warden-cli --bins)
+[ "$profile" = release ] && cargo_flags+=(--release)
+npm run build -w ui
+cargo build "${cargo_flags[@]}"
+overlay="$target/deb-overlay.json"
+cat >"$overlay" <<JSON
+{
+  "bundle": {
+    "targets": ["deb"],
+    "linux": {
+      "deb": {
+        "files": {
+          "/usr/bin/warden": "$target/$profile/warden",
+          "/usr/bin/warden-sessions": "$target/$profile/warden-sessions",
+          "/usr/share/warden/examples/requirements.toml": "$PWD/installers/linux/etc-warden/requirements.toml",
+          "/usr/share/warden/examples/managed_config.toml": "$PWD/installers/linux/etc-warden/managed_config.toml",
+          "/usr/share/doc/warden/admin.md": "$PWD/docs/admin.md"
+        },
+        "postInstallScript": "$PWD/installers/linux/postinst"
+      }
+    }
+  }
+}
+JSON
+(cd src-tauri && ../node_modules/.bin/tauri build "${tauri_flags[@]}" --bundles deb --config "$overlay" --ci)
+ls "$target/$profile/bundle/deb/"*.deb
