@@ -30,6 +30,30 @@ async fn api(
     dispatch(host.as_ref(), &method, params).await
 }
 
+/// The native folder picker, for the workspace: the chosen folder, or `None` when the
+/// person cancelled.
+#[tauri::command]
+async fn pick_folder(app: tauri::AppHandle) -> Option<String> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Choose the workspace folder")
+        .pick_folder(move |folder| {
+            let _ = tx.send(folder.and_then(|f| f.into_path().ok()));
+        });
+    rx.await.ok().flatten().map(|p| p.display().to_string())
+}
+
+/// Bring the main window to the front (a second launch asked for it).
+fn show_main(app: &tauri::AppHandle) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
 async fn open_host() -> Result<Arc<Host>, ApiError> {
     Ok(Arc::new(
         Host::open_default(Vec::new(), warden_rules::load_rules).await?,
@@ -75,6 +99,12 @@ fn main() {
         )
         .init();
     let result = tauri::Builder::default()
+        // One app per desktop session: a second launch focuses the first window and ends.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tracing::info!("a second launch: focusing this window");
+            show_main(app);
+        }))
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let core = tauri::async_runtime::block_on(open_host());
             if let Err(e) = &core {
@@ -86,7 +116,7 @@ fn main() {
             app.manage(Core(core));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![api])
+        .invoke_handler(tauri::generate_handler![api, pick_folder])
         .build(tauri::generate_context!());
     let app = match result {
         Ok(app) => app,

@@ -317,6 +317,41 @@ test("insights: the app's charts count sessions run from the terminal, and a sug
   }
 });
 
+/** The X windows' names on this display (xwininfo). */
+function windowNames() {
+  const tree = spawnSync("xwininfo", ["-root", "-tree"], { encoding: "utf8" }).stdout ?? "";
+  return [...tree.matchAll(/^\s+0x[0-9a-f]+ "([^"]*)"/gm)].map((m) => m[1]);
+}
+
+test("desktop: a second launch focuses the first window, and Browse opens the native folder picker", async () => {
+  const app = await openApp();
+  try {
+    await (await byId(app, "nav-session")).click();
+    await fill(app, "workspace", profile.workspace);
+    const xdo = (...args) => spawnSync("xdotool", args, { encoding: "utf8" });
+
+    // A second launch on the same desktop ends at once and brings the first window up.
+    const second = spawnSync(bin("warden-desktop"), [], {
+      env: { ...process.env, WARDEN_HOME: profile.home },
+      timeout: 20_000,
+      encoding: "utf8",
+    });
+    assert.equal(second.status, 0, `the second launch did not end by itself: ${second.error ?? second.stderr}`);
+    assert.equal(windowNames().filter((n) => n === "Warden").length, 1, "one Warden window");
+    assert.equal(xdo("getwindowfocus", "getwindowname").stdout.trim(), "Warden");
+    assert.equal(await (await byId(app, "workspace")).getValue(), profile.workspace, "the first window still works");
+
+    // Browse opens the system's folder chooser (GTK), titled for the workspace.
+    await (await byId(app, "pick-folder")).click();
+    await app.waitUntil(async () => windowNames().includes("Choose the workspace folder"), {
+      timeout: 15_000,
+      timeoutMsg: `no folder picker among ${windowNames().join(", ")}`,
+    });
+  } finally {
+    await closeApp(app, profile.home);
+  }
+});
+
 /** Start the app on a profile of its own and return the text of its start-up error banner. */
 async function startupError(home, port, screenshotName) {
   const second = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {

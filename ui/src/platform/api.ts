@@ -31,4 +31,6 @@ export interface Platform {
   call<M extends Method>(method: M, params: Params<M>): Promise<Response<M>>;
   /** Live events from every session. `onLagged` means some were missed: reload from the store. */
   subscribe(onEvent: (event: Event) => void, onLagged: () => void): Promise<() => void>;
+  /** The native folder picker (desktop only): the chosen folder, or null if cancelled. */
+  pickFolder?(): Promise<string | null>;
 }

@@ -14,6 +14,9 @@ export function tauriPlatform(): Platform {
         throw ApiError.from(e);
       }
     },
+    async pickFolder() {
+      return (await invoke<string | null>("pick_folder")) ?? null;
+    },
     async subscribe(onEvent, onLagged) {
       const events = await listen<Event[]>("warden://events", (e) => e.payload.forEach(onEvent));
       const lagged = await listen("warden://lagged", () => onLagged());
