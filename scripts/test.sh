@@ -51,6 +51,14 @@ step "package: build the .deb, install it with dpkg, use it from PATH, upgrade a
 scripts/package-deb.sh --debug
 e2e tests/package/deb.sh "${CARGO_TARGET_DIR:-target}"/debug/bundle/deb/Warden_*_amd64.deb
 
+step "nothing the tests started is still running"
+left="$(pgrep -af "^($PWD/target|${CARGO_TARGET_DIR:-$PWD/target})/debug/|^/usr/bin/warden|tauri-driver|WebKitWebDriver|Xvfb :9[0-9]" || true)"
+if [ -n "$left" ]; then
+  echo "test: processes the tests started are still running:" >&2
+  echo "$left" >&2
+  exit 1
+fi
+
 step "the clone is as it was (the tests write under target/ and the profile folders only)"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   dirty=$(git status --porcelain)

@@ -69,14 +69,18 @@ fi
 [ ! -e /var/tmp/warden-package-escape ] || fail "a file outside the workspace was written"
 
 # warden serve with the UI built into the binary: the page loads in Chromium.
-use warden serve >"$scratch/serve.out" 2>"$scratch/serve.err" &
+# `exec` all the way down, so that $! is the server itself (warden hands over to
+# warden-sessions by exec, keeping its pid) and killing it leaves nothing behind.
+(cd "$scratch" && exec env -i HOME="$scratch" WARDEN_HOME="$WARDEN_HOME" PATH=/usr/bin:/bin \
+  warden serve) >"$scratch/serve.out" 2>"$scratch/serve.err" &
 serve_pid=$!
 for _ in $(seq 100); do grep -q 'serving on' "$scratch/serve.out" && break; sleep 0.1; done
 url="$(sed -n 's/^Warden is serving on //p' "$scratch/serve.out")"
 [ -n "$url" ] || fail "warden serve did not start: $(cat "$scratch/serve.err")"
 page="$(cd tests/e2e && node ../package/serve-page.mjs "$url")" || fail "the served page did not load"
 echo "$page" | grep -q '^status: connected to warden serve' || fail "the served page did not connect: $page"
-kill "$serve_pid"; serve_pid=""
+kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; serve_pid=""
+if pgrep -f '^/usr/bin/warden' >/dev/null; then fail "a warden process is still running: $(pgrep -af '^/usr/bin/warden')"; fi
 
 # The installed app's window, under Xvfb with a D-Bus session.
 dbus-run-session -- bash -c '
