@@ -14,7 +14,10 @@ if [ "${1:-}" = "--debug" ]; then
   tauri_flags=(--debug)
 fi
 target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
-cargo_flags=(--locked -p warden-cli --bins)
+# The whole workspace, as the test command builds it, with the app serving its bundled UI:
+# the same features everywhere, so nothing is compiled twice (a build of the app alone, as
+# `tauri build` makes, unifies dependencies' features differently and rebuilds them all).
+cargo_flags=(--locked --workspace --bins --features warden-desktop/custom-protocol)
 [ "$profile" = release ] && cargo_flags+=(--release)
 npm run build -w ui
 cargo build "${cargo_flags[@]}"
@@ -38,5 +41,5 @@ cat >"$overlay" <<JSON
   }
 }
 JSON
-(cd src-tauri && ../node_modules/.bin/tauri build "${tauri_flags[@]}" --bundles deb --config "$overlay" --ci)
+(cd src-tauri && ../node_modules/.bin/tauri bundle "${tauri_flags[@]}" --bundles deb --config "$overlay" --ci)
 ls "$target/$profile/bundle/deb/"*.deb

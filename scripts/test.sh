@@ -25,10 +25,11 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo build (binaries for the end-to-end tests)"
-cargo build --workspace --bins --examples --locked
+# The app serves its bundled UI (`custom-protocol`), as the package ships it.
+cargo build --workspace --bins --examples --locked --features warden-desktop/custom-protocol
 
 step "cargo test (inside a D-Bus session with an unlocked gnome-keyring)"
-WARDEN_TEST_KEYRING=1 scripts/with-test-session.sh cargo test --workspace --locked
+WARDEN_TEST_KEYRING=1 scripts/with-test-session.sh cargo test --workspace --locked --features warden-desktop/custom-protocol
 
 # A hung end-to-end run (a browser or app left waiting) fails after 15 minutes instead of
 # holding CI; each takes well under a minute here. `timeout` signals the whole group.
