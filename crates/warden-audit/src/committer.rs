@@ -311,9 +311,9 @@ impl Committer {
     /// answer (its question is read here: it was committed before, or earlier in this
     /// transaction).
     fn add_tallies(&mut self, records: &[(&StoredRecord, &Derived)]) -> Result<(), AuditError> {
-        let mut sums = rollup::Sums::default();
+        // A person's answer counts with its question, read first (it needs the statement).
+        let mut answered = Vec::new();
         for (r, d) in records {
-            sums.add(r.created_at, d.tallies.iter().cloned());
             if let Some(answer) = &d.answer {
                 let row = self
                     .question
@@ -322,19 +322,24 @@ impl Committer {
                     .text(&answer.call_id)
                     .first_row()?;
                 if let Some(question) = row.as_deref().and_then(rollup::Question::from_row) {
-                    sums.add(
-                        r.created_at,
-                        rollup::answer_tallies(answer, r.created_at, &question),
-                    );
+                    let tallies = rollup::answer_tallies(answer, r.created_at, &question);
+                    answered.push((r.created_at, tallies));
                 }
             }
+        }
+        let mut sums = rollup::Sums::default();
+        for (r, d) in records {
+            sums.add(r.created_at, &d.tallies);
+        }
+        for (at, tallies) in &answered {
+            sums.add(*at, tallies);
         }
         for (day, metric, key, n) in sums.into_rows() {
             self.rollup
                 .bind()
                 .int(day)
                 .text(metric)
-                .text(&key)
+                .text(key)
                 .int(n)
                 .run()?;
         }

@@ -264,19 +264,20 @@ pub(crate) fn asked_host(summary: &str) -> Option<&str> {
     (!host.is_empty()).then_some(host)
 }
 
-/// Counts summed by (day, metric, key), ready to add to the table.
+/// Counts summed by (day, metric, key), ready to add to the table. The keys are borrowed
+/// from the tallies: summing a batch on the commit thread copies no strings.
 #[derive(Default)]
-pub(crate) struct Sums(std::collections::HashMap<(i64, &'static str, String), i64>);
+pub(crate) struct Sums<'a>(std::collections::HashMap<(i64, &'static str, &'a str), i64>);
 
-impl Sums {
-    pub fn add(&mut self, created_at: i64, tallies: impl IntoIterator<Item = Tally>) {
+impl<'a> Sums<'a> {
+    pub fn add(&mut self, created_at: i64, tallies: &'a [Tally]) {
         let day = created_at.div_euclid(DAY_MS);
         for t in tallies {
-            *self.0.entry((day, t.metric, t.key)).or_default() += t.n;
+            *self.0.entry((day, t.metric, t.key.as_str())).or_default() += t.n;
         }
     }
 
-    pub fn into_rows(self) -> impl Iterator<Item = (i64, &'static str, String, i64)> {
+    pub fn into_rows(self) -> impl Iterator<Item = (i64, &'static str, &'a str, i64)> {
         self.0.into_iter().map(|((d, m, k), n)| (d, m, k, n))
     }
 }
@@ -306,21 +307,17 @@ mod tests {
 
     #[test]
     fn sums_add_counts_of_the_same_day_metric_and_key() {
+        let two = [one(metric::TOOL, "shell"), one(metric::TOOL, "shell")];
+        let single = [one(metric::TOOL, "shell")];
         let mut sums = Sums::default();
-        sums.add(
-            DAY_MS * 3 + 5,
-            [one(metric::TOOL, "shell"), one(metric::TOOL, "shell")],
-        );
-        sums.add(DAY_MS * 3 + 99, [one(metric::TOOL, "shell")]);
-        sums.add(DAY_MS * 4, [one(metric::TOOL, "shell")]);
+        sums.add(DAY_MS * 3 + 5, &two);
+        sums.add(DAY_MS * 3 + 99, &single);
+        sums.add(DAY_MS * 4, &single);
         let mut rows: Vec<_> = sums.into_rows().collect();
         rows.sort();
         assert_eq!(
             rows,
-            vec![
-                (3, metric::TOOL, "shell".to_string(), 3),
-                (4, metric::TOOL, "shell".to_string(), 1)
-            ]
+            vec![(3, metric::TOOL, "shell", 3), (4, metric::TOOL, "shell", 1)]
         );
     }
 }

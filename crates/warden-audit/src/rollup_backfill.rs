@@ -53,7 +53,8 @@ impl AuditStore {
         .bind(CHUNK)
         .fetch_all(&mut *tx)
         .await?;
-        let mut sums = Sums::default();
+        // Each event's counts, then summed (the sums borrow them).
+        let mut counted: Vec<(i64, Vec<rollup::Tally>)> = Vec::new();
         let mut lowest = 0;
         for row in &rows {
             lowest = row.get::<i64, _>("id");
@@ -64,7 +65,7 @@ impl AuditStore {
                 continue;
             };
             let (tallies, answer) = rollup::tallies(&session, &msg);
-            sums.add(created_at, tallies);
+            counted.push((created_at, tallies));
             if let Some(answer) = answer {
                 let question = sqlx::query(rollup::QUESTION)
                     .bind(&session)
@@ -77,12 +78,14 @@ impl AuditStore {
                         tool: q.get::<Option<String>, _>(1).unwrap_or_default(),
                         summary: q.get::<Option<String>, _>(2).unwrap_or_default(),
                     };
-                    sums.add(
-                        created_at,
-                        rollup::answer_tallies(&answer, created_at, &question),
-                    );
+                    let tallies = rollup::answer_tallies(&answer, created_at, &question);
+                    counted.push((created_at, tallies));
                 }
             }
+        }
+        let mut sums = Sums::default();
+        for (at, tallies) in &counted {
+            sums.add(*at, tallies);
         }
         for (day, metric, key, n) in sums.into_rows() {
             sqlx::query(rollup::UPSERT)
