@@ -35,6 +35,7 @@ cat >"$overlay" <<JSON
           "/usr/share/warden/examples/managed_config.toml": "$PWD/installers/linux/etc-warden/managed_config.toml",
           "/usr/share/doc/warden/admin.md": "$PWD/docs/admin.md"
         },
+        "depends": ["libayatana-appindicator3-1"],
         "postInstallScript": "$PWD/installers/linux/postinst"
       }
     }

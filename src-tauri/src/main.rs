@@ -1,6 +1,8 @@
 //! The Warden desktop app: a thin Tauri adapter over the core. One command (`api`)
 //! routes every API call through the same dispatcher as `warden serve`; core events are
-//! batched and emitted to the window as `warden://events`.
+//! batched and emitted to the window as `warden://events`. Around it, what makes it a
+//! desktop app: the tray's count of waiting approvals, notifications, one instance, the
+//! window's remembered size and place, and an optional start at login.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
@@ -9,9 +11,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tauri::{Emitter, Manager};
+use tauri_plugin_autostart::ManagerExt as _;
 use tokio::sync::broadcast::error::RecvError;
 use warden_agent::Host;
 use warden_protocol::{ApiError, Event, dispatch};
+
+mod badge;
+mod notify;
+mod tray;
+mod waiting;
+mod window;
+
+use window::show_main;
 
 /// Events are sent to the window at most this often, in batches.
 const BATCH_INTERVAL: Duration = Duration::from_millis(16);
@@ -45,19 +56,58 @@ async fn pick_folder(app: tauri::AppHandle) -> Option<String> {
     rx.await.ok().flatten().map(|p| p.display().to_string())
 }
 
-/// Bring the main window to the front (a second launch asked for it).
-fn show_main(app: &tauri::AppHandle) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-    }
+/// Whether Warden starts when the person logs in.
+#[tauri::command]
+fn autostart_enabled(app: tauri::AppHandle) -> Result<bool, String> {
+    app.autolaunch().is_enabled().map_err(|e| e.to_string())
+}
+
+/// Start Warden at login, or stop doing so.
+#[tauri::command]
+fn set_autostart(app: tauri::AppHandle, enabled: bool) -> Result<(), String> {
+    let launcher = app.autolaunch();
+    let done = if enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    };
+    done.map_err(|e| format!("cannot change the start at login: {e}"))
 }
 
 async fn open_host() -> Result<Arc<Host>, ApiError> {
     Ok(Arc::new(
         Host::open_default(Vec::new(), warden_rules::load_rules).await?,
     ))
+}
+
+/// Follow the approvals that wait: the tray's count, and a notification for each new one
+/// while the person is not looking at the window.
+async fn watch_approvals(app: tauri::AppHandle, host: Arc<Host>, tray: Option<tray::Tray>) {
+    let mut rx = host.subscribe();
+    let mut waiting = waiting::Waiting::default();
+    loop {
+        let event = match rx.recv().await {
+            Ok(event) => event,
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "the approvals count missed events");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let before = waiting.count();
+        let asked = waiting.apply(&event);
+        if let Some(question) = asked
+            && !window::in_front(&app)
+        {
+            notify::approval_waiting(&app, question);
+        }
+        if waiting.count() != before
+            && let Some(tray) = &tray
+            && let Err(e) = tray.show_count(waiting.count())
+        {
+            tracing::warn!(error = %e, "cannot update the tray icon");
+        }
+    }
 }
 
 /// Forward core events to the window in batches.
@@ -105,6 +155,20 @@ fn main() {
             show_main(app);
         }))
         .plugin(tauri_plugin_dialog::init())
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(window::REMEMBERED)
+                .build(),
+        )
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .app_name("Warden")
+                .build(),
+        )
+        .on_window_event({
+            let saver = window::StateSaver::default();
+            move |window, event| saver.on_event(window.app_handle(), event)
+        })
         .setup(|app| {
             let core = tauri::async_runtime::block_on(open_host());
             if let Err(e) = &core {
@@ -112,11 +176,24 @@ fn main() {
             }
             if let Ok(host) = &core {
                 tauri::async_runtime::spawn(forward_events(app.handle().clone(), host.clone()));
+                let tray = tray::Tray::build(app.handle())
+                    .inspect_err(|e| tracing::warn!(error = %e, "no tray icon"))
+                    .ok();
+                tauri::async_runtime::spawn(watch_approvals(
+                    app.handle().clone(),
+                    host.clone(),
+                    tray,
+                ));
             }
             app.manage(Core(core));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![api, pick_folder])
+        .invoke_handler(tauri::generate_handler![
+            api,
+            pick_folder,
+            autostart_enabled,
+            set_autostart
+        ])
         .build(tauri::generate_context!());
     let app = match result {
         Ok(app) => app,

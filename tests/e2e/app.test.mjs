@@ -1,17 +1,26 @@
 // The real desktop app under Xvfb: WebdriverIO → tauri-driver → WebKitWebDriver → Warden.
 // Run through tests/e2e/run-app.sh, which provides dbus, an unlocked keyring and Xvfb.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { remote } from "webdriverio";
 import { APPROVED_SESSION_KINDS, bin, freshProfile, screenshots, scriptedModel } from "./support.mjs";
+import {
+  focusedWindowName,
+  geometry,
+  lookElsewhere,
+  startNotificationDaemon,
+  trayItem,
+  wardenWindow,
+  xdo,
+} from "./desktop.mjs";
 
 const API_KEY = "sk-e2e-only-accepted-key";
 const PORT = 4444;
-let model, driver, profile;
+let model, driver, profile, notifications;
 
 function waitForPort(port, deadline = Date.now() + 20_000) {
   return new Promise((resolve, reject) => {
@@ -97,9 +106,15 @@ before(async () => {
   // the real keyring and the core read it back.
   model = await scriptedModel(API_KEY);
   profile = freshProfile("app");
+  // The app's own desktop files (window state, the login entry) in the profile, not ~.
+  process.env.XDG_CONFIG_HOME = join(profile.dir, "config");
+  notifications = await startNotificationDaemon();
+  // The app's HOME too: the login entry is written under ~/.config/autostart.
+  const osHome = join(profile.dir, "os-home");
+  mkdirSync(osHome);
   driver = spawn("tauri-driver", ["--port", String(PORT)], {
     stdio: "inherit",
-    env: { ...process.env, WARDEN_HOME: profile.home, OPENAI_API_KEY: "" },
+    env: { ...process.env, HOME: osHome, WARDEN_HOME: profile.home, OPENAI_API_KEY: "" },
   });
   await waitForPort(PORT);
 });
@@ -107,6 +122,7 @@ before(async () => {
 after(() => {
   driver?.kill();
   model?.stop();
+  notifications?.stop();
 });
 
 test("settings, a session with an approval, the timeline, and history after a restart", async () => {
@@ -328,7 +344,6 @@ test("desktop: a second launch focuses the first window, and Browse opens the na
   try {
     await (await byId(app, "nav-session")).click();
     await fill(app, "workspace", profile.workspace);
-    const xdo = (...args) => spawnSync("xdotool", args, { encoding: "utf8" });
 
     // A second launch on the same desktop ends at once and brings the first window up.
     const second = spawnSync(bin("warden-desktop"), [], {
@@ -347,6 +362,131 @@ test("desktop: a second launch focuses the first window, and Browse opens the na
       timeout: 15_000,
       timeoutMsg: `no folder picker among ${windowNames().join(", ")}`,
     });
+  } finally {
+    await closeApp(app, profile.home);
+  }
+});
+
+/** Wait for the tray item to say `words` first in its menu and `label` beside its icon. */
+async function trayShows(app, words, label) {
+  await app.waitUntil(async () => trayItem()?.menu[0] === words && trayItem()?.label === label, {
+    timeout: 20_000,
+    timeoutMsg: `the tray did not show "${words}" / "${label}": ${JSON.stringify(trayItem())}`,
+  });
+}
+
+const approvalNotices = () => notifications.sent().filter((strings) => strings.includes("Warden"));
+
+test("desktop: the tray counts waiting approvals; one waiting while the window is in the background is notified, and its click opens the card", async () => {
+  const app = await openApp();
+  let elsewhere;
+  try {
+    // Every question to the person (the auto-review test left a reviewer on).
+    await (await byId(app, "nav-settings")).click();
+    await (await byId(app, "review-mode")).waitForEnabled({ timeout: 20_000 });
+    await (await byId(app, "review-mode")).selectByAttribute("value", "off");
+    await (await byId(app, "save-auto-review")).click();
+    await (await byId(app, "review-saved")).waitForDisplayed({ timeout: 15_000 });
+    await (await byId(app, "nav-session")).click();
+    await trayShows(app, "No approvals waiting", "");
+    const quietIcon = readFileSync(trayItem().icon);
+    notifications.closeAll();
+    const before = approvalNotices().length;
+
+    // Looking at the window: the tray counts the question, no notification.
+    xdo("windowactivate", "--sync", wardenWindow());
+    xdo("windowfocus", "--sync", wardenWindow());
+    await fill(app, "workspace", profile.workspace);
+    await fill(app, "task", "Please create a file for me");
+    await (await byId(app, "start")).click();
+    await (await byId(app, "approval-card")).waitForDisplayed({ timeout: 30_000 });
+    await trayShows(app, "1 approval waiting", "1");
+    assert.notDeepEqual(readFileSync(trayItem().icon), quietIcon, "the icon carries a badge");
+    copyFileSync(trayItem().icon, join(screenshots, "tray-icon.png"));
+    await (await byId(app, "approve-once")).click();
+    await trayShows(app, "No approvals waiting", "");
+    assert.deepEqual(readFileSync(trayItem().icon), quietIcon, "the badge is gone");
+    assert.equal(approvalNotices().length, before, "no notification while the person looks at the window");
+
+    // Another application in front: the next question is notified by the desktop.
+    elsewhere = await lookElsewhere();
+    assert.equal(focusedWindowName(), "elsewhere");
+    await app.execute(() => {
+      const field = document.querySelector('[data-testid="follow-up"]');
+      field.value = "Now create a file for me again";
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+      field.form.requestSubmit();
+    });
+    await trayShows(app, "1 approval waiting", "1");
+    await app.waitUntil(async () => approvalNotices().length > before && notifications.window() !== null, {
+      timeout: 20_000,
+      timeoutMsg: `no notification shown: ${JSON.stringify(notifications.sent())}`,
+    });
+    const notice = approvalNotices().at(-1);
+    assert.ok(notice.includes("Warden: approval needed"), JSON.stringify(notice));
+    assert.ok(notice.includes("touch created-by-agent.txt"), JSON.stringify(notice));
+    assert.equal(focusedWindowName(), "elsewhere", "the notification does not steal focus");
+
+    // A click on the notification brings Warden up on that card.
+    const popup = geometry(notifications.window());
+    xdo("mousemove", String(popup.x + 40), String(popup.y + Math.floor(popup.height / 2)), "click", "1");
+    await app.waitUntil(async () => focusedWindowName() === "Warden", {
+      timeout: 15_000,
+      timeoutMsg: `focus stayed on ${focusedWindowName()}`,
+    });
+    const card = await app.$('[data-testid="approval-card"][data-focused="true"]');
+    await card.waitForDisplayed({ timeout: 15_000 });
+    assert.equal(await (await card.$('[data-testid="approval-command"]')).getText(), "touch created-by-agent.txt");
+    assert.equal(notifications.displayed(), 0, "the clicked notification is closed");
+    await screenshot(app, "app-notification-card.png");
+    await (await byId(app, "approve-once")).click();
+    await trayShows(app, "No approvals waiting", "");
+  } finally {
+    elsewhere?.close();
+    await closeApp(app, profile.home);
+  }
+});
+
+test("desktop: the window comes back at the size and place it was left, and start at login is a setting", async () => {
+  let app = await openApp();
+  const stateFile = join(process.env.XDG_CONFIG_HOME, "dev.warden.Warden/.window-state.json");
+  const placed = { x: 40, y: 30, width: 960, height: 700 };
+  try {
+    await (await byId(app, "nav-settings")).click();
+    const window = wardenWindow();
+    xdo("windowsize", "--sync", window, String(placed.width), String(placed.height));
+    xdo("windowmove", "--sync", window, String(placed.x), String(placed.y));
+    await app.waitUntil(
+      async () => existsSync(stateFile) && JSON.parse(readFileSync(stateFile, "utf8")).main?.width === placed.width,
+      { timeout: 10_000, timeoutMsg: `the size was not saved in ${stateFile}` },
+    );
+
+    // Start at login: a desktop entry in the autostart folder, removed when turned off.
+    const entry = join(profile.dir, "os-home/.config/autostart/Warden.desktop");
+    assert.ok(!existsSync(entry));
+    const box = await byId(app, "autostart");
+    await box.waitForEnabled({ timeout: 15_000 });
+    assert.equal(await box.isSelected(), false);
+    await box.click();
+    await app.waitUntil(async () => existsSync(entry), { timeout: 10_000, timeoutMsg: `no ${entry}` });
+    assert.match(readFileSync(entry, "utf8"), new RegExp(`^Exec=.*${bin("warden-desktop")}`, "m"));
+    await app.execute(() => document.querySelectorAll("main, html").forEach((el) => (el.scrollTop = el.scrollHeight)));
+    await screenshot(app, "app-desktop-settings.png");
+    await box.click();
+    await app.waitUntil(async () => !existsSync(entry), { timeout: 10_000, timeoutMsg: `${entry} was left` });
+  } finally {
+    await closeApp(app, profile.home);
+  }
+  app = await openApp();
+  try {
+    await (await byId(app, "nav-session")).waitForDisplayed({ timeout: 20_000 });
+    const back = geometry(wardenWindow());
+    assert.deepEqual(
+      { width: back.width, height: back.height },
+      { width: placed.width, height: placed.height },
+      "the size is remembered",
+    );
+    assert.deepEqual({ x: back.x, y: back.y }, { x: placed.x, y: placed.y }, "the place is remembered");
   } finally {
     await closeApp(app, profile.home);
   }

@@ -12,5 +12,5 @@ exec ../../scripts/with-test-session.sh bash -c '
   export DISPLAY=":$n"
   for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
   dbus-update-activation-environment DISPLAY 2>/dev/null || true
-  node --test app.test.mjs
+  node --test ${WARDEN_E2E_ONLY:+--test-name-pattern="$WARDEN_E2E_ONLY"} app.test.mjs
 '

@@ -30,6 +30,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The tray icon needs the app-indicator library at run time: the package says so.
+dpkg-deb -f "$deb" Depends | grep -q 'libayatana-appindicator3-1' || fail "Depends lacks libayatana-appindicator3-1 (the tray)"
 echo "package test: dpkg -i $(basename "$deb")"
 root_do dpkg -i "$deb" >/dev/null
 

@@ -33,4 +33,11 @@ export interface Platform {
   subscribe(onEvent: (event: Event) => void, onLagged: () => void): Promise<() => void>;
   /** The native folder picker (desktop only): the chosen folder, or null if cancelled. */
   pickFolder?(): Promise<string | null>;
+  /** A clicked notification asks for a waiting question's card (desktop only). */
+  onShowApproval?(handler: (sessionId: string, callId: string) => void): Promise<() => void>;
+  /** Starting at login (desktop only). */
+  autostart?: {
+    enabled(): Promise<boolean>;
+    set(enabled: boolean): Promise<void>;
+  };
 }

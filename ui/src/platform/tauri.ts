@@ -17,6 +17,15 @@ export function tauriPlatform(): Platform {
     async pickFolder() {
       return (await invoke<string | null>("pick_folder")) ?? null;
     },
+    async onShowApproval(handler) {
+      return listen<{ sessionId: string; callId: string }>("warden://show-approval", (e) =>
+        handler(e.payload.sessionId, e.payload.callId),
+      );
+    },
+    autostart: {
+      enabled: () => invoke<boolean>("autostart_enabled"),
+      set: (enabled: boolean) => invoke<void>("set_autostart", { enabled }),
+    },
     async subscribe(onEvent, onLagged) {
       const events = await listen<Event[]>("warden://events", (e) => e.payload.forEach(onEvent));
       const lagged = await listen("warden://lagged", () => onLagged());

@@ -3,9 +3,15 @@ import type { Event, GetTimelineResponse } from "../generated/protocol";
 import { platform } from "../platform";
 import { applyEvent, emptyTranscript, type Transcript } from "./transcript";
 
-export const live: { sessionId: string | null; transcript: Transcript } = $state({
+export const live: {
+  sessionId: string | null;
+  transcript: Transcript;
+  /** The waiting question to bring forward (a notification was clicked). */
+  spotlight: string | null;
+} = $state({
   sessionId: null,
   transcript: emptyTranscript(),
+  spotlight: null,
 });
 
 export function onEvent(event: Event) {
@@ -38,4 +44,11 @@ async function readInto(transcript: Transcript, sessionId: string) {
 export function show(sessionId: string) {
   live.sessionId = sessionId;
   live.transcript = emptyTranscript();
+  live.spotlight = null;
+}
+
+/** Bring up a waiting question's card: its session on screen, the card in view. */
+export async function spotlight(sessionId: string, callId: string) {
+  if (live.sessionId !== sessionId) await reload(sessionId);
+  live.spotlight = callId;
 }
