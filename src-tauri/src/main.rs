@@ -139,6 +139,29 @@ async fn forward_events(app: tauri::AppHandle, host: Arc<Host>) {
     }
 }
 
+/// Set on the one relaunch after a vanished instance (so a launch never loops).
+const RELAUNCHED: &str = "WARDEN_DESKTOP_RELAUNCHED";
+
+/// Replace this process with a fresh launch of the same program and arguments.
+fn relaunch() {
+    std::thread::sleep(Duration::from_millis(500));
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut command = std::process::Command::new(exe);
+    command.args(std::env::args_os().skip(1)).env(RELAUNCHED, "1");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = command.exec();
+        eprintln!("warden-desktop: cannot start again: {error}");
+    }
+    #[cfg(not(unix))]
+    if command.spawn().is_ok() {
+        std::process::exit(0);
+    }
+}
+
 fn main() {
     tracing_subscriber::fmt()
         // Plain text unless a person watches stderr at a terminal (as the CLI does).
@@ -198,6 +221,14 @@ fn main() {
     let app = match result {
         Ok(app) => app,
         Err(e) => {
+            // The instance this launch found was quitting as it was asked to come forward:
+            // once its name is free this launch can be the one instance, so start again.
+            if e.to_string().contains("failed to forward arguments to the running instance")
+                && std::env::var_os(RELAUNCHED).is_none()
+            {
+                tracing::info!("the running instance went away; starting again");
+                relaunch();
+            }
             eprintln!("warden-desktop: cannot start: {e}");
             std::process::exit(1);
         }

@@ -82,6 +82,15 @@ async function closeApp(app, home) {
       // Already gone.
     }
   }
+  // Its one-instance name on the session bus goes a moment after the process.
+  while (Date.now() < deadline + 5_000) {
+    const owned = spawnSync("gdbus", [
+      "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+      "--method", "org.freedesktop.DBus.NameHasOwner", "dev.warden.Warden.SingleInstance",
+    ], { encoding: "utf8" }).stdout;
+    if (!owned.includes("true")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** WebKit's snapshot can lag the DOM under Xvfb: let it paint first. */
