@@ -149,7 +149,9 @@ fn relaunch() {
         return;
     };
     let mut command = std::process::Command::new(exe);
-    command.args(std::env::args_os().skip(1)).env(RELAUNCHED, "1");
+    command
+        .args(std::env::args_os().skip(1))
+        .env(RELAUNCHED, "1");
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -223,7 +225,8 @@ fn main() {
         Err(e) => {
             // The instance this launch found was quitting as it was asked to come forward:
             // once its name is free this launch can be the one instance, so start again.
-            if e.to_string().contains("failed to forward arguments to the running instance")
+            if e.to_string()
+                .contains("failed to forward arguments to the running instance")
                 && std::env::var_os(RELAUNCHED).is_none()
             {
                 tracing::info!("the running instance went away; starting again");
