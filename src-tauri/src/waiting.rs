@@ -111,6 +111,7 @@ mod tests {
                 can_always: true,
                 expires_at: None,
                 review: None,
+                hints: Vec::new(),
             },
         )
     }

@@ -1,13 +1,13 @@
 // The real desktop app under Xvfb: WebdriverIO → tauri-driver → WebKitWebDriver → Warden.
 // Run through tests/e2e/run-app.sh, which provides dbus, an unlocked keyring and Xvfb.
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { remote } from "webdriverio";
-import { APPROVED_SESSION_KINDS, bin, freshProfile, screenshots, scriptedModel } from "./support.mjs";
+import { APPROVED_SESSION_KINDS, bin, freshProfile, root, screenshots, scriptedModel } from "./support.mjs";
 import {
   focusedWindowName,
   geometry,
@@ -123,7 +123,14 @@ before(async () => {
   mkdirSync(osHome);
   driver = spawn("tauri-driver", ["--port", String(PORT)], {
     stdio: "inherit",
-    env: { ...process.env, HOME: osHome, WARDEN_HOME: profile.home, OPENAI_API_KEY: "" },
+    env: {
+      ...process.env,
+      HOME: osHome,
+      WARDEN_HOME: profile.home,
+      OPENAI_API_KEY: "",
+      // The "system browser" a sign-in opens: follows the redirects back to the app.
+      WARDEN_BROWSER: join(root, "tests/e2e/follow-redirects.sh"),
+    },
   });
   await waitForPort(PORT);
 });
@@ -498,6 +505,46 @@ test("desktop: the window comes back at the size and place it was left, and star
     assert.deepEqual({ x: back.x, y: back.y }, { x: placed.x, y: placed.y }, "the place is remembered");
   } finally {
     await closeApp(app, profile.home);
+  }
+});
+
+test("sign-ins: Connect in the app's Settings signs in to a remote MCP server through the browser, Sign out forgets it", async () => {
+  const port = await new Promise((r) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const { port: p } = probe.address();
+      probe.close(() => r(p));
+    });
+  });
+  const oauth = spawn(join(root, ".venv/bin/python3"), [join(root, "tests/mcp/oauth_server.py"), "--port", String(port)], {
+    stdio: "ignore",
+  });
+  await waitForPort(port);
+  appendFileSync(join(profile.home, "config.toml"), `\n[mcp_servers.docs]\nurl = "http://127.0.0.1:${port}/mcp"\n`);
+  const app = await openApp();
+  try {
+    await (await byId(app, "nav-settings")).click();
+    const row = await app.$('[data-testid="signin-row"][data-target="mcp:docs"]');
+    await row.waitForDisplayed({ timeout: 20_000 });
+    assert.match(await (await row.$('[data-testid="signin-state"]')).getText(), /Not signed in/);
+    await (await row.$('[data-testid="connect"]')).click();
+    await app.waitUntil(async () => /Signed in with/.test(await (await row.$('[data-testid="signin-state"]')).getText()), {
+      timeout: 30_000,
+      timeoutMsg: "the sign-in did not complete",
+    });
+    assert.match(await (await row.$('[data-testid="signin-state"]')).getText(), /from the OS keyring/);
+    await row.scrollIntoView();
+    await screenshot(app, "app-signin.png");
+    await (await row.$('[data-testid="sign-out"]')).click();
+    await app.waitUntil(async () => /Not signed in/.test(await (await row.$('[data-testid="signin-state"]')).getText()), {
+      timeout: 15_000,
+    });
+  } finally {
+    await closeApp(app, profile.home);
+    oauth.kill();
+    // Later tests run without the remote server.
+    const config = readFileSync(join(profile.home, "config.toml"), "utf8");
+    writeFileSync(join(profile.home, "config.toml"), config.replace(/\n\[mcp_servers\.docs\][^[]*/, "\n"));
   }
 });
 

@@ -1,6 +1,7 @@
 // The UI in a real browser (Debian's Chromium via playwright-core) against `warden serve`.
-import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -424,7 +425,7 @@ test("an MCP server's tool asks first, then its call shows in the session and th
   const card = page.getByTestId("approval-card");
   await card.waitFor();
   assert.equal(await card.getByTestId("approval-command").innerText(), 'demo.echo {"text":"hello"}');
-  assert.match(await card.getByTestId("approval-reason").innerText(), /tool calls to MCP server `demo` need approval/);
+  assert.match(await card.getByTestId("approval-reason").innerText(), /`echo` of MCP server `demo` needs approval/);
   await page.screenshot({ path: join(screenshots, "browser-mcp-approval.png") });
   await card.getByTestId("approve-once").click();
   await page.getByText("Echoed: echo: hello").waitFor();
@@ -457,6 +458,150 @@ async function settingsShowing(tab, expected) {
   }
   assert.fail(`Settings never showed ${expected}: ${await tab.getByTestId("telemetry").innerText()}`);
 }
+
+/** A free loopback port. */
+function freePort() {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Wait until something listens on `port`. */
+async function listening(port) {
+  for (let i = 0; i < 300; i++) {
+    const open = await new Promise((r) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => (socket.end(), r(true)));
+      socket.once("error", () => r(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** Every file under `dir` whose bytes contain `needle`. */
+function filesContaining(dir, needle) {
+  const found = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath ?? entry.path, entry.name);
+    if (readFileSync(path).includes(needle)) found.push(path);
+  }
+  return found;
+}
+
+test("remote MCP server: Connect signs in, the grant is only in the keyring, a session uses it, the Policy view shows the admin's pins, Sign out", async () => {
+  // A remote MCP server behind its own OAuth authorization server (tests/mcp/oauth_server.py),
+  // an OTLP receiver, and a `warden serve` whose "system browser" follows the sign-in redirects.
+  const port = await freePort();
+  const oauth = spawn(join(root, ".venv/bin/python3"), [join(root, "tests/mcp/oauth_server.py"), "--port", String(port)], {
+    stdio: "ignore",
+  });
+  const collector = await startWithFirstLine(join(root, ".venv/bin/python3"), [
+    join(root, "tests/otlp/receiver.py"),
+    "--out",
+    join(profile.dir, "signin-received.jsonl"),
+    "--http-port",
+    "0",
+    "--grpc-port",
+    "0",
+  ]);
+  const otlpPort = collector.line.replace("ready ", "").split(" ").map((p) => p.split("="))[0][1];
+  const signin = freshProfile("signin");
+  mkdirSync(signin.home, { recursive: true });
+  const mcpUrl = `http://127.0.0.1:${port}/mcp`;
+  writeFileSync(
+    join(signin.home, "config.toml"),
+    `[model]\nbase_url = "${model.baseUrl}"\nname = "scripted"\n` +
+      `[telemetry]\notlp_endpoint = "http://127.0.0.1:${otlpPort}"\notlp_protocol = "http"\n` +
+      `[mcp_servers.docs]\nurl = "${mcpUrl}"\napproval = "allow"\n`,
+  );
+  const requirements = join(signin.dir, "requirements.toml");
+  writeFileSync(
+    requirements,
+    `allowed_mcp_urls = ["http://127.0.0.1:${port}/*"]\n` +
+      `[model.headers]\nOpenAI-Organization = "org-corp"\n` +
+      `[mcp_servers.docs.tools.delete_all]\napproval = "deny"\n`,
+  );
+  await listening(port);
+  const serveLogs = [];
+  const started = await startWithFirstLine(bin("warden"), ["serve", "--ui-dir", join(root, "ui/dist")], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      WARDEN_HOME: signin.home,
+      WARDEN_EXTRA_REQUIREMENTS: requirements,
+      WARDEN_BROWSER: join(root, "tests/e2e/follow-redirects.sh"),
+      WARDEN_LOG: "debug",
+      OPENAI_API_KEY: "",
+    },
+  });
+  started.child.stderr.on("data", (chunk) => serveLogs.push(String(chunk)));
+  const tab = await browser.newPage({ viewport: { width: 1200, height: 820 } });
+  try {
+    await tab.goto(serveUrl(started.line));
+    await tab.getByTestId("nav-settings").click();
+    const row = tab.locator('[data-testid="signin-row"][data-target="mcp:docs"]');
+    await row.waitFor();
+    assert.match(await row.getByTestId("signin-state").innerText(), /Not signed in/);
+    await row.getByTestId("connect").click();
+    await tab.getByTestId("signin-pending").waitFor();
+    await row.getByText(/Signed in with/).waitFor({ timeout: 30_000 });
+    const state = await row.getByTestId("signin-state").innerText();
+    assert.match(state, new RegExp(`Signed in with http://127\\.0\\.0\\.1:${port} as client \\S+ \\(mcp:tools\\), token renews in about \\d+ min · from the OS keyring`));
+    await row.scrollIntoViewIfNeeded();
+    await tab.screenshot({ path: join(screenshots, "browser-mcp-signin.png") });
+
+    // A session uses the server with the grant; the admin's pin refuses one tool.
+    await tab.getByTestId("nav-session").click();
+    if (await tab.getByTestId("new-session").count()) await tab.getByTestId("new-session").click();
+    await tab.getByTestId("workspace").fill(signin.workspace);
+    await tab.getByTestId("task").fill("ask the remote server who I am");
+    await tab.getByTestId("start").click();
+    await tab.getByText("Remote: signed in as alice@corp.example").waitFor({ timeout: 30_000 });
+    await tab.getByTestId("follow-up").fill("delete the remote documents");
+    await tab.getByTestId("follow-up").press("Enter");
+    await tab.getByText(/`delete_all` of MCP server `docs` is refused/).first().waitFor({ timeout: 30_000 });
+
+    await tab.getByTestId("nav-policy").click();
+    const pin = tab.locator('[data-key="mcp_servers.docs.tools.delete_all.approval"]');
+    await pin.waitFor();
+    assert.match(await pin.innerText(), /deny[\s\S]*locked/i);
+    assert.match(await tab.locator('[data-key="model.headers.OpenAI-Organization"]').innerText(), /org-corp[\s\S]*locked/i);
+    await pin.scrollIntoViewIfNeeded();
+    await tab.screenshot({ path: join(screenshots, "browser-policy-pins.png") });
+
+    // The tokens are in the keyring (gnome-keyring, read with secret-tool) and nowhere else:
+    // not in the profile (config, audit database), the OTLP capture or the server's logs.
+    const account = `oauth:mcp:docs:${mcpUrl}:${signin.home}`;
+    const stored = spawnSync("secret-tool", ["lookup", "service", "dev.warden.Warden", "username", account], {
+      encoding: "utf8",
+    });
+    assert.equal(stored.status, 0, `no keyring entry ${account}: ${stored.stderr}`);
+    const grant = JSON.parse(stored.stdout);
+    await new Promise((r) => setTimeout(r, 3000)); // the exporter's next batch
+    for (const secret of [grant.token_response.access_token, grant.token_response.refresh_token]) {
+      assert.deepEqual(filesContaining(signin.dir, secret), []);
+      assert.ok(!readFileSync(join(profile.dir, "signin-received.jsonl"), "utf8").includes(secret), "a token in the OTLP capture");
+      assert.ok(!serveLogs.join("").includes(secret), "a token in the logs");
+    }
+    assert.ok(readFileSync(join(profile.dir, "signin-received.jsonl"), "utf8").includes("mcpCall"), "the capture has the session");
+
+    await tab.getByTestId("nav-settings").click();
+    await row.getByTestId("sign-out").click();
+    await row.getByText("Not signed in").waitFor();
+  } finally {
+    await tab.close();
+    started.child.kill();
+    collector.child.kill();
+    oauth.kill();
+  }
+});
 
 test("Settings shows the OpenTelemetry exporter: connected, a collector outage with its backlog, then caught up", async () => {
   // A real OTLP receiver (tests/otlp/receiver.py) and a second `warden serve` exporting to it.

@@ -7,6 +7,8 @@ pub mod bundle;
 mod egress;
 mod host;
 mod mcp;
+pub mod model_access;
+pub mod oauth;
 mod process;
 pub mod reviewer;
 mod secrets;

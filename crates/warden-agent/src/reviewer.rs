@@ -21,7 +21,7 @@ pub fn reviewer_for(config: &Config) -> Result<Arc<Reviewer>, String> {
             auto.mode.as_str()
         ));
     }
-    let key = crate::load_reviewer_key().or_else(|| crate::load_api_key().0);
+    let key = crate::load_reviewer_key().or_else(|| crate::model_access::fallback_key(config));
     build(config, key)
 }
 
@@ -41,5 +41,6 @@ pub fn build(config: &Config, key: Option<String>) -> Result<Arc<Reviewer>, Stri
     let wire_api = auto.model.wire_api.unwrap_or(config.model.wire_api);
     let client = ModelClient::new(&base_url, &name, wire_api, key)
         .map_err(|e| format!("cannot set up the reviewer model: {e}"))?;
+    let client = crate::model_access::with_headers(client, config);
     Ok(Arc::new(Reviewer::new(client, Limits::from(auto))))
 }

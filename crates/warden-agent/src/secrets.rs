@@ -8,7 +8,7 @@ use warden_protocol::ApiKeySource;
 const SERVICE: &str = "dev.warden.Warden";
 
 /// The keyring entry of a key. Separate profiles (`WARDEN_HOME`) keep separate keys.
-fn account(name: &str) -> String {
+pub(crate) fn account(name: &str) -> String {
     match std::env::var("WARDEN_HOME") {
         Ok(home) if !home.is_empty() => format!("{name}:{home}"),
         _ => name.into(),
@@ -49,6 +49,11 @@ pub fn load_api_key() -> (Option<String>, ApiKeySource) {
     }
 }
 
+/// The session model's key from the OS keyring only. Blocking.
+pub(crate) fn load_keyring_api_key() -> Option<String> {
+    read_entry(MODEL_KEY)
+}
+
 /// Store the key in the OS keyring. Blocking.
 pub fn store_api_key(key: &str) -> Result<(), SecretError> {
     write_entry(MODEL_KEY, key)
@@ -74,7 +79,7 @@ pub fn store_triage_key(key: &str) -> Result<(), SecretError> {
     write_entry(TRIAGE_KEY, key)
 }
 
-fn read_entry(name: &str) -> Option<String> {
+pub(crate) fn read_entry(name: &str) -> Option<String> {
     match keyring::Entry::new(SERVICE, &account(name)).and_then(|e| e.get_password()) {
         Ok(key) if !key.is_empty() => Some(key),
         Ok(_) | Err(keyring::Error::NoEntry) => None,
@@ -87,8 +92,26 @@ fn read_entry(name: &str) -> Option<String> {
     }
 }
 
-fn write_entry(name: &str, key: &str) -> Result<(), SecretError> {
+pub(crate) fn write_entry(name: &str, key: &str) -> Result<(), SecretError> {
     keyring::Entry::new(SERVICE, &account(name))
         .and_then(|e| e.set_password(key))
         .map_err(|e| SecretError::Keyring(e.to_string()))
+}
+
+/// Remove an entry; true when there was one. Blocking.
+pub(crate) fn delete_entry(name: &str) -> Result<bool, SecretError> {
+    match keyring::Entry::new(SERVICE, &account(name)).and_then(|e| e.delete_credential()) {
+        Ok(()) => Ok(true),
+        Err(keyring::Error::NoEntry) => Ok(false),
+        Err(e) => Err(SecretError::Keyring(e.to_string())),
+    }
+}
+
+/// An entry, telling "none stored" apart from a keyring that cannot be read. Blocking.
+pub(crate) fn try_read_entry(name: &str) -> Result<Option<String>, SecretError> {
+    match keyring::Entry::new(SERVICE, &account(name)).and_then(|e| e.get_password()) {
+        Ok(value) if !value.is_empty() => Ok(Some(value)),
+        Ok(_) | Err(keyring::Error::NoEntry) => Ok(None),
+        Err(e) => Err(SecretError::Keyring(e.to_string())),
+    }
 }

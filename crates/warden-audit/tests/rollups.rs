@@ -82,6 +82,7 @@ fn question(call_id: &str, tool: &str, summary: &str) -> EventMsg {
         can_always: true,
         expires_at: None,
         review: None,
+        hints: Vec::new(),
     }
 }
 

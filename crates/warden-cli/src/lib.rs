@@ -23,6 +23,7 @@ mod review_cmd;
 mod run;
 mod serve;
 mod sessions;
+mod signin_cmd;
 mod transcript;
 mod triage_cmd;
 
@@ -145,6 +146,16 @@ enum Command {
         #[command(subcommand)]
         command: review_cmd::ReviewCommand,
     },
+    /// Sign in to remote MCP servers (OAuth; the grant is kept in the OS keyring).
+    Mcp {
+        #[command(subcommand)]
+        command: signin_cmd::SignInCommand,
+    },
+    /// Sign in to the model's identity provider (when model.credentials = "oauth").
+    Model {
+        #[command(subcommand)]
+        command: signin_cmd::SignInCommand,
+    },
 }
 
 pub(crate) fn parse_sandbox(s: &str) -> Result<SandboxMode, String> {
@@ -190,6 +201,8 @@ pub fn warden_main() -> std::process::ExitCode {
         | Command::Review { .. }
         | Command::Triage(_)
         | Command::Insights(_)
+        | Command::Mcp { .. }
+        | Command::Model { .. }
         | Command::Admin { .. } => sessions::hand_over(),
     };
     let result = match result {
@@ -233,6 +246,18 @@ pub fn sessions_main(rules: RulesLoader) -> std::process::ExitCode {
         } => block_on(run::run(overrides, cwd, sandbox, approval, task, rules)),
         Command::Audit { db, command } => block_on(audit_cmd::run(db, command)),
         Command::Serve(args) => block_on(serve::run(overrides, args, rules)),
+        Command::Mcp { command } => block_on(signin_cmd::run(
+            overrides,
+            signin_cmd::Kind::Mcp,
+            command,
+            rules,
+        )),
+        Command::Model { command } => block_on(signin_cmd::run(
+            overrides,
+            signin_cmd::Kind::Model,
+            command,
+            rules,
+        )),
     };
     finish(result, failure)
 }

@@ -119,8 +119,14 @@ pub fn line(msg: &EventMsg) -> String {
             risk,
             expires_at,
             review,
+            hints,
             ..
         } => {
+            let hints = if hints.is_empty() {
+                String::new()
+            } else {
+                format!(" (the server says: {}; not verified)", hints.join(", "))
+            };
             let risk = risk
                 .as_deref()
                 .map(|r| format!(" [risk {r}]"))
@@ -135,7 +141,7 @@ pub fn line(msg: &EventMsg) -> String {
                 .as_ref()
                 .map(|r| format!("\n    {}", reviewer_note(r)))
                 .unwrap_or_default();
-            format!("  ? approval needed for `{summary}`: {reason}{risk}{expiry}{review}")
+            format!("  ? approval needed for `{summary}`: {reason}{hints}{risk}{expiry}{review}")
         }
         EventMsg::AutoReview {
             tier,
@@ -336,6 +342,7 @@ mod tests {
             can_always: false,
             expires_at,
             review: None,
+            hints: Vec::new(),
         }
     }
 

@@ -115,6 +115,7 @@ fn event(s: u64, seq: u64, n: u64, at: i64) -> Event {
                 can_always: true,
                 expires_at: None,
                 review: None,
+                hints: Vec::new(),
             },
             4 => EventMsg::ApprovalAnswered {
                 call_id,

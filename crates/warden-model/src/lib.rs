@@ -98,6 +98,8 @@ pub struct ModelClient {
     model: String,
     wire_api: WireApi,
     api_key: Option<String>,
+    /// Sent with every request (`OpenAI-Organization`, a gateway's own).
+    headers: Vec<(String, String)>,
     retry: RetryPolicy,
 }
 
@@ -119,8 +121,15 @@ impl ModelClient {
             model: model.to_string(),
             wire_api,
             api_key,
+            headers: Vec::new(),
             retry: RetryPolicy::default(),
         })
+    }
+
+    /// Send these headers with every request.
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Self {
+        self.headers = headers;
+        self
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -186,6 +195,9 @@ impl ModelClient {
             .header("accept", "text/event-stream");
         if let Some(key) = &self.api_key {
             builder = builder.bearer_auth(key);
+        }
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
         let response = builder
             .send()

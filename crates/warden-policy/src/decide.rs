@@ -29,12 +29,14 @@ pub enum ActionRequest<'a> {
         paths: &'a [PathBuf],
         diffs: &'a [String],
     },
-    /// Call a tool of a configured MCP server, whose `mcp_servers.SERVER.approval` came
-    /// from `source`.
+    /// Call a tool of a configured MCP server: its approval, the setting that gave it
+    /// (`mcp_servers.SERVER.tools.TOOL.approval` or `mcp_servers.SERVER.approval`) and
+    /// where that came from.
     McpTool {
         server: &'a str,
         tool: &'a str,
         approval: McpApproval,
+        rule: &'a str,
         source: &'a PolicySource,
     },
 }
@@ -117,22 +119,27 @@ pub fn decide(request: ActionRequest<'_>, cx: &DecisionContext<'_>) -> Decision 
             server,
             tool,
             approval,
+            rule,
             source,
         } => {
             let (verdict, why) = match approval {
                 McpApproval::Allow => (
                     Verdict::Allow,
-                    format!("tools of MCP server `{server}` run without asking ({tool})"),
+                    format!("`{tool}` of MCP server `{server}` runs without asking"),
                 ),
                 McpApproval::Ask => (
                     Verdict::Prompt,
-                    format!("tool calls to MCP server `{server}` need approval ({tool})"),
+                    format!("`{tool}` of MCP server `{server}` needs approval"),
+                ),
+                McpApproval::Deny => (
+                    Verdict::Forbidden,
+                    format!("`{tool}` of MCP server `{server}` is refused"),
                 ),
             };
             Decision {
                 verdict,
                 reasons: vec![Reason {
-                    rule: format!("mcp_servers.{server}.approval"),
+                    rule: rule.to_string(),
                     source: source.clone(),
                     justification: why,
                 }],

@@ -16,6 +16,10 @@ use crate::{
     SaveAutoReviewParams, SaveTriageParams, TriageParams, TriageResponse, TriageSettings, Verdict,
     WireApi,
 };
+use crate::{
+    CredentialParams, CredentialState, ListCredentialsParams, ListCredentialsResponse,
+    SignInResponse,
+};
 
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -390,6 +394,9 @@ macro_rules! for_each_api_command {
             save_triage(SaveTriageParams) -> SettingsResponse;
             insights(InsightsParams) -> InsightsResponse;
             apply_suggestion(ApplySuggestionParams) -> ApplySuggestionResponse;
+            list_credentials(ListCredentialsParams) -> ListCredentialsResponse;
+            sign_in(CredentialParams) -> SignInResponse;
+            sign_out(CredentialParams) -> CredentialState;
         }
     };
 }

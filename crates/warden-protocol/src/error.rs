@@ -63,6 +63,8 @@ pub enum ErrorCode {
     SessionNotRunning,
     SettingsInvalid,
     SettingsOverridden,
+    /// A sign-in (OAuth) could not be started or did not complete.
+    SignInFailed,
     CommandEmpty,
     /// An endpoint alert given to triage could not be read.
     AlertInvalid,
@@ -142,6 +144,7 @@ impl ErrorCode {
             Self::SessionNotRunning => "session_not_running",
             Self::SettingsInvalid => "settings_invalid",
             Self::SettingsOverridden => "settings_overridden",
+            Self::SignInFailed => "sign_in_failed",
             Self::CommandEmpty => "command_empty",
             Self::AlertInvalid => "alert_invalid",
             Self::PeriodInvalid => "period_invalid",

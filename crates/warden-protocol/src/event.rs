@@ -166,6 +166,10 @@ pub enum EventMsg {
         #[ts(optional)]
         #[serde(default, skip_serializing_if = "Option::is_none")]
         review: Option<ReviewerNote>,
+        /// What an MCP server says of its tool (`read-only`, `destructive`, …): its own
+        /// claims, shown as such; they never change the decision.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hints: Vec<String>,
     },
     /// Auto-review looked at an action: its rules tier approved it, or its reviewer
     /// model was asked (or answered from its cache, or could not answer). Recorded

@@ -5,6 +5,7 @@
 //! from these definitions (see `typescript.rs`) and committed under `ui/src/generated/`.
 
 mod api;
+mod credentials;
 mod error;
 mod event;
 mod insights;
@@ -16,6 +17,7 @@ mod triage;
 pub mod typescript;
 
 pub use api::*;
+pub use credentials::*;
 pub use error::*;
 pub use event::*;
 pub use insights::*;

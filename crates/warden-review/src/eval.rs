@@ -396,22 +396,27 @@ fn before_any_question(action: &Action, setup: &EvalSetup<'_>) -> Before {
             by_verdict(QuestionKind::FileEdit, decision)
         }
         Action::Mcp { server, tool, .. } => {
-            let (approval, source) = match policy.config.mcp_servers.get(server) {
-                Some(config) => (
-                    config.approval,
+            let (approval, rule) = match policy.config.mcp_servers.get(server) {
+                Some(config) => config.tool_approval(server, tool),
+                None => (McpApproval::Ask, format!("mcp_servers.{server}.approval")),
+            };
+            let source = policy
+                .values
+                .iter()
+                .find(|v| v.key == rule)
+                .or_else(|| {
                     policy
                         .values
                         .iter()
                         .find(|v| v.key == format!("mcp_servers.{server}"))
-                        .map_or(PolicySource::BuiltIn, |v| v.source.clone()),
-                ),
-                None => (McpApproval::Ask, PolicySource::BuiltIn),
-            };
+                })
+                .map_or(PolicySource::BuiltIn, |v| v.source.clone());
             let decision = decide(
                 ActionRequest::McpTool {
                     server,
                     tool,
                     approval,
+                    rule: &rule,
                     source: &source,
                 },
                 &cx,

@@ -9,6 +9,7 @@
 use std::sync::{Arc, Mutex};
 
 pub mod cpu;
+pub mod oauth_mcp;
 pub mod tls;
 
 /// Start `command` with its stdout piped and return the child and its first line
@@ -48,6 +49,24 @@ pub fn scratch_dir() -> tempfile::TempDir {
         Ok(dir) => dir,
         Err(e) => panic!("cannot create a scratch folder in {}: {e}", base.display()),
     }
+}
+
+/// Every file under `dir` whose bytes contain `needle` (a secret that must not be there).
+pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+                stack.push(entry.path());
+            }
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    found
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,7 +113,9 @@ impl Script {
     /// and waits for it), `force push` (a compound command with a force push) and
     /// `fetch a page` (a medium-risk network command), `download the url` (curl of the
     /// URL in the workspace's `url.txt`), `echo through mcp` and `read the secret through
-    /// mcp` (tools of an MCP server named `demo`, see tests/mcp/server.py).
+    /// mcp` (tools of an MCP server named `demo`, see tests/mcp/server.py), and `ask the
+    /// remote server who I am`, `search the remote documents`, `delete the remote
+    /// documents` (a remote server named `docs`, tests/mcp/oauth_server.py).
     pub fn standard() -> Self {
         Script {
             scenarios: vec![
@@ -157,6 +178,21 @@ impl Script {
                     Step::call("mcp__demo__echo", serde_json::json!({"text": "hello"})),
                 ),
                 Scenario::reporting(
+                    "ask the remote server who I am",
+                    Step::call("mcp__docs__whoami", serde_json::json!({})),
+                ),
+                Scenario::reporting(
+                    "search the remote documents",
+                    Step::call("mcp__docs__search", serde_json::json!({"query": "warden"})),
+                ),
+                Scenario::reporting(
+                    "delete the remote documents",
+                    Step::call(
+                        "mcp__docs__delete_all",
+                        serde_json::json!({"confirm": "yes"}),
+                    ),
+                ),
+                Scenario::reporting(
                     "read the secret through mcp",
                     Step::call(
                         "mcp__demo__read_text",
@@ -213,13 +249,18 @@ struct AppState {
     script: Arc<Script>,
     api_key: Option<String>,
     requests: Arc<Mutex<Vec<Value>>>,
+    headers: Arc<Mutex<Vec<Headers>>>,
 }
+
+/// One request's headers (lower-case names), as received.
+pub type Headers = std::collections::BTreeMap<String, String>;
 
 /// A running server.
 pub struct ScriptedModel {
     /// Base URL including `/v1`.
     pub base_url: String,
     requests: Arc<Mutex<Vec<Value>>>,
+    headers: Arc<Mutex<Vec<Headers>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -235,10 +276,12 @@ impl ScriptedModel {
         api_key: Option<String>,
     ) -> anyhow::Result<Self> {
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let headers = Arc::new(Mutex::new(Vec::new()));
         let state = AppState {
             script: Arc::new(script),
             api_key,
             requests: requests.clone(),
+            headers: headers.clone(),
         };
         let app = Router::new()
             .route("/v1/responses", post(responses))
@@ -252,6 +295,7 @@ impl ScriptedModel {
         Ok(Self {
             base_url,
             requests,
+            headers,
             task,
         })
     }
@@ -259,6 +303,11 @@ impl ScriptedModel {
     /// Every request body received so far.
     pub fn requests(&self) -> Vec<Value> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Every request's headers so far, in order.
+    pub fn request_headers(&self) -> Vec<Headers> {
+        self.headers.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
     /// Serve until the process ends.
@@ -337,6 +386,19 @@ fn prepare(
     body: &Value,
     read: fn(&Value) -> Conversation,
 ) -> Result<(Step, usize), Box<Response>> {
+    if let Ok(mut seen) = state.headers.lock() {
+        seen.push(
+            headers
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_string(),
+                        value.to_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect(),
+        );
+    }
     if let Some(denied) = check_key(state, headers) {
         return Err(Box::new(denied));
     }

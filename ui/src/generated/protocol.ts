@@ -188,7 +188,12 @@ expiresAt?: number,
  * What auto-review's reviewer model said of it (its verdict, or why it could
  * not answer), when it was asked.
  */
-review?: ReviewerNote, } | { "type": "autoReview", callId: string, tier: ReviewTier, 
+review?: ReviewerNote, 
+/**
+ * What an MCP server says of its tool (`read-only`, `destructive`, …): its own
+ * claims, shown as such; they never change the decision.
+ */
+hints?: Array<string>, } | { "type": "autoReview", callId: string, tier: ReviewTier, 
 /**
  * `shell`, `network`, `mcp` or `patch`.
  */
@@ -282,7 +287,7 @@ export type WireApi = "responses" | "chat";
 
 export type ApiKeySource = "keyring" | "environment" | "none";
 
-export type ErrorCode = "config_read" | "config_write" | "config_parse" | "config_override" | "config_invalid" | "config_no_home" | "rules_invalid" | "rules_unsupported" | "requirements_invalid" | "requirement_refused" | "bundle_fetch" | "sandbox_unsupported" | "sandbox_landlock" | "sandbox_seccomp" | "sandbox_writable_root" | "sandbox_weaker" | "sandbox_spawn" | "proxy_config" | "audit_open" | "audit_corrupt" | "audit_query" | "audit_decode" | "audit_unknown_session" | "audit_write" | "audit_writer_stopped" | "audit_busy" | "audit_witness" | "audit_exporter" | "redacted" | "model_client" | "model_unreachable" | "model_unauthorized" | "model_not_found" | "model_rate_limited" | "model_server_error" | "model_rejected" | "model_bad_response" | "model_stream" | "model_reported_error" | "keyring" | "workspace_missing" | "session_not_running" | "settings_invalid" | "settings_overridden" | "command_empty" | "alert_invalid" | "period_invalid" | "suggestion_invalid" | "export_failed" | "project_not_trusted" | "bad_params" | "unknown_method" | "internal" | "bad_host" | "bad_origin" | "unauthorized" | "bad_json" | "transport" | "unreachable" | "task_missing";
+export type ErrorCode = "config_read" | "config_write" | "config_parse" | "config_override" | "config_invalid" | "config_no_home" | "rules_invalid" | "rules_unsupported" | "requirements_invalid" | "requirement_refused" | "bundle_fetch" | "sandbox_unsupported" | "sandbox_landlock" | "sandbox_seccomp" | "sandbox_writable_root" | "sandbox_weaker" | "sandbox_spawn" | "proxy_config" | "audit_open" | "audit_corrupt" | "audit_query" | "audit_decode" | "audit_unknown_session" | "audit_write" | "audit_writer_stopped" | "audit_busy" | "audit_witness" | "audit_exporter" | "redacted" | "model_client" | "model_unreachable" | "model_unauthorized" | "model_not_found" | "model_rate_limited" | "model_server_error" | "model_rejected" | "model_bad_response" | "model_stream" | "model_reported_error" | "keyring" | "workspace_missing" | "session_not_running" | "settings_invalid" | "settings_overridden" | "sign_in_failed" | "command_empty" | "alert_invalid" | "period_invalid" | "suggestion_invalid" | "export_failed" | "project_not_trusted" | "bad_params" | "unknown_method" | "internal" | "bad_host" | "bad_origin" | "unauthorized" | "bad_json" | "transport" | "unreachable" | "task_missing";
 
 export type ApiError = { code: ErrorCode, message: string, };
 
@@ -592,6 +597,44 @@ export type SaveSettingsParams = { baseUrl: string, model: string, wireApi: Wire
  */
 apiKey?: string, };
 
+export type CredentialState = { 
+/**
+ * What it signs in to: `mcp:NAME` or `model`.
+ */
+target: string, 
+/**
+ * The server or identity provider's URL.
+ */
+url: string, signedIn: boolean, 
+/**
+ * The authorization server that issued it.
+ */
+issuer?: string, 
+/**
+ * The OAuth client Warden signed in as (pre-registered or registered for it).
+ */
+clientId?: string, scopes: Array<string>, 
+/**
+ * When the access token expires (ms since the Unix epoch), if the server said.
+ */
+expiresAt?: number, 
+/**
+ * Whether it can be renewed without a new sign-in (a refresh token is stored).
+ */
+refreshable: boolean, 
+/**
+ * Where it is kept: always the OS keyring.
+ */
+store: string, };
+
+export type ListCredentialsParams = Record<symbol, never>;
+
+export type ListCredentialsResponse = { credentials: Array<CredentialState>, };
+
+export type CredentialParams = { target: string, };
+
+export type SignInResponse = { authorizationUrl: string, };
+
 export type TestModelResponse = { model: string, latencyMs: number, 
 /**
  * The start of what it answered.
@@ -746,4 +789,7 @@ export type ApiMethods = {
   save_triage: { params: SaveTriageParams; response: SettingsResponse };
   insights: { params: InsightsParams; response: InsightsResponse };
   apply_suggestion: { params: ApplySuggestionParams; response: ApplySuggestionResponse };
+  list_credentials: { params: ListCredentialsParams; response: ListCredentialsResponse };
+  sign_in: { params: CredentialParams; response: SignInResponse };
+  sign_out: { params: CredentialParams; response: CredentialState };
 };

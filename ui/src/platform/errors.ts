@@ -51,6 +51,7 @@ export const REMEDY: Record<ErrorCode, Remedy> = {
   session_not_running: "none",
   settings_invalid: "settings",
   settings_overridden: "none",
+  sign_in_failed: "settings",
   command_empty: "policy",
   alert_invalid: "none",
   period_invalid: "none",

@@ -48,6 +48,8 @@ export interface PendingApproval {
   expiresAt?: number;
   /** What the reviewer model said, when it was asked. */
   review?: ReviewerNote;
+  /** An MCP server's own claims about its tool (`read-only`, `destructive`). */
+  hints: string[];
 }
 
 /** Auto-review in this session: what it let through, what went to the person, and what
@@ -174,6 +176,7 @@ function apply(t: Transcript, msg: EventMsg) {
         canAlways: msg.canAlways,
         expiresAt: msg.expiresAt,
         review: msg.review,
+        hints: msg.hints ?? [],
       });
       break;
     case "autoReview": {

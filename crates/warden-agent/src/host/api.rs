@@ -152,6 +152,21 @@ impl WardenApi for Host {
         Ok(Host::insights(self, params).await?)
     }
 
+    async fn list_credentials(
+        &self,
+        _params: ListCredentialsParams,
+    ) -> Result<ListCredentialsResponse, ApiError> {
+        Ok(Host::credentials(self).await?)
+    }
+
+    async fn sign_in(&self, params: CredentialParams) -> Result<SignInResponse, ApiError> {
+        Ok(Host::sign_in(self, &params.target).await?)
+    }
+
+    async fn sign_out(&self, params: CredentialParams) -> Result<CredentialState, ApiError> {
+        Ok(Host::sign_out(self, &params.target).await?)
+    }
+
     async fn apply_suggestion(
         &self,
         params: ApplySuggestionParams,

@@ -51,6 +51,9 @@ pub enum HostError {
         "{0} is not in a trusted project (add it to trusted_projects, or run `warden policy trust` there)"
     )]
     ProjectNotTrusted(String),
+    /// A sign-in could not be started or did not complete.
+    #[error("{0}")]
+    SignIn(String),
     /// Something that should not happen (a task that panicked).
     #[error("internal error: {0}")]
     Internal(String),
@@ -74,6 +77,7 @@ impl HostError {
             Self::CommandEmpty => ErrorCode::CommandEmpty,
             Self::ExportFailed(_) => ErrorCode::ExportFailed,
             Self::ProjectNotTrusted(_) => ErrorCode::ProjectNotTrusted,
+            Self::SignIn(_) => ErrorCode::SignInFailed,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -3,10 +3,12 @@
 //! (open.rs), starting a session (start.rs), the running sessions (registry.rs), the
 //! OpenTelemetry exporter (telemetry.rs), settings (settings.rs) and their auto-review
 //! section (auto_review.rs), the Policy view (policy_view.rs), triage of endpoint alerts
-//! (triage.rs), insights and tuning suggestions (insights.rs), its errors (error.rs) and the API's handlers (api.rs).
+//! (triage.rs), insights and tuning suggestions (insights.rs), OAuth sign-ins
+//! (credentials.rs), its errors (error.rs) and the API's handlers (api.rs).
 
 mod api;
 mod auto_review;
+mod credentials;
 mod error;
 mod insights;
 mod open;

@@ -5,17 +5,24 @@ use warden_policy::config::{self, ModelConfig};
 use warden_protocol::{SaveSettingsParams, SettingsResponse, TestModelResponse};
 
 use super::{Host, HostError, telemetry};
-use crate::{load_api_key, store_api_key};
+use crate::store_api_key;
 
 impl Host {
     pub(crate) async fn settings(&self) -> Result<SettingsResponse, HostError> {
         let policy = self.policy(None, warden_policy::layers::SessionChoices::default())?;
         let auto_review = self.auto_review_settings(&policy).await?;
         let triage = self.triage_settings(&policy.config).await?;
-        let config = policy.config;
-        let (_, api_key_source) = tokio::task::spawn_blocking(load_api_key)
+        let api_key_source = {
+            let policy = policy.clone();
+            let locks = self.paths.locks_dir();
+            tokio::task::spawn_blocking(move || {
+                crate::model_access::session_credential(&policy, locks)
+                    .map_or(warden_protocol::ApiKeySource::None, |(_, source)| source)
+            })
             .await
-            .map_err(HostError::join)?;
+            .map_err(HostError::join)?
+        };
+        let config = policy.config;
         Ok(SettingsResponse {
             base_url: config.model.base_url,
             model: config.model.name,
@@ -46,7 +53,22 @@ impl Host {
             return Err(HostError::SettingsOverridden(raw.clone()));
         }
         let model = checked_model(&params)?;
-        config::save_model(&self.paths.config_file(), &model)?;
+        let file = self.paths.config_file();
+        let before = std::fs::read(&file).ok();
+        config::save_model(&file, &model)?;
+        // An endpoint the admin's requirements refuse is not kept: the file goes back to
+        // what it was, and the refusal (naming the requirement) is the answer.
+        if let Err(refused) = self.policy(None, warden_policy::layers::SessionChoices::default()) {
+            match before {
+                Some(bytes) => std::fs::write(&file, bytes),
+                None => std::fs::remove_file(&file),
+            }
+            .map_err(|error| warden_policy::PolicyError::Write {
+                path: file.clone(),
+                error,
+            })?;
+            return Err(refused);
+        }
         if let Some(key) = params.api_key.filter(|k| !k.trim().is_empty()) {
             tokio::task::spawn_blocking(move || store_api_key(key.trim()))
                 .await
@@ -71,6 +93,7 @@ fn checked_model(params: &SaveSettingsParams) -> Result<ModelConfig, HostError> 
         base_url,
         name: params.model.trim().to_string(),
         wire_api: params.wire_api,
+        ..ModelConfig::default()
     })
 }
 
@@ -86,18 +109,20 @@ impl Host {
         let key = match params.api_key.filter(|k| !k.trim().is_empty()) {
             Some(typed) => Some(typed.trim().to_string()),
             None => {
-                tokio::task::spawn_blocking(load_api_key)
+                let config = self.config()?;
+                tokio::task::spawn_blocking(move || crate::model_access::fallback_key(&config))
                     .await
                     .map_err(HostError::join)?
-                    .0
             }
         };
-        let client =
-            crate::model::ModelClient::new(&model.base_url, &model.name, model.wire_api, key)?
-                .with_retry(crate::model::RetryPolicy {
-                    max_retries: 0,
-                    ..Default::default()
-                });
+        let client = crate::model_access::with_headers(
+            crate::model::ModelClient::new(&model.base_url, &model.name, model.wire_api, key)?,
+            &self.config()?,
+        )
+        .with_retry(crate::model::RetryPolicy {
+            max_retries: 0,
+            ..Default::default()
+        });
         let started = std::time::Instant::now();
         let items = [crate::model::Item::User(
             "Warden is checking the connection: reply with the word ok.".into(),

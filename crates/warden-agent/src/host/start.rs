@@ -10,8 +10,8 @@ use warden_protocol::{ApiError, SandboxMode, StartSessionParams};
 
 use super::{Host, HostError};
 use crate::model::ModelClient;
+use crate::now_ms;
 use crate::session::{self, SessionSetup};
-use crate::{load_api_key, now_ms};
 
 impl Host {
     /// Start a session. `interactive` says whether anyone can answer approvals.
@@ -59,21 +59,30 @@ impl Host {
             &config.boundary,
             Some(&self.paths),
         )?;
-        let (api_key, _) = tokio::task::spawn_blocking(load_api_key)
+        let (api_key, _) = {
+            let effective = effective.clone();
+            let locks = self.paths.locks_dir();
+            tokio::task::spawn_blocking(move || {
+                crate::model_access::session_credential(&effective, locks)
+            })
             .await
-            .map_err(HostError::join)?;
+            .map_err(HostError::join)??
+        };
         let reviewer = {
             let config = config.clone();
             tokio::task::spawn_blocking(move || crate::reviewer::reviewer_for(&config))
                 .await
                 .map_err(HostError::join)?
         };
-        let client = ModelClient::new(
-            &config.model.base_url,
-            &config.model.name,
-            config.model.wire_api,
-            api_key,
-        )?;
+        let client = crate::model_access::with_headers(
+            ModelClient::new(
+                &config.model.base_url,
+                &config.model.name,
+                config.model.wire_api,
+                api_key,
+            )?,
+            &config,
+        );
         let session_id = uuid::Uuid::now_v7().to_string();
         let egress = match &self.egress {
             Some(hub)
@@ -89,6 +98,7 @@ impl Host {
             .create_session(&session_id, &cwd.display().to_string(), now_ms())
             .await?;
         let policy = super::policy_view::session_policy(&effective);
+        let remote_mcp = crate::mcp::RemoteAccess::new(&effective, self.paths.locks_dir())?;
         let setup = SessionSetup {
             session_id: session_id.clone(),
             cwd,
@@ -111,6 +121,7 @@ impl Host {
             support: warden_sandbox::support(),
             egress,
             policy,
+            remote_mcp,
         };
         let (ops, actor) = session::spawn(setup);
         self.sessions.run(session_id.clone(), ops, actor);

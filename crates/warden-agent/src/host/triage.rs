@@ -153,7 +153,7 @@ fn triage_client(config: &Config) -> Result<ModelClient, String> {
     if triage.analysis == TriageAnalysisMode::Rules {
         return Err("triage.analysis is `rules`".into());
     }
-    let key = crate::load_triage_key().or_else(|| crate::load_api_key().0);
+    let key = crate::load_triage_key().or_else(|| crate::model_access::fallback_key(config));
     ModelClient::new(
         triage
             .model
@@ -164,5 +164,6 @@ fn triage_client(config: &Config) -> Result<ModelClient, String> {
         triage.model.wire_api.unwrap_or(config.model.wire_api),
         key,
     )
+    .map(|client| crate::model_access::with_headers(client, config))
     .map_err(|e| format!("cannot set up the triage model: {e}"))
 }

@@ -35,6 +35,21 @@ pub(crate) struct ServerTool {
     pub annotations: Option<Value>,
 }
 
+impl ServerTool {
+    /// A tool as `tools/list` describes it (JSON), if it has a name.
+    pub fn from_listing(tool: &Value) -> Option<Self> {
+        Some(Self {
+            name: tool["name"].as_str()?.to_string(),
+            description: tool["description"].as_str().unwrap_or("").to_string(),
+            input_schema: tool
+                .get("inputSchema")
+                .cloned()
+                .unwrap_or_else(|| json!({"type": "object"})),
+            annotations: tool.get("annotations").filter(|a| a.is_object()).cloned(),
+        })
+    }
+}
+
 /// A running server. Dropping it kills the server and everything it started.
 pub(crate) struct McpClient {
     stdin: Arc<tokio::sync::Mutex<ChildStdin>>,
@@ -118,20 +133,13 @@ impl McpClient {
                 None => json!({}),
             };
             let page = self.request("tools/list", params, timeout).await?;
-            for tool in page["tools"].as_array().into_iter().flatten() {
-                let Some(name) = tool["name"].as_str() else {
-                    continue;
-                };
-                tools.push(ServerTool {
-                    name: name.to_string(),
-                    description: tool["description"].as_str().unwrap_or("").to_string(),
-                    input_schema: tool
-                        .get("inputSchema")
-                        .cloned()
-                        .unwrap_or_else(|| json!({"type": "object"})),
-                    annotations: tool.get("annotations").filter(|a| a.is_object()).cloned(),
-                });
-            }
+            tools.extend(
+                page["tools"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(ServerTool::from_listing),
+            );
             match page["nextCursor"].as_str() {
                 Some(next) if cursor.as_deref() != Some(next) => cursor = Some(next.to_string()),
                 _ => return Ok(tools),
@@ -153,8 +161,7 @@ impl McpClient {
                 timeout,
             )
             .await?;
-        let is_error = result["isError"].as_bool().unwrap_or(false);
-        Ok((content_text(&result), is_error))
+        Ok(call_answer(&result))
     }
 
     async fn request(
@@ -273,6 +280,12 @@ async fn read_messages(
 
 /// A `tools/call` result as text: text items as they are, other items described,
 /// structured content as JSON when there is nothing else.
+/// A `tools/call` result: its text and whether the server reports an error.
+pub(crate) fn call_answer(result: &Value) -> (String, bool) {
+    let is_error = result["isError"].as_bool().unwrap_or(false);
+    (content_text(result), is_error)
+}
+
 fn content_text(result: &Value) -> String {
     let mut parts = Vec::new();
     for item in result["content"].as_array().into_iter().flatten() {

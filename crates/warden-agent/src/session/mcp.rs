@@ -7,18 +7,17 @@ use std::time::Instant;
 use warden_protocol::{EventMsg, PolicySource, SessionPolicy};
 
 use super::{Session, Stop};
-use crate::mcp::{McpServer, command_argv};
+use crate::mcp::{McpServer, RemoteError, describe};
 use crate::tools::shell::CappedBuffer;
 
-/// Where each `mcp_servers.NAME` setting came from.
+/// Where each `mcp_servers.…` setting came from (the server's table, and each tool
+/// approval an admin pinned), by key.
 pub(super) fn sources(policy: &SessionPolicy) -> HashMap<String, PolicySource> {
     policy
         .values
         .iter()
-        .filter_map(|v| {
-            let name = v.key.strip_prefix("mcp_servers.")?;
-            Some((name.to_string(), v.source.clone()))
-        })
+        .filter(|v| v.key.starts_with("mcp_servers."))
+        .map(|v| (v.key.clone(), v.source.clone()))
         .collect()
 }
 
@@ -34,7 +33,7 @@ impl Session {
         let mut starts = Vec::new();
         for (name, config) in &self.config.mcp_servers {
             let mut policy = self.sandbox_policy.clone();
-            let command = warden_policy::shell::command_line(&command_argv(config));
+            let command = describe(config);
             let proxy = self.egress.as_ref().map(|egress| {
                 policy.egress = warden_sandbox::Egress::Proxy(egress.addr.port());
                 let credential = egress.proxy.credentials().issue(warden_proxy::Attribution {
@@ -45,10 +44,17 @@ impl Session {
                 });
                 (credential, egress.addr)
             });
-            let source = sources.get(name).cloned().unwrap_or(PolicySource::BuiltIn);
+            let prefix = format!("mcp_servers.{name}");
+            let source: HashMap<String, PolicySource> = sources
+                .iter()
+                .filter(|(key, _)| *key == &prefix || key.starts_with(&format!("{prefix}.")))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             let (name, config, cwd) = (name.clone(), config.clone(), self.cwd.clone());
+            let remote = self.remote_mcp.clone();
             starts.push(async move {
-                let started = McpServer::start(&name, &config, source, &cwd, &policy, proxy).await;
+                let started =
+                    McpServer::start(&name, &config, source, &cwd, &policy, proxy, &remote).await;
                 (name, command, started)
             });
         }
@@ -62,7 +68,7 @@ impl Session {
                     self.mcp.add(running);
                     (tools, None)
                 }
-                Err(e) => (Vec::new(), Some(e)),
+                Err(RemoteError::SignInNeeded(e) | RemoteError::Failed(e)) => (Vec::new(), Some(e)),
             };
             self.record(EventMsg::McpServerStarted {
                 server,

@@ -60,6 +60,9 @@ pub struct SessionSetup {
     pub(crate) egress: Option<crate::egress::SessionEgress>,
     /// Recorded at the start: the effective policy with its sources.
     pub policy: warden_protocol::SessionPolicy,
+    /// What remote MCP servers need: where sign-ins lock, and the servers the network
+    /// policy refuses (by name, with why).
+    pub(crate) remote_mcp: crate::mcp::RemoteAccess,
 }
 
 /// Why a turn stopped early.
@@ -111,6 +114,7 @@ pub(crate) struct Session {
     /// Taken when the start is recorded.
     policy: warden_protocol::SessionPolicy,
     mcp: crate::mcp::McpServers,
+    remote_mcp: crate::mcp::RemoteAccess,
 }
 
 /// Start the actor; returns the op sender and a future that runs it to completion.
@@ -144,6 +148,7 @@ pub fn spawn(setup: SessionSetup) -> (mpsc::UnboundedSender<Op>, impl Future<Out
         pending_network: HashMap::new(),
         policy: setup.policy,
         mcp: crate::mcp::McpServers::default(),
+        remote_mcp: setup.remote_mcp,
     };
     (tx, session.run())
 }

@@ -106,6 +106,7 @@ impl Session {
                     can_always: self.can_always(),
                     expires_at: Some(ask.expires_at_ms),
                     review,
+                    hints: Vec::new(),
                 })
                 .await?;
                 self.pending_network

@@ -82,6 +82,7 @@ impl Session {
                         can_always: false,
                         expires_at: None,
                         review,
+                        hints: Vec::new(),
                     },
                 )
                 .await?

@@ -109,6 +109,7 @@ impl Session {
         let paths;
         let diffs;
         let running;
+        let mcp_setting;
         let request = match invocation {
             ToolInvocation::Shell { argv, workdir, .. } => {
                 ActionRequest::Shell { argv, cwd: workdir }
@@ -127,11 +128,13 @@ impl Session {
             ToolInvocation::Mcp { server, tool, .. } => match self.mcp.server(server) {
                 Some(found) => {
                     running = found;
+                    mcp_setting = running.approval(tool);
                     ActionRequest::McpTool {
                         server,
                         tool,
-                        approval: running.config.approval,
-                        source: &running.source,
+                        approval: mcp_setting.0,
+                        rule: &mcp_setting.1,
+                        source: &mcp_setting.2,
                     }
                 }
                 None => {
@@ -230,6 +233,15 @@ impl Session {
             ToolInvocation::Shell { argv, .. } => Some(argv.clone()),
             _ => None,
         };
+        let hints = match invocation {
+            ToolInvocation::Mcp { server, tool, .. } => self
+                .mcp
+                .server(server)
+                .and_then(|s| s.annotations(tool))
+                .map(|a| crate::mcp::annotation_hints(&a))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         let (answer, message) = self
             .ask_user(
                 call_id,
@@ -243,6 +255,7 @@ impl Session {
                     can_always: shell_argv.is_some() && self.can_always(),
                     expires_at: None,
                     review,
+                    hints,
                 },
             )
             .await?;

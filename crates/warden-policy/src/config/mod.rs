@@ -25,6 +25,11 @@ impl WardenPaths {
     pub fn audit_db(&self) -> PathBuf {
         self.data_dir.join("audit.sqlite")
     }
+
+    /// Lock files that serialise work between Warden processes (sign-in refreshes).
+    pub fn locks_dir(&self) -> PathBuf {
+        self.data_dir.join("locks")
+    }
 }
 
 /// The model endpoint.
@@ -35,6 +40,64 @@ pub struct ModelConfig {
     pub base_url: String,
     pub name: String,
     pub wire_api: WireApi,
+    /// Headers sent with every model request (`OpenAI-Organization`, `OpenAI-Project`,
+    /// a gateway's own). Admin requirements may lock them.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Where the credential may come from: `any` (the keyring, then `OPENAI_API_KEY`),
+    /// `keyring` (never the environment), `oauth` (a sign-in, `model.oauth`).
+    #[serde(default)]
+    pub credentials: ModelCredentials,
+    /// The identity provider to sign in with when `credentials = "oauth"`.
+    #[serde(default)]
+    pub oauth: ModelOAuthConfig,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.openai.com/v1".into(),
+            name: "gpt-5".into(),
+            wire_api: WireApi::Responses,
+            headers: Default::default(),
+            credentials: ModelCredentials::Any,
+            oauth: ModelOAuthConfig::default(),
+        }
+    }
+}
+
+/// Where the model's credential may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelCredentials {
+    #[default]
+    Any,
+    Keyring,
+    Oauth,
+}
+
+impl ModelCredentials {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "any",
+            Self::Keyring => "keyring",
+            Self::Oauth => "oauth",
+        }
+    }
+}
+
+/// OAuth/OIDC sign-in for the model (an LLM gateway behind the company's identity
+/// provider): authorization code with PKCE, the token kept in the OS keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ModelOAuthConfig {
+    /// The identity provider's issuer URL (its metadata is discovered from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 /// Limits for the `shell` tool.
@@ -125,22 +188,35 @@ pub struct BoundaryConfig {
     pub accept_weaker: Vec<String>,
 }
 
-/// An MCP server the agent starts for each session, over stdio, inside the same
-/// boundary as its commands (sandbox, scrubbed environment, network only through the
-/// proxy). Its tools are offered to the model as `mcp__SERVER__TOOL`.
+/// An MCP server the agent uses in each session: a local program over stdio (`command`),
+/// started inside the same boundary as its commands (sandbox, scrubbed environment,
+/// network only through the proxy), or a remote server over Streamable HTTP (`url`),
+/// signed in to with OAuth where it asks. Its tools are offered to the model as
+/// `mcp__SERVER__TOOL`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct McpServerConfig {
-    /// The program to run (looked up on `PATH`).
-    pub command: String,
+    /// The program to run (looked up on `PATH`), for a local server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     #[serde(default)]
     pub args: Vec<String>,
     /// Environment variables set for the server (after scrubbing).
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
-    /// `ask`: every tool call is an approval; `allow`: calls run without asking.
+    /// A remote server's endpoint (`https://…/mcp`; `http://` only on loopback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// How Warden signs in to a remote server that asks for OAuth.
+    #[serde(default)]
+    pub oauth: McpOAuthConfig,
+    /// `ask`: every tool call is an approval; `allow`: calls run without asking;
+    /// `deny`: calls are refused. The default for tools `tools` does not name.
     #[serde(default)]
     pub approval: McpApproval,
+    /// Per tool (by the server's own name): its approval, over the server's.
+    #[serde(default)]
+    pub tools: std::collections::BTreeMap<String, McpToolConfig>,
     /// Seconds to wait for the server to start and list its tools.
     #[serde(default = "McpServerConfig::default_startup_timeout")]
     pub startup_timeout_secs: u64,
@@ -157,14 +233,72 @@ impl McpServerConfig {
     fn default_tool_timeout() -> u64 {
         60
     }
+
+    /// A local server over stdio.
+    pub fn local(command: impl Into<String>) -> Self {
+        Self {
+            command: Some(command.into()),
+            args: Vec::new(),
+            env: Default::default(),
+            url: None,
+            oauth: McpOAuthConfig::default(),
+            approval: McpApproval::Ask,
+            tools: Default::default(),
+            startup_timeout_secs: Self::default_startup_timeout(),
+            tool_timeout_secs: Self::default_tool_timeout(),
+        }
+    }
+
+    /// The approval for one of its tools, and the setting that gave it
+    /// (`mcp_servers.NAME.tools.TOOL.approval`, or the server's `mcp_servers.NAME`).
+    pub fn tool_approval(&self, server: &str, tool: &str) -> (McpApproval, String) {
+        match self.tools.get(tool) {
+            Some(own) => (
+                own.approval,
+                format!("mcp_servers.{server}.tools.{tool}.approval"),
+            ),
+            None => (self.approval, format!("mcp_servers.{server}.approval")),
+        }
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// OAuth for a remote MCP server. Without a `client_id`, Warden registers itself with
+/// the authorization server (dynamic client registration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct McpOAuthConfig {
+    /// A client id registered in advance with the authorization server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Scopes to ask for (empty: what the server advertises).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// One tool's own setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpToolConfig {
+    pub approval: McpApproval,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum McpApproval {
+    Allow,
     #[default]
     Ask,
-    Allow,
+    Deny,
+}
+
+impl McpApproval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Ask => "ask",
+            Self::Deny => "deny",
+        }
+    }
 }
 
 /// Whether `name` may name an MCP server: it becomes part of the tool names the model
@@ -278,11 +412,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            model: ModelConfig {
-                base_url: "https://api.openai.com/v1".into(),
-                name: "gpt-5".into(),
-                wire_api: WireApi::Responses,
-            },
+            model: ModelConfig::default(),
             sandbox: SandboxMode::WorkspaceWrite,
             approval: ApprovalPolicy::Untrusted,
             writable_roots: Vec::new(),

@@ -40,6 +40,7 @@ fn defaults_then_file_then_overrides() {
             base_url: "http://127.0.0.1:8080/v1".into(),
             name: "llama3".into(),
             wire_api: WireApi::Chat,
+            ..ModelConfig::default()
         },
         shell: ShellConfig {
             timeout_ms: 5000,
@@ -134,6 +135,7 @@ fn save_model_keeps_other_settings() {
         base_url: "http://x/v1".into(),
         name: "m".into(),
         wire_api: WireApi::Chat,
+        ..ModelConfig::default()
     };
     save_model(&file, &model).unwrap();
     let config = load(&file, &[]).unwrap();

@@ -127,9 +127,22 @@ pub fn save_model(config_file: &Path, model: &ModelConfig) -> Result<(), PolicyE
             });
         }
     };
-    let model_value =
-        toml::Value::try_from(model).map_err(|e| PolicyError::Invalid(e.to_string()))?;
-    table.insert("model".into(), model_value);
+    // The endpoint, name and wire API only: headers, the credential source and OAuth
+    // settings already in the file stay as they are.
+    let section = table
+        .entry("model")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let Some(section) = section.as_table_mut() else {
+        return Err(PolicyError::Parse {
+            path: config_file.to_path_buf(),
+            message: "`model` is not a table".into(),
+        });
+    };
+    section.insert("base_url".into(), model.base_url.clone().into());
+    section.insert("name".into(), model.name.clone().into());
+    let wire_api =
+        toml::Value::try_from(model.wire_api).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+    section.insert("wire_api".into(), wire_api);
     let text = toml::to_string_pretty(&table).map_err(|e| PolicyError::Invalid(e.to_string()))?;
     if let Some(dir) = config_file.parent() {
         std::fs::create_dir_all(dir).map_err(|error| PolicyError::Write {

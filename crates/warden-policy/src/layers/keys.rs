@@ -14,10 +14,14 @@ pub(super) const ACCEPT_WEAKER: &str = "boundary.accept_weaker";
 pub(super) const MCP_SERVERS: &str = "mcp_servers";
 pub(super) const TRUSTED_PROJECTS: &str = "trusted_projects";
 
-/// Keys a project's `.warden/config.toml` may not set: where prompts go, what is
-/// recorded and exported, what the sandbox hides, and which projects are trusted.
+/// Keys a project's `.warden/config.toml` may not set: where prompts go and on whose
+/// account, what is recorded and exported, what the sandbox hides, and which projects
+/// are trusted.
 pub(super) const PROJECT_FORBIDDEN: &[&str] = &[
     "model.base_url",
+    "model.headers",
+    "model.credentials",
+    "model.oauth",
     "telemetry",
     "audit",
     "boundary",

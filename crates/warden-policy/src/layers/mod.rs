@@ -3,6 +3,7 @@
 //! its source, then admin requirements applied on top (a user value outside them is
 //! refused naming the source), and every rules file loaded.
 
+mod access;
 mod enforce;
 mod keys;
 mod project;
@@ -176,6 +177,7 @@ pub fn resolve(inputs: &PolicyInputs) -> Result<EffectivePolicy, PolicyError> {
     let (requirements, bundle) = read::requirements(inputs, &mut warnings)?;
     let mut locks: BTreeMap<String, PolicySource> = BTreeMap::new();
     enforce(&mut layers, &requirements, &mut locks)?;
+    access::enforce_access(&mut layers, &requirements, &mut locks)?;
     let config = layers.config()?;
     let (rules, rule_files) = read::rules(inputs, project.applied.as_deref(), &requirements)?;
     Ok(EffectivePolicy {
@@ -191,5 +193,7 @@ pub fn resolve(inputs: &PolicyInputs) -> Result<EffectivePolicy, PolicyError> {
     })
 }
 
+#[cfg(test)]
+mod access_tests;
 #[cfg(test)]
 mod tests;

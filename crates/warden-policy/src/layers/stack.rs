@@ -121,11 +121,19 @@ impl Layers {
             .collect()
     }
 
+    /// Who set `key`: its own layer, or, for an entry of a map setting
+    /// (`model.headers.NAME`), the layer that set the map.
     pub(super) fn source(&self, key: &str) -> PolicySource {
-        self.sources
-            .get(key)
-            .cloned()
-            .unwrap_or(PolicySource::BuiltIn)
+        let mut at = key;
+        loop {
+            if let Some(source) = self.sources.get(at) {
+                return source.clone();
+            }
+            match at.rsplit_once('.') {
+                Some((parent, _)) => at = parent,
+                None => return PolicySource::BuiltIn,
+            }
+        }
     }
 }
 
@@ -154,7 +162,7 @@ fn record(
 
 /// Settings whose value is a whole table (one setting, not a section).
 fn is_map_setting(path: &str) -> bool {
-    path == "telemetry.otlp_headers" || path.starts_with("mcp_servers.")
+    path == "telemetry.otlp_headers" || path == "model.headers" || path.starts_with("mcp_servers.")
 }
 
 /// A layer as the layers hold it: `auto_review` written as a switch or a mode becomes the

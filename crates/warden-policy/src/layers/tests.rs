@@ -4,13 +4,13 @@ use super::*;
 use crate::router::ReviewMode;
 use crate::{ActionRequest, DecisionContext, decide};
 
-struct World {
+pub(super) struct World {
     _dir: tempfile::TempDir,
-    root: PathBuf,
+    pub(super) root: PathBuf,
 }
 
 impl World {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         for sub in ["etc", "home", "project/.warden/rules", "home/rules"] {
@@ -19,13 +19,13 @@ impl World {
         Self { _dir: dir, root }
     }
 
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
+    pub(super) fn write(&self, rel: &str, text: &str) -> PathBuf {
         let path = self.root.join(rel);
         std::fs::write(&path, text).unwrap();
         path
     }
 
-    fn inputs(&self) -> PolicyInputs {
+    pub(super) fn inputs(&self) -> PolicyInputs {
         let home = WardenPaths {
             config_dir: self.root.join("home"),
             data_dir: self.root.join("home"),
@@ -37,7 +37,7 @@ impl World {
         inputs
     }
 
-    fn trust_project(&self, extra: &str) {
+    pub(super) fn trust_project(&self, extra: &str) {
         self.write(
             "home/config.toml",
             &format!(
@@ -276,7 +276,7 @@ fn mcp_servers_outside_the_admin_allowlist_are_refused_naming_both_sources() {
     w.trust_project("[mcp_servers.docs]\ncommand = \"docs-server\"\napproval = \"allow\"\n");
     let policy = resolve(&w.inputs()).unwrap();
     let docs = &policy.config.mcp_servers["docs"];
-    assert_eq!(docs.command, "docs-server");
+    assert_eq!(docs.command.as_deref(), Some("docs-server"));
     assert_eq!(docs.approval, crate::config::McpApproval::Allow);
     assert_eq!(docs.startup_timeout_secs, 20);
     let user_file = w.root.join("home/config.toml");
@@ -328,6 +328,7 @@ fn mcp_tool_calls_ask_unless_the_server_is_allowed() {
             server: "docs",
             tool: "search",
             approval: crate::config::McpApproval::Ask,
+            rule: "mcp_servers.docs.approval",
             source: &source,
         },
         &cx,
@@ -340,6 +341,7 @@ fn mcp_tool_calls_ask_unless_the_server_is_allowed() {
             server: "docs",
             tool: "search",
             approval: crate::config::McpApproval::Allow,
+            rule: "mcp_servers.docs.approval",
             source: &source,
         },
         &cx,

@@ -32,6 +32,16 @@ pub struct RequirementsFile {
     pub allow_user_rules: Option<bool>,
     /// MCP servers that may be started, by name.
     pub allowed_mcp_servers: Option<Vec<String>>,
+    /// Remote MCP servers that may be used, by URL: exact, or ending in `*` for every URL
+    /// that starts with the rest. Local (stdio) servers are not affected.
+    pub allowed_mcp_urls: Option<Vec<String>>,
+    /// Per-tool approvals pinned: `[mcp_servers.NAME.tools.TOOL] approval = "deny"`.
+    #[serde(default)]
+    pub mcp_servers: BTreeMap<String, RequiredMcpServer>,
+    /// The session model's access: allowed endpoints, locked headers, where the key may
+    /// come from, forced OAuth sign-in.
+    #[serde(default)]
+    pub model: ModelRequirements,
     #[serde(default)]
     pub prefix_rules: Vec<RequiredRule>,
     #[serde(default)]
@@ -50,6 +60,42 @@ pub struct RequirementsFile {
     pub boundary: BoundaryRequirements,
     /// A signed requirements bundle to fetch (only honoured from system sources).
     pub bundle: Option<BundleConfig>,
+}
+
+/// Pins for one MCP server's tools.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredMcpServer {
+    #[serde(default)]
+    pub tools: BTreeMap<String, crate::config::McpToolConfig>,
+}
+
+/// `[model]` in requirements.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRequirements {
+    /// The only model endpoints (`model.base_url`, and the reviewer's and triage model's
+    /// own) that may be used: exact, or ending in `*`.
+    pub allowed_base_urls: Option<Vec<String>>,
+    /// Headers every model request carries, locked (`OpenAI-Organization`, a gateway's).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Where the model's credential may come from, locked: `keyring` (never the
+    /// environment) or `oauth` (a sign-in with the company's identity provider).
+    pub credentials: Option<crate::config::ModelCredentials>,
+    /// The identity provider an OAuth sign-in must use, locked.
+    #[serde(default)]
+    pub oauth: BTreeMap<String, toml::Value>,
+}
+
+/// Whether `url` is on an allowlist of URLs (exact, or a prefix ending in `*`), compared
+/// without a trailing `/`.
+pub fn url_allowed(list: &[String], url: &str) -> bool {
+    let url = url.trim_end_matches('/');
+    list.iter().any(|entry| match entry.strip_suffix('*') {
+        Some(prefix) => url.starts_with(prefix) || url == prefix.trim_end_matches('/'),
+        None => url == entry.trim_end_matches('/'),
+    })
 }
 
 /// A command rule an admin requires (only `prompt` or `forbidden`).
@@ -105,6 +151,12 @@ pub struct Requirements {
     pub auto_review_forbidden: Option<PolicySource>,
     pub user_rules_forbidden: Option<PolicySource>,
     pub mcp_servers: Option<Sourced<Vec<String>>>,
+    /// Each source's allowlist of remote MCP server URLs: a URL must be on every one.
+    pub mcp_urls: Vec<Sourced<Vec<String>>>,
+    /// `mcp_servers.NAME.tools.TOOL.approval` → pinned approval.
+    pub mcp_tool_pins: BTreeMap<String, Sourced<crate::config::McpApproval>>,
+    /// Each source's allowlist of model endpoints: an endpoint must be on every one.
+    pub model_base_urls: Vec<Sourced<Vec<String>>>,
     pub rules: RuleSet,
     /// Each source's allowlist: a host must be on every one.
     pub allowed_domains: Vec<Sourced<Vec<HostPattern>>>,
@@ -166,6 +218,41 @@ pub fn parse_requirements(name: &str, text: &str) -> Result<RequirementsFile, Po
             ));
         }
     }
+    for setting in file.model.oauth.keys() {
+        if !MODEL_OAUTH_KEYS.contains(&setting.as_str()) {
+            return Err(wrong(
+                &key(&["model", "oauth", setting]),
+                format!(
+                    "not a model OAuth setting (known: {})",
+                    MODEL_OAUTH_KEYS.join(", ")
+                ),
+            ));
+        }
+    }
+    let url_lists = [
+        ("allowed_mcp_urls", file.allowed_mcp_urls.as_deref()),
+        ("allowed_base_urls", file.model.allowed_base_urls.as_deref()),
+    ];
+    for (list, urls) in url_lists {
+        for (i, url) in urls.unwrap_or_default().iter().enumerate() {
+            let bare = url.trim_end_matches('*');
+            if !(bare.starts_with("https://") || bare.starts_with("http://")) {
+                let place: &[&str] = if list == "allowed_base_urls" {
+                    &["model", list]
+                } else {
+                    &[list]
+                };
+                let mut keys = key(place);
+                keys.push(i.to_string());
+                return Err(wrong(
+                    &keys,
+                    format!(
+                        "{url:?} is not an http(s) URL (a trailing `*` allows any URL it starts)"
+                    ),
+                ));
+            }
+        }
+    }
     let network = &file.network;
     let lists = [
         (
@@ -182,6 +269,8 @@ pub fn parse_requirements(name: &str, text: &str) -> Result<RequirementsFile, Po
     }
     Ok(file)
 }
+
+const MODEL_OAUTH_KEYS: &[&str] = &["issuer", "client_id", "scopes"];
 
 const TELEMETRY_KEYS: &[&str] = &[
     "otlp_endpoint",
@@ -272,6 +361,46 @@ impl Requirements {
                 false,
             )?;
         }
+        if let Some(list) = file.allowed_mcp_urls {
+            self.mcp_urls.push(Sourced {
+                value: list,
+                source: source.clone(),
+            });
+        }
+        if let Some(list) = file.model.allowed_base_urls {
+            self.model_base_urls.push(Sourced {
+                value: list,
+                source: source.clone(),
+            });
+        }
+        for (server, pins) in file.mcp_servers {
+            for (tool, pin) in pins.tools {
+                let key = format!("mcp_servers.{server}.tools.{tool}.approval");
+                match self.mcp_tool_pins.get(&key) {
+                    Some(existing) if existing.value != pin.approval => {
+                        return Err(contradiction(
+                            &format!(
+                                "{key} is pinned to \"{}\" and to \"{}\"",
+                                existing.value.as_str(),
+                                pin.approval.as_str()
+                            ),
+                            &existing.source,
+                            &source,
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.mcp_tool_pins.insert(
+                            key,
+                            Sourced {
+                                value: pin.approval,
+                                source: source.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
         if file.allow_auto_review == Some(false) && self.auto_review_forbidden.is_none() {
             self.auto_review_forbidden = Some(source.clone());
         }
@@ -324,6 +453,25 @@ impl Requirements {
                 .collect::<Vec<_>>(),
             other => vec![(format!("auto_review.{k}"), other)],
         });
+        // The model's locked settings: each header, the credential source, the OAuth
+        // provider's fields.
+        let model_locks = file
+            .model
+            .headers
+            .iter()
+            .map(|(k, v)| (format!("model.headers.{k}"), toml::Value::from(v.clone())))
+            .chain(
+                file.model
+                    .credentials
+                    .map(|c| ("model.credentials".to_string(), c.as_str().into())),
+            )
+            .chain(
+                file.model
+                    .oauth
+                    .iter()
+                    .map(|(k, v)| (format!("model.oauth.{k}"), v.clone())),
+            )
+            .collect::<Vec<_>>();
         let locked = file
             .telemetry
             .into_iter()
@@ -333,7 +481,8 @@ impl Requirements {
                     .into_iter()
                     .map(|(k, v)| (format!("audit.{k}"), v)),
             )
-            .chain(auto_review);
+            .chain(auto_review)
+            .chain(model_locks);
         for (key, value) in locked {
             match self.locked.get(&key) {
                 Some(existing) if existing.value != value => {

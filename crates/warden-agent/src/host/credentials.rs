@@ -1,0 +1,163 @@
+//! Sign-ins: every remote MCP server's and the model identity provider's state (never the
+//! secret), signing in (the page opens in the system browser; the grant arrives through
+//! the loopback redirect and goes to the keyring) and out.
+
+use warden_policy::config::{Config, ModelCredentials};
+use warden_protocol::{CredentialState, ListCredentialsResponse, SignInResponse};
+
+use super::{Host, HostError};
+use crate::oauth::{self, ClientSettings, OAuthError, Target};
+
+impl From<OAuthError> for HostError {
+    fn from(e: OAuthError) -> Self {
+        HostError::SignIn(e.to_string())
+    }
+}
+
+/// The targets the configuration names: each remote MCP server, and the model's identity
+/// provider when the model signs in with OAuth.
+fn targets(config: &Config) -> Vec<(Target, ClientSettings)> {
+    let mut out: Vec<(Target, ClientSettings)> = config
+        .mcp_servers
+        .iter()
+        .filter_map(|(name, server)| {
+            let url = server.url.clone()?;
+            Some((
+                Target::Mcp {
+                    server: name.clone(),
+                    url,
+                },
+                ClientSettings {
+                    client_id: server.oauth.client_id.clone(),
+                    scopes: server.oauth.scopes.clone(),
+                },
+            ))
+        })
+        .collect();
+    let model = &config.model;
+    if let Some(issuer) = &model.oauth.issuer
+        && model.credentials == ModelCredentials::Oauth
+    {
+        out.push((
+            Target::Model {
+                issuer: issuer.clone(),
+            },
+            ClientSettings {
+                client_id: model.oauth.client_id.clone(),
+                scopes: model.oauth.scopes.clone(),
+            },
+        ));
+    }
+    out
+}
+
+impl Host {
+    /// The target named `mcp:NAME` or `model`, as configured.
+    pub fn sign_in_target(&self, name: &str) -> Result<(Target, ClientSettings), HostError> {
+        let config = self.config()?;
+        let all = targets(&config);
+        let known: Vec<String> = all.iter().map(|(t, _)| t.name()).collect();
+        all.into_iter()
+            .find(|(target, _)| target.name() == name)
+            .ok_or_else(|| {
+                HostError::SignIn(format!(
+                    "nothing to sign in to named {name:?}; configured: {}",
+                    if known.is_empty() {
+                        "none (a remote MCP server has `url`; the model signs in with \
+                         model.credentials = \"oauth\")"
+                            .to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ))
+            })
+    }
+
+    /// Every sign-in's state.
+    pub async fn credentials(&self) -> Result<ListCredentialsResponse, HostError> {
+        let config = self.config()?;
+        let mut credentials = Vec::new();
+        for (target, _) in targets(&config) {
+            credentials.push(oauth::status(&target, self.paths.locks_dir()).await?);
+        }
+        Ok(ListCredentialsResponse { credentials })
+    }
+
+    /// Sign in to `name`, calling `open` with the authorization page, and wait for the
+    /// browser to come back (the CLI).
+    pub async fn sign_in_and_wait(
+        &self,
+        name: &str,
+        open: impl FnOnce(&str) -> Result<(), String>,
+    ) -> Result<CredentialState, HostError> {
+        let (target, client) = self.sign_in_target(name)?;
+        Ok(oauth::login(
+            &target,
+            &client,
+            self.paths.locks_dir(),
+            open,
+            oauth::SIGN_IN_TIMEOUT,
+        )
+        .await?)
+    }
+
+    /// Start signing in to `name` (the app): the page opens in the system browser and its
+    /// URL comes back at once; the sign-in completes in the background when the browser
+    /// returns (`list_credentials` then shows it).
+    pub async fn sign_in(&self, name: &str) -> Result<SignInResponse, HostError> {
+        let (target, client) = self.sign_in_target(name)?;
+        let (page_tx, page_rx) = tokio::sync::oneshot::channel::<String>();
+        let locks = self.paths.locks_dir();
+        let finished = tokio::spawn(async move {
+            let open = move |page: &str| {
+                let _ = page_tx.send(page.to_string());
+                oauth::open_in_browser(page)
+            };
+            let result = oauth::login(&target, &client, locks, open, oauth::SIGN_IN_TIMEOUT).await;
+            if let Err(e) = &result {
+                tracing::warn!(target = target.name(), error = %e, "sign-in did not complete");
+            }
+            result
+        });
+        match page_rx.await {
+            Ok(authorization_url) => Ok(SignInResponse { authorization_url }),
+            // The sign-in failed before it had a page (discovery, registration): say why.
+            Err(_) => match finished.await {
+                Ok(Err(e)) => Err(e.into()),
+                Ok(Ok(_)) => Err(HostError::SignIn("the sign-in ended without a page".into())),
+                Err(e) => Err(HostError::join(e)),
+            },
+        }
+    }
+
+    /// Connect to remote MCP server `server` with its sign-in (renewing it if needed) and
+    /// list its tools: does the sign-in work?
+    pub async fn check_remote(&self, server: &str) -> Result<Vec<String>, HostError> {
+        let config = self.config()?;
+        let settings = config.mcp_servers.get(server).ok_or_else(|| {
+            HostError::SignIn(format!("no MCP server named {server:?} is configured"))
+        })?;
+        let url = settings.url.as_deref().ok_or_else(|| {
+            HostError::SignIn(format!(
+                "MCP server {server:?} is a local program, not a remote server"
+            ))
+        })?;
+        let timeout = std::time::Duration::from_secs(settings.startup_timeout_secs);
+        let client =
+            crate::mcp::RemoteClient::connect(server, url, self.paths.locks_dir(), timeout)
+                .await
+                .map_err(|e| HostError::SignIn(e.to_string()))?;
+        let tools = client
+            .list_tools(timeout)
+            .await
+            .map_err(HostError::SignIn)?;
+        Ok(tools.into_iter().map(|t| t.name).collect())
+    }
+
+    /// Forget `name`'s grant.
+    pub async fn sign_out(&self, name: &str) -> Result<CredentialState, HostError> {
+        let (target, _) = self.sign_in_target(name)?;
+        oauth::logout(&target, self.paths.locks_dir()).await?;
+        Ok(oauth::status(&target, self.paths.locks_dir()).await?)
+    }
+}

@@ -1,0 +1,258 @@
+//! OAuth 2.1 sign-in, as the MCP authorization spec describes it, through the official
+//! SDK (`rmcp`): protected-resource and authorization-server metadata discovery, a
+//! pre-registered client or dynamic registration, the authorization code with PKCE S256
+//! through the system browser and a loopback redirect, resource indicators, refresh.
+//! Grants live only in the OS keyring (`store.rs`), keyed by what they sign in to and its
+//! URL; the SDK drops a grant whose authorization server changed.
+
+mod loopback;
+mod store;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rmcp::transport::auth::OAuthState;
+use rmcp::transport::{AuthClient, AuthError, AuthorizationManager, AuthorizationRequest};
+use warden_protocol::CredentialState;
+
+pub(crate) use loopback::Loopback;
+use store::KeyringStore;
+
+/// How long a sign-in waits for the browser to come back.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What a sign-in is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A remote MCP server (its name in `mcp_servers` and its URL).
+    Mcp { server: String, url: String },
+    /// The model's identity provider (an LLM gateway's), by its issuer URL.
+    Model { issuer: String },
+}
+
+impl Target {
+    /// `mcp:NAME` or `model`, as the API and the CLI name it.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Mcp { server, .. } => format!("mcp:{server}"),
+            Self::Model { .. } => "model".into(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Mcp { url, .. } => url,
+            Self::Model { issuer } => issuer,
+        }
+    }
+
+    /// The keyring entry's name.
+    fn entry(&self) -> String {
+        match self {
+            Self::Mcp { server, url } => format!("oauth:mcp:{server}:{url}"),
+            Self::Model { issuer } => format!("oauth:model:{issuer}"),
+        }
+    }
+
+    fn store(&self, lock_dir: &std::path::Path) -> KeyringStore {
+        KeyringStore::new(self.entry(), lock_dir.to_path_buf())
+    }
+}
+
+/// The OAuth client Warden signs in as.
+#[derive(Clone, Debug, Default)]
+pub struct ClientSettings {
+    /// Pre-registered; without one Warden registers itself (dynamic registration).
+    pub client_id: Option<String>,
+    /// Scopes to ask for; empty: what the server advertises.
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// No usable grant: never signed in, signed out, or revoked and not renewable.
+    #[error("not signed in to {0}")]
+    NotSignedIn(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn failed(what: &str) -> impl Fn(AuthError) -> OAuthError + '_ {
+    move |e| {
+        OAuthError::Failed(format!(
+            "{what}: {}",
+            warden_protocol::error_with_causes(&e)
+        ))
+    }
+}
+
+/// Sign in: discover, register if needed, send the person to the authorization page
+/// (`open` is given its URL), wait for the loopback redirect, exchange the code. The
+/// grant is written to the keyring as it arrives.
+pub async fn login(
+    target: &Target,
+    client: &ClientSettings,
+    lock_dir: PathBuf,
+    open: impl FnOnce(&str) -> Result<(), String>,
+    timeout: Duration,
+) -> Result<CredentialState, OAuthError> {
+    let loopback = Loopback::bind().await.map_err(OAuthError::Failed)?;
+    let mut manager = AuthorizationManager::new(target.url())
+        .await
+        .map_err(failed("cannot reach the server"))?;
+    manager.set_credential_store(target.store(&lock_dir));
+    let mut state = OAuthState::Unauthorized(manager);
+    let mut request = AuthorizationRequest::new(loopback.redirect_uri()).with_client_name("Warden");
+    if let Some(id) = &client.client_id {
+        request = request.with_preregistered_client(id.clone());
+    }
+    request = if client.scopes.is_empty() {
+        request.with_initial_scope_selection()
+    } else {
+        request.with_scopes(client.scopes.clone())
+    };
+    state
+        .start_authorization(request)
+        .await
+        .map_err(failed("cannot start the sign-in"))?;
+    let page = state
+        .get_authorization_url()
+        .await
+        .map_err(failed("no sign-in page"))?;
+    open(&page).map_err(OAuthError::Failed)?;
+    let redirect = loopback.wait(timeout).await.map_err(OAuthError::Failed)?;
+    state
+        .handle_callback_url(&redirect)
+        .await
+        .map_err(failed("the sign-in did not complete"))?;
+    status(target, lock_dir).await
+}
+
+/// Forget the grant (the keyring entry). True when there was one.
+pub async fn logout(target: &Target, lock_dir: PathBuf) -> Result<bool, OAuthError> {
+    let store = target.store(&lock_dir);
+    tokio::task::spawn_blocking(move || store.remove())
+        .await
+        .map_err(|e| OAuthError::Failed(e.to_string()))?
+        .map_err(OAuthError::Failed)
+}
+
+/// What is stored for `target`, without the secrets.
+pub async fn status(target: &Target, lock_dir: PathBuf) -> Result<CredentialState, OAuthError> {
+    let store = target.store(&lock_dir);
+    let stored = tokio::task::spawn_blocking(move || store.read())
+        .await
+        .map_err(|e| OAuthError::Failed(e.to_string()))?
+        .map_err(OAuthError::Failed)?;
+    let mut state = CredentialState {
+        target: target.name(),
+        url: target.url().to_string(),
+        signed_in: false,
+        issuer: None,
+        client_id: None,
+        scopes: Vec::new(),
+        expires_at: None,
+        refreshable: false,
+        store: "OS keyring".into(),
+    };
+    let Some(stored) = stored else {
+        return Ok(state);
+    };
+    // The token response's fields, read as the JSON they are stored as.
+    let token = serde_json::to_value(&stored.token_response).unwrap_or_default();
+    state.signed_in = token.get("access_token").is_some_and(|t| t.is_string());
+    state.issuer = stored.issuer.clone();
+    state.client_id = Some(stored.client_id.clone());
+    state.scopes = stored.granted_scopes.clone();
+    state.refreshable = token.get("refresh_token").is_some_and(|t| t.is_string());
+    if let (Some(received), Some(lasts)) = (
+        stored.token_received_at,
+        token.get("expires_in").and_then(|v| v.as_u64()),
+    ) {
+        state.expires_at = Some(((received + lasts) * 1000) as i64);
+    }
+    Ok(state)
+}
+
+/// An HTTP client that carries `target`'s grant (refreshed when it expires, the rotated
+/// refresh token written back at once), or `NotSignedIn`.
+pub async fn authorized_client(
+    target: &Target,
+    lock_dir: PathBuf,
+    http: reqwest::Client,
+) -> Result<AuthClient<reqwest::Client>, OAuthError> {
+    let manager = authorized_manager(target, lock_dir).await?;
+    Ok(AuthClient::new(http, manager))
+}
+
+/// A current access token for `target` (refreshed if needed), or `NotSignedIn`.
+pub async fn access_token(target: &Target, lock_dir: PathBuf) -> Result<String, OAuthError> {
+    let manager = authorized_manager(target, lock_dir).await?;
+    manager.get_access_token().await.map_err(|e| match e {
+        AuthError::AuthorizationRequired => OAuthError::NotSignedIn(target.name()),
+        other => failed("cannot renew the sign-in")(other),
+    })
+}
+
+async fn authorized_manager(
+    target: &Target,
+    lock_dir: PathBuf,
+) -> Result<AuthorizationManager, OAuthError> {
+    let store = target.store(&lock_dir);
+    let probe = store.clone();
+    let stored = tokio::task::spawn_blocking(move || probe.read())
+        .await
+        .map_err(|e| OAuthError::Failed(e.to_string()))?
+        .map_err(OAuthError::Failed)?;
+    if stored.is_none() {
+        return Err(OAuthError::NotSignedIn(target.name()));
+    }
+    let mut manager = AuthorizationManager::new(target.url())
+        .await
+        .map_err(failed("cannot reach the server"))?;
+    manager.set_credential_store(store);
+    let usable = manager
+        .initialize_from_store()
+        .await
+        .map_err(failed("cannot read the sign-in"))?;
+    if !usable {
+        return Err(OAuthError::NotSignedIn(target.name()));
+    }
+    Ok(manager)
+}
+
+/// The model's access token for `issuer` (refreshed if needed), when signed in.
+/// Blocking: call from a blocking task inside the runtime.
+pub fn model_access_token(issuer: &str, lock_dir: PathBuf) -> Result<String, OAuthError> {
+    let target = Target::Model {
+        issuer: issuer.to_string(),
+    };
+    tokio::runtime::Handle::current().block_on(access_token(&target, lock_dir))
+}
+
+/// Open `url` in the person's browser: `WARDEN_BROWSER` (a program given the URL) when
+/// set, else the desktop's opener. The URL is printed too by callers, for a browser on
+/// another screen.
+pub fn open_in_browser(url: &str) -> Result<(), String> {
+    let program = std::env::var("WARDEN_BROWSER")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let program = program.unwrap_or_else(|| {
+        if cfg!(target_os = "macos") {
+            "open".into()
+        } else {
+            "xdg-open".into()
+        }
+    });
+    std::process::Command::new(&program)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(|mut child| {
+            // Reaped when the opener ends (it usually hands over and exits).
+            std::thread::spawn(move || child.wait());
+        })
+        .map_err(|e| format!("cannot open the browser with `{program}`: {e}"))
+}

@@ -1,0 +1,156 @@
+//! Model access pinned by an admin: allowed endpoints, locked headers on every request,
+//! where the credential may come from, and OAuth sign-in with the company's identity
+//! provider (tests/mcp/oauth_server.py's authorization server stands in for it; the
+//! sign-in test needs the real keyring: WARDEN_TEST_KEYRING=1 in a private D-Bus session).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::*;
+use warden_testkit::{Script, ScriptedModel};
+
+async fn open(overrides: Vec<String>, requirements: &str) -> Result<warden_agent::Host, String> {
+    let home = warden_testkit::scratch_dir();
+    let file = home.path().join("requirements.toml");
+    std::fs::write(&file, requirements).unwrap();
+    let paths = warden_policy::config::WardenPaths {
+        config_dir: home.path().join("config"),
+        data_dir: home.path().join("data"),
+    };
+    let mut inputs = warden_policy::layers::PolicyInputs::new(paths).unwrap();
+    inputs.overrides = overrides;
+    inputs.extra_requirements.push(file);
+    let opened = warden_agent::Host::open_with(inputs, warden_rules::load_rules).await;
+    std::mem::forget(home);
+    opened.map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn locked_headers_go_with_every_model_request() {
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let url = model.base_url.clone();
+    let requirements =
+        "[model.headers]\nOpenAI-Organization = \"org-corp\"\nX-Gateway-Team = \"platform\"\n";
+    let mut h = harness_with_requirements(
+        &url,
+        "responses",
+        "untrusted",
+        model,
+        Vec::new(),
+        Some(requirements),
+    )
+    .await;
+    h.start("list files").await;
+    h.until(turn_over).await;
+    let seen = h.model.request_headers();
+    assert!(seen.len() >= 2, "{seen:?}");
+    for headers in &seen {
+        assert_eq!(
+            headers.get("openai-organization").map(String::as_str),
+            Some("org-corp")
+        );
+        assert_eq!(
+            headers.get("x-gateway-team").map(String::as_str),
+            Some("platform")
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_outside_the_admin_list_does_not_open_naming_both_sources() {
+    let requirements = "[model]\nallowed_base_urls = [\"https://llm.corp.example/v1\"]\n";
+    let error = open(
+        vec!["model.base_url=\"https://api.openai.com/v1\"".into()],
+        requirements,
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert!(
+        error.contains("model.base_url = \"https://api.openai.com/v1\" (from session flag) is not an allowed model endpoint")
+            && error.contains("requirements.toml allows https://llm.corp.example/v1"),
+        "{error}"
+    );
+    // Nobody chose one: the admin's endpoint is the one used.
+    let host = open(Vec::new(), requirements).await.unwrap();
+    assert_eq!(
+        host.config().unwrap().model.base_url,
+        "https://llm.corp.example/v1"
+    );
+}
+
+#[tokio::test]
+async fn the_oauth_sign_in_is_required_when_forced_and_its_token_is_the_credential() {
+    let server = warden_testkit::oauth_mcp::OAuthMcpServer::start(3600);
+    let model = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let url = model.base_url.clone();
+    let requirements = format!(
+        "[model]\ncredentials = \"oauth\"\n[model.oauth]\nissuer = \"{}\"\n",
+        server.base
+    );
+    let mut h = harness_with_requirements(
+        &url,
+        "responses",
+        "untrusted",
+        model,
+        Vec::new(),
+        Some(&requirements),
+    )
+    .await;
+    // Not signed in: no session, and the refusal says who forced it and what to do.
+    let refused = h
+        .host
+        .start(
+            warden_protocol::StartSessionParams {
+                cwd: h.workspace.display().to_string(),
+                sandbox: None,
+                approval: None,
+            },
+            true,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("model.credentials = \"oauth\"")
+            && refused.contains("requirements.toml")
+            && refused.contains("warden model login"),
+        "{refused}"
+    );
+    if std::env::var_os("WARDEN_TEST_KEYRING").is_none() {
+        eprintln!(
+            "the sign-in part skipped: set WARDEN_TEST_KEYRING=1 inside a D-Bus session with an unlocked keyring"
+        );
+        return;
+    }
+    let state = h
+        .host
+        .sign_in_and_wait("model", warden_testkit::oauth_mcp::browse)
+        .await
+        .unwrap();
+    assert!(state.signed_in && state.refreshable, "{state:?}");
+    assert_eq!(state.issuer.as_deref(), Some(server.base.as_str()));
+    h.start("list files").await;
+    h.until(turn_over).await;
+    let authorization = h.model.request_headers()[0]["authorization"].clone();
+    let stored: serde_json::Value = serde_json::from_str(
+        &keyring::Entry::new("dev.warden.Warden", &format!("oauth:model:{}", server.base))
+            .unwrap()
+            .get_password()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        authorization,
+        format!(
+            "Bearer {}",
+            stored["token_response"]["access_token"].as_str().unwrap()
+        )
+    );
+    h.host.sign_out("model").await.unwrap();
+}
