@@ -18,7 +18,7 @@ APT_PACKAGES=(
 if [ "$mode" != "app" ]; then
   APT_PACKAGES+=(
     webkit2gtk-driver libsecret-tools keyutils sqlite3 chromium python3 python3-venv
-    openssl bsdutils x11-utils xdotool dunst libglib2.0-bin
+    openssl bsdutils x11-utils xdotool dunst libglib2.0-bin rpm rpm2cpio cpio
   )
 fi
 

@@ -48,9 +48,10 @@ step "e2e: real browser (Chromium) against warden serve"
 step "e2e: real desktop app under Xvfb"
 e2e tests/e2e/run-app.sh
 
-step "package: build the .deb, install it with dpkg, use it from PATH, upgrade and remove it"
-scripts/package-deb.sh --debug
+step "package: build the .deb and .rpm; install the .deb with dpkg, use it from PATH, upgrade and remove it; check the .rpm"
+scripts/package-linux.sh --debug
 e2e tests/package/deb.sh "${CARGO_TARGET_DIR:-target}"/debug/bundle/deb/Warden_*_amd64.deb
+tests/package/rpm.sh "${CARGO_TARGET_DIR:-target}"/debug/bundle/rpm/Warden-*.x86_64.rpm
 
 step "nothing the tests started is still running"
 left="$(pgrep -af "^($PWD/target|${CARGO_TARGET_DIR:-$PWD/target})/debug/|^/usr/bin/warden|tauri-driver|WebKitWebDriver|Xvfb :9[0-9]" || true)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Linux package as an admin ships it: built by scripts/package-deb.sh, installed with
+# The Linux package as an admin ships it: built by scripts/package-linux.sh, installed with
 # a real `dpkg -i`, used from PATH (`warden --version`, a sandboxed `warden exec`, `warden
 # serve` loaded in Chromium, the installed desktop app's window under Xvfb), upgraded and
 # removed; the /etc/warden/ examples an admin edited survive both. Needs root (dpkg), and
