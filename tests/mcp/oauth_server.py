@@ -8,6 +8,8 @@ tokens that rotate on every use (the old one stops working). Test-only routes:
 `POST /test/revoke` revokes every grant (an admin pulling access), `GET /test/stats`
 counts what happened.
 
+A client registered in advance, `warden-preregistered`, accepts any loopback redirect port.
+
 Tools: `whoami` (the client the token was issued to), `echo`, `search` (annotated
 read-only) and `delete_all` (annotated destructive).
 
@@ -35,6 +37,17 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from mcp.types import ToolAnnotations
 
 SCOPE = "mcp:tools"
+PREREGISTERED = "warden-preregistered"
+
+
+class LoopbackClient(OAuthClientInformationFull):
+    """A client registered in advance for a native app: any loopback port may receive the
+    redirect (RFC 8252, section 7.3), since the app picks a free one at each sign-in."""
+
+    def validate_redirect_uri(self, redirect_uri):
+        if redirect_uri is not None and str(redirect_uri).startswith("http://127.0.0.1:"):
+            return redirect_uri
+        return super().validate_redirect_uri(redirect_uri)
 
 
 class Provider:
@@ -42,7 +55,18 @@ class Provider:
 
     def __init__(self, access_ttl: int):
         self.access_ttl = access_ttl
-        self.clients: dict[str, OAuthClientInformationFull] = {}
+        # One client registered in advance (`client_id = "warden-preregistered"` in Warden's
+        # config); others register themselves.
+        self.clients: dict[str, OAuthClientInformationFull] = {
+            PREREGISTERED: LoopbackClient(
+                client_id=PREREGISTERED,
+                redirect_uris=["http://127.0.0.1:1/callback"],
+                token_endpoint_auth_method="none",
+                grant_types=["authorization_code", "refresh_token"],
+                response_types=["code"],
+                scope=SCOPE,
+            )
+        }
         self.codes: dict[str, AuthorizationCode] = {}
         self.access: dict[str, AccessToken] = {}
         self.refresh: dict[str, RefreshToken] = {}

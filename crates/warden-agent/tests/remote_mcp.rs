@@ -163,3 +163,30 @@ async fn a_remote_server_is_signed_in_to_used_renewed_and_asked_for_again_when_r
     assert!(oauth::logout(&target, locks.clone()).await.unwrap());
     assert!(!oauth::status(&target, locks).await.unwrap().signed_in);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_registered_in_advance_signs_in_without_registering() {
+    if !keyring_available() {
+        return;
+    }
+    let server = OAuthMcpServer::start(3600);
+    let config = vec![
+        format!("mcp_servers.docs.url=\"{}\"", server.url),
+        "mcp_servers.docs.approval=\"allow\"".to_string(),
+        "mcp_servers.docs.oauth.client_id=\"warden-preregistered\"".to_string(),
+        "mcp_servers.docs.oauth.scopes=[\"mcp:tools\"]".to_string(),
+    ];
+    let mut h = harness_configured("untrusted", config).await;
+    let state = h.host.sign_in_and_wait("mcp:docs", browse).await.unwrap();
+    assert!(state.signed_in);
+    assert_eq!(state.client_id.as_deref(), Some("warden-preregistered"));
+    assert_eq!(state.scopes, ["mcp:tools"]);
+    assert_eq!(server.stats()["registrations"].as_u64(), Some(0));
+    let (_, error, call) = run(&mut h, "ask the remote server who I am").await;
+    assert_eq!(error, None);
+    assert_eq!(
+        call,
+        Some((false, "signed in as alice@corp.example".to_string()))
+    );
+    h.host.sign_out("mcp:docs").await.unwrap();
+}
