@@ -525,6 +525,7 @@ test("remote MCP server: Connect signs in, the grant is only in the keyring, a s
   writeFileSync(
     requirements,
     `allowed_mcp_urls = ["http://127.0.0.1:${port}/*"]\n` +
+      `[model]\nallowed_base_urls = ["${model.baseUrl}"]\n` +
       `[model.headers]\nOpenAI-Organization = "org-corp"\n` +
       `[mcp_servers.docs.tools.delete_all]\napproval = "deny"\n`,
   );
@@ -573,6 +574,7 @@ test("remote MCP server: Connect signs in, the grant is only in the keyring, a s
     await pin.waitFor();
     assert.match(await pin.innerText(), /deny[\s\S]*locked/i);
     assert.match(await tab.locator('[data-key="model.headers.OpenAI-Organization"]').innerText(), /org-corp[\s\S]*locked/i);
+    assert.ok((await tab.locator('[data-key="model.allowed_base_urls"]').innerText()).includes(model.baseUrl));
     await pin.scrollIntoViewIfNeeded();
     await tab.screenshot({ path: join(screenshots, "browser-policy-pins.png") });
 

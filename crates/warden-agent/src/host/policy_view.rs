@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use warden_policy::layers::{EffectivePolicy, EffectiveValue, SessionChoices};
+use warden_policy::layers::{EffectivePolicy, SessionChoices};
 use warden_protocol::{
     CheckCommandParams, CheckCommandResponse, GetPolicyParams, GetPolicyResponse, PolicyRule,
     PolicyValue, ProjectPolicyStatus, SessionPolicy, TrustProjectPolicyParams,
@@ -22,6 +22,23 @@ const SECRET_SETTINGS: &[&str] = &["telemetry.otlp_headers"];
 
 const MARKER: &str = "[REDACTED:setting]";
 
+/// A model header whose name says it carries a credential (a gateway's API key): its
+/// value is masked; organisation and project ids are shown.
+fn secret_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "key",
+        "token",
+        "secret",
+        "auth",
+        "password",
+        "cookie",
+        "credential",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
 /// A setting's value as shown and recorded: secret settings, and the `env` of MCP
 /// servers (tokens for the services they reach), keep their keys but not their values.
 fn shown(key: &str, value: &serde_json::Value) -> serde_json::Value {
@@ -34,6 +51,25 @@ fn shown(key: &str, value: &serde_json::Value) -> serde_json::Value {
     match value {
         serde_json::Value::Object(map) if secret => masked(map),
         _ if secret => MARKER.into(),
+        serde_json::Value::Object(headers) if key == "model.headers" => serde_json::Value::Object(
+            headers
+                .iter()
+                .map(|(k, v)| {
+                    let v = if secret_header(k) {
+                        MARKER.into()
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        _ if key
+            .strip_prefix("model.headers.")
+            .is_some_and(secret_header) =>
+        {
+            MARKER.into()
+        }
         serde_json::Value::Object(server) if key.starts_with("mcp_servers.") => {
             let mut server = server.clone();
             if let Some(serde_json::Value::Object(env)) = server.get("env") {
@@ -46,14 +82,33 @@ fn shown(key: &str, value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-fn policy_values(values: &[EffectiveValue]) -> Vec<PolicyValue> {
-    values
-        .iter()
-        .map(|v| PolicyValue {
-            key: v.key.clone(),
-            value: shown(&v.key, &v.value),
-            source: v.source.clone(),
-            locked_by: v.locked_by.clone(),
+fn policy_values(policy: &EffectivePolicy) -> Vec<PolicyValue> {
+    let settings = policy.values.iter().map(|v| PolicyValue {
+        key: v.key.clone(),
+        value: shown(&v.key, &v.value),
+        source: v.source.clone(),
+        locked_by: v.locked_by.clone(),
+    });
+    settings.chain(admin_lists(policy)).collect()
+}
+
+/// The admin's allowlists of what Warden may connect to (not settings of their own): the
+/// model endpoints and remote MCP server URLs, one entry per requirement source.
+fn admin_lists(policy: &EffectivePolicy) -> Vec<PolicyValue> {
+    let req = &policy.requirements;
+    let lists = [
+        ("model.allowed_base_urls", &req.model_base_urls),
+        ("allowed_mcp_urls", &req.mcp_urls),
+    ];
+    lists
+        .into_iter()
+        .flat_map(|(key, sources)| {
+            sources.iter().map(move |list| PolicyValue {
+                key: key.to_string(),
+                value: serde_json::json!(list.value),
+                source: list.source.clone(),
+                locked_by: Some(list.source.clone()),
+            })
         })
         .collect()
 }
@@ -61,7 +116,7 @@ fn policy_values(values: &[EffectiveValue]) -> Vec<PolicyValue> {
 /// What a session's start records about the policy it runs under.
 pub fn session_policy(policy: &EffectivePolicy) -> SessionPolicy {
     SessionPolicy {
-        values: policy_values(&policy.values),
+        values: policy_values(policy),
         requirement_sources: policy.requirements.sources.clone(),
         rule_files: policy.rule_files.clone(),
         warnings: policy.warnings.clone(),
@@ -76,7 +131,7 @@ impl Host {
         let ws = workspace(params.cwd.as_deref());
         let policy = self.policy(ws.as_deref(), SessionChoices::default())?;
         Ok(GetPolicyResponse {
-            values: policy_values(&policy.values),
+            values: policy_values(&policy),
             requirement_sources: policy.requirements.sources,
             rules: policy
                 .rules
@@ -171,5 +226,22 @@ mod tests {
             })
         );
         assert_eq!(shown("sandbox", &"read-only".into()), "read-only");
+    }
+
+    #[test]
+    fn model_headers_show_ids_and_mask_credentials() {
+        let headers = serde_json::json!({
+            "OpenAI-Organization": "org-1", "X-Api-Key": "k", "Authorization": "Bearer t",
+            "X-Gateway-Token": "t2", "OpenAI-Project": "proj"
+        });
+        assert_eq!(
+            shown("model.headers", &headers),
+            serde_json::json!({
+                "OpenAI-Organization": "org-1", "X-Api-Key": MARKER, "Authorization": MARKER,
+                "X-Gateway-Token": MARKER, "OpenAI-Project": "proj"
+            })
+        );
+        assert_eq!(shown("model.headers.X-Api-Key", &"k".into()), MARKER);
+        assert_eq!(shown("model.headers.OpenAI-Project", &"p".into()), "p");
     }
 }
