@@ -13,7 +13,9 @@ A client registered in advance, `warden-preregistered`, accepts any loopback red
 Tools: `whoami` (the client the token was issued to), `echo`, `search` (annotated
 read-only) and `delete_all` (annotated destructive).
 
-Usage: oauth_server.py --port PORT [--access-ttl SECONDS]
+A token without every `--required-scopes` scope gets 403 insufficient_scope (a step-up).
+
+Usage: oauth_server.py --port PORT [--access-ttl SECONDS] [--required-scopes a,b]
 """
 
 import argparse
@@ -64,7 +66,7 @@ class Provider:
                 token_endpoint_auth_method="none",
                 grant_types=["authorization_code", "refresh_token"],
                 response_types=["code"],
-                scope=SCOPE,
+                scope=f"{SCOPE} mcp:admin",
             )
         }
         self.codes: dict[str, AuthorizationCode] = {}
@@ -157,7 +159,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--access-ttl", type=int, default=3600)
+    parser.add_argument(
+        "--required-scopes",
+        default=SCOPE,
+        help="comma-separated scopes every MCP request's token must carry (advertised as the resource's)",
+    )
     args = parser.parse_args()
+    required = args.required_scopes.split(",")
     base = f"http://127.0.0.1:{args.port}"
     provider = Provider(args.access_ttl)
     server = MCPServer(
@@ -167,10 +175,10 @@ def main():
             issuer_url=base,
             resource_server_url=f"{base}/mcp",
             client_registration_options=ClientRegistrationOptions(
-                enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]
+                enabled=True, valid_scopes=[SCOPE, "mcp:admin"], default_scopes=required
             ),
             revocation_options=RevocationOptions(enabled=True),
-            required_scopes=[SCOPE],
+            required_scopes=required,
         ),
     )
 

@@ -84,7 +84,7 @@ pub fn fallback_key(config: &Config) -> Option<String> {
             let issuer = config.model.oauth.issuer.as_deref()?;
             let locks = warden_policy::config::WardenPaths::discover()
                 .ok()?
-                .locks_dir();
+                .oauth_dir();
             crate::oauth::model_access_token(issuer, locks).ok()
         }
     }

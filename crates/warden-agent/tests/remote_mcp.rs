@@ -59,7 +59,7 @@ async fn a_remote_server_is_signed_in_to_used_renewed_and_asked_for_again_when_r
         "mcp_servers.docs.approval=\"allow\"".to_string(),
     ];
     let mut h = harness_configured("untrusted", config).await;
-    let locks = h.host.paths().locks_dir();
+    let locks = h.host.paths().oauth_dir();
     let target = Target::Mcp {
         server: "docs".into(),
         url: server.url.clone(),
@@ -182,6 +182,47 @@ async fn a_client_registered_in_advance_signs_in_without_registering() {
     assert_eq!(state.client_id.as_deref(), Some("warden-preregistered"));
     assert_eq!(state.scopes, ["mcp:tools"]);
     assert_eq!(server.stats()["registrations"].as_u64(), Some(0));
+    let (_, error, call) = run(&mut h, "ask the remote server who I am").await;
+    assert_eq!(error, None);
+    assert_eq!(
+        call,
+        Some((false, "signed in as alice@corp.example".to_string()))
+    );
+    h.host.sign_out("mcp:docs").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_wanting_more_scopes_gets_them_at_the_next_sign_in() {
+    if !keyring_available() {
+        return;
+    }
+    // The server wants mcp:tools and mcp:admin; Warden is configured to ask for mcp:tools.
+    let server = OAuthMcpServer::start_requiring(3600, "mcp:tools,mcp:admin");
+    let config = vec![
+        format!("mcp_servers.docs.url=\"{}\"", server.url),
+        "mcp_servers.docs.approval=\"allow\"".to_string(),
+        "mcp_servers.docs.oauth.scopes=[\"mcp:tools\"]".to_string(),
+    ];
+    let mut h = harness_configured("untrusted", config).await;
+    let first = h.host.sign_in_and_wait("mcp:docs", browse).await.unwrap();
+    assert_eq!(first.scopes, ["mcp:tools"]);
+
+    // The narrow grant is refused with insufficient_scope: the server is not started, the
+    // record says a wider sign-in is needed and which scopes.
+    let (_, error, call) = run(&mut h, "ask the remote server who I am").await;
+    let error = error.expect("a too-narrow grant does not start the server");
+    assert!(
+        error.contains("needs a wider sign-in") && error.contains("mcp:admin"),
+        "{error}"
+    );
+    assert!(error.contains("warden mcp login docs"), "{error}");
+    assert!(call.is_none());
+
+    // The next sign-in asks for the wider scopes; the server then answers.
+    let second = h.host.sign_in_and_wait("mcp:docs", browse).await.unwrap();
+    let mut scopes = second.scopes.clone();
+    scopes.sort();
+    assert_eq!(scopes, ["mcp:admin", "mcp:tools"]);
     let (_, error, call) = run(&mut h, "ask the remote server who I am").await;
     assert_eq!(error, None);
     assert_eq!(

@@ -27,6 +27,11 @@ pub fn repo_root() -> PathBuf {
 impl OAuthMcpServer {
     /// Start it; access tokens last `access_ttl` seconds.
     pub fn start(access_ttl: u64) -> Self {
+        Self::start_requiring(access_ttl, "mcp:tools")
+    }
+
+    /// Start it, requiring these scopes (comma-separated) on every MCP request.
+    pub fn start_requiring(access_ttl: u64, scopes: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -39,6 +44,8 @@ impl OAuthMcpServer {
                 &port.to_string(),
                 "--access-ttl",
                 &access_ttl.to_string(),
+                "--required-scopes",
+                scopes,
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

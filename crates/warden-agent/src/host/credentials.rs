@@ -78,7 +78,7 @@ impl Host {
         let config = self.config()?;
         let mut credentials = Vec::new();
         for (target, _) in targets(&config) {
-            credentials.push(oauth::status(&target, self.paths.locks_dir()).await?);
+            credentials.push(oauth::status(&target, self.paths.oauth_dir()).await?);
         }
         Ok(ListCredentialsResponse { credentials })
     }
@@ -94,7 +94,7 @@ impl Host {
         Ok(oauth::login(
             &target,
             &client,
-            self.paths.locks_dir(),
+            self.paths.oauth_dir(),
             open,
             oauth::SIGN_IN_TIMEOUT,
         )
@@ -107,7 +107,7 @@ impl Host {
     pub async fn sign_in(&self, name: &str) -> Result<SignInResponse, HostError> {
         let (target, client) = self.sign_in_target(name)?;
         let (page_tx, page_rx) = tokio::sync::oneshot::channel::<String>();
-        let locks = self.paths.locks_dir();
+        let locks = self.paths.oauth_dir();
         let finished = tokio::spawn(async move {
             let open = move |page: &str| {
                 let _ = page_tx.send(page.to_string());
@@ -144,7 +144,7 @@ impl Host {
         })?;
         let timeout = std::time::Duration::from_secs(settings.startup_timeout_secs);
         let client =
-            crate::mcp::RemoteClient::connect(server, url, self.paths.locks_dir(), timeout)
+            crate::mcp::RemoteClient::connect(server, url, self.paths.oauth_dir(), timeout)
                 .await
                 .map_err(|e| HostError::SignIn(e.to_string()))?;
         let tools = client
@@ -157,7 +157,7 @@ impl Host {
     /// Forget `name`'s grant.
     pub async fn sign_out(&self, name: &str) -> Result<CredentialState, HostError> {
         let (target, _) = self.sign_in_target(name)?;
-        oauth::logout(&target, self.paths.locks_dir()).await?;
-        Ok(oauth::status(&target, self.paths.locks_dir()).await?)
+        oauth::logout(&target, self.paths.oauth_dir()).await?;
+        Ok(oauth::status(&target, self.paths.oauth_dir()).await?)
     }
 }

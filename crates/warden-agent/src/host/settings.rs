@@ -14,7 +14,7 @@ impl Host {
         let triage = self.triage_settings(&policy.config).await?;
         let api_key_source = {
             let policy = policy.clone();
-            let locks = self.paths.locks_dir();
+            let locks = self.paths.oauth_dir();
             tokio::task::spawn_blocking(move || {
                 crate::model_access::session_credential(&policy, locks)
                     .map_or(warden_protocol::ApiKeySource::None, |(_, source)| source)

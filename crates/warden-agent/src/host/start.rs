@@ -61,7 +61,7 @@ impl Host {
         )?;
         let (api_key, _) = {
             let effective = effective.clone();
-            let locks = self.paths.locks_dir();
+            let locks = self.paths.oauth_dir();
             tokio::task::spawn_blocking(move || {
                 crate::model_access::session_credential(&effective, locks)
             })
@@ -98,7 +98,7 @@ impl Host {
             .create_session(&session_id, &cwd.display().to_string(), now_ms())
             .await?;
         let policy = super::policy_view::session_policy(&effective);
-        let remote_mcp = crate::mcp::RemoteAccess::new(&effective, self.paths.locks_dir())?;
+        let remote_mcp = crate::mcp::RemoteAccess::new(&effective, self.paths.oauth_dir())?;
         let setup = SessionSetup {
             session_id: session_id.clone(),
             cwd,

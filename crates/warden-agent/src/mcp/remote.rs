@@ -59,33 +59,43 @@ impl RemoteClient {
             .map_err(|e| RemoteError::Failed(e.to_string()))?;
         let config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
         let connecting = async {
-            match oauth::authorized_client(&target, lock_dir, http.clone()).await {
+            let causes =
+                |e: rmcp::service::ClientInitializeError| warden_protocol::error_with_causes(&e);
+            match oauth::authorized_client(&target, lock_dir.clone(), http.clone()).await {
                 Ok(client) => {
                     let transport = StreamableHttpClientTransport::with_client(client, config);
-                    ().serve(transport).await.map_err(|e| e.to_string())
+                    ().serve(transport).await.map_err(causes)
                 }
                 Err(OAuthError::NotSignedIn(_)) => {
                     let transport = StreamableHttpClientTransport::with_client(http, config);
-                    ().serve(transport).await.map_err(|e| e.to_string())
+                    ().serve(transport).await.map_err(causes)
                 }
                 Err(OAuthError::Failed(e)) => Err(e),
             }
         };
-        let service = tokio::time::timeout(timeout, connecting)
+        let connected = tokio::time::timeout(timeout, connecting)
             .await
             .map_err(|_| {
                 RemoteError::Failed(format!(
                     "{url} did not answer within {} s",
                     timeout.as_secs()
                 ))
-            })?
-            .map_err(|e| {
-                if e.contains("401") || e.to_lowercase().contains("auth") {
-                    sign_in(format!("{url} asks for a sign-in ({e})"))
-                } else {
-                    RemoteError::Failed(format!("cannot connect to {url}: {e}"))
-                }
             })?;
+        let service = match connected {
+            Ok(service) => service,
+            // A stored sign-in too narrow for the server: a step-up needs consent again.
+            Err(e) if e.contains("insufficient_scope") || e.contains("nsufficient scope") => {
+                let scopes = oauth::needs_wider_sign_in(&target, lock_dir, &e).await;
+                return Err(sign_in(format!(
+                    "{url} needs a wider sign-in than the one stored (scopes {})",
+                    scopes.join(" ")
+                )));
+            }
+            Err(e) if e.contains("401") || e.to_lowercase().contains("auth") => {
+                return Err(sign_in(format!("{url} asks for a sign-in ({e})")));
+            }
+            Err(e) => return Err(RemoteError::Failed(format!("cannot connect to {url}: {e}"))),
+        };
         Ok(Self { service })
     }
 

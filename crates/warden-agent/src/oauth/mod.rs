@@ -6,6 +6,7 @@
 //! URL; the SDK drops a grant whose authorization server changed.
 
 mod loopback;
+mod step_up;
 mod store;
 
 use std::path::PathBuf;
@@ -97,6 +98,13 @@ pub async fn login(
     timeout: Duration,
 ) -> Result<CredentialState, OAuthError> {
     let loopback = Loopback::bind().await.map_err(OAuthError::Failed)?;
+    // The configured scopes, and any a server asked for beyond the last sign-in.
+    let mut scopes = client.scopes.clone();
+    for scope in step_up::needed(&lock_dir, &target.entry()) {
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
+        }
+    }
     let mut manager = AuthorizationManager::new(target.url())
         .await
         .map_err(failed("cannot reach the server"))?;
@@ -106,10 +114,10 @@ pub async fn login(
     if let Some(id) = &client.client_id {
         request = request.with_preregistered_client(id.clone());
     }
-    request = if client.scopes.is_empty() {
+    request = if scopes.is_empty() {
         request.with_initial_scope_selection()
     } else {
-        request.with_scopes(client.scopes.clone())
+        request.with_scopes(scopes)
     };
     state
         .start_authorization(request)
@@ -125,6 +133,7 @@ pub async fn login(
         .handle_callback_url(&redirect)
         .await
         .map_err(failed("the sign-in did not complete"))?;
+    step_up::clear(&lock_dir, &target.entry()).map_err(OAuthError::Failed)?;
     status(target, lock_dir).await
 }
 
@@ -228,6 +237,31 @@ pub fn model_access_token(issuer: &str, lock_dir: PathBuf) -> Result<String, OAu
         issuer: issuer.to_string(),
     };
     tokio::runtime::Handle::current().block_on(access_token(&target, lock_dir))
+}
+
+/// A server answered `target`'s stored sign-in with `insufficient_scope` (`challenge` is
+/// the error as received): remember the scopes it named and those its metadata
+/// advertises, for the next sign-in. The scopes, for the message.
+pub async fn needs_wider_sign_in(
+    target: &Target,
+    lock_dir: PathBuf,
+    challenge: &str,
+) -> Vec<String> {
+    let mut scopes = step_up::scopes_in(challenge);
+    if let Ok(manager) = AuthorizationManager::new(target.url()).await
+        && let Ok(resolution) = manager.resolve_metadata().await
+    {
+        let advertised = resolution.metadata.scopes_supported.unwrap_or_default();
+        for scope in advertised {
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        }
+    }
+    if let Err(e) = step_up::record(&lock_dir, &target.entry(), &scopes) {
+        tracing::warn!(error = %e, "cannot remember the scopes a server asked for");
+    }
+    scopes
 }
 
 /// Open `url` in the person's browser: `WARDEN_BROWSER` (a program given the URL) when

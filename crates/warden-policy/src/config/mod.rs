@@ -26,9 +26,10 @@ impl WardenPaths {
         self.data_dir.join("audit.sqlite")
     }
 
-    /// Lock files that serialise work between Warden processes (sign-in refreshes).
-    pub fn locks_dir(&self) -> PathBuf {
-        self.data_dir.join("locks")
+    /// OAuth's working files (no secrets): the locks that serialise renewals between
+    /// Warden processes, and the scopes servers asked for beyond a stored sign-in.
+    pub fn oauth_dir(&self) -> PathBuf {
+        self.data_dir.join("oauth")
     }
 }
 
