@@ -520,6 +520,7 @@ test("sign-ins: Connect in the app's Settings signs in to a remote MCP server th
     stdio: "ignore",
   });
   await waitForPort(port);
+  mkdirSync(profile.home, { recursive: true });
   appendFileSync(join(profile.home, "config.toml"), `\n[mcp_servers.docs]\nurl = "http://127.0.0.1:${port}/mcp"\n`);
   const app = await openApp();
   try {
@@ -528,7 +529,7 @@ test("sign-ins: Connect in the app's Settings signs in to a remote MCP server th
     await row.waitForDisplayed({ timeout: 20_000 });
     assert.match(await (await row.$('[data-testid="signin-state"]')).getText(), /Not signed in/);
     await (await row.$('[data-testid="connect"]')).click();
-    await app.waitUntil(async () => /Signed in with/.test(await (await row.$('[data-testid="signin-state"]')).getText()), {
+    await app.waitUntil(async () => /Signed in as alice@corp\.example with/.test(await (await row.$('[data-testid="signin-state"]')).getText()), {
       timeout: 30_000,
       timeoutMsg: "the sign-in did not complete",
     });

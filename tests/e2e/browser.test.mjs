@@ -552,9 +552,9 @@ test("remote MCP server: Connect signs in, the grant is only in the keyring, a s
     assert.match(await row.getByTestId("signin-state").innerText(), /Not signed in/);
     await row.getByTestId("connect").click();
     await tab.getByTestId("signin-pending").waitFor();
-    await row.getByText(/Signed in with/).waitFor({ timeout: 30_000 });
+    await row.getByText(/Signed in as/).waitFor({ timeout: 30_000 });
     const state = await row.getByTestId("signin-state").innerText();
-    assert.match(state, new RegExp(`Signed in with http://127\\.0\\.0\\.1:${port} as client \\S+ \\(mcp:tools\\), token renews in about \\d+ min · from the OS keyring`));
+    assert.match(state, new RegExp(`Signed in as alice@corp\\.example with http://127\\.0\\.0\\.1:${port} \\(client \\S+\\) \\(mcp:tools\\), token renews in about \\d+ min · from the OS keyring`));
     await row.scrollIntoViewIfNeeded();
     await tab.screenshot({ path: join(screenshots, "browser-mcp-signin.png") });
 

@@ -19,6 +19,8 @@ Usage: oauth_server.py --port PORT [--access-ttl SECONDS] [--required-scopes a,b
 """
 
 import argparse
+import base64
+import json
 import secrets
 import time
 
@@ -42,6 +44,19 @@ SCOPE = "mcp:tools"
 PREREGISTERED = "warden-preregistered"
 
 
+class OidcToken(OAuthToken):
+    """A token response with an OpenID Connect ID token saying who signed in."""
+
+    id_token: str | None = None
+
+
+def id_token(issuer: str, client_id: str) -> str:
+    """An unsigned ID token (alg none): the client reads it only to show who signed in."""
+    part = lambda obj: base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+    claims = {"iss": issuer, "aud": client_id, "sub": "alice", "email": "alice@corp.example"}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
 class LoopbackClient(OAuthClientInformationFull):
     """A client registered in advance for a native app: any loopback port may receive the
     redirect (RFC 8252, section 7.3), since the app picks a free one at each sign-in."""
@@ -55,8 +70,9 @@ class LoopbackClient(OAuthClientInformationFull):
 class Provider:
     """Clients, codes and tokens in memory."""
 
-    def __init__(self, access_ttl: int):
+    def __init__(self, access_ttl: int, issuer: str):
         self.access_ttl = access_ttl
+        self.issuer = issuer
         # One client registered in advance (`client_id = "warden-preregistered"` in Warden's
         # config); others register themselves.
         self.clients: dict[str, OAuthClientInformationFull] = {
@@ -114,12 +130,13 @@ class Provider:
         self.refresh[refresh] = RefreshToken(
             token=refresh, client_id=client_id, scopes=scopes, resource=resource, subject=subject
         )
-        return OAuthToken(
+        return OidcToken(
             access_token=access,
             token_type="Bearer",
             expires_in=self.access_ttl,
             refresh_token=refresh,
             scope=" ".join(scopes),
+            id_token=id_token(self.issuer, client_id),
         )
 
     async def exchange_authorization_code(self, client, authorization_code: AuthorizationCode) -> OAuthToken:
@@ -167,7 +184,7 @@ def main():
     args = parser.parse_args()
     required = args.required_scopes.split(",")
     base = f"http://127.0.0.1:{args.port}"
-    provider = Provider(args.access_ttl)
+    provider = Provider(args.access_ttl, base)
     server = MCPServer(
         "warden-oauth-test",
         auth_server_provider=provider,

@@ -88,6 +88,7 @@ async fn a_remote_server_is_signed_in_to_used_renewed_and_asked_for_again_when_r
     .await
     .unwrap();
     assert!(state.signed_in);
+    assert_eq!(state.account.as_deref(), Some("alice@corp.example"));
     assert_eq!(state.issuer.as_deref(), Some(server.base.as_str()));
     assert_eq!(state.scopes, ["mcp:tools"]);
     assert!(state.refreshable);

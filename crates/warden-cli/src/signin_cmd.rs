@@ -138,11 +138,14 @@ fn describe(state: &CredentialState) -> String {
         return format!("{} ({}): not signed in", state.target, state.url);
     }
     let mut line = format!("{} ({}): signed in", state.target, state.url);
+    if let Some(account) = &state.account {
+        line.push_str(&format!(" as {account}"));
+    }
     if let Some(issuer) = &state.issuer {
         line.push_str(&format!(" with {issuer}"));
     }
     if let Some(client) = &state.client_id {
-        line.push_str(&format!(" as client {client}"));
+        line.push_str(&format!(" (client {client})"));
     }
     if !state.scopes.is_empty() {
         line.push_str(&format!(", scopes {}", state.scopes.join(" ")));

@@ -88,7 +88,10 @@ fn login_status_check_and_logout_from_the_command_line_with_renewals_shared_by_p
     assert!(login.status.success(), "{}", text(&login));
     let said = String::from_utf8_lossy(&login.stdout);
     assert!(
-        said.contains(&format!("signed in with {}", server.base)),
+        said.contains(&format!(
+            "signed in as alice@corp.example with {} (client ",
+            server.base
+        )),
         "{said}"
     );
     assert!(

@@ -13,6 +13,11 @@ pub struct CredentialState {
     /// The server or identity provider's URL.
     pub url: String,
     pub signed_in: bool,
+    /// Who signed in, when the identity provider said (an OpenID Connect ID token's
+    /// email, preferred username, name or subject; shown, never trusted for a decision).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The authorization server that issued it.
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]

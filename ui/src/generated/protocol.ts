@@ -607,6 +607,11 @@ target: string,
  */
 url: string, signedIn: boolean, 
 /**
+ * Who signed in, when the identity provider said (an OpenID Connect ID token's
+ * email, preferred username, name or subject; shown, never trusted for a decision).
+ */
+account?: string, 
+/**
  * The authorization server that issued it.
  */
 issuer?: string, 

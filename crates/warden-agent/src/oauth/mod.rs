@@ -157,6 +157,7 @@ pub async fn status(target: &Target, lock_dir: PathBuf) -> Result<CredentialStat
         target: target.name(),
         url: target.url().to_string(),
         signed_in: false,
+        account: None,
         issuer: None,
         client_id: None,
         scopes: Vec::new(),
@@ -170,6 +171,10 @@ pub async fn status(target: &Target, lock_dir: PathBuf) -> Result<CredentialStat
     // The token response's fields, read as the JSON they are stored as.
     let token = serde_json::to_value(&stored.token_response).unwrap_or_default();
     state.signed_in = token.get("access_token").is_some_and(|t| t.is_string());
+    state.account = token
+        .get("id_token")
+        .and_then(|t| t.as_str())
+        .and_then(account_in_id_token);
     state.issuer = stored.issuer.clone();
     state.client_id = Some(stored.client_id.clone());
     state.scopes = stored.granted_scopes.clone();
@@ -181,6 +186,20 @@ pub async fn status(target: &Target, lock_dir: PathBuf) -> Result<CredentialStat
         state.expires_at = Some(((received + lasts) * 1000) as i64);
     }
     Ok(state)
+}
+
+/// Who an OpenID Connect ID token names: its email, preferred username, name or subject.
+/// Its signature is not checked: it is shown, never used to decide anything.
+fn account_in_id_token(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    ["email", "preferred_username", "name", "sub"]
+        .iter()
+        .find_map(|claim| claims.get(*claim)?.as_str().map(str::to_string))
 }
 
 /// An HTTP client that carries `target`'s grant (refreshed when it expires, the rotated
@@ -289,4 +308,39 @@ pub fn open_in_browser(url: &str) -> Result<(), String> {
             std::thread::spawn(move || child.wait());
         })
         .map_err(|e| format!("cannot open the browser with `{program}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::account_in_id_token;
+
+    fn token(claims: serde_json::Value) -> String {
+        let part = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        format!(
+            "{}.{}.sig",
+            part(&serde_json::json!({"alg": "RS256"})),
+            part(&claims)
+        )
+    }
+
+    #[test]
+    fn the_account_is_the_most_readable_claim_present() {
+        let t = |c| account_in_id_token(&token(c));
+        assert_eq!(
+            t(serde_json::json!({"sub": "u1", "email": "a@b.c"})).as_deref(),
+            Some("a@b.c")
+        );
+        assert_eq!(
+            t(serde_json::json!({"sub": "u1", "preferred_username": "alice"})).as_deref(),
+            Some("alice")
+        );
+        assert_eq!(t(serde_json::json!({"sub": "u1"})).as_deref(), Some("u1"));
+        assert_eq!(t(serde_json::json!({"aud": "x"})), None);
+        assert_eq!(account_in_id_token("not a jwt"), None);
+        assert_eq!(account_in_id_token("a.!!!.c"), None);
+    }
 }
