@@ -2,12 +2,20 @@
 // Run through tests/e2e/run-app.sh, which provides dbus, an unlocked keyring and Xvfb.
 import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { remote } from "webdriverio";
-import { APPROVED_SESSION_KINDS, bin, freshProfile, root, screenshots, scriptedModel } from "./support.mjs";
+import {
+  APPROVED_SESSION_KINDS,
+  bin,
+  freePort,
+  freshProfile,
+  root,
+  screenshots,
+  scriptedModel,
+  waitForPort,
+} from "./support.mjs";
 import {
   focusedWindowName,
   geometry,
@@ -21,23 +29,6 @@ import {
 const API_KEY = "sk-e2e-only-accepted-key";
 const PORT = 4444;
 let model, driver, profile, notifications;
-
-function waitForPort(port, deadline = Date.now() + 20_000) {
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.end();
-        resolve();
-      });
-      socket.once("error", () => {
-        if (Date.now() > deadline) reject(new Error(`port ${port} did not open`));
-        else setTimeout(attempt, 200);
-      });
-    };
-    attempt();
-  });
-}
 
 async function openApp(port = PORT) {
   return remote({
@@ -509,13 +500,7 @@ test("desktop: the window comes back at the size and place it was left, and star
 });
 
 test("sign-ins: Connect in the app's Settings signs in to a remote MCP server through the browser, Sign out forgets it", async () => {
-  const port = await new Promise((r) => {
-    const probe = createServer();
-    probe.listen(0, "127.0.0.1", () => {
-      const { port: p } = probe.address();
-      probe.close(() => r(p));
-    });
-  });
+  const port = await freePort();
   const oauth = spawn(join(root, ".venv/bin/python3"), [join(root, "tests/mcp/oauth_server.py"), "--port", String(port)], {
     stdio: "ignore",
   });

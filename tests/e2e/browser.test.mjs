@@ -1,7 +1,6 @@
 // The UI in a real browser (Debian's Chromium via playwright-core) against `warden serve`.
 import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -9,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   APPROVED_SESSION_KINDS,
   bin,
+  freePort,
   freshProfile,
   launchChromium,
   root,
@@ -17,6 +17,7 @@ import {
   serveUrl,
   startWithFirstLine,
   targetDir,
+  waitForPort,
 } from "./support.mjs";
 
 let model, serve, browser, page, profile, url, approvedSession, web;
@@ -459,31 +460,6 @@ async function settingsShowing(tab, expected) {
   assert.fail(`Settings never showed ${expected}: ${await tab.getByTestId("telemetry").innerText()}`);
 }
 
-/** A free loopback port. */
-function freePort() {
-  return new Promise((resolvePort) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** Wait until something listens on `port`. */
-async function listening(port) {
-  for (let i = 0; i < 300; i++) {
-    const open = await new Promise((r) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.end(), r(true)));
-      socket.once("error", () => r(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
 /** Every file under `dir` whose bytes contain `needle`. */
 function filesContaining(dir, needle) {
   const found = [];
@@ -529,7 +505,7 @@ test("remote MCP server: Connect signs in, the grant is only in the keyring, a s
       `[model.headers]\nOpenAI-Organization = "org-corp"\n` +
       `[mcp_servers.docs.tools.delete_all]\napproval = "deny"\n`,
   );
-  await listening(port);
+  await waitForPort(port, Date.now() + 30_000);
   const serveLogs = [];
   const started = await startWithFirstLine(bin("warden"), ["serve", "--ui-dir", join(root, "ui/dist")], {
     stdio: ["ignore", "pipe", "pipe"],

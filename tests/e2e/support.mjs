@@ -1,6 +1,7 @@
 // Shared set-up for the end-to-end tests: the scripted model server, a workspace, and
 // paths to the built binaries. Each helper returns something to clean up.
 import { spawn } from "node:child_process";
+import { connect, createServer } from "node:net";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { createInterface } from "node:readline";
@@ -79,3 +80,32 @@ export function launchChromium(extraArgs = []) {
 
 /** The `warden serve` URL (with its token) from the line it prints first. */
 export const serveUrl = (line) => line.replace("Warden is serving on ", "").trim();
+
+/** A free loopback port. */
+export function freePort() {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Resolve once something listens on `port`; reject after `deadline`. */
+export function waitForPort(port, deadline = Date.now() + 20_000) {
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.end();
+        resolve();
+      });
+      socket.once("error", () => {
+        if (Date.now() > deadline) reject(new Error(`port ${port} did not open`));
+        else setTimeout(attempt, 200);
+      });
+    };
+    attempt();
+  });
+}

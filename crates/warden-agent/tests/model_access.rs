@@ -103,19 +103,7 @@ async fn the_oauth_sign_in_is_required_when_forced_and_its_token_is_the_credenti
     )
     .await;
     // Not signed in: no session, and the refusal says who forced it and what to do.
-    let refused = h
-        .host
-        .start(
-            warden_protocol::StartSessionParams {
-                cwd: h.workspace.display().to_string(),
-                sandbox: None,
-                approval: None,
-            },
-            true,
-        )
-        .await
-        .unwrap_err()
-        .to_string();
+    let refused = h.refused_start().await;
     assert!(
         refused.contains("model.credentials = \"oauth\"")
             && refused.contains("requirements.toml")

@@ -31,19 +31,7 @@ async fn a_key_from_the_environment_is_refused_when_the_keyring_is_required() {
         Some("[model]\ncredentials = \"keyring\"\n"),
     )
     .await;
-    let refused = h
-        .host
-        .start(
-            warden_protocol::StartSessionParams {
-                cwd: h.workspace.display().to_string(),
-                sandbox: None,
-                approval: None,
-            },
-            true,
-        )
-        .await
-        .unwrap_err()
-        .to_string();
+    let refused = h.refused_start().await;
     assert!(
         refused.contains("OPENAI_API_KEY is not used: model.credentials = \"keyring\"")
             && refused.contains("requirements.toml"),

@@ -139,19 +139,19 @@ pub async fn login(
 
 /// Forget the grant (the keyring entry). True when there was one.
 pub async fn logout(target: &Target, lock_dir: PathBuf) -> Result<bool, OAuthError> {
-    let store = target.store(&lock_dir);
-    tokio::task::spawn_blocking(move || store.remove())
+    target
+        .store(&lock_dir)
+        .remove()
         .await
-        .map_err(|e| OAuthError::Failed(e.to_string()))?
         .map_err(OAuthError::Failed)
 }
 
 /// What is stored for `target`, without the secrets.
 pub async fn status(target: &Target, lock_dir: PathBuf) -> Result<CredentialState, OAuthError> {
-    let store = target.store(&lock_dir);
-    let stored = tokio::task::spawn_blocking(move || store.read())
+    let stored = target
+        .store(&lock_dir)
+        .read()
         .await
-        .map_err(|e| OAuthError::Failed(e.to_string()))?
         .map_err(OAuthError::Failed)?;
     let mut state = CredentialState {
         target: target.name(),
@@ -227,11 +227,7 @@ async fn authorized_manager(
     lock_dir: PathBuf,
 ) -> Result<AuthorizationManager, OAuthError> {
     let store = target.store(&lock_dir);
-    let probe = store.clone();
-    let stored = tokio::task::spawn_blocking(move || probe.read())
-        .await
-        .map_err(|e| OAuthError::Failed(e.to_string()))?
-        .map_err(OAuthError::Failed)?;
+    let stored = store.read().await.map_err(OAuthError::Failed)?;
     if stored.is_none() {
         return Err(OAuthError::NotSignedIn(target.name()));
     }

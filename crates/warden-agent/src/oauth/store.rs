@@ -23,9 +23,11 @@ impl KeyringStore {
         Self { entry, lock_file }
     }
 
-    /// The stored grant, if any. Blocking.
-    pub fn read(&self) -> Result<Option<StoredCredentials>, String> {
-        match try_read_entry(&self.entry).map_err(|e| e.to_string())? {
+    /// The stored grant, if any (the keyring is read on a blocking thread).
+    pub async fn read(&self) -> Result<Option<StoredCredentials>, String> {
+        let entry = self.entry.clone();
+        let text = blocking(move || try_read_entry(&entry).map_err(|e| e.to_string())).await?;
+        match text {
             None => Ok(None),
             Some(text) => serde_json::from_str(&text)
                 .map(Some)
@@ -33,10 +35,20 @@ impl KeyringStore {
         }
     }
 
-    /// Forget the grant. Blocking. True when there was one.
-    pub fn remove(&self) -> Result<bool, String> {
-        delete_entry(&self.entry).map_err(|e| e.to_string())
+    /// Forget the grant. True when there was one.
+    pub async fn remove(&self) -> Result<bool, String> {
+        let entry = self.entry.clone();
+        blocking(move || delete_entry(&entry).map_err(|e| e.to_string())).await
     }
+}
+
+/// Run keyring work (blocking D-Bus calls) off the runtime's threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| e.to_string())?
 }
 
 /// A file name for an entry: its readable part, then a short hash of the whole.
@@ -59,29 +71,19 @@ fn store_error(e: impl std::fmt::Display) -> AuthError {
 #[async_trait::async_trait]
 impl CredentialStore for KeyringStore {
     async fn load(&self) -> Result<Option<StoredCredentials>, AuthError> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.read())
-            .await
-            .map_err(store_error)?
-            .map_err(store_error)
+        self.read().await.map_err(store_error)
     }
 
     async fn save(&self, credentials: StoredCredentials) -> Result<(), AuthError> {
         let text = serde_json::to_string(&credentials).map_err(store_error)?;
         let entry = self.entry.clone();
-        tokio::task::spawn_blocking(move || write_entry(&entry, &text))
+        blocking(move || write_entry(&entry, &text).map_err(|e| e.to_string()))
             .await
-            .map_err(store_error)?
             .map_err(store_error)
     }
 
     async fn clear(&self) -> Result<(), AuthError> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.remove())
-            .await
-            .map_err(store_error)?
-            .map(|_| ())
-            .map_err(store_error)
+        self.remove().await.map(|_| ()).map_err(store_error)
     }
 
     async fn acquire_refresh_guard(&self) -> Result<Option<CredentialRefreshGuard>, AuthError> {

@@ -123,6 +123,22 @@ impl Harness {
         id
     }
 
+    /// Start a session that the host must refuse; the refusal's text.
+    pub async fn refused_start(&self) -> String {
+        self.host
+            .start(
+                StartSessionParams {
+                    cwd: self.workspace.display().to_string(),
+                    sandbox: None,
+                    approval: None,
+                },
+                true,
+            )
+            .await
+            .expect_err("the session started")
+            .to_string()
+    }
+
     /// Recorded events until one matches `stop` (inclusive).
     pub async fn until(&mut self, stop: impl Fn(&EventMsg) -> bool) -> Vec<EventMsg> {
         let mut seen = Vec::new();

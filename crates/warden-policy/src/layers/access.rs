@@ -107,12 +107,8 @@ pub(super) fn enforce_access(
         if let Some(current) = layers.get(pin_key).and_then(|v| v.as_str())
             && current != pinned
         {
+            // Inside the server's table: its own layer, or the layer that set the table.
             let chosen_by = layers.source(pin_key);
-            let chosen_by = if chosen_by == PolicySource::BuiltIn {
-                layers.source(&server_key)
-            } else {
-                chosen_by
-            };
             if is_user_choice(&chosen_by) {
                 return Err(PolicyError::Refused(format!(
                     "{pin_key} = \"{current}\" (from {chosen_by}) is refused: {} pins it to \"{pinned}\"",
