@@ -41,18 +41,24 @@ async fn api(
     dispatch(host.as_ref(), &method, params).await
 }
 
-/// The native folder picker, for the workspace: the chosen folder, or `None` when the
-/// person cancelled.
+/// The native folder picker, for the workspace, opened at `start` when that is a folder
+/// and at the home folder otherwise: the chosen folder, or `None` when the person
+/// cancelled.
 #[tauri::command]
-async fn pick_folder(app: tauri::AppHandle) -> Option<String> {
+async fn pick_folder(app: tauri::AppHandle, start: Option<String>) -> Option<String> {
     use tauri_plugin_dialog::DialogExt;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
-        .file()
-        .set_title("Choose the workspace folder")
-        .pick_folder(move |folder| {
-            let _ = tx.send(folder.and_then(|f| f.into_path().ok()));
-        });
+    let mut dialog = app.dialog().file().set_title("Choose the workspace folder");
+    let start = start
+        .map(std::path::PathBuf::from)
+        .filter(|s| s.is_dir())
+        .or_else(|| app.path().home_dir().ok());
+    if let Some(start) = start {
+        dialog = dialog.set_directory(start);
+    }
+    dialog.pick_folder(move |folder| {
+        let _ = tx.send(folder.and_then(|f| f.into_path().ok()));
+    });
     rx.await.ok().flatten().map(|p| p.display().to_string())
 }
 

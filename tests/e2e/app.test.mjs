@@ -17,12 +17,14 @@ import {
   waitForPort,
 } from "./support.mjs";
 import {
+  answerChooser,
   focusedWindowName,
   geometry,
   lookElsewhere,
   startNotificationDaemon,
   trayItem,
   wardenWindow,
+  windowNamed,
   xdo,
 } from "./desktop.mjs";
 
@@ -98,7 +100,7 @@ async function fill(app, id, value) {
     el.value = "";
     el.dispatchEvent(new Event("input", { bubbles: true }));
   }, field);
-  await field.addValue(value);
+  if (value) await field.addValue(value);
 }
 
 before(async () => {
@@ -346,7 +348,9 @@ function windowNames() {
   return [...tree.matchAll(/^\s+0x[0-9a-f]+ "([^"]*)"/gm)].map((m) => m[1]);
 }
 
-test("desktop: a second launch focuses the first window, and Browse opens the native folder picker", async () => {
+const CHOOSER = "Choose the workspace folder";
+
+test("desktop: a second launch focuses the first window, and Browse chooses the workspace in the native folder picker", async () => {
   const app = await openApp();
   try {
     await (await byId(app, "nav-session")).click();
@@ -363,12 +367,32 @@ test("desktop: a second launch focuses the first window, and Browse opens the na
     assert.equal(xdo("getwindowfocus", "getwindowname").stdout.trim(), "Warden");
     assert.equal(await (await byId(app, "workspace")).getValue(), profile.workspace, "the first window still works");
 
-    // Browse opens the system's folder chooser (GTK), titled for the workspace.
+    // Browse opens the system's folder chooser (GTK), titled for the workspace; the folder
+    // chosen in it becomes the workspace, and cancelling it changes nothing.
+    const workspaceIs = async (want) =>
+      app.waitUntil(async () => (await (await byId(app, "workspace")).getValue()) === want, {
+        timeout: 15_000,
+        timeoutMsg: `the workspace field did not become ${want}`,
+      });
+    const chosen = join(profile.dir, "chosen by the picker");
+    const sibling = join(profile.dir, "a sibling");
+    mkdirSync(chosen);
+    mkdirSync(sibling);
+    // With nothing typed it opens at the home folder; a full path works from anywhere.
+    await fill(app, "workspace", "");
     await (await byId(app, "pick-folder")).click();
-    await app.waitUntil(async () => windowNames().includes("Choose the workspace folder"), {
-      timeout: 15_000,
-      timeoutMsg: `no folder picker among ${windowNames().join(", ")}`,
-    });
+    await answerChooser(CHOOSER, chosen);
+    await workspaceIs(chosen);
+    assert.equal(windowNamed(CHOOSER), null, "the chooser closed");
+    // A name typed in the chooser is taken in the folder it opened at: the one typed.
+    await fill(app, "workspace", profile.dir);
+    await (await byId(app, "pick-folder")).click();
+    await answerChooser(CHOOSER, "a sibling");
+    await workspaceIs(sibling);
+    await (await byId(app, "pick-folder")).click();
+    await answerChooser(CHOOSER, null);
+    await app.waitUntil(async () => windowNamed(CHOOSER) === null, { timeout: 15_000, timeoutMsg: "the chooser stayed open" });
+    assert.equal(await (await byId(app, "workspace")).getValue(), sibling, "cancelling keeps the folder");
   } finally {
     await closeApp(app, profile.home);
   }

@@ -121,3 +121,35 @@ export async function lookElsewhere() {
 }
 
 export const focusedWindowName = () => xdo("getwindowfocus", "getwindowname").stdout.trim();
+
+/** The visible X window named exactly `name`, or null. */
+export const windowNamed = (name) =>
+  xdo("search", "--onlyvisible", "--name", `^${name}$`).stdout.trim().split("\n").filter(Boolean)[0] ?? null;
+
+/**
+ * Answer the GTK file chooser titled `title`, once it shows, as a person would: click into
+ * it, type `path` in its location bar and press Enter; or press Escape when `path` is
+ * null. Without a window manager GTK only takes keys once a click inside has given it the
+ * focus.
+ */
+export async function answerChooser(title, path) {
+  const deadline = Date.now() + 15_000;
+  let dialog = null;
+  while (!(dialog = windowNamed(title))) {
+    if (Date.now() > deadline) throw new Error(`no window titled "${title}"`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Drawn and listening: GTK maps the window before it has laid out its widgets.
+  await new Promise((r) => setTimeout(r, 700));
+  const { width, height } = geometry(dialog);
+  xdo("windowfocus", "--sync", dialog);
+  xdo("mousemove", "--window", dialog, String(Math.round(width / 2)), String(Math.round(height / 2)), "click", "1");
+  if (path === null) {
+    xdo("key", "--delay", "50", "Escape");
+  } else {
+    // Ctrl+L opens the location bar; a relative name is taken in the folder shown.
+    xdo("key", "--delay", "300", "ctrl+l");
+    xdo("type", "--delay", "30", path.endsWith("/") ? path : `${path}/`);
+    xdo("key", "--delay", "300", "Return");
+  }
+}

@@ -31,8 +31,11 @@ export interface Platform {
   call<M extends Method>(method: M, params: Params<M>): Promise<Response<M>>;
   /** Live events from every session. `onLagged` means some were missed: reload from the store. */
   subscribe(onEvent: (event: Event) => void, onLagged: () => void): Promise<() => void>;
-  /** The native folder picker (desktop only): the chosen folder, or null if cancelled. */
-  pickFolder?(): Promise<string | null>;
+  /**
+   * The native folder picker (desktop only), opened at `start` when that is a folder: the
+   * chosen folder, or null if cancelled.
+   */
+  pickFolder?(start?: string): Promise<string | null>;
   /** A clicked notification asks for a waiting question's card (desktop only). */
   onShowApproval?(handler: (sessionId: string, callId: string) => void): Promise<() => void>;
   /** Starting at login (desktop only). */

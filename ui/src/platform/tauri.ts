@@ -14,8 +14,8 @@ export function tauriPlatform(): Platform {
         throw ApiError.from(e);
       }
     },
-    async pickFolder() {
-      return (await invoke<string | null>("pick_folder")) ?? null;
+    async pickFolder(start) {
+      return (await invoke<string | null>("pick_folder", { start: start ?? null })) ?? null;
     },
     async onShowApproval(handler) {
       return listen<{ sessionId: string; callId: string }>("warden://show-approval", (e) =>
