@@ -41,8 +41,8 @@ async fn api(
     dispatch(host.as_ref(), &method, params).await
 }
 
-/// The native folder picker, for the workspace, opened at `start` when that is a folder
-/// and at the home folder otherwise: the chosen folder, or `None` when the person
+/// The native folder picker, for the workspace, opened at `start` when that is a folder's
+/// full path and at the home folder otherwise: the chosen folder, or `None` when the person
 /// cancelled.
 #[tauri::command]
 async fn pick_folder(app: tauri::AppHandle, start: Option<String>) -> Option<String> {
@@ -51,7 +51,7 @@ async fn pick_folder(app: tauri::AppHandle, start: Option<String>) -> Option<Str
     let mut dialog = app.dialog().file().set_title("Choose the workspace folder");
     let start = start
         .map(std::path::PathBuf::from)
-        .filter(|s| s.is_dir())
+        .filter(|s| s.is_absolute() && s.is_dir())
         .or_else(|| app.path().home_dir().ok());
     if let Some(start) = start {
         dialog = dialog.set_directory(start);
