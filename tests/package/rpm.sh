@@ -61,7 +61,9 @@ rm -rf "$view/etc/warden" # as on a machine that never had Warden
 in_view() { chroot "$view" env -i HOME=/root PATH=/usr/bin:/bin "$@"; }
 # Debian's rpm refuses to install unless told it may (`--force-debian`); others lack it.
 debian_flag=()
-rpm --help 2>/dev/null | grep -q -- '--force-debian' && debian_flag=(--force-debian)
+# (Read whole first: `grep -q` leaving early could break rpm's pipe, and pipefail with it.)
+rpm_help="$(rpm --help 2>/dev/null || true)"
+grep -q -- '--force-debian' <<<"$rpm_help" && debian_flag=(--force-debian)
 # The database where Fedora and RHEL keep it (Debian's rpm defaults to ~/.rpmdb).
 rpm_view() { rpm --root "$view" --dbpath /var/lib/rpm "$@"; }
 change_view() { rpm_view --nodeps "${debian_flag[@]}" "$@"; }

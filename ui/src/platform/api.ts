@@ -32,8 +32,8 @@ export interface Platform {
   /** Live events from every session. `onLagged` means some were missed: reload from the store. */
   subscribe(onEvent: (event: Event) => void, onLagged: () => void): Promise<() => void>;
   /**
-   * The native folder picker (desktop only), opened at `start` when that is a folder: the
-   * chosen folder, or null if cancelled.
+   * The native folder picker (desktop only), opened at `start` when that is a folder's full
+   * path (else at home): the chosen folder, or null if cancelled.
    */
   pickFolder?(start?: string): Promise<string | null>;
   /** A clicked notification asks for a waiting question's card (desktop only). */
