@@ -26,16 +26,18 @@ fn called(events: &[EventMsg]) -> bool {
     events.iter().any(|m| matches!(m, EventMsg::McpCall { .. }))
 }
 
+/// A session in which the model calls the demo server's `echo`, with the server's
+/// `settings`; its events up to the turn's end.
+async fn echo_turn(settings: &[&str]) -> Vec<EventMsg> {
+    let mut h = harness_configured("untrusted", mcp_demo(settings)).await;
+    h.start("echo through mcp").await;
+    h.until(turn_over).await
+}
+
 #[tokio::test]
 async fn a_tools_own_approval_decides_over_the_servers() {
     // The server asks; its `echo` is allowed on its own.
-    let mut h = harness_configured(
-        "untrusted",
-        mcp_demo(&["approval=\"ask\"", "tools.echo.approval=\"allow\""]),
-    )
-    .await;
-    h.start("echo through mcp").await;
-    let events = h.until(turn_over).await;
+    let events = echo_turn(&["approval=\"ask\"", "tools.echo.approval=\"allow\""]).await;
     let (verdict, reason) = decision(&events);
     assert_eq!(verdict, Verdict::Allow);
     assert_eq!(reason.rule, "mcp_servers.demo.tools.echo.approval");
@@ -47,13 +49,7 @@ async fn a_tools_own_approval_decides_over_the_servers() {
     );
 
     // Denied on its own while the server allows: refused, never called.
-    let mut h = harness_configured(
-        "untrusted",
-        mcp_demo(&["approval=\"allow\"", "tools.echo.approval=\"deny\""]),
-    )
-    .await;
-    h.start("echo through mcp").await;
-    let events = h.until(turn_over).await;
+    let events = echo_turn(&["approval=\"allow\"", "tools.echo.approval=\"deny\""]).await;
     let (verdict, reason) = decision(&events);
     assert_eq!(verdict, Verdict::Forbidden);
     assert_eq!(reason.rule, "mcp_servers.demo.tools.echo.approval");
@@ -134,17 +130,9 @@ async fn an_admin_pin_decides_a_tool_and_a_user_cannot_loosen_it() {
     // that policy, and the refusal names the requirement.
     let home = warden_testkit::scratch_dir();
     let requirements = home.path().join("requirements.toml");
-    std::fs::write(&requirements, pins).unwrap();
-    let paths = warden_policy::config::WardenPaths {
-        config_dir: home.path().join("config"),
-        data_dir: home.path().join("data"),
-    };
-    let mut inputs = warden_policy::layers::PolicyInputs::new(paths).unwrap();
-    inputs.overrides = mcp_demo(&["approval=\"allow\"", "tools.echo.approval=\"allow\""]);
-    inputs.extra_requirements.push(requirements.clone());
-    let refused = match warden_agent::Host::open_with(inputs, warden_rules::load_rules).await {
-        Ok(_) => panic!("opened despite the pin"),
-        Err(e) => e.to_string(),
+    let overrides = mcp_demo(&["approval=\"allow\"", "tools.echo.approval=\"allow\""]);
+    let Err(refused) = open_host(home.path(), overrides, Some(pins)).await else {
+        panic!("opened despite the pin")
     };
     assert!(
         refused.contains("mcp_servers.demo.tools.echo.approval = \"allow\" (from session flag)")

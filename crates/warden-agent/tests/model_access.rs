@@ -10,22 +10,6 @@ mod support;
 use support::*;
 use warden_testkit::{Script, ScriptedModel};
 
-async fn open(overrides: Vec<String>, requirements: &str) -> Result<warden_agent::Host, String> {
-    let home = warden_testkit::scratch_dir();
-    let file = home.path().join("requirements.toml");
-    std::fs::write(&file, requirements).unwrap();
-    let paths = warden_policy::config::WardenPaths {
-        config_dir: home.path().join("config"),
-        data_dir: home.path().join("data"),
-    };
-    let mut inputs = warden_policy::layers::PolicyInputs::new(paths).unwrap();
-    inputs.overrides = overrides;
-    inputs.extra_requirements.push(file);
-    let opened = warden_agent::Host::open_with(inputs, warden_rules::load_rules).await;
-    std::mem::forget(home);
-    opened.map_err(|e| e.to_string())
-}
-
 #[tokio::test]
 async fn locked_headers_go_with_every_model_request() {
     let model = ScriptedModel::start(Script::standard(), None)
@@ -62,9 +46,11 @@ async fn locked_headers_go_with_every_model_request() {
 #[tokio::test]
 async fn an_endpoint_outside_the_admin_list_does_not_open_naming_both_sources() {
     let requirements = "[model]\nallowed_base_urls = [\"https://llm.corp.example/v1\"]\n";
-    let error = open(
+    let home = warden_testkit::scratch_dir();
+    let error = open_host(
+        home.path(),
         vec!["model.base_url=\"https://api.openai.com/v1\"".into()],
-        requirements,
+        Some(requirements),
     )
     .await
     .err()
@@ -75,7 +61,9 @@ async fn an_endpoint_outside_the_admin_list_does_not_open_naming_both_sources() 
         "{error}"
     );
     // Nobody chose one: the admin's endpoint is the one used.
-    let host = open(Vec::new(), requirements).await.unwrap();
+    let host = open_host(home.path(), Vec::new(), Some(requirements))
+        .await
+        .unwrap();
     assert_eq!(
         host.config().unwrap().model.base_url,
         "https://llm.corp.example/v1"

@@ -60,25 +60,18 @@ pub async fn harness_with_requirements(
     let workspace = home.path().join("workspace");
     std::fs::create_dir(&workspace).unwrap();
     std::fs::write(workspace.join("README.md"), "hi\n").unwrap();
-    let paths = WardenPaths {
-        config_dir: home.path().join("config"),
-        data_dir: home.path().join("data"),
-    };
     let overrides = vec![
         format!("model.base_url={base_url}"),
         format!("model.wire_api={wire_api}"),
         format!("approval={approval}"),
     ];
-    let mut inputs = warden_policy::layers::PolicyInputs::new(paths).unwrap();
-    inputs.overrides = overrides.into_iter().chain(extra).collect();
-    if let Some(toml) = requirements {
-        let file = home.path().join("requirements.toml");
-        std::fs::write(&file, toml).unwrap();
-        inputs.extra_requirements.push(file);
-    }
-    let host = Host::open_with(inputs, warden_rules::load_rules)
-        .await
-        .unwrap();
+    let host = open_host(
+        home.path(),
+        overrides.into_iter().chain(extra).collect(),
+        requirements,
+    )
+    .await
+    .unwrap();
     let events = host.subscribe();
     Harness {
         host,
@@ -103,18 +96,20 @@ impl Harness {
         self.start_with(task, true).await
     }
 
+    /// A session in the workspace, with the profile's sandbox and approval.
+    fn start_params(&self) -> StartSessionParams {
+        StartSessionParams {
+            cwd: self.workspace.display().to_string(),
+            sandbox: None,
+            approval: None,
+        }
+    }
+
     /// Start a session (`interactive`: whether anyone can answer approvals) with `task`.
     pub async fn start_with(&self, task: &str, interactive: bool) -> String {
         let id = self
             .host
-            .start(
-                StartSessionParams {
-                    cwd: self.workspace.display().to_string(),
-                    sandbox: None,
-                    approval: None,
-                },
-                interactive,
-            )
+            .start(self.start_params(), interactive)
             .await
             .unwrap();
         self.host
@@ -126,14 +121,7 @@ impl Harness {
     /// Start a session that the host must refuse; the refusal's text.
     pub async fn refused_start(&self) -> String {
         self.host
-            .start(
-                StartSessionParams {
-                    cwd: self.workspace.display().to_string(),
-                    sandbox: None,
-                    approval: None,
-                },
-                true,
-            )
+            .start(self.start_params(), true)
             .await
             .expect_err("the session started")
             .to_string()
@@ -314,4 +302,28 @@ pub fn mcp_demo(extra: &[&str]) -> Vec<String> {
     ];
     overrides.extend(extra.iter().map(|e| format!("mcp_servers.demo.{e}")));
     overrides
+}
+
+/// Open a host on the profile in `home` as `warden` would, with `overrides` as session
+/// flags and, when given, `requirements` as an admin's requirements file
+/// (`home/requirements.toml`); the refusal's text when it does not open.
+pub async fn open_host(
+    home: &Path,
+    overrides: Vec<String>,
+    requirements: Option<&str>,
+) -> Result<Host, String> {
+    let mut inputs = warden_policy::layers::PolicyInputs::new(WardenPaths {
+        config_dir: home.join("config"),
+        data_dir: home.join("data"),
+    })
+    .unwrap();
+    inputs.overrides = overrides;
+    if let Some(toml) = requirements {
+        let file = home.join("requirements.toml");
+        std::fs::write(&file, toml).unwrap();
+        inputs.extra_requirements.push(file);
+    }
+    Host::open_with(inputs, warden_rules::load_rules)
+        .await
+        .map_err(|e| e.to_string())
 }
