@@ -43,7 +43,7 @@ pub struct ModelConfig {
     pub wire_api: WireApi,
     /// Headers sent with every model request (`OpenAI-Organization`, `OpenAI-Project`,
     /// a gateway's own). Admin requirements may lock them.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::headers")]
     pub headers: std::collections::BTreeMap<String, String>,
     /// Where the credential may come from: `any` (the keyring, then `OPENAI_API_KEY`),
     /// `keyring` (never the environment), `oauth` (a sign-in, `model.oauth`).
@@ -92,8 +92,13 @@ impl ModelCredentials {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ModelOAuthConfig {
-    /// The identity provider's issuer URL (its metadata is discovered from it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The identity provider's issuer URL (its metadata is discovered from it):
+    /// `https://`, or `http://` to this machine.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "http::token_url"
+    )]
     pub issuer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -132,7 +137,7 @@ pub struct TelemetryConfig {
     /// `http` (protobuf over HTTP) or `grpc`.
     pub otlp_protocol: String,
     /// Extra headers sent to the collector.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::headers")]
     pub otlp_headers: std::collections::BTreeMap<String, String>,
     /// PEM file of the certificate authorities to trust for an `https://` endpoint,
     /// instead of the system's (a private collector's CA).
@@ -506,6 +511,7 @@ pub enum CategoryApproval {
 }
 
 mod auto_review;
+pub mod http;
 mod text;
 mod write;
 

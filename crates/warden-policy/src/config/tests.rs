@@ -110,6 +110,17 @@ fn overrides_reject_unknown_keys_and_bad_values() {
     let e = apply_override(&mut table, "network.ask_timeout_secs=soon").unwrap_err();
     assert!(e.to_string().contains("expected u64"), "{e}");
     assert!(load(missing, &["nokey".into()]).is_err());
+    // A new entry of a free-form table is refused for its value, an unknown one in a
+    // known table still as unknown.
+    let e = load(missing, &["model.headers.X-Team=5".into()]).unwrap_err();
+    assert!(e.to_string().contains("expected a string"), "{e}");
+    let e = load(missing, &["model.oauth.colour=1".into()]).unwrap_err();
+    assert!(
+        e.to_string().contains("unknown key `model.oauth.colour`"),
+        "{e}"
+    );
+    let e = load(missing, &["mcp_servers.docs.colour=1".into()]).unwrap_err();
+    assert!(e.to_string().contains("unknown"), "{e}");
     let optional = load(
         missing,
         &[

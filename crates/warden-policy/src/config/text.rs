@@ -96,7 +96,13 @@ pub(crate) fn apply_override(table: &mut toml::Table, raw: &str) -> Result<(), P
         return Ok(());
     };
     let incomplete_entry = created && placed.message.starts_with("missing field");
-    if known && placed.key == key {
+    // A new entry of a free-form table (`model.headers.NAME`) whose value or name the
+    // schema refuses: say why, not "unknown key".
+    let entry_refused = !placed.key.is_empty()
+        && (placed.key == key || key.starts_with(&format!("{}.", placed.key)))
+        && !placed.message.starts_with("unknown field")
+        && !incomplete_entry;
+    if (known && placed.key == key) || (!known && entry_refused) {
         Err(err(placed.message))
     } else if !known && !incomplete_entry {
         Err(err(format!("unknown key `{key}`")))

@@ -125,19 +125,10 @@ pub(super) fn enforce_access(
 /// A remote server's URL: `https://`, or `http://` to this machine only (tokens must not
 /// cross a network in the clear).
 fn check_remote_url(key: &str, from: &PolicySource, url: &str) -> Result<(), PolicyError> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| PolicyError::Refused(format!("{key}.url = \"{url}\" (from {from}): {e}")))?;
-    let loopback = matches!(
-        parsed.host(),
-        Some(url::Host::Domain("localhost"))
-            | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
-            | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
-    );
-    match parsed.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err(PolicyError::Refused(format!(
-            "{key}.url = \"{url}\" (from {from}): a remote MCP server needs https:// (http:// only on this machine)"
+    match crate::config::http::token_url_problem(url) {
+        None => Ok(()),
+        Some(problem) => Err(PolicyError::Refused(format!(
+            "{key}.url = \"{url}\" (from {from}): {problem}"
         ))),
     }
 }

@@ -326,3 +326,106 @@ fn pinned_tool_approvals_hold_against_every_layer() {
     inputs.extra_requirements = vec![other];
     assert!(refused(resolve(&inputs)).contains("contradictory"));
 }
+
+/// Headers and sign-in URLs go on the wire: a header name that is not an HTTP token, a
+/// value with a line break, or an identity provider over plain http to another machine
+/// is refused where it is written (user config, a flag, requirements), naming the key.
+#[test]
+fn wire_settings_are_checked_where_they_are_written() {
+    let w = World::new();
+    let etc = w.root.join("etc/requirements.toml").display().to_string();
+    let bad_headers = [
+        ("\"Bad Header\"", "\"x\"", "not an HTTP header name"),
+        ("\"X-Team\"", "\"a\\nb\"", "control characters"),
+        ("\"X-Team\"", "\"a\\rInjected: 1\"", "control characters"),
+        ("\"a:b\"", "\"x\"", "not an HTTP header name"),
+    ];
+    for table in ["model.headers", "telemetry.otlp_headers"] {
+        for (name, value, why) in bad_headers {
+            for layer in [Layer::User, Layer::Flag] {
+                // `-c` splits its key at dots and takes the parts as they are.
+                let name = match layer {
+                    Layer::Flag => name.trim_matches('"'),
+                    _ => name,
+                };
+                let key = format!("{table}.{name}");
+                let message = refused(resolve_with(&w, layer, &key, value, ""));
+                assert!(
+                    message.contains(why) && message.contains(table),
+                    "{layer:?} {key}: {message}"
+                );
+            }
+        }
+        resolve_with(
+            &w,
+            Layer::User,
+            &format!("{table}.OpenAI-Project"),
+            "\"proj_42\"",
+            "",
+        )
+        .unwrap();
+    }
+    for (name, value, why) in bad_headers {
+        let message = refused(resolve_with(
+            &w,
+            Layer::User,
+            "shell.timeout_ms",
+            "1000",
+            &format!("[model.headers]\n{name} = {value}\n"),
+        ));
+        assert!(
+            message.contains(why) && message.contains("line 2") && message.contains(&etc),
+            "{name}: {message}"
+        );
+    }
+    for issuer in [
+        "http://login.corp.example",
+        "http://10.0.0.1/realm",
+        "ftp://x",
+    ] {
+        for layer in [Layer::User, Layer::Flag] {
+            let message = refused(resolve_with(
+                &w,
+                layer,
+                "model.oauth.issuer",
+                &format!("\"{issuer}\""),
+                "",
+            ));
+            assert!(
+                message.contains("needs https://") && message.contains("model.oauth.issuer"),
+                "{layer:?} {issuer}: {message}"
+            );
+        }
+        let message = refused(resolve_with(
+            &w,
+            Layer::User,
+            "shell.timeout_ms",
+            "1000",
+            &format!("[model.oauth]\nissuer = \"{issuer}\"\n"),
+        ));
+        assert!(
+            message.contains("needs https://") && message.contains("line 2"),
+            "{issuer}: {message}"
+        );
+    }
+    let message = refused(resolve_with(
+        &w,
+        Layer::User,
+        "shell.timeout_ms",
+        "1000",
+        "[model.oauth]\nissuer = 5\n",
+    ));
+    assert!(message.contains("expected a string"), "{message}");
+    let policy = resolve_with(
+        &w,
+        Layer::User,
+        "model.oauth.issuer",
+        "\"http://127.0.0.1:9000\"",
+        "",
+    )
+    .unwrap();
+    assert_eq!(
+        policy.config.model.oauth.issuer.as_deref(),
+        Some("http://127.0.0.1:9000")
+    );
+}

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use warden_protocol::{ApprovalPolicy, PolicySource, SandboxMode, Verdict};
 
 use crate::PolicyError;
+use crate::config::http;
 use crate::network::HostPattern;
 use crate::rules::{PrefixRule, RuleSet};
 pub use bundle::{
@@ -229,6 +230,18 @@ pub fn parse_requirements(name: &str, text: &str) -> Result<RequirementsFile, Po
             ));
         }
     }
+    for (setting, value) in &file.model.oauth {
+        if let Some(problem) = model_oauth_problem(setting, value) {
+            return Err(wrong(&key(&["model", "oauth", setting]), problem));
+        }
+    }
+    for (name, value) in &file.model.headers {
+        let problem =
+            http::header_name_problem(name).or_else(|| http::header_value_problem(name, value));
+        if let Some(problem) = problem {
+            return Err(wrong(&key(&["model", "headers", name]), problem));
+        }
+    }
     let url_lists = [
         ("allowed_mcp_urls", file.allowed_mcp_urls.as_deref()),
         ("allowed_base_urls", file.model.allowed_base_urls.as_deref()),
@@ -271,6 +284,20 @@ pub fn parse_requirements(name: &str, text: &str) -> Result<RequirementsFile, Po
 }
 
 const MODEL_OAUTH_KEYS: &[&str] = &["issuer", "client_id", "scopes"];
+
+/// What is wrong with `[model.oauth] SETTING = value` in requirements, if anything (the
+/// same types as the config's `model.oauth`, checked here so the line can be named).
+fn model_oauth_problem(setting: &str, value: &toml::Value) -> Option<String> {
+    match (setting, value) {
+        ("issuer", toml::Value::String(url)) => {
+            http::token_url_problem(url).map(|problem| format!("{url:?} {problem}"))
+        }
+        ("client_id", toml::Value::String(_)) => None,
+        ("scopes", toml::Value::Array(items)) if items.iter().all(toml::Value::is_str) => None,
+        ("scopes", _) => Some("expected a list of strings, e.g. [\"llm.use\"]".into()),
+        _ => Some(format!("expected a string, not {}", value.type_str())),
+    }
+}
 
 const TELEMETRY_KEYS: &[&str] = &[
     "otlp_endpoint",

@@ -99,6 +99,26 @@ fn bad_files_say_where() {
             "line 4, key `network.denied_domains.1`:",
         ),
         ("[network]\nallowed_domains = [\"*\"]\n", "every host"),
+        (
+            "[model.headers]\nOpenAI-Project = \"p\"\n\"Bad Header\" = \"x\"\n",
+            "line 3, key `model.headers.Bad Header`: \"Bad Header\" is not an HTTP header name",
+        ),
+        (
+            "[model.headers]\nX-Team = \"a\\nInjected: 1\"\n",
+            "line 2, key `model.headers.X-Team`: the value of header \"X-Team\" holds '\\n'",
+        ),
+        (
+            "[model]\ncredentials = \"oauth\"\n[model.oauth]\nissuer = \"http://login.corp.example\"\n",
+            "line 4, key `model.oauth.issuer`: \"http://login.corp.example\" needs https://",
+        ),
+        (
+            "[model.oauth]\nissuer = 5\n",
+            "line 2, key `model.oauth.issuer`: expected a string",
+        ),
+        (
+            "[model.oauth]\nscopes = \"a b\"\n",
+            "line 2, key `model.oauth.scopes`: expected a list",
+        ),
     ];
     for (text, expected) in cases {
         let error = parse_requirements("/etc/warden/requirements.toml", text)

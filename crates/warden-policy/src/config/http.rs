@@ -1,0 +1,143 @@
+//! Checks for settings that end up on the wire: HTTP header names and values (a name
+//! with a space or a value with a line break would make every request fail, or split
+//! it), and URLs that carry OAuth tokens (`https://`, or `http://` to this machine only).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+/// Why `name` cannot be an HTTP header name (RFC 9110 token), if it cannot.
+pub fn header_name_problem(name: &str) -> Option<String> {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() {
+        return Some("a header name cannot be empty".into());
+    }
+    name.chars().find(|c| !token_char(*c)).map(|c| {
+        format!(
+            "{name:?} is not an HTTP header name ({c:?} is not allowed; use letters, digits and !#$%&'*+-.^_`|~)"
+        )
+    })
+}
+
+/// Why `value` cannot be the value of header `name`, if it cannot: control characters
+/// (line breaks above all) are refused; tabs are allowed.
+pub fn header_value_problem(name: &str, value: &str) -> Option<String> {
+    value
+        .chars()
+        .find(|c| (c.is_control() && *c != '\t') || *c == '\u{7f}')
+        .map(|c| format!("the value of header {name:?} holds {c:?}; control characters (line breaks among them) are not allowed"))
+}
+
+/// The first problem with a map of headers, if any.
+pub fn headers_problem(headers: &BTreeMap<String, String>) -> Option<String> {
+    headers.iter().find_map(|(name, value)| {
+        header_name_problem(name).or_else(|| header_value_problem(name, value))
+    })
+}
+
+/// Why `url` may not carry OAuth tokens, if it may not (said of the URL: "needs https://
+/// …"): it must parse, and be `https://`, or `http://` to 127.0.0.1, ::1 or localhost.
+pub fn token_url_problem(url: &str) -> Option<String> {
+    let parsed = match url::Url::parse(url) {
+        Ok(parsed) => parsed,
+        Err(e) => return Some(format!("is not a URL ({e})")),
+    };
+    let loopback = matches!(
+        parsed.host(),
+        Some(url::Host::Domain("localhost"))
+            | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+            | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+    );
+    match parsed.scheme() {
+        "https" => None,
+        "http" if loopback => None,
+        _ => Some(
+            "needs https:// (http:// only on this machine): sign-in tokens must not cross a network in the clear"
+                .into(),
+        ),
+    }
+}
+
+/// `deserialize_with` for a map of headers.
+pub(super) fn headers<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let map = BTreeMap::<String, String>::deserialize(deserializer)?;
+    match headers_problem(&map) {
+        Some(problem) => Err(serde::de::Error::custom(problem)),
+        None => Ok(map),
+    }
+}
+
+/// `deserialize_with` for an optional URL that carries OAuth tokens.
+pub(super) fn token_url<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let url = Option::<String>::deserialize(deserializer)?;
+    match url.as_deref().and_then(token_url_problem) {
+        Some(problem) => Err(serde::de::Error::custom(format!(
+            "{:?} {problem}",
+            url.unwrap_or_default()
+        ))),
+        None => Ok(url),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn names_are_tokens() {
+        for ok in [
+            "OpenAI-Organization",
+            "x-api-key",
+            "X_Gateway.Team",
+            "a!#$%&'*+-.^_`|~9",
+        ] {
+            assert_eq!(header_name_problem(ok), None, "{ok}");
+        }
+        for bad in ["", "Bad Header", "a:b", "é", "a\nb", "a(b)", "a\"b", "a/b"] {
+            assert!(header_name_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn token_urls_are_https_or_loopback() {
+        for ok in [
+            "https://login.corp.example",
+            "https://10.0.0.1:8443/realm",
+            "http://127.0.0.1:9000",
+            "http://localhost/x",
+            "http://[::1]:80",
+        ] {
+            assert_eq!(token_url_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "http://login.corp.example",
+            "http://127.0.0.2",
+            "http://10.0.0.1",
+            "ftp://x",
+            "login.corp.example",
+            "",
+        ] {
+            assert!(token_url_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        /// Agrees with the HTTP library that will send the header: what passes here is
+        /// accepted by `http`, and a value refused here holds a control character.
+        #[test]
+        fn agrees_with_the_http_crate(name in "\\PC{0,12}|[ -~]{0,12}", value in "\\PC{0,16}|[\\x00-\\x7f]{0,16}") {
+            if header_name_problem(&name).is_none() {
+                prop_assert!(http::HeaderName::from_bytes(name.as_bytes()).is_ok(), "{name:?}");
+            }
+            match header_value_problem("n", &value) {
+                None => prop_assert!(http::HeaderValue::from_str(&value).is_ok(), "{value:?}"),
+                Some(_) => prop_assert!(value.chars().any(|c| c.is_control())),
+            }
+        }
+    }
+}
