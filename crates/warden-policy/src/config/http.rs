@@ -35,9 +35,10 @@ pub fn headers_problem(headers: &BTreeMap<String, String>) -> Option<String> {
     })
 }
 
-/// Why `url` may not carry OAuth tokens, if it may not (said of the URL: "needs https://
-/// …"): it must parse, and be `https://`, or `http://` to 127.0.0.1, ::1 or localhost.
-pub fn token_url_problem(url: &str) -> Option<String> {
+/// Why `url` is not `https://` or plain `http://` to this machine (127.0.0.1, ::1 or
+/// localhost, parsed: `http://127.0.0.1.evil.example` is not this machine), if it is not.
+/// Said of the URL: "needs https:// …".
+pub fn https_or_loopback_problem(url: &str) -> Option<String> {
     let parsed = match url::Url::parse(url) {
         Ok(parsed) => parsed,
         Err(e) => return Some(format!("is not a URL ({e})")),
@@ -51,11 +52,19 @@ pub fn token_url_problem(url: &str) -> Option<String> {
     match parsed.scheme() {
         "https" => None,
         "http" if loopback => None,
-        _ => Some(
-            "needs https:// (http:// only on this machine): sign-in tokens must not cross a network in the clear"
-                .into(),
-        ),
+        _ => Some("needs https:// (http:// only on this machine)".into()),
     }
+}
+
+/// Why `url` may not carry OAuth tokens, if it may not: as `https_or_loopback_problem`.
+pub fn token_url_problem(url: &str) -> Option<String> {
+    https_or_loopback_problem(url).map(|problem| {
+        if problem.starts_with("needs") {
+            format!("{problem}: sign-in tokens must not cross a network in the clear")
+        } else {
+            problem
+        }
+    })
 }
 
 /// `deserialize_with` for a map of headers.
@@ -111,12 +120,16 @@ mod tests {
             "http://127.0.0.1:9000",
             "http://localhost/x",
             "http://[::1]:80",
+            "HTTP://LOCALHOST:8080/x",
         ] {
             assert_eq!(token_url_problem(ok), None, "{ok}");
         }
         for bad in [
             "http://login.corp.example",
             "http://127.0.0.2",
+            "http://127.0.0.1.evil.example/x",
+            "http://localhost.evil.example/x",
+            "http://127.0.0.1@evil.example/x",
             "http://10.0.0.1",
             "ftp://x",
             "login.corp.example",

@@ -31,16 +31,12 @@ pub struct SignedBundle {
 impl BundleConfig {
     /// Refuse URLs that are not HTTPS (except loopback, for tests).
     pub fn check_url(&self) -> Result<(), PolicyError> {
-        let loopback = ["http://127.0.0.1", "http://[::1]", "http://localhost"]
-            .iter()
-            .any(|p| self.url.starts_with(p));
-        if self.url.starts_with("https://") || loopback {
-            Ok(())
-        } else {
-            Err(PolicyError::Requirements(format!(
-                "bundle url {} must use https://",
+        match crate::config::http::https_or_loopback_problem(&self.url) {
+            None => Ok(()),
+            Some(problem) => Err(PolicyError::Requirements(format!(
+                "bundle url {} {problem}",
                 self.url
-            )))
+            ))),
         }
     }
 }

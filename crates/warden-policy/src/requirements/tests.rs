@@ -186,11 +186,19 @@ fn a_signed_bundle_applies_and_a_bad_signature_never_does() {
     })
     .unwrap();
     assert!(verify_bundle(&config, &forged).is_err());
-    let plain = BundleConfig {
-        url: "http://policy.example.com/x".into(),
-        ..config
-    };
-    assert!(plain.check_url().is_err());
+    for (url, ok) in [
+        ("http://policy.example.com/x", false),
+        ("http://127.0.0.1.policy.example.com/x", false),
+        ("http://localhost.evil.example/x", false),
+        ("https://policy.example.com/x", true),
+        ("http://127.0.0.1:8443/x", true),
+    ] {
+        let bundle = BundleConfig {
+            url: url.into(),
+            ..config.clone()
+        };
+        assert_eq!(bundle.check_url().is_ok(), ok, "{url}");
+    }
 }
 
 #[test]
