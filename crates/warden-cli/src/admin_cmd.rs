@@ -9,7 +9,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use warden_policy::PolicyError;
 use warden_policy::requirements::{
-    mdm, parse_requirements, public_key_of, sign_bundle, signing_key_text,
+    BundleConfig, SignedBundle, mdm, parse_requirements, public_key_of, sign_bundle,
+    signing_key_text, verify_bundle,
 };
 use warden_policy::rules::RulesLoader;
 use warden_protocol::PolicySource;
@@ -17,11 +18,16 @@ use warden_protocol::PolicySource;
 #[derive(Subcommand)]
 pub enum AdminCommand {
     /// Check a requirements file (.toml), a config file (`managed_config.toml`,
-    /// `config.toml`), a rules file (.rules) or a profile (.mobileconfig / .plist).
+    /// `config.toml`), a rules file (.rules), a profile (.mobileconfig / .plist) or a
+    /// signed bundle (.json).
     Validate {
-        /// A requirements file (.toml), a rules file (.rules) or a profile
-        /// (.mobileconfig / .plist).
+        /// A requirements file (.toml), a rules file (.rules), a profile (.mobileconfig /
+        /// .plist) or a signed bundle (.json, from `warden admin sign`).
         file: PathBuf,
+        /// For a signed bundle: the public key it must verify with (the `[bundle]`
+        /// section's `public_key`). Without it the signature is not checked.
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
     },
     /// Print a configuration profile (XML) carrying these requirements for an MDM.
     Profile {
@@ -57,7 +63,7 @@ pub enum AdminCommand {
 /// `rules` reads rules files (`warden_rules::load_rules`).
 pub fn run(command: AdminCommand, rules: RulesLoader) -> anyhow::Result<ExitCode> {
     match command {
-        AdminCommand::Validate { file } => match validate(&file, rules) {
+        AdminCommand::Validate { file, public_key } => match validate(&file, public_key, rules) {
             Ok(summary) => {
                 println!("{}: ok ({summary})", file.display());
                 Ok(ExitCode::SUCCESS)
@@ -154,10 +160,20 @@ fn check_config(path: &Path, text: &str) -> Result<(), PolicyError> {
     warden_policy::config::parse_text(path, text).map(|_| ())
 }
 
-fn validate(file: &Path, load_rules: RulesLoader) -> anyhow::Result<String> {
+fn validate(
+    file: &Path,
+    public_key: Option<String>,
+    load_rules: RulesLoader,
+) -> anyhow::Result<String> {
     let name = file.display().to_string();
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext == "json" {
+        return validate_bundle(&name, &bytes, public_key);
+    }
+    if public_key.is_some() {
+        anyhow::bail!("{name}: --public-key is for a signed bundle (.json)");
+    }
     match ext {
         "rules" => {
             let text =
@@ -206,7 +222,29 @@ fn validate(file: &Path, load_rules: RulesLoader) -> anyhow::Result<String> {
             Ok(parts.join(" and "))
         }
         other => anyhow::bail!(
-            "{name}: unknown kind of file (.{other}); expected .toml (requirements), .rules or .mobileconfig"
+            "{name}: unknown kind of file (.{other}); expected .toml (requirements), .rules, .mobileconfig or .json (a signed bundle)"
         ),
     }
+}
+
+/// A signed bundle: its requirements checked, and its signature when the key is given.
+fn validate_bundle(name: &str, bytes: &[u8], public_key: Option<String>) -> anyhow::Result<String> {
+    let bundle: SignedBundle = serde_json::from_slice(bytes)
+        .with_context(|| format!("{name}: not a signed bundle (from `warden admin sign`)"))?;
+    let Some(public_key) = public_key else {
+        let file = parse_requirements(&format!("{name} (requirements)"), &bundle.requirements)?;
+        return Ok(format!(
+            "signed bundle, requirements: {} prefix rules; signature NOT checked (pass --public-key)",
+            file.prefix_rules.len()
+        ));
+    };
+    let config = BundleConfig {
+        url: name.to_string(),
+        public_key,
+    };
+    let file = verify_bundle(&config, bytes)?;
+    Ok(format!(
+        "signed bundle, signature verified, requirements: {} prefix rules",
+        file.prefix_rules.len()
+    ))
 }

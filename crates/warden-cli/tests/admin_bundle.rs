@@ -82,6 +82,50 @@ async fn a_bundle_signed_by_the_cli_is_fetched_and_verified_over_https() {
     ]);
     assert!(signed.status.success(), "{}", said(&signed));
 
+    // `admin validate` checks a bundle before it is uploaded: with the public key it
+    // verifies the signature, without one it says it did not.
+    let bundle_arg = bundle.display().to_string();
+    let other_public = said(&made_other)
+        .lines()
+        .find_map(|l| l.strip_prefix("public key: ").map(str::to_string))
+        .unwrap();
+    let checked = admin(&["validate", &bundle_arg, "--public-key", &public]);
+    assert!(checked.status.success(), "{}", said(&checked));
+    assert!(
+        said(&checked).contains("signature verified"),
+        "{}",
+        said(&checked)
+    );
+    let unchecked = admin(&["validate", &bundle_arg]);
+    assert!(unchecked.status.success(), "{}", said(&unchecked));
+    assert!(
+        said(&unchecked).contains("signature NOT checked"),
+        "{}",
+        said(&unchecked)
+    );
+    let wrong_key = admin(&["validate", &bundle_arg, "--public-key", &other_public]);
+    assert!(!wrong_key.status.success());
+    assert!(
+        said(&wrong_key).contains("does not verify"),
+        "{}",
+        said(&wrong_key)
+    );
+    let tampered = dir.path().join("tampered.json");
+    let original = std::fs::read_to_string(&bundle).unwrap();
+    std::fs::write(&tampered, original.replace("untrusted", "never")).unwrap();
+    let edited = admin(&[
+        "validate",
+        &tampered.display().to_string(),
+        "--public-key",
+        &public,
+    ]);
+    assert!(!edited.status.success());
+    assert!(
+        said(&edited).contains("does not verify"),
+        "{}",
+        said(&edited)
+    );
+
     // A requirements file with a mistake: refused by line and key, nothing signed.
     let broken = dir.path().join("broken.toml");
     std::fs::write(
@@ -132,10 +176,6 @@ async fn a_bundle_signed_by_the_cli_is_fetched_and_verified_over_https() {
     );
 
     // The other key's public key does not verify this bundle.
-    let other_public = said(&made_other)
-        .lines()
-        .find_map(|l| l.strip_prefix("public key: ").map(str::to_string))
-        .unwrap();
     let wrong = BundleConfig {
         public_key: other_public,
         ..config
