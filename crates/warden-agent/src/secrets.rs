@@ -79,6 +79,20 @@ pub fn store_triage_key(key: &str) -> Result<(), SecretError> {
     write_entry(TRIAGE_KEY, key)
 }
 
+/// A keyring failure, with what to check when there is no keyring to talk to at all.
+fn keyring_error(e: keyring::Error) -> SecretError {
+    let hint = match &e {
+        keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_)
+            if cfg!(target_os = "linux") =>
+        {
+            " (is a Secret Service such as gnome-keyring or KeePassXC running and unlocked in \
+             this desktop session?)"
+        }
+        _ => "",
+    };
+    SecretError::Keyring(format!("{e}{hint}"))
+}
+
 pub(crate) fn read_entry(name: &str) -> Option<String> {
     match keyring::Entry::new(SERVICE, &account(name)).and_then(|e| e.get_password()) {
         Ok(key) if !key.is_empty() => Some(key),
@@ -95,7 +109,7 @@ pub(crate) fn read_entry(name: &str) -> Option<String> {
 pub(crate) fn write_entry(name: &str, key: &str) -> Result<(), SecretError> {
     keyring::Entry::new(SERVICE, &account(name))
         .and_then(|e| e.set_password(key))
-        .map_err(|e| SecretError::Keyring(e.to_string()))
+        .map_err(keyring_error)
 }
 
 /// Remove an entry; true when there was one. Blocking.
@@ -103,7 +117,7 @@ pub(crate) fn delete_entry(name: &str) -> Result<bool, SecretError> {
     match keyring::Entry::new(SERVICE, &account(name)).and_then(|e| e.delete_credential()) {
         Ok(()) => Ok(true),
         Err(keyring::Error::NoEntry) => Ok(false),
-        Err(e) => Err(SecretError::Keyring(e.to_string())),
+        Err(e) => Err(keyring_error(e)),
     }
 }
 
@@ -112,6 +126,6 @@ pub(crate) fn try_read_entry(name: &str) -> Result<Option<String>, SecretError> 
     match keyring::Entry::new(SERVICE, &account(name)).and_then(|e| e.get_password()) {
         Ok(value) if !value.is_empty() => Ok(Some(value)),
         Ok(_) | Err(keyring::Error::NoEntry) => Ok(None),
-        Err(e) => Err(SecretError::Keyring(e.to_string())),
+        Err(e) => Err(keyring_error(e)),
     }
 }

@@ -208,7 +208,7 @@ fn login_status_check_and_logout_from_the_command_line_with_renewals_shared_by_p
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&unknown.stderr)
-            .contains("nothing to sign in to named \"mcp:nope\"; configured: mcp:docs"),
+            .contains("no MCP server named `nope` is configured; remote servers: docs"),
         "{}",
         text(&unknown)
     );

@@ -51,26 +51,57 @@ fn targets(config: &Config) -> Vec<(Target, ClientSettings)> {
     out
 }
 
+/// Why nothing named `name` (`mcp:NAME` or `model`) can be signed in to, in the words of
+/// the settings that would make it one.
+fn no_target(config: &Config, name: &str) -> String {
+    let remote: Vec<&str> = config
+        .mcp_servers
+        .iter()
+        .filter(|(_, server)| server.url.is_some())
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let remote = if remote.is_empty() {
+        "none is configured (a remote server has `url`)".to_string()
+    } else {
+        format!("remote servers: {}", remote.join(", "))
+    };
+    if let Some(server) = name.strip_prefix("mcp:") {
+        return match config.mcp_servers.get(server) {
+            Some(_) => format!(
+                "MCP server `{server}` is a local server (`command`): it needs no sign-in; {remote}"
+            ),
+            None => format!("no MCP server named `{server}` is configured; {remote}"),
+        };
+    }
+    if name == "model" {
+        let model = &config.model;
+        return if model.credentials != ModelCredentials::Oauth {
+            format!(
+                "the model signs in only with model.credentials = \"oauth\" (it is \"{}\": \
+                 the key comes from the keyring{})",
+                model.credentials.as_str(),
+                if model.credentials == ModelCredentials::Any {
+                    " or OPENAI_API_KEY"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            "model.credentials = \"oauth\" needs model.oauth.issuer (the identity provider's URL)"
+                .to_string()
+        };
+    }
+    format!("nothing to sign in to named {name:?} (use mcp:NAME or model)")
+}
+
 impl Host {
     /// The target named `mcp:NAME` or `model`, as configured.
     pub fn sign_in_target(&self, name: &str) -> Result<(Target, ClientSettings), HostError> {
         let config = self.config()?;
-        let all = targets(&config);
-        let known: Vec<String> = all.iter().map(|(t, _)| t.name()).collect();
-        all.into_iter()
+        targets(&config)
+            .into_iter()
             .find(|(target, _)| target.name() == name)
-            .ok_or_else(|| {
-                HostError::SignIn(format!(
-                    "nothing to sign in to named {name:?}; configured: {}",
-                    if known.is_empty() {
-                        "none (a remote MCP server has `url`; the model signs in with \
-                         model.credentials = \"oauth\")"
-                            .to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ))
-            })
+            .ok_or_else(|| HostError::SignIn(no_target(&config, name)))
     }
 
     /// Every sign-in's state.
@@ -159,5 +190,55 @@ impl Host {
         let (target, _) = self.sign_in_target(name)?;
         oauth::logout(&target, self.paths.oauth_dir()).await?;
         Ok(oauth::status(&target, self.paths.oauth_dir()).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use warden_policy::config::McpServerConfig;
+
+    use super::*;
+
+    /// Each way of naming nothing signable says which setting would make it signable.
+    #[test]
+    fn naming_nothing_signable_says_why() {
+        let mut config = Config::default();
+        let cases = [
+            (
+                "mcp:docs",
+                "no MCP server named `docs` is configured; none is configured",
+            ),
+            (
+                "model",
+                "it is \"any\": the key comes from the keyring or OPENAI_API_KEY",
+            ),
+            ("github", "use mcp:NAME or model"),
+        ];
+        for (name, said) in cases {
+            assert!(
+                no_target(&config, name).contains(said),
+                "{name}: {}",
+                no_target(&config, name)
+            );
+        }
+        config
+            .mcp_servers
+            .insert("local".into(), McpServerConfig::local("docs-server"));
+        let mut remote = McpServerConfig::local("");
+        remote.command = None;
+        remote.url = Some("https://mcp.example/mcp".into());
+        config.mcp_servers.insert("docs".into(), remote);
+        let message = no_target(&config, "mcp:local");
+        assert!(
+            message.contains("`local` is a local server")
+                && message.contains("remote servers: docs"),
+            "{message}"
+        );
+        config.model.credentials = ModelCredentials::Oauth;
+        assert!(no_target(&config, "model").contains("needs model.oauth.issuer"));
+        config.model.oauth.issuer = Some("https://login.example".into());
+        // Now both are targets: found, so nothing to explain.
+        let names: Vec<String> = targets(&config).iter().map(|(t, _)| t.name()).collect();
+        assert_eq!(names, ["mcp:docs", "model"]);
     }
 }
