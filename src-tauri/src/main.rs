@@ -174,10 +174,10 @@ fn main() {
     tracing_subscriber::fmt()
         // Plain text unless a person watches stderr at a terminal (as the CLI does).
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .with_env_filter(
+        .with_env_filter(warden_agent::oauth::limit_log(
             tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
                 .unwrap_or_else(|_| "warn".into()),
-        )
+        ))
         .init();
     let result = tauri::Builder::default()
         // One app per desktop session: a second launch focuses the first window and ends.

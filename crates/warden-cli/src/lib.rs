@@ -275,7 +275,9 @@ fn start() -> Cli {
         .with_writer(std::io::stderr)
         .with_ansi(colour_on_stderr());
     match tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG") {
-        Ok(filter) => log.with_env_filter(filter).init(),
+        Ok(filter) => log
+            .with_env_filter(warden_agent::oauth::limit_log(filter))
+            .init(),
         // Warnings: a plain level, quicker to set up than a filter.
         Err(_) => log
             .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)

@@ -43,7 +43,8 @@ impl Profile {
         let mut cmd = Command::new(WARDEN);
         cmd.env("WARDEN_HOME", self.home.path())
             .env("WARDEN_BROWSER", self.home.path().join("browser.sh"))
-            .env("WARDEN_LOG", "debug")
+            // Everything any library logs: a token must not be in it at any level.
+            .env("WARDEN_LOG", "trace")
             .args(args)
             .stdin(Stdio::null());
         cmd
@@ -137,6 +138,11 @@ fn login_status_check_and_logout_from_the_command_line_with_renewals_shared_by_p
         .as_str()
         .unwrap()
         .to_string();
+    // The OpenID Connect ID token names the person; it is a credential too.
+    let id_token = stored["token_response"]["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // Expired: one process renews it; a second process, after it, uses the renewed
     // token without renewing again.
@@ -178,14 +184,21 @@ fn login_status_check_and_logout_from_the_command_line_with_renewals_shared_by_p
 
     // The first tokens are nowhere but the keyring: not in the profile's files (config,
     // audit database, locks) and not in anything the commands printed or logged.
-    for secret in [&access, &refresh] {
+    for (what, secret) in [
+        ("access token", &access),
+        ("refresh token", &refresh),
+        ("ID token", &id_token),
+    ] {
         assert_eq!(
             warden_testkit::files_containing(profile.home.path(), secret),
             Vec::<String>::new()
         );
+        let line = logs.lines().find(|l| l.contains(secret.as_str()));
         assert!(
-            !logs.contains(secret.as_str()),
-            "a token in the output or logs"
+            line.is_none(),
+            "the {what} in the output or logs: {}",
+            line.unwrap_or_default()
+                .replace(secret.as_str(), "<SECRET>")
         );
     }
 

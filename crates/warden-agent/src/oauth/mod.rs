@@ -19,6 +19,20 @@ use warden_protocol::CredentialState;
 pub(crate) use loopback::Loopback;
 use store::KeyringStore;
 
+/// `filter` (from `WARDEN_LOG`) limited so that no level of logging can print a sign-in
+/// secret: the SDK's OAuth module logs the authorization code, and the token response with
+/// its OpenID Connect ID token unredacted, at debug level. The limit replaces a directive
+/// for the same target.
+pub fn limit_log(filter: tracing_subscriber::EnvFilter) -> tracing_subscriber::EnvFilter {
+    match LOG_LIMIT.parse() {
+        Ok(directive) => filter.add_directive(directive),
+        // A constant; the tests parse it.
+        Err(_) => filter,
+    }
+}
+
+const LOG_LIMIT: &str = "rmcp::transport::auth=info";
+
 /// How long a sign-in waits for the browser to come back.
 pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -310,7 +324,22 @@ pub fn open_in_browser(url: &str) -> Result<(), String> {
 mod tests {
     use base64::Engine as _;
 
-    use super::account_in_id_token;
+    use super::{LOG_LIMIT, account_in_id_token};
+
+    #[test]
+    fn the_log_limit_parses_and_wins_over_any_level_asked_for() {
+        let limit: tracing_subscriber::filter::Directive = LOG_LIMIT.parse().unwrap();
+        assert_eq!(limit.to_string(), LOG_LIMIT);
+        for asked in ["trace", "rmcp=trace", "rmcp::transport::auth=trace,debug"] {
+            let filter = super::limit_log(tracing_subscriber::EnvFilter::new(asked));
+            // The limit replaces a directive for the same target and outranks broader ones.
+            assert!(filter.to_string().contains(LOG_LIMIT), "{asked}: {filter}");
+            assert!(
+                !filter.to_string().contains("rmcp::transport::auth=trace"),
+                "{filter}"
+            );
+        }
+    }
 
     fn token(claims: serde_json::Value) -> String {
         let part = |v: &serde_json::Value| {
