@@ -366,13 +366,7 @@ fn wire_settings_are_checked_where_they_are_written() {
         .unwrap();
     }
     for (name, value, why) in bad_headers {
-        let message = refused(resolve_with(
-            &w,
-            Layer::User,
-            "shell.timeout_ms",
-            "1000",
-            &format!("[model.headers]\n{name} = {value}\n"),
-        ));
+        let message = refused_by(&w, &format!("[model.headers]\n{name} = {value}\n"));
         assert!(
             message.contains(why) && message.contains("line 2") && message.contains(&etc),
             "{name}: {message}"
@@ -396,25 +390,13 @@ fn wire_settings_are_checked_where_they_are_written() {
                 "{layer:?} {issuer}: {message}"
             );
         }
-        let message = refused(resolve_with(
-            &w,
-            Layer::User,
-            "shell.timeout_ms",
-            "1000",
-            &format!("[model.oauth]\nissuer = \"{issuer}\"\n"),
-        ));
+        let message = refused_by(&w, &format!("[model.oauth]\nissuer = \"{issuer}\"\n"));
         assert!(
             message.contains("needs https://") && message.contains("line 2"),
             "{issuer}: {message}"
         );
     }
-    let message = refused(resolve_with(
-        &w,
-        Layer::User,
-        "shell.timeout_ms",
-        "1000",
-        "[model.oauth]\nissuer = 5\n",
-    ));
+    let message = refused_by(&w, "[model.oauth]\nissuer = 5\n");
     assert!(message.contains("expected a string"), "{message}");
     let policy = resolve_with(
         &w,
@@ -428,4 +410,15 @@ fn wire_settings_are_checked_where_they_are_written() {
         policy.config.model.oauth.issuer.as_deref(),
         Some("http://127.0.0.1:9000")
     );
+}
+
+/// What resolving with only these `requirements` (and a harmless user setting) says.
+fn refused_by(w: &World, requirements: &str) -> String {
+    refused(resolve_with(
+        w,
+        Layer::User,
+        "shell.timeout_ms",
+        "1000",
+        requirements,
+    ))
 }
