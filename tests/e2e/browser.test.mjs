@@ -526,9 +526,21 @@ test("remote MCP server: Connect signs in, the grant is only in the keyring, a s
     const row = tab.locator('[data-testid="signin-row"][data-target="mcp:docs"]');
     await row.waitFor();
     assert.match(await row.getByTestId("signin-state").innerText(), /Not signed in/);
+    // The person refuses at the identity provider: the row says so, and Connect is offered again.
+    writeFileSync(join(signin.home, "refuse-next-sign-in"), "");
+    await row.getByTestId("connect").click();
+    const failed = row.getByTestId("signin-failed");
+    await failed.waitFor({ timeout: 30_000 });
+    assert.match(await failed.innerText(), /The last sign-in failed: the identity provider refused the sign-in: access_denied \(the person said no\)/);
+    assert.equal(await tab.getByTestId("signin-pending").count(), 0);
+    assert.match(await row.getByTestId("signin-state").innerText(), /Not signed in/);
+    await row.scrollIntoViewIfNeeded();
+    await tab.screenshot({ path: join(screenshots, "browser-mcp-signin-refused.png") });
+    // Then they consent.
     await row.getByTestId("connect").click();
     await tab.getByTestId("signin-pending").waitFor();
     await row.getByText(/Signed in as/).waitFor({ timeout: 30_000 });
+    assert.equal(await row.getByTestId("signin-failed").count(), 0);
     const state = await row.getByTestId("signin-state").innerText();
     assert.match(state, new RegExp(`Signed in as alice@corp\\.example with http://127\\.0\\.0\\.1:${port} \\(client \\S+\\) \\(mcp:tools\\), token renews in about \\d+ min · from the OS keyring`));
     await row.scrollIntoViewIfNeeded();

@@ -13,7 +13,7 @@ use std::time::Duration;
 use support::*;
 use warden_agent::oauth::{self, ClientSettings, Target};
 use warden_protocol::*;
-use warden_testkit::oauth_mcp::{OAuthMcpServer, browse};
+use warden_testkit::oauth_mcp::{OAuthMcpServer, browse, come_back_with};
 
 fn keyring_available() -> bool {
     if std::env::var_os("WARDEN_TEST_KEYRING").is_none() {
@@ -231,4 +231,45 @@ async fn a_server_wanting_more_scopes_gets_them_at_the_next_sign_in() {
         Some((false, "signed in as alice@corp.example".to_string()))
     );
     h.host.sign_out("mcp:docs").await.unwrap();
+}
+
+/// A sign-in that does not complete says why, in Warden and on the browser's page, and
+/// stores nothing: the person refuses at the identity provider, or a callback carries a
+/// code the server never issued.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_that_fails_says_why_in_warden_and_in_the_browser() {
+    if !keyring_available() {
+        return;
+    }
+    let server = OAuthMcpServer::start(3600);
+    let config = vec![format!("mcp_servers.docs.url=\"{}\"", server.url)];
+    let h = harness_configured("untrusted", config).await;
+    for (answer, warden_says) in [
+        (
+            "error=access_denied&error_description=not+today",
+            "the identity provider refused the sign-in: access_denied (not today)",
+        ),
+        ("code=forged", "the sign-in did not complete"),
+    ] {
+        let browser = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let opened = browser.clone();
+        let error = h
+            .host
+            .sign_in_and_wait("mcp:docs", move |url| {
+                *opened.lock().unwrap() = Some(come_back_with(url, answer));
+                Ok(())
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(warden_says), "{answer}: {error}");
+        let page = browser.lock().unwrap().take().unwrap().join().unwrap();
+        assert!(
+            page.contains("The sign-in failed") && page.contains(warden_says),
+            "{answer}: the browser was told {page}"
+        );
+        let state = &h.host.credentials().await.unwrap().credentials[0];
+        assert!(!state.signed_in, "{answer}");
+    }
+    assert_eq!(server.stats()["code_exchanges"].as_u64(), Some(0));
 }

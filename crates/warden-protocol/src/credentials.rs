@@ -35,6 +35,12 @@ pub struct CredentialState {
     pub refreshable: bool,
     /// Where it is kept: always the OS keyring.
     pub store: String,
+    /// Why the last sign-in started here (Connect) did not complete, until the next one
+    /// starts: refused by the identity provider, the code not exchanged, nobody back in
+    /// time.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_error: Option<String>,
 }
 
 /// `list_credentials`: every remote MCP server's sign-in and the model's.

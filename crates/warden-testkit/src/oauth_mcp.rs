@@ -109,3 +109,29 @@ pub fn browse(url: &str) -> Result<(), String> {
     });
     Ok(())
 }
+
+/// A browser that skips the authorization page and goes straight back to Warden's
+/// loopback with `answer` (e.g. `error=access_denied`, or a `code` the server never
+/// issued) and this sign-in's `state`, as a refusing identity provider or a forger would.
+/// Joining the handle gives the page Warden answered with.
+pub fn come_back_with(url: &str, answer: &str) -> std::thread::JoinHandle<String> {
+    let page = url::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    let param = |name: &str| {
+        page.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("no {name} in {url}"))
+    };
+    let back = format!(
+        "{}?{answer}&state={}",
+        param("redirect_uri"),
+        url::form_urlencoded::byte_serialize(param("state").as_bytes()).collect::<String>()
+    );
+    std::thread::spawn(move || {
+        let out = Command::new("curl")
+            .args(["-sS", &back])
+            .output()
+            .unwrap_or_else(|e| panic!("curl: {e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    })
+}

@@ -630,7 +630,13 @@ refreshable: boolean,
 /**
  * Where it is kept: always the OS keyring.
  */
-store: string, };
+store: string, 
+/**
+ * Why the last sign-in started here (Connect) did not complete, until the next one
+ * starts: refused by the identity provider, the code not exchanged, nobody back in
+ * time.
+ */
+signInError?: string, };
 
 export type ListCredentialsParams = Record<symbol, never>;
 

@@ -14,6 +14,10 @@ impl From<OAuthError> for HostError {
     }
 }
 
+/// Why a target's last sign-in failed, by target name.
+pub(super) type Failures =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>;
+
 /// The targets the configuration names: each remote MCP server, and the model's identity
 /// provider when the model signs in with OAuth.
 fn targets(config: &Config) -> Vec<(Target, ClientSettings)> {
@@ -109,7 +113,9 @@ impl Host {
         let config = self.config()?;
         let mut credentials = Vec::new();
         for (target, _) in targets(&config) {
-            credentials.push(oauth::status(&target, self.paths.oauth_dir()).await?);
+            let mut state = oauth::status(&target, self.paths.oauth_dir()).await?;
+            state.sign_in_error = self.failures().get(&state.target).cloned();
+            credentials.push(state);
         }
         Ok(ListCredentialsResponse { credentials })
     }
@@ -137,8 +143,10 @@ impl Host {
     /// returns (`list_credentials` then shows it).
     pub async fn sign_in(&self, name: &str) -> Result<SignInResponse, HostError> {
         let (target, client) = self.sign_in_target(name)?;
+        self.failures().remove(&target.name());
         let (page_tx, page_rx) = tokio::sync::oneshot::channel::<String>();
         let locks = self.paths.oauth_dir();
+        let failures = self.sign_in_failures.clone();
         let finished = tokio::spawn(async move {
             let open = move |page: &str| {
                 let _ = page_tx.send(page.to_string());
@@ -147,6 +155,7 @@ impl Host {
             let result = oauth::login(&target, &client, locks, open, oauth::SIGN_IN_TIMEOUT).await;
             if let Err(e) = &result {
                 tracing::warn!(target = target.name(), error = %e, "sign-in did not complete");
+                lock(&failures).insert(target.name(), e.to_string());
             }
             result
         });
@@ -185,12 +194,25 @@ impl Host {
         Ok(tools.into_iter().map(|t| t.name).collect())
     }
 
+    fn failures(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        lock(&self.sign_in_failures)
+    }
+
     /// Forget `name`'s grant.
     pub async fn sign_out(&self, name: &str) -> Result<CredentialState, HostError> {
         let (target, _) = self.sign_in_target(name)?;
         oauth::logout(&target, self.paths.oauth_dir()).await?;
         Ok(oauth::status(&target, self.paths.oauth_dir()).await?)
     }
+}
+
+/// The map, even if a thread panicked holding it (it holds only messages).
+fn lock(
+    failures: &Failures,
+) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+    failures
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

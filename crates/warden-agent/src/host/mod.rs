@@ -46,6 +46,9 @@ pub struct Host {
     /// The egress proxy every session's commands reach the network through (None where
     /// `network.mode = "deny"` or the sandbox cannot host it).
     egress: Option<&'static crate::egress::EgressHub>,
+    /// Why each target's last sign-in from `sign_in` failed (it finishes in the
+    /// background), until the next one starts.
+    sign_in_failures: credentials::Failures,
 }
 
 impl Host {

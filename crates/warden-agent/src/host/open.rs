@@ -95,6 +95,7 @@ impl Host {
             events,
             sessions: Registry::default(),
             egress,
+            sign_in_failures: Default::default(),
         })
     }
 }

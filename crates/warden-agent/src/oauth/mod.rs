@@ -141,14 +141,41 @@ pub async fn login(
         .get_authorization_url()
         .await
         .map_err(failed("no sign-in page"))?;
+    // Only the redirect that carries this page's `state` is this sign-in's.
+    let expected = url::Url::parse(&page).ok().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+    });
+    let expected = expected
+        .ok_or_else(|| OAuthError::Failed(format!("the sign-in page has no state: {page}")))?;
     open(&page).map_err(OAuthError::Failed)?;
-    let redirect = loopback.wait(timeout).await.map_err(OAuthError::Failed)?;
-    state
-        .handle_callback_url(&redirect)
+    let mut callback = loopback
+        .wait(&expected, timeout)
         .await
-        .map_err(failed("the sign-in did not complete"))?;
-    step_up::clear(&lock_dir, &target.entry()).map_err(OAuthError::Failed)?;
-    status(target, lock_dir).await
+        .map_err(OAuthError::Failed)?;
+    let finished = async {
+        state
+            .handle_callback_url(callback.url())
+            .await
+            .map_err(failed("the sign-in did not complete"))?;
+        step_up::clear(&lock_dir, &target.entry()).map_err(OAuthError::Failed)?;
+        status(target, lock_dir.clone()).await
+    }
+    .await;
+    // The browser's page says how it ended.
+    match &finished {
+        Ok(signed_in) => {
+            let who = signed_in
+                .account
+                .as_ref()
+                .map(|account| format!(" as {account}"))
+                .unwrap_or_default();
+            callback.answer(Ok(&who)).await;
+        }
+        Err(e) => callback.answer(Err(&e.to_string())).await,
+    }
+    finished
 }
 
 /// Forget the grant (the keyring entry). True when there was one.
@@ -178,6 +205,7 @@ pub async fn status(target: &Target, lock_dir: PathBuf) -> Result<CredentialStat
         expires_at: None,
         refreshable: false,
         store: "OS keyring".into(),
+        sign_in_error: None,
     };
     let Some(stored) = stored else {
         return Ok(state);
