@@ -39,6 +39,11 @@ fn wrappers_are_looked_through() {
             vec!["find . -name *.o -exec rm -rf {} +", "rm -rf"],
         ),
         ("FOO=1 BAR=2 git push", vec!["git push"]),
+        ("busybox rm -rf /", vec!["busybox rm -rf /", "rm -rf /"]),
+        (
+            "toybox sh -c 'git push'",
+            vec!["toybox sh -c git push", "sh -c git push", "git push"],
+        ),
     ];
     for (script, expected) in cases {
         let analysis = analyze_script(script);

@@ -140,6 +140,11 @@ pub(super) fn expand(
             privileged,
         )),
         "nohup" | "builtin" | "noglob" => Some((0, privileged)),
+        // A multi-call binary runs its first argument as the applet (`busybox rm -rf /`);
+        // with its own options first it stays opaque (below).
+        "busybox" | "toybox" if args.first().is_some_and(|a| !a.text.starts_with('-')) => {
+            Some((0, privileged))
+        }
         "command" | "exec" => Some((skip_options(args, &["-a"]), privileged)),
         "setsid" => Some((skip_options(args, &[]), privileged)),
         "xargs" => {
