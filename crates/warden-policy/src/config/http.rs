@@ -67,6 +67,31 @@ pub fn token_url_problem(url: &str) -> Option<String> {
     })
 }
 
+/// Why `scope` cannot be an OAuth scope (RFC 6749: one or more printable ASCII
+/// characters, no space, `"` or `\\`), if it cannot. Several scopes are separate entries.
+pub fn scope_problem(scope: &str) -> Option<String> {
+    if scope.is_empty() {
+        return Some("a scope cannot be empty".into());
+    }
+    scope
+        .chars()
+        .find(|c| !matches!(c, '!' | '#'..='[' | ']'..='~'))
+        .map(|c| {
+            format!(
+                "{scope:?} is not one OAuth scope ({c:?} is not allowed; write several scopes as separate entries)"
+            )
+        })
+}
+
+/// `deserialize_with` for a list of OAuth scopes.
+pub(super) fn scopes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let scopes = Vec::<String>::deserialize(deserializer)?;
+    match scopes.iter().find_map(|s| scope_problem(s)) {
+        Some(problem) => Err(serde::de::Error::custom(problem)),
+        None => Ok(scopes),
+    }
+}
+
 /// `deserialize_with` for a map of headers.
 pub(super) fn headers<'de, D: Deserializer<'de>>(
     deserializer: D,
@@ -136,6 +161,21 @@ mod tests {
             "",
         ] {
             assert!(token_url_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn scopes_are_single_tokens() {
+        for ok in [
+            "mcp:tools",
+            "openid",
+            "https://graph.example/.default",
+            "a!#[]~",
+        ] {
+            assert_eq!(scope_problem(ok), None, "{ok}");
+        }
+        for bad in ["", "a b", "a\"b", "a\\b", "é", "a\tb"] {
+            assert!(scope_problem(bad).is_some(), "{bad:?}");
         }
     }
 

@@ -102,7 +102,7 @@ pub struct ModelOAuthConfig {
     pub issuer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::scopes")]
     pub scopes: Vec<String>,
 }
 
@@ -277,7 +277,7 @@ pub struct McpOAuthConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Scopes to ask for (empty: what the server advertises).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::scopes")]
     pub scopes: Vec<String>,
 }
 

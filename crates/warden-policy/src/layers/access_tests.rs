@@ -396,6 +396,15 @@ fn wire_settings_are_checked_where_they_are_written() {
             "{issuer}: {message}"
         );
     }
+    for key in ["model.oauth.scopes", "mcp_servers.docs.oauth.scopes"] {
+        for layer in [Layer::User, Layer::Flag] {
+            let message = refused(resolve_with(&w, layer, key, "[\"read write\"]", ""));
+            assert!(
+                message.contains("is not one OAuth scope") && message.contains(key),
+                "{layer:?} {key}: {message}"
+            );
+        }
+    }
     let message = refused_by(&w, "[model.oauth]\nissuer = 5\n");
     assert!(message.contains("expected a string"), "{message}");
     let policy = resolve_with(

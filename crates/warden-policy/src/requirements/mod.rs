@@ -293,7 +293,10 @@ fn model_oauth_problem(setting: &str, value: &toml::Value) -> Option<String> {
             http::token_url_problem(url).map(|problem| format!("{url:?} {problem}"))
         }
         ("client_id", toml::Value::String(_)) => None,
-        ("scopes", toml::Value::Array(items)) if items.iter().all(toml::Value::is_str) => None,
+        ("scopes", toml::Value::Array(items)) if items.iter().all(toml::Value::is_str) => items
+            .iter()
+            .filter_map(toml::Value::as_str)
+            .find_map(http::scope_problem),
         ("scopes", _) => Some("expected a list of strings, e.g. [\"llm.use\"]".into()),
         _ => Some(format!("expected a string, not {}", value.type_str())),
     }

@@ -119,6 +119,10 @@ fn bad_files_say_where() {
             "[model.oauth]\nscopes = \"a b\"\n",
             "line 2, key `model.oauth.scopes`: expected a list",
         ),
+        (
+            "[model.oauth]\nscopes = [\"llm.use\", \"llm.use admin\"]\n",
+            "line 2, key `model.oauth.scopes`: \"llm.use admin\" is not one OAuth scope",
+        ),
     ];
     for (text, expected) in cases {
         let error = parse_requirements("/etc/warden/requirements.toml", text)
