@@ -65,7 +65,7 @@ pub(crate) fn credential_as(
                 Ok(token) => Ok((Some(token), ApiKeySource::Keyring)),
                 Err(e) => Err(PolicyError::Refused(format!(
                     "model.credentials = \"oauth\" ({}): {e}; sign in with `warden model login` \
-                     or Settings → Sign in",
+                     or Settings → Sign-ins → Connect",
                     source()
                 ))),
             }

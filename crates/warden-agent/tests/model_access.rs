@@ -8,6 +8,7 @@
 mod support;
 
 use support::*;
+use warden_protocol::WardenApi;
 use warden_testkit::{Script, ScriptedModel};
 
 #[tokio::test]
@@ -98,6 +99,18 @@ async fn the_oauth_sign_in_is_required_when_forced_and_its_token_is_the_credenti
             && refused.contains("warden model login"),
         "{refused}"
     );
+    // The Session view's first-run line says the same (Settings carries it).
+    let settings = h
+        .host
+        .get_settings(warden_protocol::GetSettingsParams {})
+        .await
+        .unwrap();
+    let said = settings.credential_error.unwrap_or_default();
+    assert!(
+        said.contains("model.credentials = \"oauth\"")
+            && said.contains("Settings → Sign-ins → Connect"),
+        "{said}"
+    );
     if std::env::var_os("WARDEN_TEST_KEYRING").is_none() {
         eprintln!(
             "the sign-in part skipped: set WARDEN_TEST_KEYRING=1 inside a D-Bus session with an unlocked keyring"
@@ -111,6 +124,16 @@ async fn the_oauth_sign_in_is_required_when_forced_and_its_token_is_the_credenti
         .unwrap();
     assert!(state.signed_in && state.refreshable, "{state:?}");
     assert_eq!(state.issuer.as_deref(), Some(server.base.as_str()));
+    let settings = h
+        .host
+        .get_settings(warden_protocol::GetSettingsParams {})
+        .await
+        .unwrap();
+    assert_eq!(settings.credential_error, None);
+    assert_eq!(
+        settings.api_key_source,
+        warden_protocol::ApiKeySource::Keyring
+    );
     h.start("list files").await;
     h.until(turn_over).await;
     let authorization = h.model.request_headers()[0]["authorization"].clone();

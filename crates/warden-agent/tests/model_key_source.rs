@@ -7,6 +7,7 @@
 mod support;
 
 use support::*;
+use warden_protocol::WardenApi;
 use warden_testkit::{Script, ScriptedModel};
 
 #[tokio::test]
@@ -38,4 +39,16 @@ async fn a_key_from_the_environment_is_refused_when_the_keyring_is_required() {
         "{refused}"
     );
     assert!(h.model.requests().is_empty(), "nothing reached the model");
+    // Settings (and so the Session view's first-run line) say why, not "no key".
+    let settings = h
+        .host
+        .get_settings(warden_protocol::GetSettingsParams {})
+        .await
+        .unwrap();
+    assert!(
+        settings
+            .credential_error
+            .unwrap_or_default()
+            .contains("OPENAI_API_KEY is not used"),
+    );
 }

@@ -114,6 +114,12 @@ pub struct SettingsResponse {
     pub model: String,
     pub wire_api: WireApi,
     pub api_key_source: ApiKeySource,
+    /// Why the session model has no credential it may use, when `model.credentials`
+    /// says so: a key in the environment refused (`keyring`), no sign-in with the
+    /// identity provider yet (`oauth`). Sessions are refused with the same words.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_error: Option<String>,
     pub sandbox: SandboxMode,
     pub approval: ApprovalPolicy,
     pub config_path: String,

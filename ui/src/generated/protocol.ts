@@ -585,7 +585,13 @@ file: string,
  */
 change: string, };
 
-export type SettingsResponse = { baseUrl: string, model: string, wireApi: WireApi, apiKeySource: ApiKeySource, sandbox: SandboxMode, approval: ApprovalPolicy, configPath: string, auditDbPath: string, 
+export type SettingsResponse = { baseUrl: string, model: string, wireApi: WireApi, apiKeySource: ApiKeySource, 
+/**
+ * Why the session model has no credential it may use, when `model.credentials`
+ * says so: a key in the environment refused (`keyring`), no sign-in with the
+ * identity provider yet (`oauth`). Sessions are refused with the same words.
+ */
+credentialError?: string, sandbox: SandboxMode, approval: ApprovalPolicy, configPath: string, auditDbPath: string, 
 /**
  * What the OS boundary enforces here, in one line.
  */

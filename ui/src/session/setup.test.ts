@@ -22,6 +22,21 @@ describe("first-run guidance", () => {
     }
   });
 
+  it("says what the policy wants when the credential is not where it must come from", () => {
+    const credentialError =
+      'model.credentials = "oauth" (admin requirement /etc/warden/requirements.toml): not signed in to model';
+    for (const baseUrl of ["https://llm.corp.example/v1", "http://127.0.0.1:8080/v1"]) {
+      for (const apiKeySource of ["none", "keyring", "environment"] as const) {
+        expect(setupNeeded({ baseUrl, model: "m", apiKeySource, credentialError })).toBe(
+          credentialError,
+        );
+      }
+    }
+    expect(setupNeeded({ baseUrl: "", model: "m", apiKeySource: "none", credentialError })).toMatch(
+      /No model/,
+    );
+  });
+
   it("asks for a model first", () => {
     expect(
       setupNeeded({ baseUrl: "https://api.openai.com/v1", model: " ", apiKeySource: "keyring" }),

@@ -5,11 +5,14 @@ import type { SettingsResponse } from "../generated/protocol";
 const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/i;
 
 export function setupNeeded(
-  s: Pick<SettingsResponse, "baseUrl" | "model" | "apiKeySource">,
+  s: Pick<SettingsResponse, "baseUrl" | "model" | "apiKeySource" | "credentialError">,
 ): string | null {
   if (!s.baseUrl.trim() || !s.model.trim()) {
     return "No model is set up yet: choose the model endpoint and model in Settings.";
   }
+  // The policy says where the credential must come from, and it is not there (a sign-in
+  // with the identity provider, or a key in the keyring rather than the environment).
+  if (s.credentialError) return s.credentialError;
   if (s.apiKeySource === "none" && !LOOPBACK.test(s.baseUrl.trim())) {
     return `No API key is stored for ${s.baseUrl.trim()} yet: add it in Settings (it is kept in the OS keyring).`;
   }

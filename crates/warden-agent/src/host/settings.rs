@@ -12,12 +12,14 @@ impl Host {
         let policy = self.policy(None, warden_policy::layers::SessionChoices::default())?;
         let auto_review = self.auto_review_settings(&policy).await?;
         let triage = self.triage_settings(&policy.config).await?;
-        let api_key_source = {
+        let (api_key_source, credential_error) = {
             let policy = policy.clone();
             let locks = self.paths.oauth_dir();
             tokio::task::spawn_blocking(move || {
-                crate::model_access::session_credential(&policy, locks)
-                    .map_or(warden_protocol::ApiKeySource::None, |(_, source)| source)
+                match crate::model_access::session_credential(&policy, locks) {
+                    Ok((_, source)) => (source, None),
+                    Err(e) => (warden_protocol::ApiKeySource::None, Some(e.to_string())),
+                }
             })
             .await
             .map_err(HostError::join)?
@@ -28,6 +30,7 @@ impl Host {
             model: config.model.name,
             wire_api: config.model.wire_api,
             api_key_source,
+            credential_error,
             sandbox: config.sandbox,
             approval: config.approval,
             config_path: self.paths.config_file().display().to_string(),
