@@ -272,4 +272,30 @@ async fn a_sign_in_that_fails_says_why_in_warden_and_in_the_browser() {
         assert!(!state.signed_in, "{answer}");
     }
     assert_eq!(server.stats()["code_exchanges"].as_u64(), Some(0));
+    // Each failure is in the audit trail, with its reason.
+    let records = h
+        .host
+        .search_events(SearchEventsParams {
+            kinds: vec!["credentialChanged".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let failures: Vec<String> = records
+        .hits
+        .iter()
+        .filter_map(|hit| match &hit.event.msg {
+            EventMsg::CredentialChanged { change, credential } => {
+                assert_eq!(*change, CredentialChange::SignInFailed);
+                assert_eq!(credential.target, "mcp:docs");
+                credential.sign_in_error.clone()
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(
+        failures.iter().any(|f| f.contains("access_denied")),
+        "{failures:?}"
+    );
 }

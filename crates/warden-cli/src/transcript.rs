@@ -210,6 +210,16 @@ pub fn line(msg: &EventMsg) -> String {
             format!("  ⛔ sandbox ({}): {}", denial.layer, denial.detail)
         }
         EventMsg::Error { code, message } => format!("error [{code}]: {message}"),
+        EventMsg::CredentialChanged { change, credential } => {
+            let mut line = format!("sign-in: {} {}", credential.target, change.as_str());
+            if let Some(account) = &credential.account {
+                line.push_str(&format!(" as {account}"));
+            }
+            if let Some(error) = &credential.sign_in_error {
+                line.push_str(&format!(": {error}"));
+            }
+            line
+        }
         EventMsg::ConfigChanged {
             file,
             change,

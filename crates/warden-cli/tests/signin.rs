@@ -208,6 +208,41 @@ fn login_status_check_and_logout_from_the_command_line_with_renewals_shared_by_p
         "{}",
         text(&logout)
     );
+    // The audit trail has the sign-in (who, with which server and scopes) and the
+    // sign-out, each a record of its own; searching it finds them by the account.
+    let audit = profile.run(&[
+        "audit",
+        "search",
+        "--kind",
+        "credentialChanged",
+        "--json",
+        "alice@corp.example",
+    ]);
+    assert!(audit.status.success(), "{}", text(&audit));
+    let hits: Vec<serde_json::Value> = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let changes: Vec<String> = hits
+        .iter()
+        .map(|h| h.to_string())
+        .filter(|h| h.contains("\"target\":\"mcp:docs\""))
+        .collect();
+    assert!(
+        changes.iter().any(|h| h.contains("\"signedOut\""))
+            && changes
+                .iter()
+                .any(|h| h.contains("\"signedIn\"") && h.contains("mcp:tools")),
+        "{}",
+        text(&audit)
+    );
+    let listed = profile.run(&["audit", "list"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("sign-in"),
+        "{}",
+        text(&listed)
+    );
+
     let after = profile.run(&["mcp", "status", "docs", "--check"]);
     assert_eq!(after.status.code(), Some(1), "{}", text(&after));
     assert!(

@@ -43,6 +43,25 @@ pub struct CredentialState {
     pub sign_in_error: Option<String>,
 }
 
+/// What happened to a sign-in, as the audit trail records it.
+#[derive(Serialize, Deserialize, TS, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum CredentialChange {
+    SignedIn,
+    SignedOut,
+    SignInFailed,
+}
+
+impl CredentialChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedIn => "signed in",
+            Self::SignedOut => "signed out",
+            Self::SignInFailed => "sign-in failed",
+        }
+    }
+}
+
 /// `list_credentials`: every remote MCP server's sign-in and the model's.
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]

@@ -300,6 +300,14 @@ pub enum EventMsg {
         /// `proxy` (through the egress proxy) or `deny`.
         network: String,
     },
+    /// A person signed in to a remote MCP server or the model's identity provider
+    /// (who, with which authorization server and client, the scopes), signed out, or a
+    /// sign-in that failed (why, in `credential.signInError`). Never a token. Recorded in
+    /// a session of its own, so sign-ins are in the audit trail and its exports.
+    CredentialChanged {
+        change: crate::CredentialChange,
+        credential: crate::CredentialState,
+    },
     /// A setting or rule changed on disk during the session (an "always allow" answer
     /// writes a user rule), or failed to.
     ConfigChanged {
@@ -362,6 +370,7 @@ impl EventMsg {
             Self::SandboxDenied { .. } => "sandboxDenied",
             Self::NetworkAccess { .. } => "networkAccess",
             Self::ConfigChanged { .. } => "configChanged",
+            Self::CredentialChanged { .. } => "credentialChanged",
             Self::CommandStarted { .. } => "commandStarted",
             Self::ProcessStarted { .. } => "processStarted",
             Self::TriageReport { .. } => "triageReport",
@@ -401,7 +410,9 @@ impl EventMsg {
     /// Who acted, for the audit store's `actor` column.
     pub fn actor(&self) -> &'static str {
         match self {
-            Self::UserPrompt { .. } | Self::CommandStarted { .. } => "user",
+            Self::UserPrompt { .. }
+            | Self::CommandStarted { .. }
+            | Self::CredentialChanged { .. } => "user",
             Self::ModelTurn { .. } | Self::ToolCallProposed { .. } => "agent",
             Self::Decision { actor, .. }
             | Self::ApprovalAnswered { actor, .. }

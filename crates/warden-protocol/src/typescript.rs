@@ -79,6 +79,7 @@ pub fn render() -> String {
         SettingsResponse::decl(&cfg),
         SaveSettingsParams::decl(&cfg),
         CredentialState::decl(&cfg),
+        CredentialChange::decl(&cfg),
         ListCredentialsParams::decl(&cfg),
         ListCredentialsResponse::decl(&cfg),
         CredentialParams::decl(&cfg),

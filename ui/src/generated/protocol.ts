@@ -257,7 +257,7 @@ command: string, cwd: string, sandbox: SandboxMode,
 /**
  * `proxy` (through the egress proxy) or `deny`.
  */
-network: string, } | { "type": "configChanged", 
+network: string, } | { "type": "credentialChanged", change: CredentialChange, credential: CredentialState, } | { "type": "configChanged", 
 /**
  * The approval that caused it.
  */
@@ -643,6 +643,8 @@ store: string,
  * time.
  */
 signInError?: string, };
+
+export type CredentialChange = "signedIn" | "signedOut" | "signInFailed";
 
 export type ListCredentialsParams = Record<symbol, never>;
 

@@ -63,4 +63,35 @@ suite("timeline lines", () => {
       "shell: npm test — approve (risk low): tests · 800 ms · 1900+40 tokens",
     );
   });
+
+  it("says a sign-in's change, with who and the scopes, and why one failed", () => {
+    const credential = {
+      target: "mcp:docs",
+      url: "https://mcp.corp.example/mcp",
+      signedIn: true,
+      account: "alice@corp.example",
+      issuer: "https://login.corp.example",
+      scopes: ["mcp:tools"],
+      refreshable: true,
+      store: "OS keyring",
+    };
+    const signedIn = describe({ type: "credentialChanged", change: "signedIn", credential });
+    expect(signedIn.label).toBe("sign-in: signed in");
+    expect(signedIn.text).toBe(
+      "mcp:docs (https://mcp.corp.example/mcp) as alice@corp.example with https://login.corp.example · scopes mcp:tools",
+    );
+    const failed = describe({
+      type: "credentialChanged",
+      change: "signInFailed",
+      credential: {
+        ...credential,
+        signedIn: false,
+        account: undefined,
+        signInError: "access_denied",
+      },
+    });
+    expect(failed.label).toBe("sign-in: sign-in failed");
+    expect(failed.text).toBe("mcp:docs (https://mcp.corp.example/mcp): access_denied");
+    expect(failed.tone).toBe("bad");
+  });
 });

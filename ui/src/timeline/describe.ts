@@ -151,6 +151,24 @@ export function describe(msg: EventMsg): Line {
           : `${msg.change} in ${msg.file}`,
         tone: msg.error ? "bad" : "warn",
       };
+    case "credentialChanged": {
+      const c = msg.credential;
+      const words = {
+        signedIn: "signed in",
+        signedOut: "signed out",
+        signInFailed: "sign-in failed",
+      };
+      const who = c.account ? ` as ${c.account}` : "";
+      const scopes = c.scopes.length ? ` · scopes ${c.scopes.join(" ")}` : "";
+      return {
+        label: `sign-in: ${words[msg.change]}`,
+        who: "user",
+        text: c.signInError
+          ? `${c.target} (${c.url}): ${c.signInError}`
+          : `${c.target} (${c.url})${who}${c.issuer ? ` with ${c.issuer}` : ""}${scopes}`,
+        tone: msg.change === "signInFailed" ? "bad" : "plain",
+      };
+    }
     case "processStarted":
       return {
         label: "process started",

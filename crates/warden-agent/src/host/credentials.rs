@@ -3,9 +3,11 @@
 //! the loopback redirect and goes to the keyring) and out.
 
 use warden_policy::config::{Config, ModelCredentials};
-use warden_protocol::{CredentialState, ListCredentialsResponse, SignInResponse};
+use warden_protocol::{
+    CredentialChange, CredentialState, EventMsg, ListCredentialsResponse, SignInResponse,
+};
 
-use super::{Host, HostError};
+use super::{Host, HostError, Recorder};
 use crate::oauth::{self, ClientSettings, OAuthError, Target};
 
 impl From<OAuthError> for HostError {
@@ -128,14 +130,16 @@ impl Host {
         open: impl FnOnce(&str) -> Result<(), String>,
     ) -> Result<CredentialState, HostError> {
         let (target, client) = self.sign_in_target(name)?;
-        Ok(oauth::login(
+        let result = oauth::login(
             &target,
             &client,
             self.paths.oauth_dir(),
             open,
             oauth::SIGN_IN_TIMEOUT,
         )
-        .await?)
+        .await;
+        record_outcome(&self.recorder(), &target, &result).await;
+        Ok(result?)
     }
 
     /// Start signing in to `name` (the app): the page opens in the system browser and its
@@ -147,12 +151,14 @@ impl Host {
         let (page_tx, page_rx) = tokio::sync::oneshot::channel::<String>();
         let locks = self.paths.oauth_dir();
         let failures = self.sign_in_failures.clone();
+        let recorder = self.recorder();
         let finished = tokio::spawn(async move {
             let open = move |page: &str| {
                 let _ = page_tx.send(page.to_string());
                 oauth::open_in_browser(page)
             };
             let result = oauth::login(&target, &client, locks, open, oauth::SIGN_IN_TIMEOUT).await;
+            record_outcome(&recorder, &target, &result).await;
             if let Err(e) = &result {
                 tracing::warn!(target = target.name(), error = %e, "sign-in did not complete");
                 lock(&failures).insert(target.name(), e.to_string());
@@ -201,8 +207,42 @@ impl Host {
     /// Forget `name`'s grant.
     pub async fn sign_out(&self, name: &str) -> Result<CredentialState, HostError> {
         let (target, _) = self.sign_in_target(name)?;
-        oauth::logout(&target, self.paths.oauth_dir()).await?;
+        let before = oauth::status(&target, self.paths.oauth_dir()).await?;
+        if oauth::logout(&target, self.paths.oauth_dir()).await? {
+            record(&self.recorder(), CredentialChange::SignedOut, before).await;
+        }
         Ok(oauth::status(&target, self.paths.oauth_dir()).await?)
+    }
+}
+
+/// Record how a sign-in ended in the audit trail.
+async fn record_outcome(
+    recorder: &Recorder,
+    target: &Target,
+    result: &Result<CredentialState, OAuthError>,
+) {
+    match result {
+        Ok(state) => record(recorder, CredentialChange::SignedIn, state.clone()).await,
+        Err(e) => {
+            let mut state = oauth::not_signed_in(target);
+            state.sign_in_error = Some(e.to_string());
+            record(recorder, CredentialChange::SignInFailed, state).await;
+        }
+    }
+}
+
+/// A sign-in's change as a record of its own (never a token: `CredentialState` holds
+/// none). A record that cannot be written is logged; the sign-in stands either way.
+async fn record(recorder: &Recorder, change: CredentialChange, credential: CredentialState) {
+    let target = credential.target.clone();
+    let msgs = vec![
+        EventMsg::CredentialChanged { change, credential },
+        EventMsg::SessionEnded {
+            reason: format!("sign-in record: {target} {}", change.as_str()),
+        },
+    ];
+    if let Err(e) = recorder.record_apart("sign-in", msgs).await {
+        tracing::error!(target, error = %e, "the sign-in's change could not be recorded in the audit trail");
     }
 }
 

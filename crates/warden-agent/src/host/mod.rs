@@ -31,6 +31,41 @@ use warden_protocol::{Event, Op, SessionSummary};
 pub use error::HostError;
 use registry::Registry;
 
+/// Writes records apart from any agent session into the audit store, and announces them.
+#[derive(Clone)]
+pub(crate) struct Recorder {
+    store: AuditStore,
+    events: broadcast::Sender<Event>,
+}
+
+impl Recorder {
+    /// See `Host::record_apart`.
+    pub(crate) async fn record_apart(
+        &self,
+        label: &str,
+        msgs: Vec<warden_protocol::EventMsg>,
+    ) -> Result<String, HostError> {
+        let session_id = uuid::Uuid::now_v7().to_string();
+        let now = crate::now_ms();
+        self.store.create_session(&session_id, label, now).await?;
+        let events = msgs
+            .into_iter()
+            .zip(1..)
+            .map(|(msg, seq)| Event {
+                session_id: session_id.clone(),
+                seq: Some(seq),
+                created_at: now,
+                turn: None,
+                msg,
+            })
+            .collect();
+        for e in self.store.append(events).await? {
+            let _ = self.events.send(e);
+        }
+        Ok(session_id)
+    }
+}
+
 /// Owns everything a running Warden has. Cheap to share behind an `Arc`.
 pub struct Host {
     paths: WardenPaths,
@@ -124,24 +159,16 @@ impl Host {
         label: &str,
         msgs: Vec<warden_protocol::EventMsg>,
     ) -> Result<String, HostError> {
-        let session_id = uuid::Uuid::now_v7().to_string();
-        let now = crate::now_ms();
-        self.store.create_session(&session_id, label, now).await?;
-        let events = msgs
-            .into_iter()
-            .zip(1..)
-            .map(|(msg, seq)| Event {
-                session_id: session_id.clone(),
-                seq: Some(seq),
-                created_at: now,
-                turn: None,
-                msg,
-            })
-            .collect();
-        for e in self.store.append(events).await? {
-            let _ = self.events.send(e);
+        self.recorder().record_apart(label, msgs).await
+    }
+
+    /// What `record_apart` needs, for work that outlives the call (a sign-in finishing in
+    /// the background).
+    pub(crate) fn recorder(&self) -> Recorder {
+        Recorder {
+            store: self.store.clone(),
+            events: self.events.clone(),
         }
-        Ok(session_id)
     }
 
     fn summary(&self, row: SessionRow) -> SessionSummary {

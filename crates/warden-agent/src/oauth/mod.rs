@@ -194,19 +194,7 @@ pub async fn status(target: &Target, lock_dir: PathBuf) -> Result<CredentialStat
         .read()
         .await
         .map_err(OAuthError::Failed)?;
-    let mut state = CredentialState {
-        target: target.name(),
-        url: target.url().to_string(),
-        signed_in: false,
-        account: None,
-        issuer: None,
-        client_id: None,
-        scopes: Vec::new(),
-        expires_at: None,
-        refreshable: false,
-        store: "OS keyring".into(),
-        sign_in_error: None,
-    };
+    let mut state = not_signed_in(target);
     let Some(stored) = stored else {
         return Ok(state);
     };
@@ -228,6 +216,23 @@ pub async fn status(target: &Target, lock_dir: PathBuf) -> Result<CredentialStat
         state.expires_at = Some(((received + lasts) * 1000) as i64);
     }
     Ok(state)
+}
+
+/// `target` with nothing stored.
+pub fn not_signed_in(target: &Target) -> CredentialState {
+    CredentialState {
+        target: target.name(),
+        url: target.url().to_string(),
+        signed_in: false,
+        account: None,
+        issuer: None,
+        client_id: None,
+        scopes: Vec::new(),
+        expires_at: None,
+        refreshable: false,
+        store: "OS keyring".into(),
+        sign_in_error: None,
+    }
 }
 
 /// Who an OpenID Connect ID token names: its email, preferred username, name or subject.

@@ -55,6 +55,7 @@ fn severity(kind: &str, payload: &Value) -> (i32, &'static str) {
             (13, "WARN")
         }
         "triageReport" if payload["report"]["verdict"] == "needs_escalation" => (13, "WARN"),
+        "credentialChanged" if payload["change"] == "signInFailed" => (13, "WARN"),
         _ => (9, "INFO"),
     }
 }
@@ -247,6 +248,30 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
             if let Some(e) = p["error"].as_str() {
                 out.push(string("error.type", "config_write_failed"));
                 out.push(string("warden.config.error", e));
+            }
+        }
+        "credentialChanged" => {
+            let c = &p["credential"];
+            let c_s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            out.push(string("warden.signin.change", s("change")));
+            out.push(string("warden.signin.target", c_s("target")));
+            out.push(string("url.full", c_s("url")));
+            for (key, field) in [
+                ("user.name", "account"),
+                ("warden.signin.issuer", "issuer"),
+                ("warden.signin.client_id", "clientId"),
+                ("warden.signin.error", "signInError"),
+            ] {
+                if let Some(value) = c[field].as_str() {
+                    out.push(string(key, value));
+                }
+            }
+            let scopes: Vec<&str> = c["scopes"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if !scopes.is_empty() {
+                out.push(string("warden.signin.scopes", scopes.join(" ")));
             }
         }
         "mcpServerStarted" => {
@@ -510,6 +535,56 @@ mod tests {
             severity("approvalAnswered", &answer("approve-once")),
             (9, "INFO")
         );
+    }
+
+    #[test]
+    fn a_sign_in_names_who_where_and_the_scopes_and_a_failure_warns() {
+        let payload = serde_json::json!({
+            "type": "credentialChanged", "change": "signedIn",
+            "credential": {
+                "target": "mcp:docs", "url": "https://mcp.corp.example/mcp", "signedIn": true,
+                "account": "alice@corp.example", "issuer": "https://login.corp.example",
+                "clientId": "warden", "scopes": ["mcp:tools", "openid"], "refreshable": true,
+                "store": "OS keyring"
+            }
+        });
+        let pairs = |items: &[(&str, &str)]| {
+            items
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            attributes("credentialChanged", &payload),
+            pairs(&[
+                ("warden.signin.change", "signedIn"),
+                ("warden.signin.target", "mcp:docs"),
+                ("url.full", "https://mcp.corp.example/mcp"),
+                ("user.name", "alice@corp.example"),
+                ("warden.signin.issuer", "https://login.corp.example"),
+                ("warden.signin.client_id", "warden"),
+                ("warden.signin.scopes", "mcp:tools openid"),
+            ])
+        );
+        assert_eq!(severity("credentialChanged", &payload), (9, "INFO"));
+        let failed = serde_json::json!({
+            "type": "credentialChanged", "change": "signInFailed",
+            "credential": {
+                "target": "model", "url": "https://login.corp.example", "signedIn": false,
+                "scopes": [], "refreshable": false, "store": "OS keyring",
+                "signInError": "access_denied"
+            }
+        });
+        assert_eq!(
+            attributes("credentialChanged", &failed),
+            pairs(&[
+                ("warden.signin.change", "signInFailed"),
+                ("warden.signin.target", "model"),
+                ("url.full", "https://login.corp.example"),
+                ("warden.signin.error", "access_denied"),
+            ])
+        );
+        assert_eq!(severity("credentialChanged", &failed), (13, "WARN"));
     }
 
     #[test]
