@@ -219,16 +219,16 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
             out.push(string("warden.network.decision", text("decision")));
             out.push(string("warden.network.reason", text("reason")));
             out.push(string("warden.decision.by", text("actor")));
-            for (key, field) in [
-                ("warden.network.rule_source", "source"),
-                ("network.peer.address", "address"),
-                ("process.executable.name", "program"),
-                ("process.command_line", "command"),
-            ] {
-                if let Some(v) = a[field].as_str() {
-                    out.push(string(key, v));
-                }
-            }
+            present(
+                a,
+                &[
+                    ("warden.network.rule_source", "source"),
+                    ("network.peer.address", "address"),
+                    ("process.executable.name", "program"),
+                    ("process.command_line", "command"),
+                ],
+                out,
+            );
             out.push(int(
                 "warden.network.bytes_up",
                 a["bytesUp"].as_i64().unwrap_or(0),
@@ -256,16 +256,16 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
             out.push(string("warden.signin.change", s("change")));
             out.push(string("warden.signin.target", c_s("target")));
             out.push(string("url.full", c_s("url")));
-            for (key, field) in [
-                ("user.name", "account"),
-                ("warden.signin.issuer", "issuer"),
-                ("warden.signin.client_id", "clientId"),
-                ("warden.signin.error", "signInError"),
-            ] {
-                if let Some(value) = c[field].as_str() {
-                    out.push(string(key, value));
-                }
-            }
+            present(
+                c,
+                &[
+                    ("user.name", "account"),
+                    ("warden.signin.issuer", "issuer"),
+                    ("warden.signin.client_id", "clientId"),
+                    ("warden.signin.error", "signInError"),
+                ],
+                out,
+            );
             let scopes: Vec<&str> = c["scopes"]
                 .as_array()
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -308,6 +308,15 @@ fn details(kind: &str, p: &Value, out: &mut Vec<KeyValue>) {
             out.push(string("error.type", s("code")));
         }
         _ => {}
+    }
+}
+
+/// An attribute `key` for each of `object`'s string `field`s that is present.
+fn present(object: &Value, fields: &[(&str, &str)], out: &mut Vec<KeyValue>) {
+    for (key, field) in fields {
+        if let Some(value) = object[*field].as_str() {
+            out.push(string(key, value));
+        }
     }
 }
 

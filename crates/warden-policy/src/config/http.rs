@@ -122,61 +122,68 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// `problem` finds nothing in each of `ok` and something in each of `bad`.
+    fn sorts(problem: fn(&str) -> Option<String>, ok: &[&str], bad: &[&str]) {
+        for text in ok {
+            assert_eq!(problem(text), None, "{text:?}");
+        }
+        for text in bad {
+            assert!(problem(text).is_some(), "{text:?}");
+        }
+    }
+
     #[test]
     fn names_are_tokens() {
-        for ok in [
-            "OpenAI-Organization",
-            "x-api-key",
-            "X_Gateway.Team",
-            "a!#$%&'*+-.^_`|~9",
-        ] {
-            assert_eq!(header_name_problem(ok), None, "{ok}");
-        }
-        for bad in ["", "Bad Header", "a:b", "é", "a\nb", "a(b)", "a\"b", "a/b"] {
-            assert!(header_name_problem(bad).is_some(), "{bad:?}");
-        }
+        sorts(
+            header_name_problem,
+            &[
+                "OpenAI-Organization",
+                "x-api-key",
+                "X_Gateway.Team",
+                "a!#$%&'*+-.^_`|~9",
+            ],
+            &["", "Bad Header", "a:b", "é", "a\nb", "a(b)", "a\"b", "a/b"],
+        );
     }
 
     #[test]
     fn token_urls_are_https_or_loopback() {
-        for ok in [
-            "https://login.corp.example",
-            "https://10.0.0.1:8443/realm",
-            "http://127.0.0.1:9000",
-            "http://localhost/x",
-            "http://[::1]:80",
-            "HTTP://LOCALHOST:8080/x",
-        ] {
-            assert_eq!(token_url_problem(ok), None, "{ok}");
-        }
-        for bad in [
-            "http://login.corp.example",
-            "http://127.0.0.2",
-            "http://127.0.0.1.evil.example/x",
-            "http://localhost.evil.example/x",
-            "http://127.0.0.1@evil.example/x",
-            "http://10.0.0.1",
-            "ftp://x",
-            "login.corp.example",
-            "",
-        ] {
-            assert!(token_url_problem(bad).is_some(), "{bad:?}");
-        }
+        sorts(
+            token_url_problem,
+            &[
+                "https://login.corp.example",
+                "https://10.0.0.1:8443/realm",
+                "http://127.0.0.1:9000",
+                "http://localhost/x",
+                "http://[::1]:80",
+                "HTTP://LOCALHOST:8080/x",
+            ],
+            &[
+                "http://login.corp.example",
+                "http://127.0.0.2",
+                "http://127.0.0.1.evil.example/x",
+                "http://localhost.evil.example/x",
+                "http://127.0.0.1@evil.example/x",
+                "http://10.0.0.1",
+                "ftp://x",
+                "login.corp.example",
+                "",
+            ],
+        );
     }
 
     #[test]
     fn scopes_are_single_tokens() {
-        for ok in [
-            "mcp:tools",
-            "openid",
-            "https://graph.example/.default",
-            "a!#[]~",
-        ] {
-            assert_eq!(scope_problem(ok), None, "{ok}");
-        }
-        for bad in ["", "a b", "a\"b", "a\\b", "é", "a\tb"] {
-            assert!(scope_problem(bad).is_some(), "{bad:?}");
-        }
+        sorts(
+            scope_problem,
+            &[
+                "mcp:tools",
+                "openid",
+                "https://graph.example/.default",
+                "a!#[]~",
+            ],
+            &["", "a b", "a\"b", "a\\b", "é", "a\tb"],
+        );
     }
 
     proptest! {
