@@ -61,6 +61,12 @@ pub(crate) fn credential_as(
                     source()
                 )));
             };
+            if let Some(problem) = oauth_endpoint_problem(&model.base_url) {
+                return Err(PolicyError::Refused(format!(
+                    "model.credentials = \"oauth\" ({}): {problem}",
+                    source()
+                )));
+            }
             match crate::oauth::model_access_token(issuer, lock_dir) {
                 Ok(token) => Ok((Some(token), ApiKeySource::Keyring)),
                 Err(e) => Err(PolicyError::Refused(format!(
@@ -73,14 +79,29 @@ pub(crate) fn credential_as(
     }
 }
 
+/// Why the company sign-in's token may not be sent to `base_url`, if it may not: it is a
+/// bearer credential, so never over plain http to another machine.
+fn oauth_endpoint_problem(base_url: &str) -> Option<String> {
+    warden_policy::config::http::https_or_loopback_problem(base_url).map(|problem| {
+        format!(
+            "the sign-in's token is not sent to {base_url}: the model endpoint {problem} \
+             (a bearer token must not cross a network in the clear)"
+        )
+    })
+}
+
 /// The session model's credential as another model's fallback (the reviewer's, the
-/// triage model's, when they have no key of their own), as `model.credentials` allows.
-/// Blocking.
-pub fn fallback_key(config: &Config) -> Option<String> {
+/// triage model's, when they have no key of their own) for a request to `base_url`, as
+/// `model.credentials` allows. Blocking.
+pub fn fallback_key(config: &Config, base_url: &str) -> Option<String> {
     match config.model.credentials {
         ModelCredentials::Any => crate::load_api_key().0,
         ModelCredentials::Keyring => crate::secrets::load_keyring_api_key(),
         ModelCredentials::Oauth => {
+            if let Some(problem) = oauth_endpoint_problem(base_url) {
+                tracing::warn!("{problem}");
+                return None;
+            }
             let issuer = config.model.oauth.issuer.as_deref()?;
             let locks = warden_policy::config::WardenPaths::discover()
                 .ok()?
@@ -100,4 +121,38 @@ pub fn with_headers(client: ModelClient, config: &Config) -> ModelClient {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The company sign-in's token goes only to an https endpoint, or plain http on this
+    /// machine; the refusal comes before any keyring or network work.
+    #[test]
+    fn a_sign_in_token_is_never_sent_in_the_clear() {
+        let model = |base_url: &str| ModelConfig {
+            base_url: base_url.into(),
+            credentials: ModelCredentials::Oauth,
+            oauth: warden_policy::config::ModelOAuthConfig {
+                issuer: Some("https://login.corp.example".into()),
+                ..Default::default()
+            },
+            ..ModelConfig::default()
+        };
+        let locks = std::env::temp_dir().join("warden-model-access-test");
+        for insecure in ["http://10.1.2.3:8000/v1", "http://llm.corp.example/v1"] {
+            let error = credential_as(&model(insecure), locks.clone(), || PolicySource::BuiltIn)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.contains(&format!("the sign-in's token is not sent to {insecure}")),
+                "{insecure}: {error}"
+            );
+        }
+        for fine in ["https://llm.corp.example/v1", "http://127.0.0.1:8080/v1"] {
+            assert_eq!(oauth_endpoint_problem(fine), None, "{fine}");
+        }
+    }
 }

@@ -21,7 +21,13 @@ pub fn reviewer_for(config: &Config) -> Result<Arc<Reviewer>, String> {
             auto.mode.as_str()
         ));
     }
-    let key = crate::load_reviewer_key().or_else(|| crate::model_access::fallback_key(config));
+    let endpoint = auto
+        .model
+        .base_url
+        .as_deref()
+        .unwrap_or(&config.model.base_url);
+    let key =
+        crate::load_reviewer_key().or_else(|| crate::model_access::fallback_key(config, endpoint));
     build(config, key)
 }
 

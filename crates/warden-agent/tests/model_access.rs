@@ -44,6 +44,54 @@ async fn locked_headers_go_with_every_model_request() {
     }
 }
 
+/// Settings → Test connection carries the stored credential and the locked headers, so it
+/// goes only where a session may: an endpoint outside the admin's list gets nothing.
+#[tokio::test]
+async fn test_connection_reaches_only_an_allowed_endpoint() {
+    let allowed = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let personal = ScriptedModel::start(Script::standard(), None)
+        .await
+        .unwrap();
+    let requirements = format!(
+        "[model]\nallowed_base_urls = [\"{}\"]\n[model.headers]\nOpenAI-Organization = \"org-corp\"\n",
+        allowed.base_url
+    );
+    let home = warden_testkit::scratch_dir();
+    let host = open_host(home.path(), Vec::new(), Some(&requirements))
+        .await
+        .unwrap();
+    let params = |base_url: &str| warden_protocol::SaveSettingsParams {
+        base_url: base_url.to_string(),
+        model: "scripted".into(),
+        wire_api: warden_protocol::WireApi::Responses,
+        api_key: Some("sk-typed".into()),
+    };
+    let refused = host
+        .test_model(params(&personal.base_url))
+        .await
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        refused.contains("is not an allowed model endpoint")
+            && refused.contains("requirements.toml")
+            && refused.contains("nothing was sent"),
+        "{refused}"
+    );
+    assert!(
+        personal.requests().is_empty(),
+        "the personal endpoint got a request"
+    );
+    host.test_model(params(&allowed.base_url)).await.unwrap();
+    assert_eq!(
+        allowed.request_headers()[0]
+            .get("openai-organization")
+            .map(String::as_str),
+        Some("org-corp")
+    );
+}
+
 #[tokio::test]
 async fn an_endpoint_outside_the_admin_list_does_not_open_naming_both_sources() {
     let requirements = "[model]\nallowed_base_urls = [\"https://llm.corp.example/v1\"]\n";

@@ -109,13 +109,32 @@ impl Host {
         params: SaveSettingsParams,
     ) -> Result<TestModelResponse, HostError> {
         let model = checked_model(&params)?;
+        // A test carries the stored credential and the locked headers: only to an endpoint
+        // the admin allows, as a session would.
+        let policy = self.policy(None, warden_policy::layers::SessionChoices::default())?;
+        if let Some(list) =
+            policy.requirements.model_base_urls.iter().find(|list| {
+                !warden_policy::requirements::url_allowed(&list.value, &model.base_url)
+            })
+        {
+            return Err(warden_policy::PolicyError::Refused(format!(
+                "the endpoint {} is not an allowed model endpoint: {} allows {}; nothing was sent",
+                model.base_url,
+                list.source,
+                list.value.join(", ")
+            ))
+            .into());
+        }
         let key = match params.api_key.filter(|k| !k.trim().is_empty()) {
             Some(typed) => Some(typed.trim().to_string()),
             None => {
                 let config = self.config()?;
-                tokio::task::spawn_blocking(move || crate::model_access::fallback_key(&config))
-                    .await
-                    .map_err(HostError::join)?
+                let endpoint = model.base_url.clone();
+                tokio::task::spawn_blocking(move || {
+                    crate::model_access::fallback_key(&config, &endpoint)
+                })
+                .await
+                .map_err(HostError::join)?
             }
         };
         let client = crate::model_access::with_headers(

@@ -153,13 +153,15 @@ fn triage_client(config: &Config) -> Result<ModelClient, String> {
     if triage.analysis == TriageAnalysisMode::Rules {
         return Err("triage.analysis is `rules`".into());
     }
-    let key = crate::load_triage_key().or_else(|| crate::model_access::fallback_key(config));
+    let endpoint = triage
+        .model
+        .base_url
+        .as_deref()
+        .unwrap_or(&config.model.base_url);
+    let key =
+        crate::load_triage_key().or_else(|| crate::model_access::fallback_key(config, endpoint));
     ModelClient::new(
-        triage
-            .model
-            .base_url
-            .as_deref()
-            .unwrap_or(&config.model.base_url),
+        endpoint,
         triage.model.name.as_deref().unwrap_or(&config.model.name),
         triage.model.wire_api.unwrap_or(config.model.wire_api),
         key,
