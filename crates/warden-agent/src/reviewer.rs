@@ -21,11 +21,7 @@ pub fn reviewer_for(config: &Config) -> Result<Arc<Reviewer>, String> {
             auto.mode.as_str()
         ));
     }
-    let endpoint = auto
-        .model
-        .base_url
-        .as_deref()
-        .unwrap_or(&config.model.base_url);
+    let endpoint = auto.model.base_url_or(&config.model);
     let key =
         crate::load_reviewer_key().or_else(|| crate::model_access::fallback_key(config, endpoint));
     build(config, key)
@@ -34,18 +30,14 @@ pub fn reviewer_for(config: &Config) -> Result<Arc<Reviewer>, String> {
 /// A reviewer for `config` with `key`, whatever the mode.
 pub fn build(config: &Config, key: Option<String>) -> Result<Arc<Reviewer>, String> {
     let auto = &config.auto_review;
-    let base_url = auto
-        .model
-        .base_url
-        .clone()
-        .unwrap_or_else(|| config.model.base_url.clone());
+    let base_url = auto.model.base_url_or(&config.model);
     let name = auto
         .model
         .name
         .clone()
         .unwrap_or_else(|| config.model.name.clone());
     let wire_api = auto.model.wire_api.unwrap_or(config.model.wire_api);
-    let client = ModelClient::new(&base_url, &name, wire_api, key)
+    let client = ModelClient::new(base_url, &name, wire_api, key)
         .map_err(|e| format!("cannot set up the reviewer model: {e}"))?;
     let client = crate::model_access::with_headers(client, config);
     Ok(Arc::new(Reviewer::new(client, Limits::from(auto))))

@@ -153,11 +153,7 @@ fn triage_client(config: &Config) -> Result<ModelClient, String> {
     if triage.analysis == TriageAnalysisMode::Rules {
         return Err("triage.analysis is `rules`".into());
     }
-    let endpoint = triage
-        .model
-        .base_url
-        .as_deref()
-        .unwrap_or(&config.model.base_url);
+    let endpoint = triage.model.base_url_or(&config.model);
     let key =
         crate::load_triage_key().or_else(|| crate::model_access::fallback_key(config, endpoint));
     ModelClient::new(

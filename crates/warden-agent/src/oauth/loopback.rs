@@ -58,13 +58,7 @@ impl Loopback {
                 continue;
             }
             let url = format!("http://127.0.0.1:{}{target}", self.port);
-            let query = |name: &str| {
-                url::Url::parse(&url).ok().and_then(|u| {
-                    u.query_pairs()
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.into_owned())
-                })
-            };
+            let query = |name: &str| query_param(&url, name);
             if query("state").as_deref() != Some(state) {
                 let page = page("This is not the sign-in Warden is waiting for; it was ignored.");
                 answer(&mut stream, "400 Bad Request", &page).await;
@@ -100,6 +94,15 @@ impl Callback {
         };
         answer(&mut self.stream, "200 OK", &page(&text)).await;
     }
+}
+
+/// The decoded value of query parameter `name` in `url`, if it has one.
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url).ok().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
 }
 
 /// The request target of the request on `stream` (its head is read; the redirect

@@ -142,12 +142,7 @@ pub async fn login(
         .await
         .map_err(failed("no sign-in page"))?;
     // Only the redirect that carries this page's `state` is this sign-in's.
-    let expected = url::Url::parse(&page).ok().and_then(|u| {
-        u.query_pairs()
-            .find(|(k, _)| k == "state")
-            .map(|(_, v)| v.into_owned())
-    });
-    let expected = expected
+    let expected = loopback::query_param(&page, "state")
         .ok_or_else(|| OAuthError::Failed(format!("the sign-in page has no state: {page}")))?;
     open(&page).map_err(OAuthError::Failed)?;
     let mut callback = loopback

@@ -55,6 +55,13 @@ pub struct ReviewerModelConfig {
     pub wire_api: Option<WireApi>,
 }
 
+impl ReviewerModelConfig {
+    /// The endpoint this model is reached at: its own, else the session model's.
+    pub fn base_url_or<'a>(&'a self, session: &'a super::ModelConfig) -> &'a str {
+        self.base_url.as_deref().unwrap_or(&session.base_url)
+    }
+}
+
 /// The table form, every field optional.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

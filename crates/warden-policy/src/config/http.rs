@@ -28,21 +28,31 @@ pub fn header_value_problem(name: &str, value: &str) -> Option<String> {
         .map(|c| format!("the value of header {name:?} holds {c:?}; control characters (line breaks among them) are not allowed"))
 }
 
-/// The first problem with a map of headers, if any.
-pub fn headers_problem(headers: &BTreeMap<String, String>) -> Option<String> {
-    headers.iter().find_map(|(name, value)| {
-        header_name_problem(name).or_else(|| header_value_problem(name, value))
-    })
+/// What is wrong with header `name: value`, if anything: its name, else its value.
+pub fn header_problem(name: &str, value: &str) -> Option<String> {
+    header_name_problem(name).or_else(|| header_value_problem(name, value))
 }
 
-/// Why `url` is not `https://` or plain `http://` to this machine (127.0.0.1, ::1 or
-/// localhost, parsed: `http://127.0.0.1.evil.example` is not this machine), if it is not.
-/// Said of the URL: "needs https:// …".
-pub fn https_or_loopback_problem(url: &str) -> Option<String> {
-    let parsed = match url::Url::parse(url) {
-        Ok(parsed) => parsed,
-        Err(e) => return Some(format!("is not a URL ({e})")),
-    };
+/// The first problem with a map of headers, if any.
+pub fn headers_problem(headers: &BTreeMap<String, String>) -> Option<String> {
+    headers
+        .iter()
+        .find_map(|(name, value)| header_problem(name, value))
+}
+
+/// Why a URL may not be used in the clear.
+enum Unsafe {
+    NotAUrl(url::ParseError),
+    /// Plain http (or another scheme) to another machine.
+    Cleartext,
+}
+
+const CLEARTEXT: &str = "needs https:// (http:// only on this machine)";
+
+/// `https://`, or plain `http://` to this machine (127.0.0.1, ::1 or localhost, parsed:
+/// `http://127.0.0.1.evil.example` is not this machine).
+fn https_or_loopback(url: &str) -> Result<(), Unsafe> {
+    let parsed = url::Url::parse(url).map_err(Unsafe::NotAUrl)?;
     let loopback = matches!(
         parsed.host(),
         Some(url::Host::Domain("localhost"))
@@ -50,21 +60,31 @@ pub fn https_or_loopback_problem(url: &str) -> Option<String> {
             | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
     );
     match parsed.scheme() {
-        "https" => None,
-        "http" if loopback => None,
-        _ => Some("needs https:// (http:// only on this machine)".into()),
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(Unsafe::Cleartext),
     }
 }
 
-/// Why `url` may not carry OAuth tokens, if it may not: as `https_or_loopback_problem`.
+/// Why `url` is not `https://` or plain `http://` to this machine, if it is not. Said of
+/// the URL: "needs https:// …".
+pub fn https_or_loopback_problem(url: &str) -> Option<String> {
+    match https_or_loopback(url) {
+        Ok(()) => None,
+        Err(Unsafe::NotAUrl(e)) => Some(format!("is not a URL ({e})")),
+        Err(Unsafe::Cleartext) => Some(CLEARTEXT.into()),
+    }
+}
+
+/// Why `url` may not carry OAuth tokens, if it may not: as `https_or_loopback_problem`,
+/// saying why plain http is refused.
 pub fn token_url_problem(url: &str) -> Option<String> {
-    https_or_loopback_problem(url).map(|problem| {
-        if problem.starts_with("needs") {
-            format!("{problem}: sign-in tokens must not cross a network in the clear")
-        } else {
-            problem
-        }
-    })
+    match https_or_loopback(url) {
+        Err(Unsafe::Cleartext) => Some(format!(
+            "{CLEARTEXT}: sign-in tokens must not cross a network in the clear"
+        )),
+        _ => https_or_loopback_problem(url),
+    }
 }
 
 /// Why `scope` cannot be an OAuth scope (RFC 6749: one or more printable ASCII

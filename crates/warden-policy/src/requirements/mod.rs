@@ -236,9 +236,7 @@ pub fn parse_requirements(name: &str, text: &str) -> Result<RequirementsFile, Po
         }
     }
     for (name, value) in &file.model.headers {
-        let problem =
-            http::header_name_problem(name).or_else(|| http::header_value_problem(name, value));
-        if let Some(problem) = problem {
+        if let Some(problem) = http::header_problem(name, value) {
             return Err(wrong(&key(&["model", "headers", name]), problem));
         }
     }
